@@ -1,0 +1,352 @@
+"""INI0xx — api misuse: init code that raises, warns, or silently does nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from initlint import torch_api as api
+from initlint.checks.base import FileContext, Rule, rule
+from initlint.facts import UNKNOWN, InitSite, LayerFact
+from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.project import grad_enabled_functions
+
+E = Severity.ERROR
+
+
+@rule("INI000", "syntax-error", E, "The file does not parse; nothing in it can be checked.")
+def syntax_error(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    """Reported by the engine when parsing fails; no check of its own."""
+    return iter(())
+
+
+@rule("INI001", "deprecated-init-alias", E,
+      "A deprecated non-underscore `torch.nn.init` alias (`xavier_uniform` for `xavier_uniform_`).",
+      fix="safe")
+def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for site in ctx.facts.sites:
+        if site.style != "alias":
+            continue
+        new = api.DEPRECATED_ALIASES[site.func]
+        spelled = ctx.source(site.name_span)
+        fix = None
+        if spelled == site.func and ctx.source(_before(site.name_span)) == ".":
+            fix = Fix("safe", f"Use `{new}`", (Edit(site.name_span, new),))
+        yield rule.finding(
+            ctx, site.name_span,
+            f"`{site.func}` is a deprecated alias of `torch.nn.init.{new}`",
+            f"torch.nn.init.{site.func} warns on every call ('nn.init.{site.func} is now "
+            f"deprecated in favor of nn.init.{new}') and may be removed; `{new}` does the same "
+            "in place.",
+            fix)
+
+
+def _before(span: Span) -> Span:
+    return Span(span.row, span.column - 1, span.row, span.column)
+
+
+@rule("INI002", "init-on-a-copy", E,
+      "An initializer writes into a temporary copy, so the parameter never changes.")
+def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for site in ctx.facts.sites:
+        target = site.target
+        if site.wrapped:
+            continue
+        if target.copy and target.copy in api.TENSOR_FACTORIES:
+            if site.assigned_to and _is_layer_param_attr(site.assigned_to):
+                yield rule.finding(
+                    ctx, site.statement_span,
+                    f"`{site.assigned_to}` is assigned a plain tensor from `{site.func}`",
+                    "A module's parameter attribute only accepts an nn.Parameter or None: "
+                    "this raises TypeError (cannot assign 'torch.FloatTensor' as parameter). "
+                    "Initialize the existing parameter in place, or wrap the tensor in "
+                    "nn.Parameter(...).")
+            elif site.discarded:
+                yield rule.finding(
+                    ctx, site.span,
+                    f"`{site.func}` initializes a new `{target.copy.split('.')[-1]}(...)` "
+                    "tensor whose result is discarded",
+                    "The freshly made tensor is filled and then dropped: no parameter "
+                    "changes. Pass the parameter itself (e.g. `m.weight`).")
+        elif target.copy and target.base and site.discarded and (
+                site.style != "inplace" or site.func in _INIT_LIKE_METHODS):
+            yield rule.finding(
+                ctx, site.span,
+                f"`{site.func}` writes into `{target.text}`, a copy of "
+                f"`{target.owner}{'.' + target.attr if target.attr else ''}`",
+                f"`.{target.copy}()` returns a new tensor (for `.to()`/`.float()`/`.cpu()`, "
+                "whenever dtype or device differ), so the in-place init fills the copy and the "
+                "parameter keeps its old values. Initialize the parameter itself, or its "
+                "`.data`.")
+
+
+_INIT_LIKE_METHODS = frozenset({"normal_", "uniform_", "fill_", "zero_", "copy_"})
+
+
+def _is_layer_param_attr(assigned: str) -> bool:
+    head, _, attr = assigned.rpartition(".")
+    return attr in ("weight", "bias") and head not in ("", "self")
+
+
+@rule("INI003", "inplace-on-parameter-with-grad", E,
+      "An in-place tensor method on a Parameter that requires grad, outside torch.no_grad().")
+def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    if not any(s.style == "inplace" and not s.no_grad and not s.target.via_data
+               for s in ctx.facts.sites):
+        return
+    reached = grad_enabled_functions(ctx.project)
+    for site in ctx.facts.sites:
+        if site.style != "inplace" or site.no_grad or site.target.via_data or site.target.copy:
+            continue
+        if site.function and reached.get(site.function) is not True:
+            continue
+        if not _is_parameter(ctx, site):
+            continue
+        yield rule.finding(
+            ctx, site.span,
+            f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on",
+            "A Parameter is a leaf that requires grad; an in-place op on it outside "
+            "torch.no_grad() raises RuntimeError ('a leaf Variable that requires grad is "
+            "being used in an in-place operation'). Use torch.nn.init.* (which runs under "
+            "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.")
+
+
+def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
+    """Is the target certainly a Parameter (not a buffer or plain tensor)?"""
+    target = site.target
+    function = ctx.project.functions.get(site.function)
+    loops = {b.var: b for b in function.loops} if function else {}
+    if target.base in loops:
+        binding = loops[target.base]
+        if "parameters" in binding.source:
+            return not target.attr and not target.path
+        return target.attr in ("weight", "bias") and not target.path and binding.source in (
+            "modules", "named_modules", "children")
+    if target.base == "self" and function and function.cls:
+        cls = ctx.project.classes.get(function.cls)
+        if cls is None:
+            return False
+        if not target.path:
+            return any(p.name == target.attr for k in ctx.project.mro(cls) for p in k.params)
+        layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
+        layer = layers.get(target.path)
+        return layer is not None and layer.cls in api.LAYERS and target.attr == "weight" \
+            and api.LAYERS[layer.cls].weight_ndim is not None
+    return False
+
+
+@rule("INI004", "fan-of-1d-tensor", E,
+      "An init that needs a ≥2-D tensor (xavier, kaiming, orthogonal...) on a bias, norm "
+      "weight or other 1-D parameter: raises ValueError.")
+def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for site in ctx.facts.sites:
+        spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
+        if site.style == "inplace" or spec is None or spec.min_ndim < 2:
+            continue
+        problem = _ndim_problem(ctx, site, spec)
+        if problem is None:
+            continue
+        what, ndim = problem
+        limits = f"exactly {spec.min_ndim}" if spec.max_ndim == spec.min_ndim else (
+            f"{spec.min_ndim}–{spec.max_ndim}" if spec.max_ndim else f"at least {spec.min_ndim}")
+        reason = ("Fan in and fan out can not be computed for tensor with fewer than 2 "
+                  "dimensions" if spec.kind in ("xavier", "kaiming") else
+                  f"{site.func} needs {limits} dimensions")
+        yield rule.finding(
+            ctx, site.span,
+            f"`{site.func}` on {what}, a {ndim}-D tensor: raises ValueError",
+            f"{site.func} needs a tensor with {limits} dimensions; on a {ndim}-D tensor it "
+            f"raises ValueError ('{reason}'). Use zeros_/constant_ for biases and norm "
+            "weights, or filter the loop with `p.dim() > 1`.")
+
+
+def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
+    """(description, ndim) when the target's dimensionality cannot work, else None."""
+    target = site.target
+    bad = (lambda n: n < spec.min_ndim or (spec.max_ndim is not None and n > spec.max_ndim))
+    function = ctx.project.functions.get(site.function)
+    loops = {b.var: b for b in function.loops} if function else {}
+    if target.index:
+        return None
+    if target.attr == "bias" and not target.path and target.base in loops | {"self": None} \
+            or (target.attr == "bias" and target.base != "self"):
+        if target.base == "self" and function and function.cls:
+            cls = ctx.project.classes.get(function.cls)
+            params = {p.name: p for k in ctx.project.mro(cls) for p in k.params} if cls else {}
+            param = params.get("bias")
+            if param is None or param.ndim is UNKNOWN or not bad(param.ndim):
+                return None
+            return "`self.bias`", param.ndim
+        if target.base not in loops and not _is_callback_param(ctx, site):
+            return None
+        return f"`{target.text}` (a bias)", 1
+    if target.base == "self" and function and function.cls:
+        cls = ctx.project.classes.get(function.cls)
+        if cls is None:
+            return None
+        if not target.path:
+            params = {p.name: p for k in ctx.project.mro(cls) for p in k.params}
+            param = params.get(target.attr)
+            if param is not None and param.ndim is not UNKNOWN and bad(param.ndim):
+                return f"`self.{target.attr}`", param.ndim
+            return None
+        layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
+        layer = layers.get(target.path)
+        return _layer_param_problem(layer, target.attr, bad, f"`{target.text}`")
+    binding = loops.get(target.base)
+    if binding is not None and "parameters" in binding.source and not target.attr:
+        return _param_loop_problem(ctx, site, binding, bad)
+    if target.attr in ("weight",) and not target.path and (
+            binding is not None and binding.source in ("modules", "named_modules", "children")
+            or _is_callback_param(ctx, site)):
+        types = _dispatch_types(site, target.base)
+        bad_types = [t for t in types if api.LAYERS.get(t) is not None
+                     and api.LAYERS[t].weight_ndim is not None
+                     and bad(api.LAYERS[t].weight_ndim)]
+        if bad_types:
+            name = bad_types[0].rsplit(".", 1)[-1]
+            return f"`{target.text}` of `{name}`", api.LAYERS[bad_types[0]].weight_ndim
+    return None
+
+
+def _layer_param_problem(layer: LayerFact | None, attr: str, bad, what: str):
+    if layer is None or layer.cls not in api.LAYERS:
+        return None
+    kind = api.LAYERS[layer.cls]
+    ndim = 1 if attr == "bias" else kind.weight_ndim if attr == "weight" else None
+    if ndim is not None and bad(ndim):
+        return what, ndim
+    return None
+
+
+def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
+    """``for name, p in self.named_parameters(): if 'bias' in name: xavier_uniform_(p)``."""
+    filters = [c for c in site.conditions if c.kind in ("name_contains", "dim")]
+    if any(c.kind == "dim" for c in filters):
+        return None
+    if any(c.kind == "other" for c in site.conditions):
+        return None
+    names = [c for c in filters if c.kind == "name_contains" and c.positive]
+    if any("?" in c.values for c in names):
+        return None
+    values = [v for c in names for v in c.values]
+    if any(isinstance(v, str) and "bias" in v for v in values):
+        return "parameters named '*bias*'", 1
+    cls = _site_class(ctx, site)
+    if cls is None or binding.receiver != "self":
+        return None
+    excluded = [v for c in filters if c.kind == "name_contains" and not c.positive
+                for v in c.values]
+    placed = ctx.project.placed_layers(cls)
+    for p in placed:
+        kind = api.LAYERS.get(p.layer.cls)
+        if kind is None or kind.family != "norm":
+            continue
+        if p.layer.arg(kind.affine_param or "affine", None, kind.affine_default) is False:
+            continue
+        name = f"{p.path}.weight"
+        if all(isinstance(v, str) and v in name for v in values) and not any(
+                isinstance(v, str) and v in name for v in excluded):
+            if values and not all(isinstance(v, str) and v in "weight" for v in values):
+                continue
+            return f"the weight of norm layer `{p.path}` (matched by the loop's filter)", 1
+    if not values:
+        for p in placed:
+            kind = api.LAYERS.get(p.layer.cls)
+            if kind and kind.family in api.WEIGHT_LAYER_FAMILIES and \
+                    p.layer.arg("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True) is True:
+                return f"the bias of `{p.path}` (the loop has no dim filter)", 1
+    return None
+
+
+def _site_class(ctx: FileContext, site: InitSite):
+    function = ctx.project.functions.get(site.function)
+    while function is not None and not function.cls and "." in function.qualname:
+        function = ctx.project.functions.get(function.qualname.rsplit(".", 1)[0])
+    if function is None or not function.cls:
+        return None
+    return ctx.project.classes.get(function.cls)
+
+
+def _is_callback_param(ctx: FileContext, site: InitSite) -> bool:
+    """The target's base is the module parameter of an ``apply``-style callback."""
+    function = ctx.project.functions.get(site.function)
+    if function is None:
+        return False
+    params = [p for p in function.params if p not in ("self", "cls")]
+    return bool(params) and site.target.base in params and any(
+        c.kind in ("isinstance", "classname") and c.subject == site.target.base
+        for c in site.conditions)
+
+
+def _dispatch_types(site: InitSite, var: str) -> list[str]:
+    for cond in reversed(site.conditions):
+        if cond.kind == "isinstance" and cond.subject == var and cond.positive:
+            return list(cond.values)
+    return []
+
+
+@rule("INI005", "unguarded-bias", E,
+      "`m.bias` (or a norm layer's weight/bias) initialized without an `is not None` guard "
+      "where such a layer is built without it.", fix="safe")
+def unguarded_bias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    from initlint.checks.optional_params import unguarded_optional_params
+
+    yield from unguarded_optional_params(rule, ctx)
+
+
+@rule("INI006", "invalid-init-argument", E,
+      "A value the init function rejects: `calculate_gain('ReLU')`, `nonlinearity='gelu'`, "
+      "`mode='fan-in'`, a negative std, sparsity outside [0, 1].", fix="safe")
+def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for name, _param, span in ctx.facts.gain_calls:
+        if isinstance(name, str) and name not in api.GAINS:
+            yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
+    for site in ctx.facts.sites:
+        if site.style != "init":
+            continue
+        spans = dict(site.arg_spans)
+        nonlinearity = site.arg("nonlinearity")
+        if isinstance(nonlinearity, str) and nonlinearity not in api.GAINS:
+            yield _bad_name(rule, ctx, spans["nonlinearity"], site.func, nonlinearity,
+                            api.GAINS, "nonlinearity")
+        mode = site.arg("mode")
+        if isinstance(mode, str) and mode not in api.FAN_MODES:
+            yield _bad_name(rule, ctx, spans["mode"], site.func, mode,
+                            dict.fromkeys(api.FAN_MODES), "mode")
+        std = site.arg("std")
+        if isinstance(std, (int, float)) and not isinstance(std, bool) and std < 0:
+            yield rule.finding(
+                ctx, spans["std"], f"`{site.func}` with negative std={std}",
+                f"A standard deviation must be ≥ 0; {site.func} raises RuntimeError "
+                f"('normal expects std >= 0.0') on std={std}.")
+        sparsity = site.arg("sparsity")
+        if isinstance(sparsity, (int, float)) and not 0 <= sparsity <= 1:
+            yield rule.finding(
+                ctx, spans["sparsity"], f"`sparse_` with sparsity={sparsity} outside [0, 1]",
+                "sparsity is the fraction of each column set to zero; outside [0, 1] the "
+                "number of zeroed rows is negative or exceeds the tensor's rows.")
+
+
+def _bad_name(rule: Rule, ctx: FileContext, span: Span, func: str, value: str,
+              accepted: dict, arg: str = "") -> Finding:
+    normalized = value.lower().replace("-", "_")
+    candidates = [name for name in accepted if name == normalized]
+    fix = None
+    literal = ctx.source(span)
+    if candidates and literal[:1] in "'\"" and literal[-1:] == literal[:1]:
+        fix = Fix("safe", f"Use '{candidates[0]}'",
+                  (Edit(span, f"{literal[0]}{candidates[0]}{literal[0]}"),))
+    where = f"{arg}=" if arg else ""
+    message = f"`{func}({where}'{value}')` is not accepted"
+    if candidates:
+        message += f"; did you mean '{candidates[0]}'?"
+    raises = "ValueError" if arg != "mode" else "ValueError ('Mode … not supported')"
+    return rule.finding(
+        ctx, span, message,
+        f"{func} only accepts {', '.join(sorted(accepted))}; '{value}' raises {raises} "
+        "when the line runs.",
+        fix)
+
+
+RULES = (syntax_error, deprecated_alias, init_on_copy, inplace_with_grad, fan_of_1d,
+         unguarded_bias, invalid_argument)

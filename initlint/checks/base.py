@@ -1,0 +1,76 @@
+"""The rule seam: a rule is a code, a name, a severity, a fix safety and a function of facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from initlint.config import Config
+from initlint.facts import FileFacts
+from initlint.findings import Finding, Fix, Severity, Span
+
+if TYPE_CHECKING:
+    from initlint.project import ProjectFacts
+
+DOCS_URL = "https://initlint.dev/rules/{code}"
+
+
+@dataclass(frozen=True)
+class FileContext:
+    """What a rule sees: one file's facts, the linked project, its text and the settings."""
+
+    facts: FileFacts
+    project: ProjectFacts
+    text: str
+    config: Config
+
+    def source(self, span: Span) -> str:
+        """The text inside a single-line span."""
+        lines = self.text.splitlines()
+        if span.row != span.end_row or not 0 < span.row <= len(lines):
+            return ""
+        return lines[span.row - 1][span.column - 1: span.end_column - 1]
+
+
+Check = Callable[[FileContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    check: Check
+    fix: str | None = None  # "safe" | "unsafe" | None
+    default: bool = True  # on without being selected
+
+    def finding(self, ctx: FileContext, span: Span, message: str, why: str,
+                fix: Fix | None = None, severity: Severity | None = None,
+                subject: str = "") -> Finding:
+        return Finding(self.code, severity or self.severity, ctx.facts.path, span, message,
+                       why, fix, None, subject)
+
+    @property
+    def url(self) -> str:
+        return DOCS_URL.format(code=self.code)
+
+
+def rule(code: str, name: str, severity: Severity, summary: str, fix: str | None = None,
+         default: bool = True) -> Callable[[Callable[[Rule, FileContext], Iterator[Finding]]], Rule]:
+    """Declare a rule next to its check: ``@rule("INI001", ...) def check(rule, ctx): ...``."""
+
+    def wrap(fn: Callable[[Rule, FileContext], Iterator[Finding]]) -> Rule:
+        holder: list[Rule] = []
+
+        def bound(ctx: FileContext) -> Iterable[Finding]:
+            return fn(holder[0], ctx)
+
+        made = Rule(code, name, severity, summary, bound, fix, default)
+        holder.append(made)
+        return made
+
+    return wrap

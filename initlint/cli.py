@@ -1,0 +1,130 @@
+"""The ``initlint`` command line (click). Exit codes: 0 clean, 1 findings, 2 errors."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from initlint import __version__
+from initlint.checks import ALL_RULES
+from initlint.config import Config, ConfigError, find_pyproject, load_config, with_overrides
+from initlint.discover import DiscoveryError, discover
+from initlint.docs import rule_doc
+from initlint.engine import lint_paths
+from initlint.report import REPORTERS
+from initlint.selection import enabled_codes
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class DefaultGroup(click.Group):
+    """``initlint PATHS…`` means ``initlint check PATHS…``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                       "--version"):
+            args = ["check", *args]
+        elif not args:
+            args = ["check"]
+        return super().parse_args(ctx, args)
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+
+
+def _load(config_path: str | None, paths: tuple[str, ...]) -> Config:
+    if config_path:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"{config_path}: config file not found")
+        return load_config(path)
+    start = Path(paths[0]) if paths else Path.cwd()
+    return load_config(find_pyproject(start if start.exists() else Path.cwd()))
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="initlint")
+def main() -> None:
+    """initlint: find weight-initialization mistakes in PyTorch model code."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces).")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--extend-select", help="Rule codes to enable on top of the selection.")
+@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default="text",
+              show_default=True, help="How findings are printed.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--config", "config_path", type=click.Path(), help="Path to a pyproject.toml.")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: cores).")
+def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
+          extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
+          no_cache: bool, config_path: str | None, jobs: int | None) -> None:
+    """Lint PATHS (files or directories; default: the current directory)."""
+    paths = paths or (".",)
+    try:
+        config = with_overrides(_load(config_path, paths), select=_codes(select),
+                                ignore=_codes(ignore), extend_select=_codes(extend_select))
+        enabled_codes(config)
+    except ConfigError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    status = EXIT_CLEAN
+    files: list[str] = []
+    for path in paths:
+        try:
+            found = discover([path], config)
+        except DiscoveryError as exc:
+            click.echo(f"initlint: error: {exc}", err=True)
+            status = EXIT_ERROR
+            continue
+        if not found:
+            click.echo(f"initlint: warning: no Python files found under {path}", err=True)
+        files += found
+    files = list(dict.fromkeys(files))
+    result = lint_paths(files, config, jobs=jobs)
+    sources = _sources_for(result.findings) if output_format == "text" else {}
+    click.echo(REPORTERS[output_format](result.findings, sources), nl=False)
+    if statistics:
+        _print_statistics(result.findings)
+    if result.findings and not exit_zero and status == EXIT_CLEAN:
+        status = EXIT_FINDINGS
+    sys.exit(status)
+
+
+def _sources_for(findings) -> dict[str, str]:
+    from initlint.discover import read_source
+
+    return {path: read_source(path).text for path in {f.path for f in findings}}
+
+
+def _print_statistics(findings) -> None:
+    counts = Counter(f.code for f in findings)
+    for code, count in counts.most_common():
+        name = ALL_RULES[code].name if code in ALL_RULES else ""
+        click.echo(f"{count:6d}  {code}  {name}", err=False)
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the documentation of rule CODE (e.g. INI101)."""
+    doc = rule_doc(code)
+    if doc is None:
+        click.echo(f"initlint: error: unknown rule code: {code} "
+                   f"(known: {', '.join(ALL_RULES)})", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(doc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,125 @@
+"""``[tool.initlint]`` from the nearest pyproject.toml, merged with command-line options."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".nox",
+                   "build", "dist", "node_modules", ".mypy_cache", ".ruff_cache",
+                   ".pytest_cache", ".eggs", "site-packages")
+KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores",
+              "exclude", "extend-exclude", "min-depth", "runtime"}
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective settings for one run."""
+
+    select: tuple[str, ...] = ()  # empty: the rules on by default
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    min_depth: int = 4
+    runtime: tuple[tuple[str, Any], ...] = ()
+    root: str = ""  # the directory holding the pyproject.toml it came from
+    source: str = ""  # that file
+
+    def runtime_settings(self) -> dict[str, Any]:
+        return dict(self.runtime)
+
+    def key(self) -> str:
+        """A stable fingerprint of what changes findings (for the cache)."""
+        return repr((self.select, self.ignore, self.extend_select, self.per_file_ignores,
+                     self.min_depth))
+
+
+def find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    for directory in [start, *start.parents] if start.is_dir() else [start.parent,
+                                                                      *start.parent.parents]:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: `{key}` must be a list of rule codes")
+    return tuple(v.strip().upper() for v in value)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ``[tool.initlint]`` from ``path`` (a pyproject.toml); defaults when absent."""
+    if path is None:
+        return Config()
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    section = data.get("tool", {}).get("initlint")
+    root = str(path.parent.resolve())
+    if section is None:
+        return Config(root=root, source=where)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: [tool.initlint] must be a table")
+    unknown = sorted(set(section) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [tool.initlint]: {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(KNOWN_KEYS))})")
+    per_file = section.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
+    min_depth = section.get("min-depth", 4)
+    if not isinstance(min_depth, int) or isinstance(min_depth, bool) or min_depth < 2:
+        raise ConfigError(f"{where}: `min-depth` must be an integer ≥ 2")
+    runtime = section.get("runtime", {})
+    if not isinstance(runtime, dict):
+        raise ConfigError(f"{where}: [tool.initlint.runtime] must be a table")
+    exclude = section.get("exclude")
+    return Config(
+        select=_codes(section.get("select", []), "select", where),
+        ignore=_codes(section.get("ignore", []), "ignore", where)
+        + _codes(section.get("extend-ignore", []), "extend-ignore", where),
+        extend_select=_codes(section.get("extend-select", []), "extend-select", where),
+        per_file_ignores=tuple(sorted((glob, _codes(codes, f"per-file-ignores.{glob}", where))
+                                      for glob, codes in per_file.items())),
+        exclude=tuple(_strings(exclude, "exclude", where)) if exclude is not None
+        else DEFAULT_EXCLUDE,
+        extend_exclude=tuple(_strings(section.get("extend-exclude", []), "extend-exclude",
+                                      where)),
+        min_depth=min_depth,
+        runtime=tuple(sorted(runtime.items())),
+        root=root,
+        source=where,
+    )
+
+
+def _strings(value: Any, key: str, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: `{key}` must be a list of strings")
+    return value
+
+
+def with_overrides(config: Config, **options: Any) -> Config:
+    """Command-line options replace (select, ignore) or extend (extend-select) the file's."""
+    changes = {k: v for k, v in options.items() if v}
+    if "ignore" in changes:
+        changes["ignore"] = config.ignore + tuple(changes["ignore"])
+    if "extend_select" in changes:
+        changes["extend_select"] = config.extend_select + tuple(changes["extend_select"])
+    return replace(config, **changes)

@@ -1,0 +1,243 @@
+"""Facts: what initlint understands about one file, as frozen, picklable data.
+
+The extractor (:mod:`initlint.extract`) produces them, the linker
+(:mod:`initlint.project`) joins them across files, and rules only ever read them.
+Values that are not statically known are :data:`UNKNOWN` (``...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from initlint.findings import Span
+from initlint.imports import ImportTable
+
+#: A value that static analysis cannot know (``Ellipsis`` pickles and compares cheaply).
+UNKNOWN: Any = ...
+
+
+@dataclass(frozen=True)
+class LayerFact:
+    """A submodule built in ``__init__``: ``self.fc1 = nn.Linear(256, 256, bias=False)``."""
+
+    name: str  # attribute path relative to the class: "fc1", "features.0", "blocks.*"
+    cls: str  # qualified class name ("torch.nn.Linear", "pkg.mod.Block") or "" when unknown
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+    span: Span
+    count: Any = 1  # copies built (ModuleList comprehension over range(n)); UNKNOWN if not known
+    star: bool = False  # built with *args or **kwargs: absent arguments are not known defaults
+    from_params: tuple[str, ...] = ()  # keywords (or positions) passed a variable's value
+
+    def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
+        if keyword in self.from_params or (index is not None and str(index) in self.from_params
+                                           and not any(k == keyword for k, _ in self.kwargs)):
+            return UNKNOWN
+        return self.arg(keyword, index, default)
+
+    def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        """The value passed as ``keyword`` or at position ``index``, else ``default``."""
+        return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
+
+
+def argument_value(args: tuple, kwargs: tuple, star: bool, keyword: str, index: int | None,
+                   default: Any) -> Any:
+    """Look up a call argument by keyword or position; UNKNOWN where *args/**kwargs hide it."""
+    for key, value in kwargs:
+        if key == keyword:
+            return value
+    if index is not None and index < len(args):
+        return args[index]
+    return UNKNOWN if star else default
+
+
+@dataclass(frozen=True)
+class ParamFact:
+    """A raw parameter: ``self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))``."""
+
+    name: str
+    ndim: Any  # from the factory's shape, UNKNOWN when not known
+    span: Span
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of the signal path: a submodule call, an activation, a residual add, or opaque code."""
+
+    kind: str  # "module" | "act" | "opaque" | "residual"
+    ref: str  # layer name for "module"; activation name for "act"
+    slope: Any = None  # LeakyReLU negative slope when known
+    layer: LayerFact | None = None  # inline layers of a Sequential literal
+
+
+@dataclass(frozen=True)
+class Chain:
+    """An ordered signal path: a Sequential's children or a ``forward``'s statements."""
+
+    origin: str  # "forward" or the attribute holding the Sequential
+    steps: tuple[FlowStep, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on the path to an init site, as the code wrote it.
+
+    kind: "isinstance" (subject var, values = qualified types), "classname" (values =
+    substrings of the class name), "not_none" (subject = "m.bias"), "name_contains"
+    (subject = name var, values = substrings), "dim" (subject var, values = (op, n)),
+    "other" (anything else).
+    """
+
+    kind: str
+    subject: str
+    values: tuple[Any, ...]
+    positive: bool = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an init call writes to: ``<base>.<path>.<attr>``.
+
+    base: "self" (a path on the module itself), a loop/callback variable name, or "" when
+    the expression is not understood. path: attribute path under base ("fc1", "" for the
+    base itself). attr: "weight", "bias", another parameter name, or "" for the base
+    tensor. via_data: written through ``.data``. index: a ``[...]`` slice or row of it.
+    copy: the expression copies first (``.clone()``, ``.to()``...).
+    """
+
+    base: str
+    path: str
+    attr: str
+    via_data: bool = False
+    index: bool = False
+    copy: str = ""  # the copying method or factory, when there is one
+    text: str = ""
+
+    @property
+    def owner(self) -> str:
+        return ".".join(p for p in (self.base, self.path) if p)
+
+
+@dataclass(frozen=True)
+class InitSite:
+    """A call of a torch.nn.init function or an in-place initializer, with its context."""
+
+    func: str  # init function name ("xavier_uniform_", "normal_") or in-place method
+    style: str  # "init" (torch.nn.init.*) | "inplace" (tensor method) | "alias" (deprecated)
+    target: Target
+    args: tuple[tuple[str, Any], ...]  # normalized by parameter name
+    span: Span
+    name_span: Span  # the function's name, for fixes
+    conditions: tuple[Condition, ...]
+    no_grad: bool  # lexically under torch.no_grad (context or decorator)
+    function: str  # qualified name of the enclosing function, "" at module level
+    statement_span: Span  # the whole statement holding the call
+    discarded: bool = True  # the call's result is not used
+    assigned_to: str = ""  # "m.weight" when the result is assigned to an attribute
+    wrapped: bool = False  # result wrapped in nn.Parameter(...)
+    indent: str = ""  # the statement's indentation, for fixes
+    arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
+
+    def arg(self, name: str, default: Any = UNKNOWN) -> Any:
+        for key, value in self.args:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True)
+class LoopBinding:
+    """``for m in self.modules()``: which variable walks what, inside a function."""
+
+    var: str
+    source: str  # "modules" | "named_modules" | "children" | "parameters" | "named_parameters" | "list"
+    receiver: str  # "self", "self.decoder", a parameter name, or ""
+    name_var: str = ""  # the name variable of named_* loops
+    members: tuple[str, ...] = ()  # for explicit lists: the self paths
+    function: str = ""
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """A call or reference a function makes that may run init code."""
+
+    kind: str  # "self_method" | "function" | "apply" | "method" | "ref"
+    name: str  # method name, qualified function name, or "" when unknown
+    receiver: str = ""  # for apply / method: "self", "self.decoder", a name
+    args: tuple[str, ...] = ()  # dotted text of the arguments ("self", "self.decoder")
+    span: Span | None = None
+    no_grad: bool = False
+    order: int = 0  # statement index in the enclosing function body (for INI202)
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function or method."""
+
+    name: str
+    qualname: str  # "module.Class.method" or "module.func"
+    cls: str  # qualified class name for methods, else ""
+    params: tuple[str, ...]
+    span: Span
+    no_grad: bool  # decorated with @torch.no_grad()
+    static: bool
+    calls: tuple[CallRef, ...]
+    inits_only: bool  # the body does nothing but initialize parameters
+    has_init_code: bool  # holds at least one init site
+    loops: tuple[LoopBinding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """A class (an nn.Module once the linker has seen its bases)."""
+
+    name: str
+    qualname: str
+    bases: tuple[str, ...]  # qualified where resolvable, dotted text otherwise
+    span: Span
+    layers: tuple[LayerFact, ...]
+    params: tuple[ParamFact, ...]
+    chains: tuple[Chain, ...]
+    residual: bool  # forward adds a branch output to its input
+    methods: tuple[str, ...]  # method qualnames
+    init_layer_order: tuple[tuple[str, int], ...]  # (layer name, statement index in __init__)
+    sequential_subclass: bool = False
+
+
+@dataclass(frozen=True)
+class Construction:
+    """Any layer construction in the file (inside or outside a class), for INI005."""
+
+    cls: str
+    kwargs: tuple[tuple[str, Any], ...]
+    args: tuple[Any, ...]
+    span: Span
+    owner: str  # qualified class that builds it, or ""
+    star: bool = False
+    from_params: tuple[str, ...] = ()
+
+    def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
+
+    literal = LayerFact.literal
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything the rules need from one file."""
+
+    path: str
+    module: str
+    imports: ImportTable
+    classes: tuple[ClassFacts, ...]
+    functions: tuple[FunctionFacts, ...]
+    sites: tuple[InitSite, ...]
+    constructions: tuple[Construction, ...]
+    references: tuple[str, ...]  # every attribute/name referenced (for reachability)
+    calls_at_module_level: tuple[CallRef, ...]
+    gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
+    noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
+    file_noqa: bool = False

@@ -1,0 +1,673 @@
+"""Link the facts of all files: class hierarchy, module trees, and which init reaches which layer.
+
+This is where "what does ``__init__`` actually run" is answered once for every rule:
+:meth:`ProjectFacts.effective` gives, for each weight-bearing layer of a model, the init
+sites that write its parameters, and whether some init code we cannot see might.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from initlint import torch_api as api
+from initlint.facts import (
+    UNKNOWN,
+    CallRef,
+    ClassFacts,
+    Condition,
+    FileFacts,
+    FunctionFacts,
+    InitSite,
+    LayerFact,
+    LoopBinding,
+)
+
+#: Bases from frameworks that call an init hook for you (transformers, diffusers...).
+FRAMEWORK_BASE_SUFFIXES = ("PreTrainedModel", "ModelMixin", "PreTrainedModelMixin")
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An init site as it lands on one model: which layer paths it may write, and how sure."""
+
+    site: InitSite
+    scope: str  # path under the model the site's loop/receiver walks ("" = whole model)
+    how: str  # "direct" | "each_module" | "each_param" | "members"
+    binding: LoopBinding | None
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A layer inside a model, with its full path from the model."""
+
+    path: str
+    layer: LayerFact
+    owner: str  # qualname of the class that builds it
+
+
+@dataclass(frozen=True)
+class LayerInit:
+    """What writes one parameter (``weight`` or ``bias``) of one placed layer."""
+
+    sites: tuple[InitSite, ...]
+    possible: bool  # some code we cannot follow may also write it
+
+
+class ProjectFacts:
+    """All files' facts, linked."""
+
+    def __init__(self, files: Iterable[FileFacts]):
+        self.files = tuple(files)
+        self.classes: dict[str, ClassFacts] = {}
+        self.class_file: dict[str, FileFacts] = {}
+        self.functions: dict[str, FunctionFacts] = {}
+        self.function_file: dict[str, FileFacts] = {}
+        for facts in self.files:
+            for cls in facts.classes:
+                self.classes[cls.qualname] = cls
+                self.class_file[cls.qualname] = facts
+            for fn in facts.functions:
+                self.functions[fn.qualname] = fn
+                self.function_file[fn.qualname] = facts
+        self._short: dict[str, list[str]] = {}
+        for name in self.classes:
+            self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+
+    # --- classes ---------------------------------------------------------------------
+
+    def resolve_class(self, name: str) -> ClassFacts | None:
+        if name in self.classes:
+            return self.classes[name]
+        # an import of a module we did not see under that exact dotted path
+        short = name.rsplit(".", 1)[-1]
+        candidates = self._short.get(short, [])
+        return self.classes[candidates[0]] if len(candidates) == 1 and "." in name else None
+
+    def mro(self, cls: ClassFacts) -> list[ClassFacts]:
+        seen: list[ClassFacts] = []
+        todo = [cls]
+        while todo and len(seen) < 32:
+            current = todo.pop(0)
+            if current in seen:
+                continue
+            seen.append(current)
+            for base in current.bases:
+                resolved = self.resolve_class(base)
+                if resolved is not None:
+                    todo.append(resolved)
+        return seen
+
+    def external_bases(self, cls: ClassFacts) -> list[str]:
+        """Bases we cannot see, other than torch's own classes."""
+        out = []
+        for klass in self.mro(cls):
+            for base in klass.bases:
+                if self.resolve_class(base) is None and not base.startswith("torch.") \
+                        and base not in ("object", "?") and not base.startswith("typing"):
+                    out.append(base)
+        return out
+
+    def is_module(self, cls: ClassFacts) -> bool:
+        for klass in self.mro(cls):
+            if klass.layers or klass.params:
+                return True
+            if any(b.startswith("torch.nn.") for b in klass.bases):
+                return True
+        return any(b.endswith(FRAMEWORK_BASE_SUFFIXES) for b in self.external_bases(cls))
+
+    def framework_managed(self, cls: ClassFacts) -> bool:
+        """Derives from a class (transformers, diffusers...) whose machinery calls init hooks."""
+        return bool(self.external_bases(cls))
+
+    def subclasses(self, cls: ClassFacts) -> list[ClassFacts]:
+        return [c for c in self.classes.values() if c is not cls and cls in self.mro(c)]
+
+    def method(self, cls: ClassFacts, name: str, after: ClassFacts | None = None):
+        """Resolve ``self.name`` on ``cls`` (virtual dispatch); ``after`` for super()."""
+        chain = self.mro(cls)
+        if after is not None and after in chain:
+            chain = chain[chain.index(after) + 1:]
+        for klass in chain:
+            qualname = f"{klass.qualname}.{name}"
+            if qualname in self.functions:
+                return self.functions[qualname]
+        return None
+
+    def all_layers(self, cls: ClassFacts) -> list[LayerFact]:
+        return [layer for klass in self.mro(cls) for layer in klass.layers]
+
+    def placed_layers(self, cls: ClassFacts, prefix: str = "", depth: int = 0,
+                      seen: frozenset[str] = frozenset()) -> list[Placed]:
+        """Every layer in the module tree of ``cls``, with its path."""
+        out: list[Placed] = []
+        if depth > MAX_DEPTH or cls.qualname in seen:
+            return out
+        seen = seen | {cls.qualname}
+        for klass in self.mro(cls):
+            for layer in klass.layers:
+                path = f"{prefix}{layer.name}"
+                out.append(Placed(path, layer, klass.qualname))
+                child = self.resolve_class(layer.cls) if layer.cls else None
+                if child is not None:
+                    out += self.placed_layers(child, path + ".", depth + 1, seen)
+        return out
+
+    @cached_property
+    def containers(self) -> dict[str, list[tuple[str, str]]]:
+        """class qualname → [(container qualname, path of the class inside it)]."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for cls in self.classes.values():
+            for klass in self.mro(cls):
+                for layer in klass.layers:
+                    child = self.resolve_class(layer.cls) if layer.cls else None
+                    if child is not None and child is not cls:
+                        out.setdefault(child.qualname, []).append((cls.qualname, layer.name))
+        return out
+
+    # --- what a model's construction runs ---------------------------------------------
+
+    def construction(self, cls: ClassFacts) -> tuple[list[Applied], list[str]]:
+        """Init sites that building ``cls`` runs, and the opaque calls it makes."""
+        applied: list[Applied] = []
+        opaque: list[str] = []
+        init = self.method(cls, "__init__")
+        visited: set[tuple[str, str, str]] = set()
+        if init is not None:
+            self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
+        if self.framework_managed(cls):
+            for hook in ("_init_weights", "init_weights", "_initialize_weights",
+                         "reset_parameters"):
+                fn = self.method(cls, hook)
+                if fn is not None:
+                    self._run_callback(cls, fn, "", applied, opaque, visited, 0)
+            opaque.append("framework base " + ", ".join(self.external_bases(cls)))
+        # layers that are nn layers subclasses with reset_parameters: PyTorch calls it
+        return applied, opaque
+
+    def _run(self, cls: ClassFacts, fn: FunctionFacts, bound: dict[str, str],
+             applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
+        key = (fn.qualname, repr(sorted(bound.items())), "run")
+        if key in visited or depth > 12:
+            return
+        visited.add(key)
+        self._collect_sites(fn, bound, applied)
+        for call in fn.calls:
+            self._follow(cls, fn, call, bound, applied, opaque, visited, depth)
+
+    def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
+                       applied: list[Applied]) -> None:
+        loops = {b.var: b for b in fn.loops}
+        for site in self.sites_in(fn):
+            base = site.target.base
+            if base in loops:
+                binding = loops[base]
+                receiver = _rebase(binding.receiver, bound)
+                if receiver is None:
+                    continue
+                how = {"list": "members", "parameters": "each_param",
+                       "named_parameters": "each_param"}.get(binding.source, "each_module")
+                if binding.source in ("children", "named_children"):
+                    how = "each_child"
+                applied.append(Applied(site, receiver, how, binding))
+            elif base in bound:
+                path = ".".join(p for p in (bound[base], site.target.path) if p)
+                applied.append(Applied(site, path, "direct", None))
+
+    def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
+                applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
+        if call.kind == "self_method" and "self" in bound:
+            if call.receiver == "super":
+                owner = self.classes.get(fn.cls)
+                target = self.method(cls, call.name, after=owner) if owner else None
+            else:
+                target = self.method(cls, call.name)
+            if target is not None:
+                inner = {"self": bound["self"]}
+                inner.update(_bind_args(target, call.args, bound, skip_self=True))
+                self._run(cls, target, inner, applied, opaque, visited, depth + 1)
+            elif call.name not in ("__init__", "register_buffer", "register_parameter",
+                                   "add_module", "apply") and self.external_bases(cls):
+                opaque.append(f"self.{call.name}()")
+        elif call.kind == "apply":
+            receiver = _rebase(call.receiver, bound) if call.receiver else None
+            target = self.functions.get(call.name)
+            if receiver is None:
+                return
+            if target is None:
+                opaque.append(f"apply({call.name or '?'})")
+                return
+            self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1)
+        elif call.kind == "function":
+            target = self.functions.get(call.name)
+            passes_model = any(_rebase(a, bound) is not None for a in call.args if a)
+            if target is None:
+                if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
+                    opaque.append(f"{call.name}(...)")
+                return
+            if target.qualname.rsplit(".", 1)[-1][:1].isupper():
+                return  # a class constructor call
+            inner = _bind_args(target, call.args, bound, skip_self=False)
+            if inner or target.has_init_code or passes_model:
+                self._run(cls, target, inner, applied, opaque, visited, depth + 1)
+        elif call.kind == "method" and call.receiver.startswith("self.") and "self" in bound:
+            # self.decoder.init_weights(): the submodule's own method
+            path = call.receiver[len("self."):]
+            placed = {p.path: p for p in self.placed_layers(cls)}
+            child = placed.get(path)
+            child_cls = self.resolve_class(child.layer.cls) if child and child.layer.cls else None
+            if child_cls is not None:
+                target = self.method(child_cls, call.name)
+                if target is not None:
+                    sub = ".".join(p for p in (bound["self"], path) if p)
+                    self._run(child_cls, target, {"self": sub}, applied, opaque, visited,
+                              depth + 1)
+            elif call.name in api.INIT_METHOD_NAMES:
+                opaque.append(f"{call.receiver}.{call.name}()")
+
+    def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
+                      applied: list[Applied], opaque: list[str], visited: set,
+                      depth: int) -> None:
+        """``receiver.apply(fn)``: fn's module parameter walks every module under receiver."""
+        params = [p for p in fn.params if p not in ("self", "cls")]
+        if not params:
+            return
+        var = params[0] if fn.static or not fn.cls or "self" not in fn.params else params[0]
+        if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
+            var = "module"
+        key = (fn.qualname, receiver, "callback")
+        if key in visited:
+            return
+        visited.add(key)
+        binding = LoopBinding(var, "modules", receiver, function=fn.qualname)
+        for site in self.sites_in(fn):
+            if site.target.base == var:
+                applied.append(Applied(site, receiver, "each_module", binding))
+        loops = {b.var: b for b in fn.loops}
+        for site in self.sites_in(fn):
+            if site.target.base in loops and site.target.base != var:
+                inner = loops[site.target.base]
+                how = "each_param" if "parameters" in inner.source else "each_module"
+                if inner.receiver == var:
+                    applied.append(Applied(site, receiver, how, inner))
+        for call in fn.calls:
+            if call.kind == "function":
+                target = self.functions.get(call.name)
+                if target is not None and var in call.args:
+                    self._run_callback(cls, target, receiver, applied, opaque, visited,
+                                       depth + 1)
+                elif target is None and var in call.args and not call.name.startswith(
+                        ("torch.", "math.")):
+                    opaque.append(f"{call.name}({var})")
+            elif call.kind == "method" and call.receiver == var and \
+                    call.name not in ("modules", "named_modules", "parameters",
+                                      "named_parameters", "children", "size", "dim"):
+                opaque.append(f"{var}.{call.name}()")
+            elif call.kind == "self_method" and fn.cls:
+                owner = self.classes.get(fn.cls)
+                target = self.method(owner, call.name) if owner else None
+                if target is not None and var in call.args:
+                    self._run_callback(cls, target, receiver, applied, opaque, visited,
+                                       depth + 1)
+
+    @cached_property
+    def _sites_by_function(self) -> dict[str, list[InitSite]]:
+        out: dict[str, list[InitSite]] = {}
+        for facts in self.files:
+            for site in facts.sites:
+                out.setdefault(site.function, []).append(site)
+        return out
+
+    def sites_in(self, fn: FunctionFacts) -> list[InitSite]:
+        return self._sites_by_function.get(fn.qualname, [])
+
+    @cached_property
+    def _site_models(self) -> dict[InitSite, list[ClassFacts]]:
+        index: dict[InitSite, list[ClassFacts]] = {}
+        for cls in self.classes.values():
+            if not any(k.layers for k in self.mro(cls)):
+                continue
+            applied, _ = self.construction(cls)
+            for item in applied:
+                index.setdefault(item.site, []).append(cls)
+        return index
+
+    def models_running(self, site: InitSite) -> list[ClassFacts]:
+        """Model classes whose construction runs ``site``."""
+        return self._site_models.get(site, [])
+
+    # --- the effective init of each layer ---------------------------------------------
+
+    def effective(self, cls: ClassFacts) -> EffectiveInit:
+        """Per layer path of ``cls``: the sites that write it, from its own construction and
+        from every container in the tree that holds it."""
+        return self._effective_cache(cls.qualname)
+
+    def _effective_cache(self, qualname: str) -> EffectiveInit:
+        cache = self.__dict__.setdefault("_effective", {})
+        if qualname not in cache:
+            cls = self.classes[qualname]
+            applied, opaque = self.construction(cls)
+            result = EffectiveInit(self, cls, tuple(applied), tuple(opaque))
+            cache[qualname] = result
+            outer_opaque = list(opaque)
+            for container, path in self._container_paths(qualname):
+                outer = self._effective_cache(container)
+                result.inherit(outer, path)
+            if self.script_applies:
+                result.inherit_scripts(self.script_applies)
+            del outer_opaque
+        return cache[qualname]
+
+    def _container_paths(self, qualname: str, depth: int = 0,
+                         seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
+        if depth > MAX_DEPTH or qualname in seen:
+            return
+        for container, path in self.containers.get(qualname, []):
+            if container not in seen:
+                yield container, path
+
+    @cached_property
+    def script_applies(self) -> list[tuple[FunctionFacts, str]]:
+        """``model.apply(fn)`` / ``init(model)`` outside any class: may touch any model."""
+        out: list[tuple[FunctionFacts, str]] = []
+        calls: list[CallRef] = [c for f in self.files for c in f.calls_at_module_level]
+        calls += [c for fn in self.functions.values() if not fn.cls for c in fn.calls]
+        calls += [c for fn in self.functions.values() if fn.cls for c in fn.calls
+                  if c.kind == "apply" and c.receiver and not c.receiver.startswith("self")]
+        for call in calls:
+            if call.kind == "apply" and call.receiver != "self" and \
+                    not call.receiver.startswith("self."):
+                target = self.functions.get(call.name)
+                out.append((target, call.name) if target else (None, call.name))  # type: ignore
+        return out
+
+
+def _rebase(receiver: str, bound: dict[str, str]) -> str | None:
+    """Map ``self.decoder`` (or a bound parameter name) to a path under the model."""
+    head, _, rest = receiver.partition(".")
+    if head not in bound:
+        return None
+    return ".".join(p for p in (bound[head], rest) if p)
+
+
+def _bind_args(fn: FunctionFacts, args: tuple[str, ...], bound: dict[str, str],
+               skip_self: bool) -> dict[str, str]:
+    params = [p for p in fn.params if not (skip_self and p == "self")]
+    if fn.cls and not fn.static and not skip_self and params and params[0] == "self":
+        params = params[1:]
+    out: dict[str, str] = {}
+    for param, arg in zip(params, args):
+        rebased = _rebase(arg, bound) if arg else None
+        if rebased is not None:
+            out[param] = rebased
+    return out
+
+
+class EffectiveInit:
+    """For one model class: which sites write which layer parameter."""
+
+    def __init__(self, project: ProjectFacts, cls: ClassFacts, applied: tuple[Applied, ...],
+                 opaque: tuple[str, ...]):
+        self.project = project
+        self.cls = cls
+        self.applied = list(applied)
+        self.opaque = list(opaque)
+        self.placed = project.placed_layers(cls)
+        self.classes_at = {p.path: p.layer.cls for p in self.placed}
+        self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
+        self.script_functions: list[tuple[FunctionFacts | None, str]] = []
+
+    def inherit(self, outer: EffectiveInit, path: str) -> None:
+        prefix = path + "."
+        for item in outer.applied:
+            self._inherited.append((item, prefix))
+        for item, inner_prefix in outer._inherited:
+            self._inherited.append((item, inner_prefix + prefix))
+        self.opaque += outer.opaque
+
+    def inherit_scripts(self, scripts) -> None:
+        self.script_functions = list(scripts)
+
+    def writes(self, placed: Placed, attr: str) -> LayerInit:
+        """The sites writing ``<layer>.<attr>``."""
+        sites: list[InitSite] = []
+        possible = bool(self.opaque)
+        for item in self.applied:
+            verdict = _hits(self.project, item, placed.path, placed.layer, attr, self.classes_at)
+            if verdict == "yes":
+                sites.append(item.site)
+            elif verdict == "maybe":
+                possible = True
+        for item, prefix in self._inherited:
+            outer_path = _outer_path(item, prefix, placed.path)
+            verdict = _hits(self.project, item, outer_path, placed.layer, attr,
+                            {prefix + k: v for k, v in self.classes_at.items()})
+            if verdict == "yes":
+                sites.append(item.site)
+            elif verdict == "maybe":
+                possible = True
+        for fn, name in self.script_functions:
+            if fn is None:
+                possible = True
+                continue
+            for site in self.project.sites_in(fn):
+                item = Applied(site, "", "each_module",
+                               LoopBinding(fn.params[-1] if fn.params else "", "modules", ""))
+                if _hits(self.project, item, placed.path, placed.layer, attr,
+                         self.classes_at) != "no":
+                    possible = True
+        return LayerInit(tuple(dict.fromkeys(sites)), possible)
+
+
+def _outer_path(item: Applied, prefix: str, path: str) -> str:
+    return prefix + path
+
+
+def _hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr: str,
+          classes_at: dict[str, str]) -> str:
+    """Does ``item`` write ``<path>.<attr>``? "yes", "no" or "maybe"."""
+    site = item.site
+    scope = item.scope
+    if scope and not (path == scope or path.startswith(scope + ".")):
+        return "no"
+    if item.how == "direct":
+        want = path
+        if site.target.path == "" and site.target.attr and item.scope == path:
+            return "yes" if site.target.attr == attr else "no"
+        if item.scope == want and site.target.attr == attr:
+            return "yes"
+        if site.target.attr == attr and item.scope == path:
+            return "yes"
+        return "no"
+    if item.how == "members":
+        binding = item.binding
+        members = binding.members if binding else ()
+        rel = path[len(scope) + 1:] if scope else path
+        if rel in members and site.target.attr == attr and not site.target.path:
+            return "yes"
+        return "no"
+    binding = item.binding
+    var = binding.var if binding else site.target.base
+    if item.how == "each_child":
+        rel = path[len(scope) + 1:] if scope else path
+        if "." in rel:
+            return "no"
+    if item.how == "each_param":
+        if site.target.attr or site.target.path:
+            return "maybe"
+        name_var = binding.name_var if binding else ""
+        return _match_param(site.conditions, var, name_var, path, layer, attr)
+    # each_module: the site writes <var>.<path>.<attr>
+    if site.target.path:
+        # m.bn3.weight under isinstance(m, Bottleneck): the layer is bn3 of a matching module
+        if not path.endswith("." + site.target.path) and path != site.target.path:
+            return "no"
+        if site.target.attr != attr:
+            return "no"
+        owner_path = path[: -len(site.target.path)].rstrip(".")
+        owner_cls = classes_at.get(owner_path)
+        if owner_cls is None:
+            return "maybe"
+        return _match_module(project, site.conditions, var, owner_cls)
+    if site.target.attr != attr:
+        return "no"
+    return _match_module(project, site.conditions, var, layer.cls)
+
+
+def _match_module(project: ProjectFacts, conditions: tuple[Condition, ...], var: str,
+                  cls: str) -> str:
+    verdict = "yes"
+    for cond in conditions:
+        if cond.kind == "isinstance" and cond.subject == var:
+            match = any(_is_instance(project, cls, t) for t in cond.values)
+            unknown = any(_is_instance(project, cls, t) is None for t in cond.values)
+            if unknown and not match:
+                verdict = "maybe"
+            elif match != cond.positive:
+                return "no"
+        elif cond.kind == "classname" and cond.subject:
+            short = cls.rsplit(".", 1)[-1]
+            match = any(isinstance(v, str) and v in short for v in cond.values)
+            if cond.kind == "classname" and cond.values and all(
+                    isinstance(v, str) for v in cond.values):
+                if match != cond.positive:
+                    return "no"
+        elif cond.kind == "not_none":
+            continue
+        elif cond.kind == "other" and cond.values:
+            # a negated conjunction from an if/elif ladder
+            inner = [c for part in cond.values for c in part]
+            if all(c.kind == "isinstance" and c.subject == var for c in inner):
+                match = all(any(_is_instance(project, cls, t) for t in c.values) == c.positive
+                            for c in inner)
+                if match != cond.positive:
+                    return "no"
+            else:
+                verdict = "maybe"
+        elif cond.kind in ("other", "name_contains", "dim"):
+            if cond.subject in ("", var) or var in cond.subject:
+                verdict = "maybe"
+    return verdict
+
+
+def _is_instance(project: ProjectFacts, cls: str, type_name: str) -> bool | None:
+    """Is a layer of class ``cls`` an instance of ``type_name``? None when unknown."""
+    if not cls:
+        return None
+    if cls == type_name:
+        return True
+    if type_name in (api.MODULE_BASE,):
+        return True
+    short_type = type_name.rsplit(".", 1)[-1]
+    if type_name.startswith("torch.nn.") and short_type.startswith("_"):
+        # torch.nn.modules.conv._ConvNd, batchnorm._BatchNorm, ...
+        family = {"_ConvNd": ("Conv",), "_ConvTransposeNd": ("ConvTranspose",),
+                  "_BatchNorm": ("BatchNorm", "SyncBatchNorm"), "_NormBase": ("Norm",),
+                  "_InstanceNorm": ("InstanceNorm",)}.get(short_type)
+        if family is None:
+            return None
+        return cls.rsplit(".", 1)[-1].startswith(family) or any(
+            f in cls.rsplit(".", 1)[-1] for f in family if f == "Norm")
+    klass = project.resolve_class(cls)
+    if klass is not None:
+        for ancestor in project.mro(klass)[1:]:
+            if ancestor.qualname == type_name or ancestor.qualname.rsplit(".", 1)[-1] == short_type:
+                return True
+        for ancestor in project.mro(klass):
+            if type_name in ancestor.bases:
+                return True
+        if any(b.rsplit(".", 1)[-1] == short_type for a in project.mro(klass) for b in a.bases):
+            return True
+        return False
+    if cls.startswith("torch.nn.") and type_name.startswith("torch.nn."):
+        return False
+    if cls.rsplit(".", 1)[-1] == short_type:
+        return True
+    if not type_name.startswith("torch.") and project.resolve_class(type_name) is None:
+        return None
+    return False
+
+
+def _match_param(conditions: tuple[Condition, ...], var: str, name_var: str, path: str,
+                 layer: LayerFact, attr: str) -> str:
+    """Does a ``named_parameters()`` loop's filter let ``<path>.<attr>`` through?"""
+    full = f"{path}.{attr}"
+    ndim = _param_ndim(layer, attr)
+    verdict = "yes"
+    for cond in conditions:
+        if cond.kind == "name_contains" and cond.subject == name_var:
+            if "?" in cond.values:
+                verdict = "maybe"
+                continue
+            match = any(isinstance(v, str) and v in full for v in cond.values)
+            if match != cond.positive:
+                return "no"
+        elif cond.kind == "dim" and cond.subject == var:
+            op, n = cond.values
+            if ndim is UNKNOWN or n is UNKNOWN or op == "?":
+                verdict = "maybe"
+                continue
+            holds = {">": ndim > n, ">=": ndim >= n, "<": ndim < n, "<=": ndim <= n,
+                     "==": ndim == n, "!=": ndim != n}[op]
+            if holds != cond.positive:
+                return "no"
+        elif cond.kind == "not_none":
+            continue
+        else:
+            verdict = "maybe"
+    return verdict
+
+
+def _param_ndim(layer: LayerFact, attr: str):
+    kind = api.LAYERS.get(layer.cls)
+    if kind is None:
+        return UNKNOWN
+    if attr == "bias":
+        return 1
+    if attr == "weight":
+        return kind.weight_ndim if kind.weight_ndim is not None else UNKNOWN
+    return UNKNOWN
+
+
+def grad_enabled_functions(project: ProjectFacts) -> dict[str, bool]:
+    """Functions that model construction or module-level code runs, and whether some path
+    reaches them with autograd enabled (True) or only under ``no_grad`` (False).
+
+    Framework hooks (``_init_weights`` of a transformers model) are not entered: the
+    framework runs them under no_grad, and we only report what we can follow.
+    """
+    reached: dict[str, bool] = {}
+    todo: list[tuple[FunctionFacts, ClassFacts | None, bool]] = []
+    for cls in project.classes.values():
+        init = project.functions.get(f"{cls.qualname}.__init__")
+        if init is not None:
+            todo.append((init, cls, True))
+    for facts in project.files:
+        for call in facts.calls_at_module_level:
+            target = project.functions.get(call.name)
+            if target is not None and call.kind in ("function", "apply"):
+                todo.append((target, None, not call.no_grad))
+    while todo:
+        fn, cls, grad = todo.pop()
+        grad = grad and not fn.no_grad
+        if reached.get(fn.qualname) is True or (fn.qualname in reached and not grad):
+            continue
+        reached[fn.qualname] = grad
+        for call in fn.calls:
+            callee = None
+            if call.kind == "self_method" and cls is not None:
+                if call.receiver == "super":
+                    owner = project.classes.get(fn.cls)
+                    callee = project.method(cls, call.name, after=owner) if owner else None
+                else:
+                    callee = project.method(cls, call.name)
+            elif call.kind in ("function", "apply", "ref"):
+                callee = project.functions.get(call.name)
+                if callee is not None and callee.name == "__init__":
+                    callee = None
+            if callee is not None:
+                todo.append((callee, cls, grad and not call.no_grad))
+    return reached

@@ -1,0 +1,271 @@
+"""What initlint knows about torch, as data.
+
+Rules consult these tables; they never spell torch names themselves. Every name is the
+canonical qualified name produced by :mod:`initlint.imports` (``torch.nn.Linear``,
+``torch.nn.init.xavier_uniform_``, ``torch.nn.functional.relu``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+INIT = "torch.nn.init."
+NN = "torch.nn."
+F = "torch.nn.functional."
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A torch layer class: what it holds and how PyTorch initializes it by default."""
+
+    family: str  # "linear" | "conv" | "conv_transpose" | "embedding" | "norm" | "rnn" | "other"
+    has_bias_param: bool = False  # constructor takes bias=...
+    bias_default: bool = True
+    affine_param: str | None = None  # "affine" / "elementwise_affine" for norm layers
+    affine_default: bool = True
+    weight_ndim: int | None = None  # dimensionality of .weight when present
+    fan_in_args: tuple[int, ...] = ()  # positional args whose product is fan_in (w/o kernel)
+
+
+def _conv(n: int, transpose: bool = False) -> LayerKind:
+    return LayerKind(
+        "conv_transpose" if transpose else "conv",
+        has_bias_param=True,
+        weight_ndim=n + 2,
+        fan_in_args=(0,),
+    )
+
+
+def _norm(affine_param: str = "affine", affine_default: bool = True) -> LayerKind:
+    return LayerKind("norm", affine_param=affine_param, affine_default=affine_default, weight_ndim=1)
+
+
+LAYERS: dict[str, LayerKind] = {
+    NN + "Linear": LayerKind("linear", has_bias_param=True, weight_ndim=2, fan_in_args=(0,)),
+    NN + "Bilinear": LayerKind("linear", has_bias_param=True, weight_ndim=3),
+    NN + "LazyLinear": LayerKind("linear", has_bias_param=True, weight_ndim=2),
+    NN + "Conv1d": _conv(1),
+    NN + "Conv2d": _conv(2),
+    NN + "Conv3d": _conv(3),
+    NN + "LazyConv1d": _conv(1),
+    NN + "LazyConv2d": _conv(2),
+    NN + "LazyConv3d": _conv(3),
+    NN + "ConvTranspose1d": _conv(1, transpose=True),
+    NN + "ConvTranspose2d": _conv(2, transpose=True),
+    NN + "ConvTranspose3d": _conv(3, transpose=True),
+    NN + "Embedding": LayerKind("embedding", weight_ndim=2),
+    NN + "EmbeddingBag": LayerKind("embedding", weight_ndim=2),
+    NN + "BatchNorm1d": _norm(),
+    NN + "BatchNorm2d": _norm(),
+    NN + "BatchNorm3d": _norm(),
+    NN + "SyncBatchNorm": _norm(),
+    NN + "LazyBatchNorm1d": _norm(),
+    NN + "LazyBatchNorm2d": _norm(),
+    NN + "LazyBatchNorm3d": _norm(),
+    NN + "InstanceNorm1d": _norm(affine_default=False),
+    NN + "InstanceNorm2d": _norm(affine_default=False),
+    NN + "InstanceNorm3d": _norm(affine_default=False),
+    NN + "GroupNorm": _norm(),
+    NN + "LayerNorm": _norm("elementwise_affine"),
+    NN + "RMSNorm": _norm("elementwise_affine"),
+    NN + "LocalResponseNorm": LayerKind("norm"),
+    NN + "LSTM": LayerKind("rnn"),
+    NN + "GRU": LayerKind("rnn"),
+    NN + "RNN": LayerKind("rnn"),
+    NN + "LSTMCell": LayerKind("rnn"),
+    NN + "GRUCell": LayerKind("rnn"),
+    NN + "RNNCell": LayerKind("rnn"),
+    NN + "MultiheadAttention": LayerKind("other"),
+    NN + "PReLU": LayerKind("other", weight_ndim=1),
+}
+
+#: Layers whose default init is kaiming_uniform_(a=sqrt(5)): Var(w) = 1/(3·fan_in).
+WEIGHT_LAYER_FAMILIES = frozenset({"linear", "conv", "conv_transpose"})
+
+#: Positional index of the ``bias`` / ``affine`` argument, for ``nn.Linear(3, 4, False)``.
+POSITIONAL_BIAS_INDEX = {"linear": 2, "conv": 7, "conv_transpose": 7}
+POSITIONAL_AFFINE_INDEX = {
+    NN + "BatchNorm1d": 3, NN + "BatchNorm2d": 3, NN + "BatchNorm3d": 3,
+    NN + "InstanceNorm1d": 3, NN + "InstanceNorm2d": 3, NN + "InstanceNorm3d": 3,
+    NN + "GroupNorm": 3, NN + "LayerNorm": 2,
+}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A nonlinearity: its calculate_gain name and E[φ(z)²]/Var(z) near unit scale."""
+
+    name: str
+    family: str  # "relu" (ReLU family) | "smooth" (GELU/SiLU) | "saturating" (tanh/sigmoid)
+    gain_name: str | None  # the name calculate_gain uses for it, when there is one
+    second_moment: float  # E[φ(z)²] for z ~ N(0, 1)
+
+
+_RELU = Activation("relu", "relu", "relu", 0.5)
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": _RELU,
+    "relu6": Activation("relu6", "relu", "relu", 0.5),
+    "leaky_relu": Activation("leaky_relu", "relu", "leaky_relu", 0.5),
+    "elu": Activation("elu", "relu", None, 0.65),
+    "prelu": Activation("prelu", "relu", "leaky_relu", 0.53),
+    "rrelu": Activation("rrelu", "relu", "leaky_relu", 0.5),
+    "celu": Activation("celu", "relu", None, 0.65),
+    "selu": Activation("selu", "relu", "selu", 1.0),
+    "gelu": Activation("gelu", "smooth", None, 0.43),
+    "silu": Activation("silu", "smooth", None, 0.36),
+    "mish": Activation("mish", "smooth", None, 0.4),
+    "hardswish": Activation("hardswish", "smooth", None, 0.36),
+    "tanh": Activation("tanh", "saturating", "tanh", 0.39),
+    "sigmoid": Activation("sigmoid", "saturating", "sigmoid", 0.29),
+    "hardtanh": Activation("hardtanh", "saturating", "tanh", 0.39),
+    "softplus": Activation("softplus", "smooth", None, 0.6),
+}
+
+#: Module classes and functionals that apply an activation, by canonical qualified name.
+ACTIVATION_CALLABLES: dict[str, str] = {
+    **{NN + cls: act for cls, act in {
+        "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu",
+        "PReLU": "prelu", "RReLU": "rrelu", "CELU": "celu", "SELU": "selu", "GELU": "gelu",
+        "SiLU": "silu", "Mish": "mish", "Hardswish": "hardswish", "Tanh": "tanh",
+        "Sigmoid": "sigmoid", "Hardtanh": "hardtanh", "Softplus": "softplus",
+    }.items()},
+    **{F + fn: act for fn, act in {
+        "relu": "relu", "relu_": "relu", "relu6": "relu6", "leaky_relu": "leaky_relu",
+        "leaky_relu_": "leaky_relu", "elu": "elu", "elu_": "elu", "selu": "selu",
+        "celu": "celu", "gelu": "gelu", "silu": "silu", "mish": "mish",
+        "hardswish": "hardswish", "tanh": "tanh", "sigmoid": "sigmoid",
+        "hardtanh": "hardtanh", "softplus": "softplus", "prelu": "prelu", "rrelu": "rrelu",
+    }.items()},
+    "torch.relu": "relu", "torch.relu_": "relu", "torch.tanh": "tanh",
+    "torch.sigmoid": "sigmoid", "torch.selu": "selu", "torch.celu": "celu",
+    "torch.prelu": "prelu", "torch.rrelu": "rrelu",
+}
+#: ``x.relu()`` style tensor methods.
+ACTIVATION_METHODS: dict[str, str] = {
+    "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh",
+    "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
+}
+
+#: Module classes that neither carry weights nor change the signal scale much: a chain
+#: passes through them.
+TRANSPARENT_MODULES = frozenset(
+    NN + c for c in (
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity",
+        "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d",
+        "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+        "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
+        "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+    )
+)
+
+#: The sequential container classes whose children run in order.
+SEQUENTIAL = NN + "Sequential"
+MODULE_LIST = NN + "ModuleList"
+MODULE_DICT = NN + "ModuleDict"
+MODULE_BASE = NN + "Module"
+
+# --- init functions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitFunction:
+    """A ``torch.nn.init`` function: its parameters and what it needs of the tensor."""
+
+    name: str
+    params: tuple[str, ...]  # positional parameter names after the tensor
+    min_ndim: int = 0  # fewer dims raises ValueError
+    max_ndim: int | None = None
+    kind: str = "other"  # "xavier" | "kaiming" | "normal" | "uniform" | "constant" | "zeros" | ...
+
+
+INIT_FUNCTIONS: dict[str, InitFunction] = {
+    f.name: f for f in (
+        InitFunction("uniform_", ("a", "b", "generator"), kind="uniform"),
+        InitFunction("normal_", ("mean", "std", "generator"), kind="normal"),
+        InitFunction("trunc_normal_", ("mean", "std", "a", "b", "generator"), kind="normal"),
+        InitFunction("constant_", ("val",), kind="constant"),
+        InitFunction("ones_", (), kind="ones"),
+        InitFunction("zeros_", (), kind="zeros"),
+        InitFunction("eye_", (), min_ndim=2, max_ndim=2, kind="eye"),
+        InitFunction("dirac_", ("groups",), min_ndim=3, max_ndim=5, kind="dirac"),
+        InitFunction("xavier_uniform_", ("gain", "generator"), min_ndim=2, kind="xavier"),
+        InitFunction("xavier_normal_", ("gain", "generator"), min_ndim=2, kind="xavier"),
+        InitFunction("kaiming_uniform_", ("a", "mode", "nonlinearity", "generator"),
+                     min_ndim=2, kind="kaiming"),
+        InitFunction("kaiming_normal_", ("a", "mode", "nonlinearity", "generator"),
+                     min_ndim=2, kind="kaiming"),
+        InitFunction("orthogonal_", ("gain", "generator"), min_ndim=2, kind="orthogonal"),
+        InitFunction("sparse_", ("sparsity", "std", "generator"), min_ndim=2, max_ndim=2,
+                     kind="sparse"),
+    )
+}
+
+#: The deprecated non-underscore aliases (they warn on every call) → their replacement.
+DEPRECATED_ALIASES: dict[str, str] = {
+    name: name + "_" for name in (
+        "uniform", "normal", "constant", "xavier_uniform", "xavier_normal",
+        "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
+    )
+}
+
+#: In-place tensor methods that initialize or modify a tensor.
+INPLACE_INIT_METHODS: dict[str, str] = {
+    "normal_": "normal", "uniform_": "uniform", "fill_": "constant", "zero_": "zeros",
+    "copy_": "copy", "mul_": "scale", "div_": "scale", "add_": "shift", "sub_": "shift",
+    "clamp_": "other", "exponential_": "other", "random_": "other", "bernoulli_": "other",
+    "cauchy_": "other", "log_normal_": "other", "geometric_": "other",
+}
+
+#: Tensor methods whose result is a new tensor, not a view: initializing it changes nothing.
+COPYING_METHODS = frozenset(
+    {"clone", "cpu", "cuda", "to", "float", "half", "double", "bfloat16",
+     "contiguous", "numpy", "type", "long", "int"}
+)
+#: Methods that return views (writes go through to the parameter).
+VIEW_METHODS = frozenset({"view", "view_as", "reshape", "t", "transpose", "permute",
+                          "squeeze", "unsqueeze", "narrow", "select", "flatten", "chunk",
+                          "split", "unbind", "as_strided", "expand"})
+#: Factories that make a fresh tensor.
+TENSOR_FACTORIES = frozenset(
+    "torch." + f for f in ("empty", "zeros", "ones", "randn", "rand", "tensor",
+                           "empty_like", "zeros_like", "ones_like", "randn_like",
+                           "rand_like", "full", "Tensor", "FloatTensor")
+)
+PARAMETER = NN + "Parameter"
+CALCULATE_GAIN = INIT + "calculate_gain"
+
+#: calculate_gain's accepted names and their gains (leaky_relu with its default slope).
+GAINS: dict[str, float] = {
+    "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
+    "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0,
+    "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0),
+    "leaky_relu": math.sqrt(2.0 / (1 + 0.01**2)), "selu": 0.75,
+}
+FAN_MODES = frozenset({"fan_in", "fan_out"})
+
+#: Method names that PyTorch or a framework calls for you (never "never called").
+FRAMEWORK_HOOKS = frozenset({"reset_parameters", "_reset_parameters", "_init_weights",
+                             "init_weights", "_initialize_weights"})
+#: Method names that are init methods by convention.
+INIT_METHOD_NAMES = frozenset({
+    "_init_weights", "init_weights", "_initialize_weights", "initialize_weights",
+    "reset_parameters", "_reset_parameters", "_init_weight", "init_weight", "weights_init",
+    "weight_init", "_weights_init", "_weight_init", "init_params", "_init_params",
+    "initialize", "_initialize", "_weight_initializer",
+})
+
+
+def leaky_relu_gain(slope: float) -> float:
+    """calculate_gain('leaky_relu', slope)."""
+    return math.sqrt(2.0 / (1 + slope**2))
+
+
+def canonical(qualified: str) -> str:
+    """Map torch's internal module paths onto the public name (torch.nn.modules.conv.X → torch.nn.X)."""
+    if qualified.startswith("torch.nn.modules."):
+        return NN + qualified.rsplit(".", 1)[1]
+    if qualified.startswith("torch.nn.init."):
+        return qualified
+    return qualified
