@@ -112,7 +112,7 @@ class Extractor:
         self.functions: list[FunctionFacts] = []
         self.constructions: list[Construction] = []
         self.gain_calls: list[tuple[str, Any, Span]] = []
-        self.references: set[str] = set()
+        self.references: set[tuple[str, str]] = set()
         self._calls: list[CallRef] = []
         self._loops: list[LoopBinding] = []
         self._has_init = False
@@ -232,16 +232,35 @@ class Extractor:
         return tuple(rows), file_noqa
 
     def _collect_references(self) -> None:
-        """Names and attribute names the file mentions outside their own definitions."""
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Attribute):
-                owner = dotted(node.value)
-                self.references.add(("self." if owner == "self" else ".") + node.attr)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                self.references.add(node.id)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and node.value.isidentifier():
-                self.references.add("." + node.value)
+        """Init-like names the file mentions, with the function that mentions them.
+
+        Only names that could be init functions are kept (they contain "init", "reset" or
+        "weight"): INI201 asks whether anything other than the function itself refers to it.
+        """
+        prefix = self.module
+
+        def visit(node: ast.AST, owner: str) -> None:
+            for child in ast.iter_child_nodes(node):
+                inner = owner
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    inner = f"{owner}.{child.name}" if owner else child.name
+                elif isinstance(child, ast.Attribute):
+                    on_self = dotted(child.value) == "self" or (
+                        isinstance(child.value, ast.Call) and dotted(child.value.func) == "super")
+                    self._reference(("self." if on_self else ".") + child.attr, owner)
+                elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                    self._reference(child.id, owner)
+                elif isinstance(child, ast.Constant) and isinstance(child.value, str) \
+                        and child.value.isidentifier():
+                    self._reference("." + child.value, owner)
+                visit(child, inner)
+
+        visit(self.tree, prefix)
+
+    def _reference(self, ref: str, owner: str) -> None:
+        lowered = ref.lower()
+        if "init" in lowered or "reset" in lowered or "weight" in lowered:
+            self.references.add((ref, owner))
 
     def _layer_helpers(self) -> dict[str, ast.Call]:
         """Module-level functions that just return a layer: ``def conv3x3(...): return nn.Conv2d(...)``."""
@@ -336,6 +355,11 @@ class Extractor:
                                 params.append(param)
                         elif isinstance(target, ast.Name):
                             local_calls[target.id] = sub.value
+                            if isinstance(sub.value, (ast.List, ast.Tuple)):
+                                _remember_list(local_calls, target.id, sub.value.elts, False)
+                elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) \
+                        and isinstance(sub.value, (ast.List, ast.Tuple)):
+                    _remember_list(local_calls, sub.target.id, sub.value.elts, True)
                 elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
                     name = _self_attr(sub.target)
                     if name is not None:
@@ -346,6 +370,12 @@ class Extractor:
                 elif isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call):
                     call = sub.value
                     func = dotted(call.func)
+                    if isinstance(call.func, ast.Attribute) and isinstance(
+                            call.func.value, ast.Name) and call.args and \
+                            call.func.attr in ("append", "extend"):
+                        items = call.args[0].elts if call.func.attr == "extend" and \
+                            isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
+                        _remember_list(local_calls, call.func.value.id, list(items), True)
                     if func == "self.add_module" and len(call.args) == 2:
                         key = self.value(call.args[0], env)
                         name = key if isinstance(key, str) else "?"
@@ -435,7 +465,14 @@ class Extractor:
         else:
             for index, arg in enumerate(call.args):
                 if isinstance(arg, ast.Starred):
+                    # ``nn.Sequential(*layers)``: the layers a local list collected exist, but
+                    # their order and repetition are not known
                     steps.append(FlowStep("opaque", "*args"))
+                    listed = local_calls.get("*" + (dotted(arg.value) or ""))
+                    if isinstance(listed, ast.List):
+                        for position, elt in enumerate(listed.elts):
+                            layers += self._layer_from_expr(f"{name}.?{position}", elt, env,
+                                                            local_calls)[0]
                     break
                 items.append((f"{name}.{index}", arg))
         for child_name, expr in items:
@@ -593,7 +630,9 @@ class Extractor:
             scope.loops = dict(outer.loops)
         saved = (self._calls, self._loops, self._has_init, self._inits_only)
         self._calls, self._loops, self._has_init, self._inits_only = [], [], False, True
-        self._walk_body(node.body, scope)
+        for index, stmt in enumerate(node.body):
+            scope.order = index  # calls are ordered by their top-level statement
+            self._walk_body([stmt], scope)
         facts = FunctionFacts(
             name=node.name,
             qualname=qualname,
@@ -616,7 +655,6 @@ class Extractor:
         for stmt in body:
             sites_before = len(self.sites)
             self._statement(stmt, scope)
-            scope.order += 1
             if not _is_compound(stmt) and len(self.sites) == sites_before \
                     and not _is_inert(stmt):
                 self._inits_only = False
@@ -704,6 +742,10 @@ class Extractor:
                     and all(isinstance(e, ast.Name) for e in target.elts):
                 name_var, var = target.elts[0].id, target.elts[1].id
                 return LoopBinding(var, source, receiver, name_var, function=scope.function)
+        receiver = _self_attr(iter_)
+        if receiver is not None and isinstance(target, ast.Name):
+            # ``for layer in self.layers:`` walks the container's children
+            return LoopBinding(target.id, "iter", f"self.{receiver}", function=scope.function)
         if isinstance(iter_, (ast.List, ast.Tuple)) and isinstance(target, ast.Name):
             members = tuple(_self_attr(e) or "?" for e in iter_.elts)
             if "?" not in members:
@@ -1069,6 +1111,15 @@ def _flat_statements(stmt: ast.stmt):
     for handler in getattr(stmt, "handlers", []) or []:
         for child in handler.body:
             yield from _flat_statements(child)
+
+
+def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.expr],
+                   extend: bool) -> None:
+    """Track ``layers = [...]`` / ``layers.append(x)`` / ``layers += [...]`` in ``__init__``."""
+    key = "*" + name
+    previous = local_calls.get(key)
+    before = list(previous.elts) if extend and isinstance(previous, ast.List) else []
+    local_calls[key] = ast.List(elts=before + list(elts), ctx=ast.Load())
 
 
 def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:

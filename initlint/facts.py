@@ -236,7 +236,7 @@ class FileFacts:
     functions: tuple[FunctionFacts, ...]
     sites: tuple[InitSite, ...]
     constructions: tuple[Construction, ...]
-    references: tuple[str, ...]  # every attribute/name referenced (for reachability)
+    references: tuple[tuple[str, str], ...]  # (init-like name referenced, referring function)
     calls_at_module_level: tuple[CallRef, ...]
     gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa

@@ -209,12 +209,15 @@ class ProjectFacts:
                     continue
                 how = {"list": "members", "parameters": "each_param",
                        "named_parameters": "each_param"}.get(binding.source, "each_module")
-                if binding.source in ("children", "named_children"):
+                if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
             elif base in bound:
                 path = ".".join(p for p in (bound[base], site.target.path) if p)
                 applied.append(Applied(site, path, "direct", None))
+            elif not site.target.copy:
+                # an init whose target we cannot follow may write any layer
+                applied.append(Applied(site, "", "unknown", None))
 
     def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
                 applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
@@ -431,8 +434,9 @@ class EffectiveInit:
     def inherit_scripts(self, scripts) -> None:
         self.script_functions = list(scripts)
 
-    def writes(self, placed: Placed, attr: str) -> LayerInit:
-        """The sites writing ``<layer>.<attr>``."""
+    def writes(self, placed: Placed, attr: str, own_only: bool = False) -> LayerInit:
+        """The sites writing ``<layer>.<attr>``; ``own_only``: only the class's own
+        construction, not containers that may hold it."""
         sites: list[InitSite] = []
         possible = bool(self.opaque)
         for item in self.applied:
@@ -441,7 +445,7 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for item, prefix in self._inherited:
+        for item, prefix in [] if own_only else self._inherited:
             outer_path = _outer_path(item, prefix, placed.path)
             verdict = _hits(self.project, item, outer_path, placed.layer, attr,
                             {prefix + k: v for k, v in self.classes_at.items()})
@@ -449,7 +453,7 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for fn, name in self.script_functions:
+        for fn, _name in [] if own_only else self.script_functions:
             if fn is None:
                 possible = True
                 continue
@@ -471,17 +475,12 @@ def _hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, att
     """Does ``item`` write ``<path>.<attr>``? "yes", "no" or "maybe"."""
     site = item.site
     scope = item.scope
+    if item.how == "unknown":
+        return "maybe"
     if scope and not (path == scope or path.startswith(scope + ".")):
         return "no"
     if item.how == "direct":
-        want = path
-        if site.target.path == "" and site.target.attr and item.scope == path:
-            return "yes" if site.target.attr == attr else "no"
-        if item.scope == want and site.target.attr == attr:
-            return "yes"
-        if site.target.attr == attr and item.scope == path:
-            return "yes"
-        return "no"
+        return "yes" if item.scope == path and site.target.attr == attr else "no"
     if item.how == "members":
         binding = item.binding
         members = binding.members if binding else ()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from initlint.checks import api_misuse
+from initlint.checks import api_misuse, coverage, signal
 from initlint.checks.base import FileContext, Rule
 
-FAMILIES = (api_misuse,)
+FAMILIES = (api_misuse, signal, coverage)
 
 
 def _collect() -> dict[str, Rule]:

@@ -1,0 +1,547 @@
+"""INI2xx — coverage: init code that misses what its author meant it to cover."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from initlint import torch_api as api
+from initlint.checks.base import FileContext, Rule, rule
+from initlint.checks.signal import init_module_spelling, module_classes
+from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
+from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.project import Applied, EffectiveInit, Placed, _match_module, _match_param
+from initlint.signal import describe, display_path, fan_in, weight_init
+
+W = Severity.WARNING
+I = Severity.INFO  # noqa: E741
+
+
+def _explicitly_selected(ctx: FileContext, code: str) -> bool:
+    chosen = ctx.config.select + ctx.config.extend_select
+    return any(code.startswith(c) or c == "ALL" for c in chosen if len(c) >= 6 or c == "ALL")
+
+
+# --- INI201 ---------------------------------------------------------------------------------
+
+
+@rule("INI201", "init-never-called", W,
+      "An init method or function that nothing reaches: not called from __init__, not "
+      "passed to .apply, not referenced anywhere in the linted tree, not a framework hook.")
+def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    for fn in ctx.facts.functions:
+        if not _is_init_function(ctx, fn) or "<lambda" in fn.qualname or ".<locals>" in fn.qualname:
+            continue
+        if fn.cls:
+            cls = project.classes.get(fn.cls)
+            if cls is None or _method_reached(ctx, cls, fn):
+                continue
+            where = f"`{cls.name}.{fn.name}`"
+        else:
+            top_level = f"{ctx.facts.module}.{fn.name}" if ctx.facts.module else fn.name
+            if fn.qualname != top_level:
+                continue  # a nested function: whether its parent runs decides
+            if _function_reached(ctx, fn):
+                continue
+            where = f"`{fn.name}`"
+        funcs = sorted({s.func for f in ctx.facts.functions
+                        if f is fn or f.qualname.startswith(fn.qualname + ".")
+                        for s in project.sites_in(f)})
+        yield rule.finding(
+            ctx, Span(fn.span.row, fn.span.column, fn.span.row,
+                      fn.span.column + len("def ") + len(fn.name)),
+            f"{where} initializes weights but nothing calls it",
+            f"No call, `.apply(...)` or other reference to `{fn.name}` reaches it from "
+            "`__init__` or from anywhere else in the linted tree, and it overrides no "
+            f"framework hook: its {', '.join(funcs) or 'init'} never run, so the model "
+            "trains from PyTorch's default init (kaiming_uniform_(a=√5), "
+            "Var(w)=1/(3·fan_in)) instead. Call it at the end of `__init__` "
+            f"(e.g. `self.apply({fn.name})`) or delete it.",
+            subject=fn.qualname)
+
+
+def _is_init_function(ctx: FileContext, fn: FunctionFacts) -> bool:
+    """Named like an init method (or only initializing), with init code in it or its
+    nested helpers (``def init_func(m): ...; self.apply(init_func)``)."""
+    if not (fn.name in api.INIT_METHOD_NAMES or ("init" in fn.name.lower() and fn.inits_only)):
+        return False
+    if fn.has_init_code:
+        return True
+    nested = fn.qualname + "."
+    return any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested))
+
+
+def _method_reached(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> bool:
+    project = ctx.project
+    if fn.name.startswith("__") or project.external_bases(cls):
+        return True  # a framework (transformers, diffusers, lightning...) may call it
+    if any(b.startswith("torch.nn.") and b != api.MODULE_BASE for k in project.mro(cls)
+           for b in k.bases):
+        return fn.name in ("reset_parameters", "_reset_parameters") or _referenced(ctx, fn)
+    return _referenced(ctx, fn)
+
+
+def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
+    """Called or referenced through self in its class family, or by name from elsewhere."""
+    project = ctx.project
+    cls = project.classes.get(fn.cls)
+    family = {k.qualname for k in project.mro(cls)} | {k.qualname for k in
+                                                        project.subclasses(cls)} if cls else set()
+    for other in project.functions.values():
+        if other is fn or other.qualname.startswith(fn.qualname + "."):
+            continue  # its own recursion (``m.init_weights()`` on children) does not count
+        for call in other.calls:
+            if call.kind == "self_method" and call.name == fn.name and other.cls in family:
+                return True
+            if call.name == fn.qualname or call.name.endswith("." + fn.name) and \
+                    call.kind in ("apply", "ref", "function") and other.cls in family:
+                return True
+            if call.kind == "method" and call.name == fn.name:
+                return True  # obj.init_weights(): any object may be this class
+    return _mentioned(ctx, fn, ("." + fn.name,))
+
+
+def _mentioned(ctx: FileContext, fn: FunctionFacts, refs: tuple[str, ...]) -> bool:
+    """Some code other than ``fn`` itself mentions it (``obj.name``, a bare name, a string)."""
+    own = fn.qualname
+    for facts in ctx.project.files:
+        for ref, owner in facts.references:
+            if ref in refs and not (owner == own or owner.startswith(own + ".")):
+                return True
+    return False
+
+
+def _function_reached(ctx: FileContext, fn: FunctionFacts) -> bool:
+    if not fn.name.startswith("_") and _exported(ctx, fn):
+        return True
+    return _mentioned(ctx, fn, (fn.name, "." + fn.name))
+
+
+def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
+    """Public helpers of a library (``__all__``, or an ``__init__`` re-export) are API."""
+    return "__all__" in ctx.text and f"'{fn.name}'" in ctx.text or f'"{fn.name}"' in ctx.text
+
+
+# --- INI202 ---------------------------------------------------------------------------------
+
+
+@rule("INI202", "init-before-layers", W,
+      "In __init__, an init call runs before some weight layers are assigned; those keep "
+      "PyTorch's default.")
+def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    for cls in module_classes(ctx):
+        init = project.functions.get(f"{cls.qualname}.__init__")
+        if init is None:
+            continue
+        rows = {layer.name: layer.span.row for layer in cls.layers}
+        for call, sites in _init_calls(ctx, cls, init):
+            row = call.span.row if call.span else 0
+            late = [layer for layer in cls.layers if rows[layer.name] > row
+                    and "." not in layer.name and _weight_bearing(ctx, layer)
+                    and _would_cover(ctx, cls, sites, layer)]
+            if not late:
+                continue
+            names = ", ".join(f"self.{layer.name}" for layer in late[:4])
+            yield rule.finding(
+                ctx, call.span,
+                f"init runs before {names}{'…' if len(late) > 4 else ''} "
+                f"{'is' if len(late) == 1 else 'are'} assigned in `{cls.name}.__init__`",
+                f"`{_call_text(call)}` at line {row} initializes the layers that exist at that "
+                f"moment; {names} {'is' if len(late) == 1 else 'are'} built later (line "
+                f"{rows[late[0].name]}) and keep PyTorch's default kaiming_uniform_(a=√5) "
+                "instead of the init this call applies. Move the call to the end of "
+                "`__init__`.",
+                subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
+
+
+def _call_text(call) -> str:
+    if call.kind == "apply":
+        return f"{call.receiver}.apply({call.name.rsplit('.', 1)[-1]})"
+    if call.kind == "self_method":
+        return f"self.{call.name}()"
+    return f"{call.name.rsplit('.', 1)[-1]}(...)"
+
+
+def _init_calls(ctx: FileContext, cls: ClassFacts, init: FunctionFacts):
+    """Calls in ``__init__`` that run init code over the whole module, with their sites."""
+    project = ctx.project
+    for call in init.calls:
+        sites: list[Applied] = []
+        opaque: list[str] = []
+        if call.kind == "apply" and call.receiver == "self":
+            fn = project.functions.get(call.name)
+            if fn is not None:
+                project._run_callback(cls, fn, "", sites, opaque, set(), 0)
+        elif call.kind == "self_method" and call.receiver == "self":
+            fn = project.method(cls, call.name)
+            if fn is not None and fn.name != "__init__":
+                project._run(cls, fn, {"self": ""}, sites, opaque, set(), 0)
+        if sites and not opaque:
+            yield call, [s for s in sites if s.how == "each_module"]
+
+
+def _weight_bearing(ctx: FileContext, layer: LayerFact) -> bool:
+    kind = api.LAYERS.get(layer.cls)
+    return kind is not None and kind.family in api.WEIGHT_LAYER_FAMILIES | {"embedding"}
+
+
+def _would_cover(ctx: FileContext, cls: ClassFacts, sites: list[Applied],
+                 layer: LayerFact) -> bool:
+    for item in sites:
+        if item.site.target.path or item.site.target.attr != "weight":
+            continue
+        var = item.binding.var if item.binding else item.site.target.base
+        if _match_module(ctx.project, item.site.conditions, var, layer.cls) == "yes":
+            return True
+    return False
+
+
+# --- INI203 ---------------------------------------------------------------------------------
+
+_ROLE = {"conv": "conv", "conv_transpose": "conv"}
+
+
+@rule("INI203", "isinstance-gap", I,
+      "An init loop dispatches on some layer types while the model holds weight layers of "
+      "other types in the same role, which stay on the default.")
+def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    seen: set[tuple[str, str]] = set()
+    for cls in module_classes(ctx):
+        effective = project.effective(cls)
+        if effective.opaque:
+            continue
+        handled: dict[InitSite, set[str]] = {}
+        for item in effective.applied:
+            if item.how != "each_module" or item.site.target.attr != "weight":
+                continue
+            var = item.binding.var if item.binding else ""
+            types = _handled_types(project, item.site.function, var)
+            if types:
+                handled[item.site] = types
+        if not handled:
+            continue
+        all_types = set().union(*handled.values())
+        roles = {_ROLE.get(api.LAYERS[t].family) for t in all_types if t in api.LAYERS}
+        missed: dict[str, Placed] = {}
+        for placed in effective.placed:
+            kind = api.LAYERS.get(placed.layer.cls)
+            if kind is None or _ROLE.get(kind.family) not in roles - {None}:
+                continue
+            if placed.layer.cls in all_types:
+                continue
+            init = weight_init(effective, placed, own_only=True)
+            if init.kind == "default":
+                missed.setdefault(placed.layer.cls, placed)
+        if not missed:
+            continue
+        site = min(handled, key=lambda s: (s.span.row, s.span.column))
+        key = (site.function, ",".join(sorted(missed)))
+        if key in seen:
+            continue
+        seen.add(key)
+        handled_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in all_types))
+        missed_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in missed))
+        example = next(iter(missed.values()))
+        in_file = project.function_file.get(site.function)
+        span = site.span if in_file is None or in_file.path == ctx.facts.path \
+            else example.layer.span
+        yield rule.finding(
+            ctx, span,
+            f"init dispatch handles {handled_names} but `{cls.name}` also holds "
+            f"{missed_names} (e.g. `{display_path(example.path)}`), left on the default",
+            f"The isinstance dispatch in `{site.function.rsplit('.', 1)[-1]}` initializes "
+            f"{handled_names} explicitly; the {missed_names} layers of the same role fall "
+            "through and keep PyTorch's default kaiming_uniform_(a=√5) (Var(w)=1/(3·fan_in)), "
+            "so layers doing the same job start at different scales. Add them to the "
+            "isinstance tuple if that was the intent.",
+            subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
+
+
+def _handled_types(project, function: str, var: str) -> set[str]:
+    """All layer types an isinstance ladder in ``function`` dispatches on for ``var``."""
+    types: set[str] = set()
+    fn = project.functions.get(function)
+    if fn is None:
+        return types
+    for site in project.sites_in(fn):
+        for cond in site.conditions:
+            if cond.kind == "isinstance" and cond.subject == var and cond.positive:
+                types |= {t for t in cond.values if t in api.LAYERS}
+    return {t for t in types if api.LAYERS[t].family in api.WEIGHT_LAYER_FAMILIES}
+
+
+# --- INI204 ---------------------------------------------------------------------------------
+
+_SHRINKING = {"normal", "uniform", "zeros", "orthogonal", "sparse", "other"}
+
+
+@rule("INI204", "name-filter-hits-norm", W,
+      "A named_parameters()/parameters() loop re-draws every parameter matching 'weight' (or "
+      "every parameter) in a model with norm layers: their γ scales are re-drawn too.")
+def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    for cls in module_classes(ctx):
+        effective = project.effective(cls)
+        for item in effective.applied:
+            if item.how != "each_param" or not _in_file(ctx, item.site):
+                continue
+            site = item.site
+            kind, _gain, std, mean, _a = describe(site)
+            if kind in ("xavier", "kaiming", "orthogonal", "sparse", "eye", "dirac"):
+                continue  # raises on 1-D tensors: INI004 reports it
+            if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
+                continue
+            binding = item.binding
+            hit = _first_norm_hit(effective, item, binding)
+            if hit is None:
+                continue
+            drawn = {"normal": f"N(0, {std:g})" if isinstance(std, (int, float)) else "N(0, σ)",
+                     "zeros": "0"}.get(kind, f"{site.func}")
+            yield rule.finding(
+                ctx, site.span,
+                f"the parameter loop re-draws the γ of norm layer `{display_path(hit.path)}` "
+                f"({hit.layer.cls.rsplit('.', 1)[-1]}) with `{site.func}`",
+                f"The loop's filter matches `{hit.path}.weight`, a norm layer's scale γ "
+                f"(PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
+                "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
+                "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
+                subject=f"{cls.qualname}::{hit.path}")
+
+
+def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed | None:
+    var = binding.var if binding else ""
+    name_var = binding.name_var if binding else ""
+    for placed in effective.placed:
+        kind = api.LAYERS.get(placed.layer.cls)
+        if kind is None or kind.family != "norm" or kind.affine_param is None:
+            continue
+        if placed.layer.arg(kind.affine_param, None, kind.affine_default) is False:
+            continue
+        if item.scope and not placed.path.startswith(item.scope + "."):
+            continue
+        rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
+        verdict = _match_param(item.site.conditions, var, name_var, rel, placed.layer,
+                               "weight")
+        if verdict == "yes":
+            return placed
+    return None
+
+
+def _in_file(ctx: FileContext, site: InitSite) -> bool:
+    facts = ctx.project.function_file.get(site.function)
+    return facts is None or facts.path == ctx.facts.path
+
+
+# --- INI205 ---------------------------------------------------------------------------------
+
+
+@rule("INI205", "padding-idx-overwritten", W,
+      "An nn.Embedding(padding_idx=p) whose weight is re-initialized without zeroing row p.")
+def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    reported: set[tuple[str, int]] = set()
+    for cls in module_classes(ctx):
+        effective = project.effective(cls)
+        for placed in effective.placed:
+            if placed.layer.cls not in (api.NN + "Embedding",):
+                continue
+            pad = placed.layer.literal("padding_idx", 2, None)
+            if not isinstance(pad, int) or isinstance(pad, bool):
+                continue
+            writes = effective.writes(placed, "weight")
+            redraws = [s for s in writes.sites if not s.target.index
+                       and describe(s)[0] not in ("zeros",)]
+            if not redraws or writes.possible:
+                continue
+            if _rezeroed(project, effective, placed, writes.sites):
+                continue
+            site = redraws[0]
+            key = (site.function, site.span.row)
+            if key in reported:
+                continue
+            reported.add(key)
+            span = site.span if _in_file(ctx, site) else placed.layer.span
+            yield rule.finding(
+                ctx, span,
+                f"`{cls.name}.{display_path(placed.path)}` is built with padding_idx={pad} but `{site.func}` "
+                f"re-draws its whole weight, row {pad} included",
+                f"nn.Embedding zeroes row {pad} at construction and never updates it (its "
+                f"gradient is 0), so it must be re-zeroed after a custom init. Here the "
+                f"padding vector gets a random draw that is never trained and leaks into "
+                "every padded position (summed position inputs, attention, logits). Add "
+                f"`module.weight.data[module.padding_idx].zero_()` after the draw (as "
+                "transformers' _init_weights does).",
+                subject=f"{cls.qualname}::{placed.path}")
+
+
+def _rezeroed(project, effective: EffectiveInit, placed: Placed,
+              sites: tuple[InitSite, ...]) -> bool:
+    """A write to a row of the weight (``weight.data[padding_idx].zero_()``) anywhere in the
+    functions that initialize it, or torch's own ``_fill_padding_idx_with_zero()``."""
+    functions = {s.function for s in sites}
+    for name in functions:
+        fn = project.functions.get(name)
+        if fn is None:
+            return True
+        if any(s.target.index and s.target.attr in ("weight", "") for s in project.sites_in(fn)):
+            return True
+        if any(c.name in ("_fill_padding_idx_with_zero", "zero_") for c in fn.calls):
+            return True
+    for item in effective.applied:
+        if item.site.target.index and item.site.target.attr == "weight":
+            return True
+    return False
+
+
+# --- INI206 ---------------------------------------------------------------------------------
+
+
+@rule("INI206", "bias-left-default", W,
+      "A layer whose weight gets an explicit init while its bias keeps PyTorch's default draw "
+      "U(±1/√fan_in).", fix="safe")
+def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    project = ctx.project
+    want_info = _explicitly_selected(ctx, "INI206")
+    reported: set[tuple[str, int]] = set()
+    for cls in module_classes(ctx):
+        effective = project.effective(cls)
+        for placed in effective.placed:
+            kind = api.LAYERS.get(placed.layer.cls)
+            if kind is None or kind.family not in api.WEIGHT_LAYER_FAMILIES:
+                continue
+            if placed.layer.literal("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family),
+                                    True) is not True:
+                continue
+            weight = weight_init(effective, placed)
+            if weight.kind in ("default", "unknown") or not weight.sites:
+                continue
+            bias = effective.writes(placed, "bias")
+            if bias.sites or bias.possible:
+                continue
+            severity, detail = _bias_severity(weight, placed.layer)
+            if severity is I and not want_info:
+                continue
+            site = weight.sites[0]
+            key = (site.function, site.span.row)
+            if key in reported:
+                continue
+            reported.add(key)
+            in_file = _in_file(ctx, site)
+            yield rule.finding(
+                ctx, site.span if in_file else placed.layer.span,
+                f"`{cls.name}.{display_path(placed.path)}` gets `{site.func}` on its weight but its bias keeps "
+                "PyTorch's default draw",
+                f"The default bias is U(±1/√fan_in), std 1/√(3·fan_in); {detail} The "
+                "convention is zeros: `nn.init.zeros_(m.bias)`.",
+                _bias_fix(ctx, site) if in_file else None,
+                severity=severity,
+                subject=f"{cls.qualname}::{placed.path}")
+
+
+def _bias_severity(weight, layer: LayerFact) -> tuple[Severity, str]:
+    if weight.kind in ("zeros", "eye", "dirac"):
+        return W, (f"the weight is {weight.kind}-initialized, so the author wants an exact "
+                   "starting output (a zero head, an adaLN modulation), and the random "
+                   "default bias defeats it.")
+    fan = fan_in(layer)
+    std = weight.std
+    if weight.kind in ("kaiming", "xavier", "orthogonal") and fan is not UNKNOWN:
+        return I, "next to a fan-scaled weight this bias is small; harmless but unconventional."
+    if isinstance(std, (int, float)) and std > 0 and fan is not UNKNOWN and fan > 0:
+        ratio = (1 / math.sqrt(3 * fan)) / (std * math.sqrt(fan))
+        if ratio >= 0.25:
+            return W, (f"with the weight drawn at std {std:g} on fan_in={fan}, the bias std "
+                       f"{1 / math.sqrt(3 * fan):.3g} is {ratio:.2f}× the std the weights "
+                       "give each output (std·√fan_in): the random bias dominates the "
+                       "signal at init.")
+        return I, f"its std is {ratio:.2f}× the weight's output std: harmless."
+    return I, "its size against the weight's draw is not statically known."
+
+
+def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
+    """In a loop body or apply callback: zero the bias under a guard after the weight init."""
+    spelling = init_module_spelling(ctx)
+    base = site.target.base
+    if spelling is None or base in ("", "self") or site.target.path or not site.discarded:
+        return None
+    span = site.statement_span
+    line = ctx.text.splitlines()[span.end_row - 1] if span.end_row <= len(
+        ctx.text.splitlines()) else ""
+    if line[span.end_column - 1:].strip():
+        return None
+    text = (f"\n{site.indent}if {base}.bias is not None:\n{site.indent}    "
+            f"{spelling}.zeros_({base}.bias)")
+    end = Span(span.end_row, span.end_column, span.end_row, span.end_column)
+    return Fix("safe", f"Zero `{base}.bias` after the weight init", (Edit(end, text),))
+
+
+# --- INI207 ---------------------------------------------------------------------------------
+
+
+@rule("INI207", "norm-scale-near-zero", W,
+      "A norm layer's γ drawn around 0 (normal_(w, 0, 0.02), zeros_) for every norm layer: "
+      "each normalized output is scaled to ≈0.")
+def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    for site in ctx.facts.sites:
+        if site.target.attr != "weight" or site.target.path or site.target.index:
+            continue
+        types = _norm_dispatch(ctx, site)
+        if not types:
+            continue
+        kind, _gain, std, mean, _a = describe(site)
+        near_zero = (kind in ("zeros",) or (kind == "normal" and mean in (0, 0.0)
+                                            and isinstance(std, (int, float)) and std < 0.5)
+                     or (kind == "uniform" and _small_uniform(site)))
+        if not near_zero:
+            continue
+        if kind == "zeros" and _in_residual_class(ctx, site):
+            continue  # identity at init: the branch's norm γ zeroed on purpose
+        names = ", ".join(sorted(t for t in types))
+        drawn = f"drawn from N(0, {std:g})" if kind == "normal" else "set to 0" \
+            if kind == "zeros" else f"drawn from U({site.arg('a'):g}, {site.arg('b'):g})"
+        expected = abs(std) * math.sqrt(2 / math.pi) if kind == "normal" else 0.0
+        yield rule.finding(
+            ctx, site.span,
+            f"the scale γ of every {names} is {drawn}",
+            f"γ multiplies each normalized output: drawn around 0 every channel is scaled to "
+            f"|γ|≈{expected:.3g} on average (half of them negative) instead of 1, so the "
+            "signal after each norm layer is ~0 at init (measured on pix2pix's U-Net: BN "
+            "output std 0.021 instead of ~1). The DCGAN recipe is "
+            "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "
+            "(zero_init_residual) on purpose.")
+
+
+def _in_residual_class(ctx: FileContext, site: InitSite) -> bool:
+    fn = ctx.project.functions.get(site.function)
+    cls = ctx.project.classes.get(fn.cls) if fn is not None and fn.cls else None
+    return cls is not None and cls.residual
+
+
+def _small_uniform(site: InitSite) -> bool:
+    low, high = site.arg("a", 0.0), site.arg("b", 1.0)
+    return isinstance(low, (int, float)) and isinstance(high, (int, float)) and \
+        max(abs(low), abs(high)) < 0.5
+
+
+def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:
+    """The norm classes a module-dispatch site writes γ of (every one, not a chosen layer)."""
+    var = site.target.base
+    found: list[str] = []
+    for cond in site.conditions:
+        if cond.subject != var or not cond.positive:
+            continue
+        if cond.kind == "isinstance":
+            for t in cond.values:
+                kind = api.LAYERS.get(t)
+                if kind is not None and kind.family == "norm" and kind.affine_param:
+                    found.append(t.rsplit(".", 1)[-1])
+        elif cond.kind == "classname":
+            found += [v for v in cond.values if isinstance(v, str) and "Norm" in v]
+    return found
+
+
+RULES = (init_never_called, init_before_layers, isinstance_gap, name_filter_hits_norm,
+         padding_idx_overwritten, bias_left_default, norm_scale_near_zero)

@@ -1,0 +1,307 @@
+"""The signal-propagation model behind INI101–INI104.
+
+A model's chains (``forward`` statements, Sequential literals, expanded local blocks) are
+flattened into weight layers and the activations that follow them; a plain *run* is a
+stretch of weight layers with a nonlinearity between each pair and no normalization or
+code we cannot follow. Each layer's effective init gives its variance gain
+``fan_in·Var(w)``; times the activation's ``E[φ(z)²]/Var(z)`` that is the per-layer factor
+on the pre-activation variance (RULES.md, "The numbers behind the rules").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from initlint import torch_api as api
+from initlint.facts import UNKNOWN, Chain, ClassFacts, FlowStep, InitSite, LayerFact
+from initlint.project import EffectiveInit, Placed, ProjectFacts
+
+MAX_EXPANSION_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class ChainLayer:
+    """A weight layer in a chain and what follows it before the next weight layer."""
+
+    path: str
+    layer: LayerFact
+    act: str | None  # the activation after it, if any
+    slope: Any = None  # LeakyReLU slope when known
+    norm_after: bool = False  # its output is normalized before anything else
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive weight layers with a nonlinearity between each pair, nothing else."""
+
+    origin: str
+    layers: tuple[ChainLayer, ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(layer.path for layer in self.layers)
+
+
+@dataclass(frozen=True)
+class WeightInit:
+    """What a weight ends up drawn from, as far as statically known."""
+
+    kind: str  # "default" | "kaiming" | "xavier" | "orthogonal" | "normal" | "uniform" |
+    # "zeros" | "constant" | "eye" | "other" | "unknown"
+    sites: tuple[InitSite, ...] = ()
+    gain: Any = UNKNOWN  # gain for kaiming/xavier/orthogonal
+    std: Any = UNKNOWN  # std for normal/uniform draws
+    nonlinearity: Any = UNKNOWN
+    slope: Any = UNKNOWN  # kaiming's a
+
+
+# --- chains -----------------------------------------------------------------------------
+
+
+def runs_of(project: ProjectFacts, cls: ClassFacts) -> list[Run]:
+    """Plain runs in every chain of ``cls`` (forward first, then Sequential attributes)."""
+    layers = {layer.name: layer for layer in project.all_layers(cls)}
+    chains = sorted(cls.chains, key=lambda c: c.origin != "forward")
+    out: list[Run] = []
+    seen: set[tuple[str, ...]] = set()
+    for chain in chains:
+        items = _flatten(project, cls, chain.steps, layers, "", 0)
+        for run in _split(chain.origin, items):
+            if any(set(run.paths) <= set(s) for s in seen):
+                continue
+            seen.add(run.paths)
+            out.append(run)
+    return out
+
+
+def _chain_named(cls: ClassFacts, origin: str) -> Chain | None:
+    return next((c for c in cls.chains if c.origin == origin), None)
+
+
+def _flatten(project: ProjectFacts, cls: ClassFacts, steps: tuple[FlowStep, ...],
+             layers: dict[str, LayerFact], prefix: str, depth: int) -> list[tuple]:
+    """Steps → ("W", path, layer) / ("A", act, slope) / ("N",) / ("X", why)."""
+    items: list[tuple] = []
+    for step in steps:
+        if step.kind == "act":
+            items.append(("A", step.ref, step.slope))
+            continue
+        if step.kind != "module":
+            items.append(("X", step.ref))
+            continue
+        layer = step.layer or layers.get(step.ref)
+        if layer is None:
+            items.append(("X", step.ref))
+            continue
+        items += _layer_items(project, cls, layer, layers, prefix, depth)
+    return items
+
+
+def _layer_items(project: ProjectFacts, cls: ClassFacts, layer: LayerFact,
+                 layers: dict[str, LayerFact], prefix: str, depth: int) -> list[tuple]:
+    path = prefix + layer.name
+    if layer.cls in api.ACTIVATION_CALLABLES:
+        act = api.ACTIVATION_CALLABLES[layer.cls]
+        return [("A", act, layer.arg("negative_slope", 0, 0.01) if act == "leaky_relu"
+                 else None)]
+    if layer.cls in api.TRANSPARENT_MODULES:
+        return []
+    kind = api.LAYERS.get(layer.cls)
+    if kind is not None:
+        if kind.family in api.WEIGHT_LAYER_FAMILIES:
+            return [("W", path, layer)]
+        if kind.family == "norm":
+            return [("N",)]
+        return [("X", path)]
+    if layer.cls == api.SEQUENTIAL:
+        inner = _chain_named(cls, layer.name)
+        if inner is None:
+            return [("X", path)]
+        return _flatten(project, cls, inner.steps, layers, prefix, depth)
+    child = project.resolve_class(layer.cls) if layer.cls else None
+    if child is None or depth >= MAX_EXPANSION_DEPTH or child.residual or child is cls:
+        return [("X", path)]
+    chain = _chain_named(child, "forward") or _chain_named(child, "Sequential")
+    if chain is None:
+        return [("X", path)]
+    child_layers = {lf.name: lf for lf in project.all_layers(child)}
+    return _flatten(project, child, chain.steps, child_layers, path + ".", depth + 1)
+
+
+def _split(origin: str, items: list[tuple]) -> list[Run]:
+    runs: list[Run] = []
+    current: list[ChainLayer] = []
+    pending: tuple | None = None  # the last weight layer, waiting to see what follows it
+    act: tuple | None = None
+    norm = False
+
+    def close(final: ChainLayer | None) -> None:
+        nonlocal current
+        if final is not None:
+            current.append(final)
+        if current:
+            runs.append(Run(origin, tuple(current)))
+        current = []
+
+    for item in items:
+        tag = item[0]
+        if tag == "W":
+            if pending is not None:
+                done = ChainLayer(pending[1], pending[2], act[1] if act else None,
+                                  act[2] if act else None, norm)
+                if act is not None and not norm:
+                    current.append(done)
+                else:
+                    close(done)
+            pending, act, norm = item, None, False
+        elif tag == "A":
+            if pending is not None and act is None:
+                act = item
+        elif tag == "N":
+            if pending is not None and act is None:
+                norm = True
+            elif pending is not None:
+                close(ChainLayer(pending[1], pending[2], act[1], act[2], False))
+                pending, act, norm = None, None, False
+        else:  # opaque code: the chain ends here
+            if pending is not None:
+                close(ChainLayer(pending[1], pending[2], act[1] if act else None,
+                                 act[2] if act else None, norm))
+            else:
+                close(None)
+            pending, act, norm = None, None, False
+    if pending is not None:
+        close(ChainLayer(pending[1], pending[2], act[1] if act else None,
+                         act[2] if act else None, norm))
+    else:
+        close(None)
+    return runs
+
+
+# --- inits --------------------------------------------------------------------------------
+
+
+def weight_init(effective: EffectiveInit, placed: Placed, own_only: bool = False) -> WeightInit:
+    """The effective init of ``placed``'s weight: default, a known draw, or unknown."""
+    writes = effective.writes(placed, "weight", own_only)
+    if writes.possible:
+        return WeightInit("unknown", writes.sites)
+    if not writes.sites:
+        return WeightInit("default")
+    kinds = {describe(site) for site in writes.sites}
+    if len(kinds) != 1:
+        return WeightInit("unknown", writes.sites)
+    kind, gain, std, nonlinearity, slope = kinds.pop()
+    return WeightInit(kind, writes.sites, gain, std, nonlinearity, slope)
+
+
+def describe(site: InitSite) -> tuple[str, Any, Any, Any, Any]:
+    """(kind, gain, std, nonlinearity, a) of one init site."""
+    name = api.DEPRECATED_ALIASES.get(site.func, site.func)
+    if site.style == "inplace":
+        kind = {"normal_": "normal", "uniform_": "uniform", "fill_": "constant",
+                "zero_": "zeros"}.get(site.func, "other")
+        if site.target.via_data is False and kind == "other":
+            return ("other", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+    else:
+        spec = api.INIT_FUNCTIONS.get(name)
+        kind = spec.kind if spec else "other"
+    if kind == "kaiming":
+        nonlinearity = site.arg("nonlinearity", "leaky_relu")
+        slope = site.arg("a", 0)
+        return (kind, _kaiming_gain(nonlinearity, slope), UNKNOWN, nonlinearity, slope)
+    if kind in ("xavier", "orthogonal"):
+        return (kind, site.arg("gain", 1.0), UNKNOWN, site.arg("gain_name", UNKNOWN), UNKNOWN)
+    if kind == "normal":
+        return (kind, UNKNOWN, site.arg("std", 1.0), site.arg("mean", 0.0), UNKNOWN)
+    if kind == "uniform":
+        low, high = site.arg("a", 0.0), site.arg("b", 1.0)
+        std = (high - low) / math.sqrt(12) if _numbers(low, high) else UNKNOWN
+        return (kind, UNKNOWN, std, UNKNOWN, UNKNOWN)
+    if kind == "constant":
+        value = site.arg("val", UNKNOWN)
+        return ("zeros" if value == 0 else "constant", UNKNOWN, 0.0, UNKNOWN, UNKNOWN)
+    if kind in ("zeros", "eye", "dirac", "ones"):
+        return (kind, UNKNOWN, 0.0, UNKNOWN, UNKNOWN)
+    return (kind, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+
+
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _kaiming_gain(nonlinearity: Any, slope: Any) -> Any:
+    if nonlinearity == "leaky_relu":
+        return api.leaky_relu_gain(slope) if _numbers(slope) else UNKNOWN
+    return api.GAINS.get(nonlinearity, UNKNOWN) if isinstance(nonlinearity, str) else UNKNOWN
+
+
+def fan_in(layer: LayerFact) -> Any:
+    """in_features, or in_channels·∏kernel_size/groups; UNKNOWN when not literal."""
+    kind = api.LAYERS.get(layer.cls)
+    if kind is None or kind.family not in api.WEIGHT_LAYER_FAMILIES:
+        return UNKNOWN
+    if kind.family == "linear":
+        value = layer.arg("in_features", 0)
+        return value if _numbers(value) else UNKNOWN
+    channels = layer.arg("in_channels", 0)
+    kernel = layer.arg("kernel_size", 2)
+    groups = layer.arg("groups", 8 if kind.family == "conv" else 6, 1)
+    if not _numbers(channels, groups):
+        return UNKNOWN
+    ndim = (kind.weight_ndim or 4) - 2
+    if isinstance(kernel, tuple) and _numbers(*kernel):
+        size = math.prod(kernel)
+    elif _numbers(kernel):
+        size = kernel**ndim
+    else:
+        return UNKNOWN
+    if kind.family == "conv_transpose":
+        # torch computes fan_in of a transposed conv's weight (in, out/g, k) from dim 1
+        out_channels = layer.arg("out_channels", 1)
+        return out_channels * size // groups if _numbers(out_channels) else UNKNOWN
+    return channels * size // groups
+
+
+def fan_out(layer: LayerFact) -> Any:
+    kind = api.LAYERS.get(layer.cls)
+    if kind is None:
+        return UNKNOWN
+    if kind.family == "linear":
+        value = layer.arg("out_features", 1)
+        return value if _numbers(value) else UNKNOWN
+    out_channels = layer.arg("out_channels", 1)
+    kernel = layer.arg("kernel_size", 2)
+    ndim = (kind.weight_ndim or 4) - 2
+    size = math.prod(kernel) if isinstance(kernel, tuple) and _numbers(*kernel) else (
+        kernel**ndim if _numbers(kernel) else UNKNOWN)
+    if not _numbers(out_channels, size):
+        return UNKNOWN
+    return out_channels * size
+
+
+def display_path(path: str) -> str:
+    """``layers.*`` → ``layers[i]``; ``model.?1.0`` (from a ``*list``) → ``model[1].0``."""
+    path = path.replace(".*", "[i]")
+    return re.sub(r"\.\?(\d+)", r"[\1]", path)
+
+
+def second_moment(act: str | None) -> float:
+    """E[φ(z)²]/Var(z) near unit scale; 1 for no activation."""
+    return api.ACTIVATIONS[act].second_moment if act in api.ACTIVATIONS else 1.0
+
+
+def std_factor(variance_gain: float, act: str | None) -> float:
+    """Per-layer multiplier of the activation std."""
+    return math.sqrt(variance_gain * second_moment(act))
+
+
+def format_factor(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.0f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.1f}"
