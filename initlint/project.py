@@ -491,9 +491,14 @@ def _hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, att
     binding = item.binding
     var = binding.var if binding else site.target.base
     if item.how == "each_child":
+        # ``for block in self.blocks: init(block.fc2.weight)``: direct children only
         rel = path[len(scope) + 1:] if scope else path
-        if "." in rel:
+        child, _, inner = rel.partition(".")
+        if inner != site.target.path or site.target.attr != attr:
             return "no"
+        owner_cls = classes_at.get(f"{scope}.{child}" if scope else child) if inner else \
+            layer.cls
+        return _match_module(project, site.conditions, var, owner_cls) if owner_cls else "maybe"
     if item.how == "each_param":
         if site.target.attr or site.target.path:
             return "maybe"
