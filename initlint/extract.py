@@ -405,8 +405,10 @@ class Extractor:
         layers = [layer]
         chains: list[Chain] = []
         if cls == api.SEQUENTIAL:
-            children, steps = self._sequential_children(name, expr, env, local_calls)
+            children, steps, inner_chains = self._sequential_children(name, expr, env,
+                                                                      local_calls)
             layers += children
+            chains += inner_chains
             if steps:
                 chains.append(Chain(name, tuple(steps), self.pos.span(expr)))
         elif cls in (api.MODULE_LIST, api.MODULE_DICT) and expr.args:
@@ -449,8 +451,10 @@ class Extractor:
 
     def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
                              local_calls: dict[str, ast.expr]):
+        """Children of ``nn.Sequential(...)`` in order: (layers, steps, nested chains)."""
         layers: list[LayerFact] = []
         steps: list[FlowStep] = []
+        chains: list[Chain] = []
         items: list[tuple[str, ast.expr]] = []
         if len(call.args) == 1 and isinstance(call.args[0], ast.Call) and (
                 dotted(call.args[0].func) or "").endswith("OrderedDict"):
@@ -465,15 +469,12 @@ class Extractor:
         else:
             for index, arg in enumerate(call.args):
                 if isinstance(arg, ast.Starred):
-                    # ``nn.Sequential(*layers)``: the layers a local list collected exist, but
-                    # their order and repetition are not known
-                    steps.append(FlowStep("opaque", "*args"))
-                    listed = local_calls.get("*" + (dotted(arg.value) or ""))
-                    if isinstance(listed, ast.List):
-                        for position, elt in enumerate(listed.elts):
-                            layers += self._layer_from_expr(f"{name}.?{position}", elt, env,
-                                                            local_calls)[0]
-                    break
+                    star_steps = self._starred_children(name, arg.value, env, local_calls,
+                                                        layers, chains)
+                    steps += star_steps
+                    if not star_steps or star_steps[-1].kind == "opaque":
+                        break
+                    continue
                 items.append((f"{name}.{index}", arg))
         for child_name, expr in items:
             found, inner_chains = self._layer_from_expr(child_name, expr, env, local_calls)
@@ -481,9 +482,36 @@ class Extractor:
                 steps.append(FlowStep("opaque", child_name))
                 continue
             layers += found
-            head = found[0]
-            steps.append(_step_for_layer(head, inner_chains))
-        return layers, steps
+            chains += inner_chains
+            steps.append(_step_for_layer(found[0], inner_chains))
+        return layers, steps, chains
+
+    def _starred_children(self, name: str, value: ast.expr, env: dict[str, Any],
+                          local_calls: dict[str, ast.expr], layers: list[LayerFact],
+                          chains: list[Chain]) -> list[FlowStep]:
+        """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
+        list) adds layers whose order and repetition are not known."""
+        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and isinstance(value.elt,
+                                                                              ast.Call):
+            gen = value.generators[0]
+            count: Any = UNKNOWN
+            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
+                    and len(gen.iter.args) == 1:
+                count = self.value(gen.iter.args[0], env)
+            found, inner = self._layer_from_expr(f"{name}.*", value.elt, env, local_calls)
+            if found:
+                found[0] = replace(found[0], count=count)
+                layers += found
+                chains += inner
+                if isinstance(count, int) and 0 < count <= 64:
+                    return [_step_for_layer(found[0], inner)] * count
+            return [FlowStep("opaque", "*comprehension")]
+        listed = local_calls.get("*" + (dotted(value) or ""))
+        if isinstance(listed, ast.List):
+            for position, elt in enumerate(listed.elts):
+                layers += self._layer_from_expr(f"{name}.?{position}", elt, env,
+                                                local_calls)[0]
+        return [FlowStep("opaque", "*args")]
 
     def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
                        local_calls: dict[str, ast.expr]) -> list[LayerFact]:
@@ -512,7 +540,7 @@ class Extractor:
                 fake = ast.Call(func=ast.Name("Sequential"), args=node.args, keywords=[])
                 ast.copy_location(fake, node)
                 env = self._param_defaults(init)
-                children, steps = self._sequential_children("", fake, env, {})
+                children, steps, _ = self._sequential_children("", fake, env, {})
                 for child in children:
                     layers.append(replace(child, name=child.name.lstrip(".")))
                 if steps:

@@ -72,6 +72,7 @@ class ProjectFacts:
             for fn in facts.functions:
                 self.functions[fn.qualname] = fn
                 self.function_file[fn.qualname] = facts
+        self._mro: dict[str, list[ClassFacts]] = {}
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -87,17 +88,24 @@ class ProjectFacts:
         return self.classes[candidates[0]] if len(candidates) == 1 and "." in name else None
 
     def mro(self, cls: ClassFacts) -> list[ClassFacts]:
+        """The class and its resolvable bases, nearest first (memoized: rules ask often)."""
+        cached = self._mro.get(cls.qualname)
+        if cached is not None:
+            return cached
         seen: list[ClassFacts] = []
+        names: set[str] = set()
         todo = [cls]
         while todo and len(seen) < 32:
             current = todo.pop(0)
-            if current in seen:
+            if current.qualname in names:
                 continue
+            names.add(current.qualname)
             seen.append(current)
             for base in current.bases:
                 resolved = self.resolve_class(base)
                 if resolved is not None:
                     todo.append(resolved)
+        self._mro[cls.qualname] = seen
         return seen
 
     def external_bases(self, cls: ClassFacts) -> list[str]:
@@ -123,7 +131,32 @@ class ProjectFacts:
         return bool(self.external_bases(cls))
 
     def subclasses(self, cls: ClassFacts) -> list[ClassFacts]:
-        return [c for c in self.classes.values() if c is not cls and cls in self.mro(c)]
+        return self._subclasses.get(cls.qualname, [])
+
+    @cached_property
+    def _subclasses(self) -> dict[str, list[ClassFacts]]:
+        index: dict[str, list[ClassFacts]] = {}
+        for cls in self.classes.values():
+            for ancestor in self.mro(cls)[1:]:
+                index.setdefault(ancestor.qualname, []).append(cls)
+        return index
+
+    @cached_property
+    def calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
+        """Every call any function makes, by the called name (short and qualified)."""
+        index: dict[str, list[tuple[FunctionFacts, CallRef]]] = {}
+        for fn in self.functions.values():
+            for call in fn.calls:
+                index.setdefault(call.name, []).append((fn, call))
+                short = call.name.rsplit(".", 1)[-1]
+                if short != call.name:
+                    index.setdefault(short, []).append((fn, call))
+        return index
+
+    @cached_property
+    def grad_enabled(self) -> dict[str, bool]:
+        """See :func:`grad_enabled_functions`; computed once per project."""
+        return grad_enabled_functions(self)
 
     def method(self, cls: ClassFacts, name: str, after: ClassFacts | None = None):
         """Resolve ``self.name`` on ``cls`` (virtual dispatch); ``after`` for super()."""

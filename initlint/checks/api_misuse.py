@@ -8,7 +8,6 @@ from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.facts import UNKNOWN, InitSite, LayerFact
 from initlint.findings import Edit, Finding, Fix, Severity, Span
-from initlint.project import grad_enabled_functions
 
 E = Severity.ERROR
 
@@ -93,7 +92,7 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     if not any(s.style == "inplace" and not s.no_grad and not s.target.via_data
                for s in ctx.facts.sites):
         return
-    reached = grad_enabled_functions(ctx.project)
+    reached = ctx.project.grad_enabled
     for site in ctx.facts.sites:
         if site.style != "inplace" or site.no_grad or site.target.via_data or site.target.copy:
             continue
@@ -131,6 +130,10 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
         layer = layers.get(target.path)
         return layer is not None and layer.cls in api.LAYERS and target.attr == "weight" \
             and api.LAYERS[layer.cls].weight_ndim is not None
+    if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
+        # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
+        kinds = [api.LAYERS.get(t) for t in _dispatch_types(site, target.base)]
+        return bool(kinds) and all(k is not None and k.weight_ndim is not None for k in kinds)
     return False
 
 

@@ -88,17 +88,16 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
     cls = project.classes.get(fn.cls)
     family = {k.qualname for k in project.mro(cls)} | {k.qualname for k in
                                                         project.subclasses(cls)} if cls else set()
-    for other in project.functions.values():
+    for other, call in project.calls_by_name.get(fn.name, []):
         if other is fn or other.qualname.startswith(fn.qualname + "."):
             continue  # its own recursion (``m.init_weights()`` on children) does not count
-        for call in other.calls:
-            if call.kind == "self_method" and call.name == fn.name and other.cls in family:
-                return True
-            if call.name == fn.qualname or call.name.endswith("." + fn.name) and \
-                    call.kind in ("apply", "ref", "function") and other.cls in family:
-                return True
-            if call.kind == "method" and call.name == fn.name:
-                return True  # obj.init_weights(): any object may be this class
+        if call.kind == "self_method" and call.name == fn.name and other.cls in family:
+            return True
+        if call.name == fn.qualname or call.name.endswith("." + fn.name) and \
+                call.kind in ("apply", "ref", "function") and other.cls in family:
+            return True
+        if call.kind == "method" and call.name == fn.name:
+            return True  # obj.init_weights(): any object may be this class
     return _mentioned(ctx, fn, ("." + fn.name,))
 
 

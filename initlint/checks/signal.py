@@ -57,6 +57,11 @@ def _in_residual(ctx: FileContext, cls: ClassFacts) -> bool:
     return False
 
 
+def _paths_text(paths: tuple[str, ...]) -> str:
+    shown = list(dict.fromkeys(display_path(p) for p in paths))
+    return ", ".join(shown[:6]) + ("…" if len(shown) > 6 else "")
+
+
 def _placed(effective: EffectiveInit) -> dict[str, Placed]:
     return {p.path: p for p in effective.placed}
 
@@ -127,7 +132,7 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
     return rule.finding(
         ctx, first.layer.span,
         f"{depth} {_layer_names(run)} layers with {acts} between them in "
-        f"`{cls.name}` ({where}: {', '.join(map(display_path, run.paths[:6]))}{'…' if depth > 6 else ''}) "
+        f"`{cls.name}` ({where}: {_paths_text(run.paths)}) "
         "are left on PyTorch's default init",
         f"PyTorch's default kaiming_uniform_(a=√5) draws Var(w)=1/(3·fan_in), but {target}: "
         f"the activation std shrinks ~{format_factor(per_layer)}× per layer, "
@@ -198,7 +203,7 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
     return rule.finding(
         ctx, span,
         f"`{site.func}` with gain 1 on {len(layers)} layers of `{cls.name}` that feed ReLU "
-        f"({', '.join(map(display_path, paths[:6]))}{'…' if len(paths) > 6 else ''})",
+        f"({_paths_text(paths)})",
         f"Xavier keeps the variance of linear/tanh units: Var(w)=2/(fan_in+fan_out), i.e. "
         f"1/fan_in when fan_in=fan_out, but ReLU zeroes half of each layer's output, so the "
         f"activation std shrinks ~{format_factor(per)}× per layer (~{format_factor(total)}× "
