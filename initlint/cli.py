@@ -66,9 +66,13 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--config", "config_path", type=click.Path(), help="Path to a pyproject.toml.")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: cores).")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
-          no_cache: bool, config_path: str | None, jobs: int | None) -> None:
+          no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
+          unsafe_fixes: bool, diff: bool) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     paths = paths or (".",)
     try:
@@ -91,12 +95,15 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
             click.echo(f"initlint: warning: no Python files found under {path}", err=True)
         files += found
     files = list(dict.fromkeys(files))
-    result = lint_paths(files, config, jobs=jobs)
-    sources = _sources_for(result.findings) if output_format == "text" else {}
-    click.echo(REPORTERS[output_format](result.findings, sources), nl=False)
+    if diff:
+        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs))
+    findings = (_apply_fixes(files, config, unsafe_fixes, jobs) if fix
+                else lint_paths(files, config, jobs=jobs).findings)
+    sources = _sources_for(findings) if output_format == "text" else {}
+    click.echo(REPORTERS[output_format](findings, sources), nl=False)
     if statistics:
-        _print_statistics(result.findings)
-    if result.findings and not exit_zero and status == EXIT_CLEAN:
+        _print_statistics(findings)
+    if findings and not exit_zero and status == EXIT_CLEAN:
         status = EXIT_FINDINGS
     sys.exit(status)
 
@@ -105,6 +112,34 @@ def _sources_for(findings) -> dict[str, str]:
     from initlint.discover import read_source
 
     return {path: read_source(path).text for path in {f.path for f in findings}}
+
+
+def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None) -> int:
+    """``--diff``: print what ``--fix`` would change; exit 1 when it would change anything."""
+    from initlint.fix import fix_paths, unified_diff
+
+    run = fix_paths(files, config, unsafe=unsafe, write=False, jobs=jobs)
+    for message in run.errors:
+        click.echo(message, err=True)
+    for result in run.changed:
+        click.echo(unified_diff(result.path, result.before, result.after), nl=False)
+    if run.changed:
+        click.echo(f"Would fix {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
+                   f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    return EXIT_FINDINGS if run.changed else EXIT_CLEAN
+
+
+def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None) -> list:
+    """``--fix``: write the fixes, say so on stderr, return the findings that remain."""
+    from initlint.fix import fix_paths
+
+    run = fix_paths(files, config, unsafe=unsafe, write=True, jobs=jobs)
+    for message in run.errors:
+        click.echo(message, err=True)
+    if run.fixed:
+        click.echo(f"Fixed {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
+                   f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    return run.findings
 
 
 def _print_statistics(findings) -> None:
@@ -124,6 +159,22 @@ def rule_command(code: str) -> None:
                    f"(known: {', '.join(ALL_RULES)})", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(doc)
+
+
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only "
+              "transport; accepted because many editor clients pass it).")
+def lsp_command(stdio: bool) -> None:
+    """Run the language server for editors (diagnostics, quick fixes, noqa, fix-all)."""
+    try:
+        import pygls  # noqa: F401  (the lsp extra; fail here, before the protocol starts)
+
+        from initlint.lsp import main as serve_lsp
+    except ImportError as exc:
+        click.echo(f"initlint: error: the language server needs pygls: "
+                   f"pip install 'initlint[lsp]' ({exc})", err=True)
+        sys.exit(EXIT_ERROR)
+    serve_lsp()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,359 @@
+"""Autofix: apply the edits findings carry, re-lint until nothing is left to fix, prove the
+result still parses, and write it back without disturbing anything else about the file.
+
+Fix application is generic: a rule only describes edits (spans + replacement text); this
+module never knows what a rule means. Edits that overlap an earlier fix wait for the next
+round, which re-lints the new text so every span is fresh.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import difflib
+import os
+import re
+import stat
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+from initlint.config import Config
+from initlint.discover import Source, _declared_encoding, read_source
+from initlint.engine import Parsed, check_project, lint_text, parse_all, parse_source
+from initlint.findings import Finding, Fix
+
+#: A fix loop that has not converged after this many rounds is stopped where it is.
+MAX_ROUNDS = 10
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def applicable(fix: Fix | None, unsafe: bool = False) -> bool:
+    """Does this fix run under ``--fix`` (safe) or ``--fix --unsafe-fixes`` (also unsafe)?"""
+    if fix is None or not fix.edits:
+        return False
+    return fix.applicability == "safe" or (unsafe and fix.applicability == "unsafe")
+
+
+# --- text positions --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lines:
+    """Where each line starts and how it ends, split the way Python's tokenizer splits."""
+
+    text: str
+    starts: tuple[int, ...]
+    endings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Lines:
+        starts, endings, pos = [0], [], 0
+        for match in _NEWLINE.finditer(text):
+            endings.append(match.group())
+            pos = match.end()
+            starts.append(pos)
+        endings.append("")  # the last line (possibly empty) has no ending
+        return cls(text, tuple(starts), tuple(endings))
+
+    def offset(self, row: int, column: int) -> int | None:
+        """Offset of a 1-based (row, code-point column); None when outside the text."""
+        if not 0 < row <= len(self.starts) or column < 1:
+            return None
+        start = self.starts[row - 1]
+        length = (self.starts[row] - len(self.endings[row - 1]) if row < len(self.starts)
+                  else len(self.text)) - start
+        if column - 1 > length:
+            return None
+        return start + column - 1
+
+    def newline(self, row: int) -> str:
+        """The line ending to use for text inserted on ``row``: its own, else the file's."""
+        if 0 < row <= len(self.endings) and self.endings[row - 1]:
+            return self.endings[row - 1]
+        return next((e for e in self.endings if e), "\n")
+
+
+# --- applying one round of fixes ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Applied:
+    """One round: the new text, the findings whose fixes went in and those left for later."""
+
+    text: str
+    applied: tuple[Finding, ...]
+    deferred: tuple[Finding, ...]  # overlapped an applied fix: next round
+    invalid: tuple[Finding, ...]  # spans outside the text or overlapping themselves
+
+
+def _resolve(lines: Lines, fix: Fix) -> list[tuple[int, int, str]] | None:
+    """Edits as sorted (start, end, content) offsets with the file's line endings."""
+    out = []
+    for edit in fix.edits:
+        span = edit.span
+        start = lines.offset(span.row, span.column)
+        end = lines.offset(span.end_row, span.end_column)
+        if start is None or end is None or end < start:
+            return None
+        newline = lines.newline(span.row)
+        content = edit.content
+        if newline != "\n":
+            content = _NEWLINE.sub(newline, content)
+        out.append((start, end, content))
+    out.sort(key=lambda e: (e[0], e[1]))
+    for (s1, e1, _), (s2, _, _) in pairwise(out):
+        if s2 < e1 or s2 == s1:
+            return None
+    return out
+
+
+def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    """Two edits conflict when their ranges share text or they start at the same place."""
+    (s1, e1, _), (s2, e2, _) = a, b
+    return s1 == s2 or (s1 < e2 and s2 < e1)
+
+
+def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
+    """Apply the fixes of ``findings`` that do not overlap, in source order."""
+    lines = Lines.of(text)
+    taken: list[tuple[int, int, str]] = []
+    seen: set[tuple] = set()
+    applied, deferred, invalid = [], [], []
+    ordered = sorted((f for f in findings if f.fix is not None),
+                     key=lambda f: (min(e.span for e in f.fix.edits), f.code))
+    for finding in ordered:
+        edits = _resolve(lines, finding.fix)
+        if edits is None:
+            invalid.append(finding)
+            continue
+        key = tuple(edits)
+        if key in seen:  # two findings, one identical fix (ruff dedups these too)
+            applied.append(finding)
+            continue
+        if any(_conflict(e, t) for e in edits for t in taken):
+            deferred.append(finding)
+            continue
+        seen.add(key)
+        taken += edits
+        applied.append(finding)
+    out = text
+    for start, end, content in sorted(taken, reverse=True):
+        out = out[:start] + content + out[end:]
+    return Applied(out, tuple(applied), tuple(deferred), tuple(invalid))
+
+
+# --- verifying -------------------------------------------------------------------------------
+
+def parse_error(text: str, libcst_too: bool = True) -> str | None:
+    """Why ``text`` does not parse (``ast``, and libcst unless told not to), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}"
+    if libcst_too:
+        import libcst
+
+        try:
+            libcst.parse_module(text)
+        except Exception as exc:  # libcst raises ParserSyntaxError and, rarely, others
+            first = str(exc).strip().splitlines()
+            return f"libcst: {first[0] if first else type(exc).__name__}"
+    return None
+
+
+# --- the fix loop for one file ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FixResult:
+    """One file after fixing: its text before and after, and what remains."""
+
+    path: str
+    before: str
+    after: str
+    fixed: int  # fixes applied
+    findings: tuple[Finding, ...]  # what a lint of ``after`` still reports
+    dropped: tuple[str, ...] = ()  # messages: fixes rejected because the result broke
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _key(lines: Lines, finding: Finding) -> tuple:
+    """A fix's identity across rounds (spans move when earlier fixes add lines)."""
+    rows = sorted({e.span.row for e in finding.fix.edits})
+    context = tuple(lines.text[lines.starts[r - 1]: lines.starts[r]] if r < len(lines.starts)
+                    else lines.text[lines.starts[r - 1]:] if 0 < r <= len(lines.starts)
+                    else "" for r in rows)
+    return (finding.code, finding.fix.message, tuple(e.content for e in finding.fix.edits),
+            context)
+
+
+def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] = (),
+             unsafe: bool = False, findings: Sequence[Finding] | None = None) -> FixResult:
+    """Lint → apply → re-lint until no applicable fix is left (``MAX_ROUNDS`` at most).
+
+    ``neighbours`` are the other files of the project so cross-file facts still count;
+    ``findings`` may pass the first lint's result when the caller already has it.
+    """
+    neighbours = [p for p in neighbours if p.path != path]
+    current = text
+    if findings is None:
+        findings = lint_text(path, current, config, neighbours)
+    strict = parse_error(text) is None  # demand libcst only where it parsed before
+    rejected: set[tuple] = set()
+    dropped: list[str] = []
+    fixed = 0
+    for _ in range(MAX_ROUNDS):
+        lines = Lines.of(current)
+        candidates = [f for f in findings
+                      if applicable(f.fix, unsafe) and _key(lines, f) not in rejected]
+        if not candidates:
+            break
+        new, count = _apply_verified(path, current, candidates, strict, rejected, dropped)
+        if new == current:
+            break
+        current, fixed = new, fixed + count
+        findings = lint_text(path, current, config, neighbours)
+    return FixResult(path, text, current, fixed, tuple(findings), tuple(dropped))
+
+
+def _apply_verified(path: str, text: str, candidates: list[Finding], strict: bool,
+                    rejected: set[tuple], dropped: list[str]) -> tuple[str, int]:
+    """Apply a round; when the result does not parse, find and drop the fixes to blame."""
+    result = apply_fixes(text, candidates)
+    lines = Lines.of(text)
+    for finding in result.invalid:
+        rejected.add(_key(lines, finding))
+        dropped.append(_drop_message(path, finding, "its edits do not fit the file"))
+    if result.text == text or parse_error(result.text, strict) is None:
+        return result.text, len(result.applied)
+    good = []
+    for finding in result.applied:
+        alone = apply_fixes(text, [finding])
+        error = parse_error(alone.text, strict)
+        if error is None:
+            good.append(finding)
+        else:
+            rejected.add(_key(lines, finding))
+            dropped.append(_drop_message(path, finding, f"the result would not parse ({error})"))
+    for attempt in (good, good[:1]):  # together, else the first alone (verified above)
+        merged = apply_fixes(text, attempt)
+        if attempt and parse_error(merged.text, strict) is None:
+            return merged.text, len(merged.applied)
+    return text, 0
+
+
+def _drop_message(path: str, finding: Finding, why: str) -> str:
+    span = finding.span
+    return f"{path}:{span.row}:{span.column}: {finding.code} fix dropped: {why}"
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+class WriteError(Exception):
+    """The fixed text could not be written back without changing the file's encoding."""
+
+
+def write_fixed(path: str, before: str, after: str) -> None:
+    """Replace ``path`` atomically with ``after``, keeping BOM, encoding and permissions.
+
+    ``before`` must be the text the fixes were computed from: when the file on disk no
+    longer decodes to it (changed meanwhile, or it does not round-trip through its
+    encoding) nothing is written.
+    """
+    target = os.path.realpath(path)  # write through a symlink, never over it
+    data = Path(target).read_bytes()
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8):] if bom else data
+    encoding = _declared_encoding(body) or "utf-8"
+    try:
+        if before.encode(encoding) != body:
+            raise WriteError(f"{path}: changed on disk or not round-trippable as {encoding}; "
+                             "not written")
+        out = after.encode(encoding)
+    except (UnicodeEncodeError, LookupError) as exc:
+        raise WriteError(f"{path}: cannot encode the fixed text as {encoding}: {exc}") from exc
+    if bom:
+        out = codecs.BOM_UTF8 + out
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    directory = os.path.dirname(target) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".initlint-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(out)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A ``diff -u`` of one file; a last line without newline is marked as diff marks it."""
+    shown = path.replace(os.sep, "/")
+    old, new = (shown, shown) if os.path.isabs(path) else (f"a/{shown}", f"b/{shown}")
+    out = []
+    for line in difflib.unified_diff(before.splitlines(keepends=True),
+                                     after.splitlines(keepends=True), fromfile=old, tofile=new):
+        if line.endswith(("\n", "\r")):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+# --- many files ------------------------------------------------------------------------------
+
+@dataclass
+class FixRun:
+    """A ``--fix`` / ``--diff`` run over files: per-file results and what still remains."""
+
+    results: list[FixResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # remaining, all files
+    errors: list[str] = field(default_factory=list)  # one line each, for stderr
+
+    @property
+    def fixed(self) -> int:
+        return sum(r.fixed for r in self.results)
+
+    @property
+    def changed(self) -> list[FixResult]:
+        return [r for r in self.results if r.changed]
+
+
+def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: bool = True,
+              jobs: int | None = None) -> FixRun:
+    """Fix every file under ``paths`` (already discovered), each with the others as context."""
+    parsed = {p.path: p for p in parse_all(paths, jobs)}
+    first = check_project(list(parsed.values()), config)
+    by_path: dict[str, list[Finding]] = {}
+    for finding in first:
+        by_path.setdefault(finding.path, []).append(finding)
+    run = FixRun()
+    for path, findings in by_path.items():
+        if not any(applicable(f.fix, unsafe) for f in findings):
+            continue
+        source = read_source(path)
+        if source.error:
+            continue
+        result = fix_text(path, source.text, config, parsed.values(), unsafe, findings)
+        run.errors += result.dropped
+        if result.changed and write:
+            try:
+                write_fixed(path, source.text, result.after)
+            except (OSError, WriteError) as exc:
+                run.errors.append(f"initlint: error: {exc}")
+                continue
+        run.results.append(result)
+        parsed[path] = parse_source(Source(path, result.after, "", source.bom))
+    run.findings = check_project(list(parsed.values()), config)
+    return run
