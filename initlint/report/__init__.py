@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from initlint.findings import Finding
-from initlint.report import json_format, text_format
+from initlint.report import github_format, json_format, sarif_format, text_format
 
 Reporter = Callable[[list[Finding], dict[str, str]], str]
 
@@ -13,4 +13,6 @@ Reporter = Callable[[list[Finding], dict[str, str]], str]
 REPORTERS: dict[str, Reporter] = {
     "text": text_format.render,
     "json": json_format.render,
+    "sarif": sarif_format.render,
+    "github": github_format.render,
 }
