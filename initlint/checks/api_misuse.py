@@ -316,8 +316,9 @@ def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if isinstance(mode, str) and mode not in api.FAN_MODES:
             yield _bad_name(rule, ctx, spans["mode"], site.func, mode,
                             dict.fromkeys(api.FAN_MODES), "mode")
-        std = site.arg("std")
-        if isinstance(std, (int, float)) and not isinstance(std, bool) and std < 0:
+        std = site.arg("std")  # only normal_ checks it: trunc_normal_ just mirrors the draw
+        if site.func == "normal_" and isinstance(std, (int, float)) \
+                and not isinstance(std, bool) and std < 0:
             yield rule.finding(
                 ctx, spans["std"], f"`{site.func}` with negative std={std}",
                 f"A standard deviation must be ≥ 0; {site.func} raises RuntimeError "
