@@ -33,9 +33,9 @@ def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         yield rule.finding(
             ctx, site.name_span,
             f"`{site.func}` is a deprecated alias of `torch.nn.init.{new}`",
-            f"torch.nn.init.{site.func} warns on every call ('nn.init.{site.func} is now "
-            f"deprecated in favor of nn.init.{new}') and may be removed; `{new}` does the same "
-            "in place.",
+            f"torch.nn.init.{site.func} emits a FutureWarning ('`nn.init.{site.func}` is now "
+            f"deprecated in favor of `nn.init.{new}`.'), an error under `-W error`, and may be "
+            f"removed; `{new}` does the same in place.",
             fix)
 
 
