@@ -463,7 +463,7 @@ class Extractor:
                 for elt in inner.elts:
                     if isinstance(elt, ast.Tuple) and len(elt.elts) == 2:
                         key = self.value(elt.elts[0], env)
-                        items.append((f"{name}.{key}", elt.elts[1]))
+                        items.append((_join(name, key), elt.elts[1]))
             else:
                 steps.append(FlowStep("opaque", "OrderedDict"))
         else:
@@ -475,7 +475,7 @@ class Extractor:
                     if not star_steps or star_steps[-1].kind == "opaque":
                         break
                     continue
-                items.append((f"{name}.{index}", arg))
+                items.append((_join(name, index), arg))
         for child_name, expr in items:
             found, inner_chains = self._layer_from_expr(child_name, expr, env, local_calls)
             if not found:
@@ -498,7 +498,7 @@ class Extractor:
             if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
                     and len(gen.iter.args) == 1:
                 count = self.value(gen.iter.args[0], env)
-            found, inner = self._layer_from_expr(f"{name}.*", value.elt, env, local_calls)
+            found, inner = self._layer_from_expr(_join(name, "*"), value.elt, env, local_calls)
             if found:
                 found[0] = replace(found[0], count=count)
                 layers += found
@@ -509,7 +509,7 @@ class Extractor:
         listed = local_calls.get("*" + (dotted(value) or ""))
         if isinstance(listed, ast.List):
             for position, elt in enumerate(listed.elts):
-                layers += self._layer_from_expr(f"{name}.?{position}", elt, env,
+                layers += self._layer_from_expr(_join(name, f"?{position}"), elt, env,
                                                 local_calls)[0]
         return [FlowStep("opaque", "*args")]
 
@@ -541,8 +541,7 @@ class Extractor:
                 ast.copy_location(fake, node)
                 env = self._param_defaults(init)
                 children, steps, _ = self._sequential_children("", fake, env, {})
-                for child in children:
-                    layers.append(replace(child, name=child.name.lstrip(".")))
+                layers += children
                 if steps:
                     return [Chain("Sequential", tuple(steps), self.pos.span(node))]
         return []
@@ -924,10 +923,11 @@ class Extractor:
                 return
         ref = self._function_ref(call.func, scope)
         args = tuple(dotted(a) or "" for a in call.args)
-        if ref:
+        if ref and not ref.startswith(_LIBRARY_PREFIXES):
             self._calls.append(CallRef("function", ref, "", args, self.pos.span(call),
                                        scope.no_grad, scope.order))
-        elif isinstance(call.func, ast.Attribute):
+        elif not ref and isinstance(call.func, ast.Attribute) and _worth_recording(
+                call.func, scope):
             self._calls.append(CallRef("method", call.func.attr, dotted(call.func.value) or "",
                                        args, self.pos.span(call), scope.no_grad, scope.order))
         # a function passed as an argument anywhere (named_apply(fn, self), partial(fn))
@@ -1139,6 +1139,24 @@ def _flat_statements(stmt: ast.stmt):
     for handler in getattr(stmt, "handlers", []) or []:
         for child in handler.body:
             yield from _flat_statements(child)
+
+
+_LIBRARY_PREFIXES = ("torch.", "math.", "numpy.", "typing.", "collections.", "functools.",
+                     "warnings.", "logging.", "os.", "einops.")
+
+
+def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
+    """Method calls the linker follows: on self or a parameter (``m.reset_parameters()``),
+    or named like an init (``net.init_weights()``)."""
+    head = (dotted(func.value) or "").split(".")[0]
+    if head == "self" or head in scope.shadowed and head in scope.env:
+        return True
+    lowered = func.attr.lower()
+    return "init" in lowered or "reset" in lowered or "weight" in lowered
+
+
+def _join(prefix: str, name: object) -> str:
+    return f"{prefix}.{name}" if prefix else str(name)
 
 
 def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.expr],

@@ -73,6 +73,8 @@ class ProjectFacts:
                 self.functions[fn.qualname] = fn
                 self.function_file[fn.qualname] = facts
         self._mro: dict[str, list[ClassFacts]] = {}
+        self._placed_cache: dict[str, list[Placed]] = {}
+        self._placed_paths: dict[str, dict[str, Placed]] = {}
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -172,21 +174,36 @@ class ProjectFacts:
     def all_layers(self, cls: ClassFacts) -> list[LayerFact]:
         return [layer for klass in self.mro(cls) for layer in klass.layers]
 
-    def placed_layers(self, cls: ClassFacts, prefix: str = "", depth: int = 0,
-                      seen: frozenset[str] = frozenset()) -> list[Placed]:
-        """Every layer in the module tree of ``cls``, with its path."""
+    def placed_layers(self, cls: ClassFacts) -> list[Placed]:
+        """Every layer in the module tree of ``cls``, with its path (memoized)."""
+        return self._placed(cls.qualname, frozenset())
+
+    def _placed(self, qualname: str, seen: frozenset[str]) -> list[Placed]:
+        cached = self._placed_cache.get(qualname)
+        if cached is not None:
+            return cached
+        cls = self.classes[qualname]
         out: list[Placed] = []
-        if depth > MAX_DEPTH or cls.qualname in seen:
+        if len(seen) > MAX_DEPTH or qualname in seen:
             return out
-        seen = seen | {cls.qualname}
+        seen = seen | {qualname}
         for klass in self.mro(cls):
             for layer in klass.layers:
-                path = f"{prefix}{layer.name}"
-                out.append(Placed(path, layer, klass.qualname))
+                out.append(Placed(layer.name, layer, klass.qualname))
                 child = self.resolve_class(layer.cls) if layer.cls else None
-                if child is not None:
-                    out += self.placed_layers(child, path + ".", depth + 1, seen)
+                if child is not None and child.qualname not in seen:
+                    out += [Placed(f"{layer.name}.{p.path}", p.layer, p.owner)
+                            for p in self._placed(child.qualname, seen)]
+        if len(seen) == 1:
+            self._placed_cache[qualname] = out
         return out
+
+    def placed_by_path(self, cls: ClassFacts) -> dict[str, Placed]:
+        cached = self._placed_paths.get(cls.qualname)
+        if cached is None:
+            cached = {p.path: p for p in self.placed_layers(cls)}
+            self._placed_paths[cls.qualname] = cached
+        return cached
 
     @cached_property
     def containers(self) -> dict[str, list[tuple[str, str]]]:
@@ -291,8 +308,7 @@ class ProjectFacts:
         elif call.kind == "method" and call.receiver.startswith("self.") and "self" in bound:
             # self.decoder.init_weights(): the submodule's own method
             path = call.receiver[len("self."):]
-            placed = {p.path: p for p in self.placed_layers(cls)}
-            child = placed.get(path)
+            child = self.placed_by_path(cls).get(path)
             child_cls = self.resolve_class(child.layer.cls) if child and child.layer.cls else None
             if child_cls is not None:
                 target = self.method(child_cls, call.name)
