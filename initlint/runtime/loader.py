@@ -1,0 +1,235 @@
+"""Import the linted files and the named factories, and list the models to build.
+
+This is where user code runs. Each file is imported under the dotted name the static
+analysis gives it (``module_name_for``), so a class's key here (``pkg.mod.Class``) is the
+``subject`` prefix of the static findings about it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from initlint.imports import module_name_for
+from initlint.runtime.options import ModelSpec
+from initlint.runtime.results import Skipped
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model to build: a default-constructible class or a factory from the settings."""
+
+    label: str
+    key: str  # class key when known before building ("" for factories)
+    build: Callable[[], Any]
+    spec: ModelSpec | None = None
+    path: str = ""
+    row: int = 1
+
+
+@dataclass
+class Loader:
+    """Imports files and factories; remembers the names it loaded them under."""
+
+    extra_paths: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # loaded name → linted name
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def class_key(self, cls: type) -> str:
+        module = cls.__module__
+        return f"{self.aliases.get(module, module)}.{cls.__qualname__}"
+
+    # --- files -----------------------------------------------------------------------
+
+    def candidates_from_file(self, path: str, static: dict[str, int]) -> Iterator[Candidate]:
+        """Every nn.Module class defined in ``path``; ``static``: class qualname → row."""
+        module = self._import_file(path)
+        if module is None:
+            return
+        import torch.nn as nn
+
+        name = module_name_for(path)
+        classes: dict[str, type] = {}
+        for qualname in static:
+            obj = _attribute(module, qualname[len(name) + 1:] if name else qualname)
+            if isinstance(obj, type) and issubclass(obj, nn.Module):
+                classes[self.class_key(obj)] = obj
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, nn.Module) and \
+                    obj.__module__ == module.__name__:
+                classes.setdefault(self.class_key(obj), obj)
+        for key, cls in sorted(classes.items(), key=lambda kv: static.get(kv[0], _row(kv[1]))):
+            reason = not_buildable(cls)
+            if reason:
+                self.skipped.append(Skipped(key, reason, key))
+                continue
+            yield Candidate(key, key, cls, path=path, row=static.get(key, _row(cls)))
+
+    def _import_file(self, path: str):
+        name = module_name_for(path)
+        path = os.path.abspath(path)
+        directory = os.path.dirname(path)
+        try:
+            with user_code():
+                if os.path.exists(os.path.join(directory, "__init__.py")):
+                    return self._import_package_module(name, path)
+                return self._import_loose(name, path)
+        except Exception as exc:  # user code: anything can happen
+            self.skipped.append(Skipped(path, f"importing it failed: {one_line(exc)}"))
+            return None
+
+    def _import_package_module(self, name: str, path: str):
+        root = package_root(path)
+        self._on_path(root)
+        _forget_foreign(name, root)
+        module = importlib.import_module(name)
+        found = os.path.abspath(getattr(module, "__file__", "") or "")
+        if found != path:
+            raise ImportError(f"`{name}` resolves to {found or 'a namespace'}, not this file")
+        return module
+
+    def _import_loose(self, name: str, path: str):
+        existing = sys.modules.get(name)
+        if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") \
+                == path:
+            return existing
+        alias = name if existing is None else f"_initlint_runtime_{len(self.aliases)}_{name}"
+        self._on_path(os.path.dirname(path))  # its sibling imports
+        spec = importlib.util.spec_from_file_location(alias, path)
+        if spec is None or spec.loader is None:
+            raise ImportError("no loader for this file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[alias] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(alias, None)
+            raise
+        self.aliases[alias] = name
+        return module
+
+    def _on_path(self, directory: str) -> None:
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+            self.extra_paths.append(directory)
+
+    # --- factories -------------------------------------------------------------------
+
+    def candidate_from_spec(self, spec: ModelSpec, roots: list[str]) -> Candidate | None:
+        for root in roots:
+            self._on_path(root)
+        try:
+            with user_code():
+                module = importlib.import_module(spec.module)
+        except Exception as exc:
+            self.skipped.append(Skipped(spec.target, f"cannot import `{spec.module}`: "
+                                                     f"{one_line(exc)}"))
+            return None
+        factory = _attribute(module, spec.attr)
+        if not callable(factory):
+            self.skipped.append(Skipped(spec.target, f"`{spec.attr}` is not a callable in "
+                                                     f"`{spec.module}`"))
+            return None
+        kwargs = dict(spec.kwargs)
+        path, row = _source_of(factory)
+        return Candidate(spec.target, "", lambda: factory(**kwargs), spec, path, row)
+
+    def restore_path(self) -> None:
+        for directory in self.extra_paths:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(directory)
+        self.extra_paths.clear()
+
+
+def not_buildable(cls: type) -> str:
+    """Why ``cls()`` cannot work, checked without calling it; "" when it may."""
+    import torch.nn as nn
+
+    if inspect.isabstract(cls):
+        return "abstract class"
+    if getattr(cls, "forward", None) is nn.Module.forward:
+        return "defines no forward()"
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return ""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)
+    required = [p.name for p in signature.parameters.values()
+                if p.kind in kinds and p.default is inspect.Parameter.empty]
+    if required:
+        return (f"needs arguments ({', '.join(required)}); name it with kwargs under "
+                "[tool.initlint.runtime] models to measure it")
+    return ""
+
+
+def package_root(path: str) -> str:
+    """The directory above the top of the ``__init__.py`` chain holding ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while os.path.exists(os.path.join(directory, "__init__.py")):
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def _forget_foreign(name: str, root: str) -> None:
+    """Drop already-imported modules of this name that live elsewhere (another checkout)."""
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:i])
+        module = sys.modules.get(prefix)
+        if module is None or _within(module, root):
+            continue
+        for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
+            del sys.modules[key]
+        return
+
+
+def _within(module: Any, root: str) -> bool:
+    places = [getattr(module, "__file__", None) or "", *list(getattr(module, "__path__", []))]
+    return any(p and os.path.abspath(p).startswith(root + os.sep) for p in places)
+
+
+def _attribute(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _row(obj: Any) -> int:
+    try:
+        return inspect.getsourcelines(obj)[1]
+    except (OSError, TypeError):
+        return 1
+
+
+def _source_of(obj: Any) -> tuple[str, int]:
+    try:
+        return inspect.getsourcefile(obj) or "", _row(obj)
+    except TypeError:
+        return "", 1
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """``ValueError: the first line of the message``, short enough for one line."""
+    text = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+@contextlib.contextmanager
+def user_code():
+    """Run user code with its prints sent to stderr (stdout is ours) and warnings off."""
+    import warnings
+
+    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

@@ -1,0 +1,207 @@
+"""One seeded forward (train mode) and one backward pass with hooks on every module.
+
+train() because BatchNorm in eval() is the identity at init and hides the problem; the
+model is the one its real constructor built, so the user's own init is what we measure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from initlint.runtime.inputs import InputPlan, make_input
+from initlint.runtime.results import LayerStats, ModelRun
+
+DEAD_TYPES = ("ReLU", "ReLU6")
+SATURATING = {"Tanh": 0.95, "Hardtanh": 0.999, "Softsign": 0.95}
+SIGMOID_TYPES = ("Sigmoid", "Hardsigmoid")
+
+
+def tensors(value: Any) -> Iterator[Any]:
+    """Floating-point tensors inside an output (tuples, lists, dicts, HF ModelOutput)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point():
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from tensors(item)
+
+
+def _first(value: Any):
+    return next(tensors(value), None)
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None:
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+class Recorder:
+    """Forward hooks that turn each module call into a few numbers, at once."""
+
+    def __init__(self, model: Any):
+        self.counter = itertools.count()
+        self.open: dict[int, list[int]] = {}
+        self.calls: list[dict[str, Any]] = []
+        self.handles = []
+        self.names = {}
+        for name, module in model.named_modules():
+            self.names[id(module)] = name
+            self.handles.append(module.register_forward_pre_hook(self._pre))
+            self.handles.append(module.register_forward_hook(self._post))
+
+    def _pre(self, module: Any, args: Any) -> None:
+        self.open.setdefault(id(module), []).append(next(self.counter))
+
+    def _post(self, module: Any, args: Any, output: Any) -> None:
+        start = self.open[id(module)].pop()
+        kind = type(module).__name__
+        numbers = _call_numbers(_first(args), _first(output), kind)
+        self.calls.append({"path": self.names[id(module)], "type": kind,
+                           "leaf": next(module.children(), None) is None, "start": start,
+                           "end": next(self.counter), "slope": getattr(module,
+                                                                      "negative_slope", None),
+                           **numbers})
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
+    """std/rms of input and output, signal fraction, dead and saturated fractions."""
+    import torch
+
+    out: dict[str, Any] = {}
+    with torch.no_grad():
+        values: dict[str, Any] = {}
+        if x is not None and x.numel() > 1:
+            xf = x.detach().float()
+            values["in_std"] = xf.std()
+            values["in_rms"] = xf.pow(2).mean().sqrt()
+        if y is not None and y.numel() > 1:
+            yf = y.detach().float()
+            second = yf.pow(2).mean()
+            values["out_std"] = yf.std()
+            values["out_rms"] = second.sqrt()
+            values["nonfinite"] = (~torch.isfinite(yf)).any().float()
+            if yf.dim() >= 2 and yf.shape[0] > 1:
+                values["signal"] = yf.var(0, unbiased=False).mean() / second.clamp_min(1e-30)
+            if kind in DEAD_TYPES and yf.dim() >= 2:
+                values["dead"] = (yf <= 0).all(0).float().mean()
+            elif kind in SATURATING:
+                values["saturated"] = (yf.abs() > SATURATING[kind]).float().mean()
+            elif kind in SIGMOID_TYPES:
+                values["saturated"] = ((yf < 0.025) | (yf > 0.975)).float().mean()
+        if values:
+            numbers = torch.stack(list(values.values())).tolist()
+            out = dict(zip(values, numbers, strict=True))
+    out["nonfinite"] = bool(out.get("nonfinite", 0.0))
+    return {k: (_round(v) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def weight_numbers(module: Any) -> dict[str, Any]:
+    """The module's own weight (and bias): std, mean, fans, bias rms."""
+    import torch
+    from torch.nn.init import _calculate_fan_in_and_fan_out
+
+    weight = getattr(module, "weight", None)
+    out: dict[str, Any] = {}
+    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or \
+            weight.numel() == 0 or weight.is_meta:
+        return out
+    with torch.no_grad():
+        w = weight.detach().float()
+        out["weight_mean"] = _round(w.mean().item())
+        if w.dim() >= 2:
+            fan_in, fan_out = _calculate_fan_in_and_fan_out(w)
+            out.update(weight_std=_round(w.std().item()) if w.numel() > 1 else 0.0,
+                       fan_in=fan_in, fan_out=fan_out)
+        padding = getattr(module, "padding_idx", None)
+        if isinstance(padding, int) and w.dim() == 2:
+            out["padding_rms"] = _round(w[padding].pow(2).mean().sqrt().item())
+        bias = getattr(module, "bias", None)
+        if isinstance(bias, torch.Tensor) and bias.is_floating_point() and bias.numel():
+            out["bias_rms"] = _round(bias.detach().float().pow(2).mean().sqrt().item())
+    return out
+
+
+def _nonfinite_parameters(model: Any) -> list[str]:
+    import torch
+
+    with torch.no_grad():
+        return [name for name, p in model.named_parameters()
+                if p.is_floating_point() and not torch.isfinite(p).all()]
+
+
+def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label: str,
+            instances: tuple[tuple[str, str], ...], path: str = "", row: int = 1) -> ModelRun:
+    """Run the model once forward and backward and collect per-call numbers."""
+    import torch
+
+    begun = time.perf_counter()
+    model.train()
+    modules = dict(model.named_modules())
+    recorder = Recorder(model)
+    note = ""
+    try:
+        torch.manual_seed(seed)
+        x = make_input(plan, device)
+        output = model(x)
+    finally:
+        recorder.remove()
+    outputs = list(tensors(output))
+    calls = sorted(recorder.calls, key=lambda c: c["start"])
+    nonfinite = _describe_nonfinite(model, calls)
+    grads: dict[str, float] = {}
+    trainable = [o for o in outputs if o.requires_grad]
+    if nonfinite:
+        note = "no backward pass: the output is not finite"
+    elif not trainable:
+        note = "no backward pass: the output does not require grad"
+    else:
+        torch.manual_seed(seed + 1)
+        loss = sum((o * torch.randn(o.shape).to(o.device)).sum() for o in trainable)
+        loss.backward()
+        for name, module in modules.items():
+            weight = getattr(module, "weight", None)
+            if isinstance(weight, torch.Tensor) and weight.grad is not None:
+                grads[name] = _round(weight.grad.detach().float().norm().item())
+        model.zero_grad(set_to_none=True)
+    weights = {name: weight_numbers(module) for name, module in modules.items()}
+    layers = tuple(LayerStats(**call, **weights.get(call["path"], {}),
+                              grad_norm=grads.get(call["path"])) for call in calls)
+    reference = _reference(x, layers)
+    return ModelRun(key=key, label=label, input_shape=tuple(plan.shape),
+                    input_dtype=plan.dtype, device=str(device), layers=layers,
+                    instances=instances, seconds=time.perf_counter() - begun,
+                    reference_std=reference, nonfinite=nonfinite, note=note, path=path, row=row)
+
+
+def _reference(x: Any, layers: tuple[LayerStats, ...]) -> float | None:
+    if x.is_floating_point():
+        return _round(x.float().std().item())
+    return next((layer.out_std for layer in layers if layer.leaf and layer.out_std), None)
+
+
+def _describe_nonfinite(model: Any, calls: list[dict[str, Any]]) -> str:
+    bad = [c for c in calls if c.get("nonfinite") and c["leaf"]]
+    if not bad:
+        bad = [c for c in calls if c.get("nonfinite")]
+    if not bad:
+        return ""
+    first = min(bad, key=lambda c: c["end"])
+    where = f"`{first['path'] or '<model>'}` ({first['type']})"
+    params = _nonfinite_parameters(model)
+    if params:
+        shown = ", ".join(params[:3]) + ("…" if len(params) > 3 else "")
+        return f"NaN/inf first appears at {where}; parameters holding NaN/inf after init: {shown}"
+    return f"NaN/inf first appears at {where} (parameters are finite: the forward itself overflows)"
