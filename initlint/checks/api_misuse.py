@@ -127,14 +127,24 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
         if not target.path:
             return any(p.name == target.attr for k in ctx.project.mro(cls) for p in k.params)
         layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
-        layer = layers.get(target.path)
-        return layer is not None and layer.cls in api.LAYERS and target.attr == "weight" \
-            and api.LAYERS[layer.cls].weight_ndim is not None
+        return _layer_has_param(layers.get(target.path), target.attr)
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
         kinds = [api.LAYERS.get(t) for t in _dispatch_types(site, target.base)]
         return bool(kinds) and all(k is not None and k.weight_ndim is not None for k in kinds)
     return False
+
+
+def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
+    """``self.fc.weight`` / ``self.fc.bias`` is certainly a Parameter of a built layer."""
+    from initlint.checks.optional_params import missing_param
+
+    kind = api.LAYERS.get(layer.cls) if layer is not None else None
+    if kind is None or kind.weight_ndim is None:
+        return False
+    if attr == "bias" and not (kind.has_bias_param or kind.family == "norm"):
+        return False
+    return attr in ("weight", "bias") and not missing_param(layer.cls, layer, attr)
 
 
 @rule("INI004", "fan-of-1d-tensor", E,
