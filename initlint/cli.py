@@ -69,10 +69,20 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--runtime", is_flag=True,
+              help="Build the models (runs your code, needs torch) and confirm findings on "
+                   "real tensors.")
+@click.option("--device", default=None, help="With --runtime: cpu (default), cuda, cuda:N, mps.")
+@click.option("--runtime-model", "runtime_models", multiple=True, metavar="PKG.MOD:FACTORY",
+              help="With --runtime: also build this factory (repeatable; "
+                   "PKG.MOD:FACTORY@8x3x224x224 gives the input shape).")
+@click.option("--runtime-plot", type=click.Path(dir_okay=False), default=None,
+              help="With --runtime: write a PNG of activation std per layer (matplotlib).")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
           no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
-          unsafe_fixes: bool, diff: bool) -> None:
+          unsafe_fixes: bool, diff: bool, runtime: bool = False, device: str | None = None,
+          runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     paths = paths or (".",)
     try:
@@ -99,13 +109,31 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs))
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs) if fix
                 else lint_paths(files, config, jobs=jobs).findings)
+    measured = ""
+    if runtime or device or runtime_models or runtime_plot:
+        findings, measured = _runtime(files, findings, config, device, runtime_models,
+                                      runtime_plot, output_format)
     sources = _sources_for(findings) if output_format == "text" else {}
     click.echo(REPORTERS[output_format](findings, sources), nl=False)
+    click.echo(measured, nl=False)
     if statistics:
         _print_statistics(findings)
     if findings and not exit_zero and status == EXIT_CLEAN:
         status = EXIT_FINDINGS
     sys.exit(status)
+
+
+def _runtime(files: list[str], findings: list, config: Config, device: str | None,
+             models: tuple[str, ...], plot: str | None, output_format: str) -> tuple[list, str]:
+    """``--runtime``: measure the models; a setup problem (no torch, no device) exits 2."""
+    from initlint.runtime import RuntimeSetupError, run_for_cli
+
+    try:
+        return run_for_cli(files, findings, config, device, models, plot, output_format,
+                           lambda line: click.echo(line, err=True))
+    except RuntimeSetupError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 def _sources_for(findings) -> dict[str, str]:
