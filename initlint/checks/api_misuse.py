@@ -175,12 +175,15 @@ def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
     """(description, ndim) when the target's dimensionality cannot work, else None."""
     target = site.target
-    bad = (lambda n: n < spec.min_ndim or (spec.max_ndim is not None and n > spec.max_ndim))
+
+    def bad(n: int) -> bool:
+        return n < spec.min_ndim or (spec.max_ndim is not None and n > spec.max_ndim)
+
     function = ctx.project.functions.get(site.function)
     loops = {b.var: b for b in function.loops} if function else {}
     if target.index:
         return None
-    if target.attr == "bias" and not target.path and target.base in loops | {"self": None} \
+    if (target.attr == "bias" and not target.path and target.base in loops | {"self": None}) \
             or (target.attr == "bias" and target.base != "self"):
         if target.base == "self" and function and function.cls:
             cls = ctx.project.classes.get(function.cls)
@@ -209,7 +212,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
     if binding is not None and "parameters" in binding.source and not target.attr:
         return _param_loop_problem(ctx, site, binding, bad)
     if target.attr in ("weight",) and not target.path and (
-            binding is not None and binding.source in ("modules", "named_modules", "children")
+            (binding is not None and binding.source in ("modules", "named_modules", "children"))
             or _is_callback_param(ctx, site)):
         types = _dispatch_types(site, target.base)
         bad_types = [t for t in types if api.LAYERS.get(t) is not None
