@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from conftest import ALL_SELECTED, FIXTURES, lint_files
 
 from initlint.checks import ALL_RULES
 from initlint.config import Config
-from conftest import ALL_SELECTED, FIXTURES, lint_files
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<items>INI\d{3}(?:@\d+)?(?:\s*,\s*INI\d{3}(?:@\d+)?)*)"
                     r"\s*(?:#.*)?$")
