@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -30,6 +31,20 @@ class DefaultGroup(click.Group):
         elif not args:
             args = ["check"]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        """An unexpected exception is an initlint bug: one line and exit 2, never exit 1
+        (which means "findings")."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("INITLINT_TRACEBACK"):
+                raise
+            click.echo(f"initlint: internal error: {type(exc).__name__}: {exc} (set "
+                       "INITLINT_TRACEBACK=1 for the traceback)", err=True)
+            ctx.exit(EXIT_ERROR)
 
 
 def _codes(value: str | None) -> tuple[str, ...]:
