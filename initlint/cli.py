@@ -131,8 +131,8 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     sources = _sources_for(findings) if output_format == "text" else {}
     click.echo(REPORTERS[output_format](findings, sources), nl=False)
     click.echo(measured, nl=False)
-    if statistics:
-        _print_statistics(findings)
+    if statistics:  # beside a machine-readable report, on stderr so stdout still parses
+        _print_statistics(findings, to_stderr=output_format != "text")
     if findings and not exit_zero and status == EXIT_CLEAN:
         status = EXIT_FINDINGS
     sys.exit(status)
@@ -185,11 +185,11 @@ def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | Non
     return run.findings
 
 
-def _print_statistics(findings) -> None:
+def _print_statistics(findings, to_stderr: bool = False) -> None:
     counts = Counter(f.code for f in findings)
-    for code, count in counts.most_common():
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         name = ALL_RULES[code].name if code in ALL_RULES else ""
-        click.echo(f"{count:6d}  {code}  {name}", err=False)
+        click.echo(f"{count:6d}  {code}  {name}", err=to_stderr)
 
 
 @main.command("rule")
