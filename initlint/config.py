@@ -91,7 +91,7 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(runtime, dict):
         raise ConfigError(f"{where}: [tool.initlint.runtime] must be a table")
     exclude = section.get("exclude")
-    return Config(
+    config = Config(
         select=_codes(section.get("select", []), "select", where),
         ignore=_codes(section.get("ignore", []), "ignore", where)
         + _codes(section.get("extend-ignore", []), "extend-ignore", where),
@@ -107,6 +107,13 @@ def load_config(path: Path | None) -> Config:
         root=root,
         source=where,
     )
+    from initlint.selection import enabled_codes  # late: selection imports the rule registry
+
+    try:
+        enabled_codes(config)  # an unknown code is the file's error: say which file
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return config
 
 
 def _strings(value: Any, key: str, where: str) -> list[str]:
