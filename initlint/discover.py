@@ -73,8 +73,13 @@ def read_source(path: str) -> Source:
     encoding = _declared_encoding(data) or "utf-8"
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        return Source(path, "", f"cannot decode file as {encoding}: {exc}", bom)
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Source(path, "", f"cannot decode file as {encoding}: byte "
+                      f"0x{data[exc.start]:02x} at line {row}, byte {column}: {exc.reason}", bom)
+    except LookupError:
+        return Source(path, "", f"unknown encoding {encoding!r} in the coding line", bom)
     return Source(path, text, "", bom)
 
 
