@@ -7,7 +7,7 @@ sites that write its parameters, and whether some init code we cannot see might.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -404,36 +404,27 @@ class ProjectFacts:
             applied, opaque = self.construction(cls)
             result = EffectiveInit(self, cls, tuple(applied), tuple(opaque))
             cache[qualname] = result
-            outer_opaque = list(opaque)
-            for container, path in self._container_paths(qualname):
-                outer = self._effective_cache(container)
-                result.inherit(outer, path)
-            if self.script_applies:
-                result.inherit_scripts(self.script_applies)
-            del outer_opaque
+            for container, path in self.containers.get(qualname, []):
+                result.inherit(self._effective_cache(container), path)
+            package = self.class_file[qualname].module.split(".")[0]
+            result.inherit_scripts(self.script_applies.get(package, []))
         return cache[qualname]
 
-    def _container_paths(self, qualname: str, depth: int = 0,
-                         seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, str]]:
-        if depth > MAX_DEPTH or qualname in seen:
-            return
-        for container, path in self.containers.get(qualname, []):
-            if container not in seen:
-                yield container, path
-
     @cached_property
-    def script_applies(self) -> list[tuple[FunctionFacts, str]]:
-        """``model.apply(fn)`` / ``init(model)`` outside any class: may touch any model."""
-        out: list[tuple[FunctionFacts, str]] = []
-        calls: list[CallRef] = [c for f in self.files for c in f.calls_at_module_level]
-        calls += [c for fn in self.functions.values() if not fn.cls for c in fn.calls]
-        calls += [c for fn in self.functions.values() if fn.cls for c in fn.calls
-                  if c.kind == "apply" and c.receiver and not c.receiver.startswith("self")]
-        for call in calls:
-            if call.kind == "apply" and call.receiver != "self" and \
+    def script_applies(self) -> dict[str, list[tuple[FunctionFacts | None, str]]]:
+        """``model.apply(fn)`` outside the model's own methods, by top-level package: such a
+        call may touch any model of its package (a training script initializing the net)."""
+        out: dict[str, list[tuple[FunctionFacts | None, str]]] = {}
+        calls: list[tuple[str, CallRef]] = [(f.module, c) for f in self.files
+                                            for c in f.calls_at_module_level]
+        for fn in self.functions.values():
+            module = self.function_file[fn.qualname].module
+            calls += [(module, c) for c in fn.calls]
+        for module, call in calls:
+            if call.kind == "apply" and call.receiver and call.receiver != "self" and \
                     not call.receiver.startswith("self."):
-                target = self.functions.get(call.name)
-                out.append((target, call.name) if target else (None, call.name))  # type: ignore
+                package = module.split(".")[0]
+                out.setdefault(package, []).append((self.functions.get(call.name), call.name))
         return out
 
 
