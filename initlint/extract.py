@@ -216,7 +216,7 @@ class Extractor:
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:
         rows = []
         file_noqa = False
-        if "noqa" not in self.text:
+        if not re.search("noqa", self.text, re.I):  # `# NOQA` counts too
             return (), False
         for row, line in enumerate(self.text.splitlines(), 1):
             if "#" not in line or "noqa" not in line.lower():
