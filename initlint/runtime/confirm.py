@@ -67,14 +67,15 @@ def parse_subject(subject: str) -> tuple[str, tuple[str, ...]]:
 
 
 def locate(runs: list[ModelRun], key: str) -> tuple[ModelRun, str] | None:
-    """The model that is ``key`` or holds an instance of it, and that instance's path."""
-    for run in runs:
-        if run.key == key:
-            return run, ""
+    """The model that holds an instance of ``key`` in context (a block inside the network
+    that builds and initializes it), else the model built from ``key`` itself."""
     for run in runs:
         for cls, path in run.instances:
-            if cls == key:
+            if cls == key and path:
                 return run, path
+    for run in runs:
+        if any(cls == key for cls, path in run.instances if not path):
+            return run, ""
     return None
 
 
@@ -103,7 +104,8 @@ def expand(run: ModelRun, pattern: str) -> list[str]:
 
 
 def expand_all(run: ModelRun, patterns: list[str]) -> list[str]:
-    return [path for pattern in patterns for path in expand(run, pattern)]
+    """Every pattern expanded, each path once, in the subject's order."""
+    return list(dict.fromkeys(path for pattern in patterns for path in expand(run, pattern)))
 
 
 def under(run: ModelRun, path: str) -> list[LayerStats]:
@@ -119,7 +121,8 @@ Measure = Callable[[ModelRun, list[str]], RuntimeEvidence]
 
 def _missing(paths: list[str]) -> RuntimeEvidence:
     return RuntimeEvidence("not-run", (("missing_layers", paths),),
-                           f"{', '.join(paths[:3])} did not run in forward()")
+                           f"{', '.join(f'`{p}`' for p in paths[:3])} not found among the "
+                           "modules the forward pass ran")
 
 
 def measure_collapse(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
@@ -171,6 +174,21 @@ def _next_activation(run: ModelRun, layer: LayerStats) -> LayerStats | None:
     return None
 
 
+def _inferred_activation(run: ModelRun, layer: LayerStats) -> tuple[str, float] | None:
+    """A functional activation (``torch.tanh(self.fc(x))``) has no module: tell it by the
+    range of what the next weight layer receives. (name, fan_in·Var(w) it wants)."""
+    after = next((c for c in run.leaves if c.start > layer.end and c.is_weight_layer), None)
+    if after is None or after.in_min is None or after.in_max is None:
+        return None
+    if -1.0 <= after.in_min < 0 and after.in_max <= 1.0:
+        return "tanh (inferred: inputs in [-1, 1])", 1.0
+    if after.in_min >= 0 and after.in_max <= 1.0:
+        return "sigmoid (inferred: inputs in [0, 1])", 1.0
+    if after.in_min == 0 and (after.in_zero or 0) > 0.2:
+        return "ReLU (inferred: ≥ 0 with many zeros)", 2.0
+    return None
+
+
 def measure_gain(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
     """INI103: the layer's measured std gain against the one its activation wants."""
     layer = first_call(run, paths[0]) if paths else None
@@ -178,23 +196,27 @@ def measure_gain(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
         return _missing(list(paths[:1]))
     gain = layer.out_rms / layer.in_rms
     act = _next_activation(run, layer)
-    wanted2 = WANTED_GAIN2[act.type](act.slope) if act is not None and act.type in \
-        WANTED_GAIN2 else None
-    evidence: list[tuple[str, Any]] = [("gain", _r(gain)), ("activation",
-                                                           act.type if act else None)]
-    if act is not None and act.saturated is not None:
-        evidence.append(("saturated_fraction", act.saturated))
+    name, wanted2, saturated = None, None, None
+    if act is not None and act.type in WANTED_GAIN2:
+        name, wanted2, saturated = act.type, WANTED_GAIN2[act.type](act.slope), act.saturated
+    elif act is None and (inferred := _inferred_activation(run, layer)) is not None:
+        name, wanted2 = inferred
+        after = next(c for c in run.leaves if c.start > layer.end and c.is_weight_layer)
+        saturated = after.in_sat if name.startswith("tanh") else None
+    evidence: list[tuple[str, Any]] = [("gain", _r(gain)), ("activation", name)]
+    if saturated is not None:
+        evidence.append(("saturated_fraction", saturated))
     if wanted2 is None:
-        return RuntimeEvidence("not-confirmed", tuple(evidence),
-                               f"std gain ×{fmt(gain)} at `{layer.path}`; the "
-                               "activation after it is not a module, so the gain it wants is "
+        return RuntimeEvidence("not-run", tuple(evidence),
+                               f"std gain ×{fmt(gain)} at `{layer.path}`, but the activation "
+                               "after it could not be identified, so the gain it wants is "
                                "unknown")
     off = gain**2 / wanted2
     evidence += [("wanted_gain", _r(math.sqrt(wanted2))), ("variance_ratio", _r(off))]
-    summary = (f"std gain ×{fmt(gain)} at `{layer.path}`, {act.type} wants "
+    summary = (f"std gain ×{fmt(gain)} at `{layer.path}`, {name} wants "
                f"×{fmt(math.sqrt(wanted2))} (variance off ×{fmt(off)} per layer)")
-    if act.saturated is not None:
-        summary += f"; {fmt(100 * act.saturated)}% of {act.type} outputs saturated"
+    if saturated is not None:
+        summary += f"; {fmt(100 * saturated)}% of its outputs saturated (|y| > 0.95)"
     status = "confirmed" if abs(off - 1) > GAIN_TOLERANCE else "not-confirmed"
     return RuntimeEvidence(status, tuple(evidence), summary)
 
@@ -224,28 +246,51 @@ def measure_growth(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
                            f"{count} blocks (×{fmt(growth)}, ×{fmt(per_block)} per block)")
 
 
+def _norm_scale(layer: LayerStats) -> float | None:
+    """What a norm layer scales its unit-variance output to: measured, else γ's rms."""
+    return layer.out_std if layer.out_std is not None else layer.weight_rms
+
+
 def measure_norm_scale(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
-    """INI207/INI204: norm layers whose γ was re-drawn: their output std and γ mean."""
+    """INI207: norm layers whose γ is drawn around 0: their output std (or γ) ≈ 0."""
+    return _norm_measure(run, paths, redrawn_counts=False)
+
+
+def measure_gamma(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
+    """INI204: norm γ re-drawn by a parameter loop: ≈ 0, or far from its 1."""
+    return _norm_measure(run, paths, redrawn_counts=True)
+
+
+def _norm_measure(run: ModelRun, paths: list[str], redrawn_counts: bool) -> RuntimeEvidence:
     layers = [first_call(run, p) for p in paths]
-    present = [layer for layer in layers if layer is not None and layer.out_std is not None]
+    present = [layer for layer in layers if layer is not None and _norm_scale(layer) is not None]
     if not present:
         return _missing(paths)
-    stds = [layer.out_std for layer in present]
+    scales = [_norm_scale(layer) for layer in present]
     gammas = [layer.weight_mean for layer in present]
-    typical = sorted(stds)[len(stds) // 2]
-    status = "confirmed" if typical < NORM_DEAD else "not-confirmed"
-    return RuntimeEvidence(status, (("norm_output_std", stds), ("gamma_mean", gammas)),
-                           f"norm output std {fmt(typical)} (γ mean "
-                           f"{fmt(gammas[0])}) at `{present[0].path}`"
+    typical = sorted(scales)[len(scales) // 2]
+    redrawn = any(g is not None and abs(g - 1) > 0.5 for g in gammas)
+    dead = typical < NORM_DEAD
+    status = "confirmed" if dead or (redrawn and redrawn_counts) else "not-confirmed"
+    what = "output std" if present[0].out_std is not None else "γ rms (no forward)"
+    return RuntimeEvidence(status, (("norm_scale", scales), ("gamma_mean", gammas)),
+                           f"norm {what} {fmt(typical)} (γ mean {fmt(gammas[0])}) at "
+                           f"`{present[0].path}`"
                            + (f" and {len(present) - 1} more" if len(present) > 1 else ""))
 
 
 def measure_bias(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
-    """INI206: the default bias against the input-driven part of the layer's output."""
+    """INI206: the default bias against the input-driven part of the layer's output
+    (measured; without a forward pass, weight std·√fan_in for a unit-variance input)."""
     layer = first_call(run, paths[0]) if paths else None
-    if layer is None or layer.bias_rms is None or layer.out_rms is None or layer.signal is None:
+    if layer is None or layer.bias_rms is None:
         return _missing(list(paths[:1]))
-    driven = math.sqrt(max(layer.signal, 0.0)) * layer.out_rms
+    if layer.out_rms is not None and layer.signal is not None:
+        driven = math.sqrt(max(layer.signal, 0.0)) * layer.out_rms
+    elif layer.weight_std is not None and layer.fan_in:  # no forward: for a unit input
+        driven = layer.weight_std * math.sqrt(layer.fan_in)
+    else:
+        return _missing(list(paths[:1]))
     ratio = layer.bias_rms / driven if driven > 1e-12 else math.inf
     evidence = (("bias_rms", layer.bias_rms), ("input_driven_std", _r(driven)),
                 ("ratio", _r(ratio)))
@@ -285,10 +330,13 @@ def measure_padding(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
                            f"`{layer.path}` (0 when intact)")
 
 
+#: Rules whose measure needs a forward pass (the others read the built weights).
+FORWARD_CODES = ("INI101", "INI102", "INI103", "INI104")
+
 MEASURES: dict[str, Measure] = {
     "INI101": measure_collapse, "INI102": measure_collapse, "INI103": measure_gain,
     "INI104": measure_growth, "INI202": measure_default, "INI203": measure_default,
-    "INI204": measure_norm_scale, "INI205": measure_padding, "INI206": measure_bias,
+    "INI204": measure_gamma, "INI205": measure_padding, "INI206": measure_bias,
     "INI207": measure_norm_scale,
 }
 
@@ -314,10 +362,18 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
                                f"`{key.rsplit('.', 1)[-1]}` was not built: "
                                f"{reason}")
     run, prefix = found
+    if finding.code in FORWARD_CODES and not run.ran:
+        return RuntimeEvidence("not-run", (("model", run.label),),
+                               f"{run.label} has no forward(), so the signal could not be "
+                               "measured")
     if run.nonfinite:
         return RuntimeEvidence("not-run", (("model", run.label),),
                                f"the forward pass of {run.label} is not finite "
                                f"({run.nonfinite})")
+    if any("?" in p for p in paths):
+        return RuntimeEvidence("not-run", (("model", run.label),),
+                               "the static analysis could not name the layers "
+                               f"({', '.join(paths[:3])}), so they cannot be matched")
     full = [_join(prefix, p) for p in paths] or [prefix]
     if finding.code == "INI104":
         full = [p[:-2] if p.endswith(".*") else p for p in full]

@@ -21,6 +21,9 @@ from initlint.imports import module_name_for
 from initlint.runtime.options import ModelSpec
 from initlint.runtime.results import Skipped
 
+ABSTRACT = "abstract class"
+NO_FORWARD = "defines no forward() (a base class?)"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -32,6 +35,7 @@ class Candidate:
     spec: ModelSpec | None = None
     path: str = ""
     row: int = 1
+    forward: bool = True  # False: the class defines no forward(); inspect its weights only
 
 
 @dataclass
@@ -67,10 +71,11 @@ class Loader:
                 classes.setdefault(self.class_key(obj), obj)
         for key, cls in sorted(classes.items(), key=lambda kv: static.get(kv[0], _row(kv[1]))):
             reason = not_buildable(cls)
-            if reason:
-                self.skipped.append(Skipped(key, reason, key))
+            if reason and reason != NO_FORWARD:
+                self.skipped.append(Skipped(key, reason, key, quiet=reason == ABSTRACT))
                 continue
-            yield Candidate(key, key, cls, path=path, row=static.get(key, _row(cls)))
+            yield Candidate(key, key, cls, path=path, row=static.get(key, _row(cls)),
+                            forward=reason != NO_FORWARD)
 
     def _import_file(self, path: str):
         name = module_name_for(path)
@@ -153,20 +158,20 @@ def not_buildable(cls: type) -> str:
     import torch.nn as nn
 
     if inspect.isabstract(cls):
-        return "abstract class"
-    if getattr(cls, "forward", None) is nn.Module.forward:
-        return "defines no forward()"
+        return ABSTRACT
     try:
         signature = inspect.signature(cls)
     except (TypeError, ValueError):
-        return ""
+        signature = None
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
              inspect.Parameter.KEYWORD_ONLY)
     required = [p.name for p in signature.parameters.values()
-                if p.kind in kinds and p.default is inspect.Parameter.empty]
+                if p.kind in kinds and p.default is inspect.Parameter.empty] if signature else []
     if required:
         return (f"needs arguments ({', '.join(required)}); name it with kwargs under "
                 "[tool.initlint.runtime] models to measure it")
+    if getattr(cls, "forward", None) is nn.Module.forward:
+        return NO_FORWARD
     return ""
 
 

@@ -87,6 +87,11 @@ def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
             xf = x.detach().float()
             values["in_std"] = xf.std()
             values["in_rms"] = xf.pow(2).mean().sqrt()
+            # the input's range tells a functional activation before it (tanh: [-1, 1])
+            values["in_min"] = xf.min()
+            values["in_max"] = xf.max()
+            values["in_zero"] = (xf == 0).float().mean()
+            values["in_sat"] = (xf.abs() > 0.95).float().mean()
         if y is not None and y.numel() > 1:
             yf = y.detach().float()
             second = yf.pow(2).mean()
@@ -121,6 +126,7 @@ def weight_numbers(module: Any) -> dict[str, Any]:
     with torch.no_grad():
         w = weight.detach().float()
         out["weight_mean"] = _round(w.mean().item())
+        out["weight_rms"] = _round(w.pow(2).mean().sqrt().item())
         if w.dim() >= 2:
             fan_in, fan_out = _calculate_fan_in_and_fan_out(w)
             out.update(weight_std=_round(w.std().item()) if w.numel() > 1 else 0.0,
@@ -179,6 +185,8 @@ def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label
     weights = {name: weight_numbers(module) for name, module in modules.items()}
     layers = tuple(LayerStats(**call, **weights.get(call["path"], {}),
                               grad_norm=grads.get(call["path"])) for call in calls)
+    called = {call["path"] for call in calls}
+    layers += uncalled_layers(modules, weights, called)
     reference = _reference(x, layers)
     return ModelRun(key=key, label=label, input_shape=tuple(plan.shape),
                     input_dtype=plan.dtype, device=str(device), layers=layers,
@@ -205,3 +213,24 @@ def _describe_nonfinite(model: Any, calls: list[dict[str, Any]]) -> str:
         shown = ", ".join(params[:3]) + ("…" if len(params) > 3 else "")
         return f"NaN/inf first appears at {where}; parameters holding NaN/inf after init: {shown}"
     return f"NaN/inf first appears at {where} (parameters are finite: the forward itself overflows)"
+
+
+def uncalled_layers(modules: dict[str, Any], weights: dict[str, dict[str, Any]],
+                    called: set[str]) -> tuple[LayerStats, ...]:
+    """Weight-bearing modules the forward pass did not reach: their weights still count."""
+    return tuple(LayerStats(path=name, type=type(module).__name__,
+                            leaf=next(module.children(), None) is None, start=-1, end=-1,
+                            **weights[name])
+                 for name, module in modules.items() if name not in called and weights[name])
+
+
+def inspect_weights(model: Any, key: str, label: str, instances: tuple[tuple[str, str], ...],
+                    path: str = "", row: int = 1) -> ModelRun:
+    """A module without forward() (a base class, an init-only fixture): weights only."""
+    begun = time.perf_counter()
+    modules = dict(model.named_modules())
+    weights = {name: weight_numbers(module) for name, module in modules.items()}
+    return ModelRun(key=key, label=label, input_shape=(), input_dtype="", device="cpu",
+                    layers=uncalled_layers(modules, weights, set()), instances=instances,
+                    seconds=time.perf_counter() - begun, reference_std=None,
+                    note="no forward(): only its weights were inspected", path=path, row=row)

@@ -22,6 +22,10 @@ class LayerStats:
     end: int
     in_std: float | None = None  # of the first floating-point input
     in_rms: float | None = None
+    in_min: float | None = None
+    in_max: float | None = None
+    in_zero: float | None = None  # fraction of exact zeros in the input (ReLU before it)
+    in_sat: float | None = None  # fraction of |input| > 0.95 (a saturated tanh before it)
     out_std: float | None = None  # of the first floating-point output
     out_rms: float | None = None
     signal: float | None = None  # across-batch variance / second moment of the output
@@ -31,6 +35,7 @@ class LayerStats:
     nonfinite: bool = False  # NaN or inf in the output
     weight_std: float | None = None  # weight of ≥ 2 dimensions
     weight_mean: float | None = None  # any weight (norm layers' γ included)
+    weight_rms: float | None = None
     fan_in: int | None = None
     fan_out: int | None = None
     bias_rms: float | None = None
@@ -70,8 +75,19 @@ class ModelRun:
     row: int = 1
 
     @property
+    def ran(self) -> bool:
+        """Did a forward pass run (or were only the weights inspected)?"""
+        return bool(self.input_shape)
+
+    @property
     def leaves(self) -> tuple[LayerStats, ...]:
-        return tuple(layer for layer in self.layers if layer.leaf)
+        """The leaf modules' calls, in call order."""
+        return tuple(layer for layer in self.layers if layer.leaf and layer.start >= 0)
+
+    @property
+    def uncalled(self) -> tuple[LayerStats, ...]:
+        """Weight-bearing modules that no forward call reached (all of them without one)."""
+        return tuple(layer for layer in self.layers if layer.start < 0)
 
     def weight_layers(self) -> tuple[LayerStats, ...]:
         """The first call of every weight layer, in call order."""
@@ -98,6 +114,7 @@ class Skipped:
     label: str
     reason: str
     key: str = ""  # its class key, when known
+    quiet: bool = False  # a base class (no forward, abstract): not worth a line of output
 
 
 @dataclass

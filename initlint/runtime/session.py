@@ -74,9 +74,15 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
                 report.models.append(outcome)
     finally:
         loader.restore_path()
-    covered = {key for run in report.models for key, _ in run.instances}
+    # A block that some other model holds is judged there, in context (its container may
+    # initialize it); built alone it would run on an input and an init it never sees.
+    inside = {key for run in report.models for key, path in run.instances if path}
+    bases = {key for run in report.models for key, path in run.instances
+             if not path and key != run.key}
+    report.models = [run for run in report.models if run.key not in inside
+                     and (run.ran or run.key not in bases)]
     report.skipped = [s for s in [*loader.skipped, *report.skipped]
-                      if not s.key or s.key not in covered]
+                      if not s.key or s.key not in inside]
     report.findings = attach_evidence(findings, report.models, report.skipped)
     report.findings += discovered_findings(report.models, report.findings, view, config, files)
     report.findings.sort(key=Finding.sort_key)
@@ -102,7 +108,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
     import torch.nn as nn
 
     from initlint.runtime.inputs import NoInputError, find_input
-    from initlint.runtime.measure import measure
+    from initlint.runtime.measure import inspect_weights, measure
 
     label = candidate.label
     begun = time.perf_counter()
@@ -117,6 +123,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
                                   "nn.Module", candidate.key)
         key = loader.class_key(type(model))
         instances = _instances(loader, model)
+        if not candidate.forward:
+            return inspect_weights(model, key, label, instances, candidate.path, candidate.row)
         try:
             model.to(device)
         except Exception as exc:

@@ -70,7 +70,7 @@ def skipped_line(skipped: Skipped) -> str:
 
 def problem_lines(report: RuntimeReport) -> list[str]:
     """One line per model that was skipped or did not stay finite (for stderr)."""
-    lines = [skipped_line(s) for s in report.skipped]
+    lines = [skipped_line(s) for s in report.skipped if not s.quiet]
     lines += [f"Runtime: {run.label}: {run.nonfinite}" for run in report.models if run.nonfinite]
     return lines
 
@@ -78,7 +78,7 @@ def problem_lines(report: RuntimeReport) -> list[str]:
 def render_report(report: RuntimeReport) -> str:
     """Every model's table, then the skipped models, one line each."""
     blocks = [model_table(run) for run in report.models]
-    skipped = [skipped_line(s) for s in report.skipped]
+    skipped = [skipped_line(s) for s in report.skipped if not s.quiet]
     if skipped:
         blocks.append("\n".join(skipped))
     if not blocks:

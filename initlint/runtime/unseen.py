@@ -55,7 +55,9 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
 
 
 def _collapse(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | None:
-    chain = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and w.out_std is not None]
+    # zero-initialized layers (Fixup, zero heads) output 0 on purpose: not a collapse
+    chain = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and w.out_std is not None
+             and w.weight_std]
     if len(chain) < config.min_depth or not chain[0].out_std:
         return None
     ratio = chain[-1].out_std / chain[0].out_std
@@ -123,7 +125,11 @@ def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: Sta
     for run in runs:
         if run.nonfinite or not run.path or _spoken_for(run, findings):
             continue
-        found = [_collapse(run, config, by_abs), _growth(run, _residual(run, view), by_abs)]
+        residual = _residual(run, view)
+        # in a residual network the weight layers are no chain: the identity path carries
+        # the signal past a branch that shrinks it
+        found = [None if residual else _collapse(run, config, by_abs),
+                 _growth(run, residual, by_abs)]
         for finding in (f for f in found if f is not None):
             facts = view.facts.get(finding.path)
             out += suppress([finding], facts, config, enabled)
