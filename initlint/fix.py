@@ -166,6 +166,23 @@ def parse_error(text: str, libcst_too: bool = True) -> str | None:
     return None
 
 
+class Verifier:
+    """Does a fixed text still parse? libcst is only demanded where the original passed it,
+    and the original is only given to libcst (slow) when a fixed text fails it."""
+
+    def __init__(self, original: str):
+        self.original = original
+        self._original_ok: bool | None = None
+
+    def error(self, text: str) -> str | None:
+        error = parse_error(text)
+        if error is None or not error.startswith("libcst"):
+            return error
+        if self._original_ok is None:
+            self._original_ok = parse_error(self.original) is None
+        return error if self._original_ok else None
+
+
 # --- the fix loop for one file ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -205,7 +222,7 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
     current = text
     if findings is None:
         findings = lint_text(path, current, config, neighbours)
-    strict = parse_error(text) is None  # demand libcst only where it parsed before
+    verifier = Verifier(text)
     rejected: set[tuple] = set()
     dropped: list[str] = []
     fixed = 0
@@ -215,7 +232,7 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
                       if applicable(f.fix, unsafe) and _key(lines, f) not in rejected]
         if not candidates:
             break
-        new, count = _apply_verified(path, current, candidates, strict, rejected, dropped)
+        new, count = _apply_verified(path, current, candidates, verifier, rejected, dropped)
         if new == current:
             break
         current, fixed = new, fixed + count
@@ -223,7 +240,7 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
     return FixResult(path, text, current, fixed, tuple(findings), tuple(dropped))
 
 
-def _apply_verified(path: str, text: str, candidates: list[Finding], strict: bool,
+def _apply_verified(path: str, text: str, candidates: list[Finding], verifier: Verifier,
                     rejected: set[tuple], dropped: list[str]) -> tuple[str, int]:
     """Apply a round; when the result does not parse, find and drop the fixes to blame."""
     result = apply_fixes(text, candidates)
@@ -231,12 +248,12 @@ def _apply_verified(path: str, text: str, candidates: list[Finding], strict: boo
     for finding in result.invalid:
         rejected.add(_key(lines, finding))
         dropped.append(_drop_message(path, finding, "its edits do not fit the file"))
-    if result.text == text or parse_error(result.text, strict) is None:
+    if result.text == text or verifier.error(result.text) is None:
         return result.text, len(result.applied)
     good = []
     for finding in result.applied:
         alone = apply_fixes(text, [finding])
-        error = parse_error(alone.text, strict)
+        error = verifier.error(alone.text)
         if error is None:
             good.append(finding)
         else:
@@ -244,7 +261,7 @@ def _apply_verified(path: str, text: str, candidates: list[Finding], strict: boo
             dropped.append(_drop_message(path, finding, f"the result would not parse ({error})"))
     for attempt in (good, good[:1]):  # together, else the first alone (verified above)
         merged = apply_fixes(text, attempt)
-        if attempt and parse_error(merged.text, strict) is None:
+        if attempt and verifier.error(merged.text) is None:
             return merged.text, len(merged.applied)
     return text, 0
 
