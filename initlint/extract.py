@@ -42,9 +42,7 @@ LOOP_SOURCES = {"modules", "named_modules", "children", "named_children", "param
 #: Tensor operations that pass the signal through without a learned scale.
 TRANSPARENT_CALLS = frozenset({
     "view", "reshape", "flatten", "permute", "transpose", "contiguous", "squeeze",
-    "unsqueeze", "size", "dim", "mean", "max_pool1d", "max_pool2d", "max_pool3d",
-    "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "dropout", "dropout2d", "interpolate", "len", "range",
+    "unsqueeze", "size", "dim", "dropout", "dropout2d", "interpolate", "len", "range",
     "isinstance", "print", "int", "float", "flatten", "pad", "float", "type_as", "to",
     "clone", "detach", "chunk", "split", "expand", "expand_as", "view_as",
 })
@@ -296,9 +294,9 @@ class Extractor:
                 chains += found[2]
                 order += found[3]
             elif item.name in ("forward", "__call__"):
-                steps, residual = self._forward_flow(item, layers)
-                if steps:
-                    chains.append(Chain("forward", tuple(steps), self.pos.span(item)))
+                paths, residual = self._forward_flow(item, layers)
+                for steps in dict.fromkeys(tuple(p) for p in paths if p):
+                    chains.append(Chain("forward", steps, self.pos.span(item)))
         is_seq_subclass = any(b == api.SEQUENTIAL for b in bases)
         if is_seq_subclass:
             init = next((i for i in node.body if isinstance(i, ast.FunctionDef)
@@ -569,40 +567,97 @@ class Extractor:
     # --- forward: the signal path ----------------------------------------------------
 
     def _forward_flow(self, fn: ast.FunctionDef, layers: list[LayerFact]):
+        """Signal paths of ``forward`` by data flow: each returned value's path is the chain
+        of steps that produced it from the inputs (statement order alone would join
+        parallel branches into one false chain)."""
         by_name = {layer.name: layer for layer in layers}
-        steps: list[FlowStep] = []
-        residual = False
         inputs = {a.arg for a in fn.args.args[1:]}
-        for stmt in fn.body:
-            residual |= _is_residual(stmt, inputs)
-            steps += self._flow_of(stmt, by_name)
-        return steps, residual
+        residual = any(_is_residual(stmt, inputs) for stmt in fn.body)
+        env: dict[str, list[FlowStep]] = {name: [] for name in inputs}
+        outputs: list[list[FlowStep]] = []
+        self._flow_block(fn.body, env, {}, by_name, outputs)
+        return outputs, residual
 
-    def _flow_of(self, node: ast.AST, by_name: dict[str, LayerFact]) -> list[FlowStep]:
-        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
-            source = _self_attr(node.iter)
-            body = [s for stmt in node.body for s in self._flow_of(stmt, by_name)]
-            var = node.target.id
-            if source is not None and f"{source}.*" in by_name:
-                layer = by_name[f"{source}.*"]
-                body = [replace(s, ref=f"{source}.*") if s.kind == "module" and s.ref == var
-                        else s for s in body]
-                if isinstance(layer.count, int) and 0 < layer.count <= 64:
-                    return body * layer.count
-            return [FlowStep("opaque", "loop")] + body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            return []
+    def _flow_block(self, body: list[ast.stmt], env: dict[str, list[FlowStep]],
+                    aliases: dict[str, str], by_name: dict[str, LayerFact],
+                    outputs: list[list[FlowStep]]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                path = self._path(stmt.value, env, aliases, by_name)
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        env[target.id] = path
+                    elif isinstance(target, (ast.Tuple, ast.List)):
+                        for name in _names_in(target):
+                            env[name] = [*path, FlowStep("opaque", "unpack")]
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                other = self._path(stmt.value, env, aliases, by_name)
+                env[stmt.target.id] = _merge_paths([env.get(stmt.target.id, []), other])
+            elif isinstance(stmt, ast.Return) and stmt.value is not None:
+                value = stmt.value
+                elts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else \
+                    [v for v in value.values if v is not None] if isinstance(value, ast.Dict) \
+                    else [value]
+                outputs += [self._path(e, env, aliases, by_name) for e in elts]
+            elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+                self._flow_loop(stmt, env, aliases, by_name, outputs)
+            elif isinstance(stmt, ast.If):
+                self._flow_block(stmt.body, env, aliases, by_name, outputs)
+                self._flow_block(stmt.orelse, env, aliases, by_name, outputs)
+            elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.While)):
+                self._flow_block(stmt.body, env, aliases, by_name, outputs)
+            elif isinstance(stmt, ast.Try):
+                self._flow_block(stmt.body, env, aliases, by_name, outputs)
+
+    def _flow_loop(self, stmt: ast.For | ast.AsyncFor, env: dict[str, list[FlowStep]],
+                   aliases: dict[str, str], by_name: dict[str, LayerFact],
+                   outputs: list[list[FlowStep]]) -> None:
+        """``for layer in self.layers: x = act(layer(x))`` repeats the body once per layer."""
+        source = _self_attr(stmt.iter)
+        layer = by_name.get(f"{source}.*") if source else None
+        if isinstance(stmt.target, ast.Name) and layer is not None \
+                and isinstance(layer.count, int) and 0 < layer.count <= 64:
+            inner = {**aliases, stmt.target.id: layer.name}
+            for _ in range(layer.count):
+                self._flow_block(stmt.body, env, inner, by_name, outputs)
+            return
+        assigned = {n.id for s in stmt.body for n in ast.walk(s)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self._flow_block(stmt.body, env, aliases, by_name, outputs)
+        for name in assigned:
+            env[name] = [*env.get(name, []), FlowStep("opaque", "loop")]
+
+    def _path(self, node: ast.AST, env: dict[str, list[FlowStep]], aliases: dict[str, str],
+              by_name: dict[str, LayerFact]) -> list[FlowStep]:
+        """The steps that produced the value of ``node``."""
+        if isinstance(node, ast.Name):
+            return list(env.get(node.id, []))
         if isinstance(node, ast.Call):
-            steps: list[FlowStep] = []
-            for child in [*node.args, *(k.value for k in node.keywords)]:
-                steps += self._flow_of(child, by_name)
-            if isinstance(node.func, ast.Attribute):
-                steps = self._flow_of(node.func.value, by_name) + steps
-            return steps + self._call_step(node, by_name)
-        steps = []
-        for child in ast.iter_child_nodes(node):
-            steps += self._flow_of(child, by_name)
-        return steps
+            func = node.func
+            if isinstance(func, ast.Attribute) and _self_attr(func) is None \
+                    and self.qualify(func) is None:
+                base = self._path(func.value, env, aliases, by_name)  # x.relu(), x.view(...)
+            else:
+                positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+                base = self._path(positional[0], env, aliases, by_name) if positional else []
+            if isinstance(func, ast.Name) and func.id in aliases:
+                step = by_name.get(aliases[func.id])
+                return [*base, _step_for_layer(step, [])] if step else [*base,
+                                                                         FlowStep("opaque", "?")]
+            return [*base, *self._call_step(node, by_name)]
+        if isinstance(node, ast.BinOp):
+            return _merge_paths([self._path(node.left, env, aliases, by_name),
+                                 self._path(node.right, env, aliases, by_name)])
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return _merge_paths([self._path(e, env, aliases, by_name) for e in node.elts])
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+            return self._path(node.value, env, aliases, by_name)
+        if isinstance(node, ast.UnaryOp):
+            return self._path(node.operand, env, aliases, by_name)
+        if isinstance(node, ast.IfExp):
+            return self._path(node.body, env, aliases, by_name)
+        return []
 
     def _call_step(self, call: ast.Call, by_name: dict[str, LayerFact]) -> list[FlowStep]:
         attr = _self_attr(call.func)
@@ -1153,6 +1208,14 @@ def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
         return True
     lowered = func.attr.lower()
     return "init" in lowered or "reset" in lowered or "weight" in lowered
+
+
+def _merge_paths(paths: list[list[FlowStep]]) -> list[FlowStep]:
+    """Two signal paths joined (``a + b``, ``cat``): not a plain chain any more."""
+    live = [p for p in paths if p]
+    if len(live) > 1:
+        return [*max(live, key=len), FlowStep("opaque", "merge")]
+    return list(live[0]) if live else []
 
 
 def _join(prefix: str, name: object) -> str:

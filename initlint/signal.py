@@ -70,11 +70,21 @@ def runs_of(project: ProjectFacts, cls: ClassFacts) -> list[Run]:
     for chain in chains:
         items = _flatten(project, cls, chain.steps, layers, "", 0)
         for run in _split(chain.origin, items):
-            if any(set(run.paths) <= set(s) for s in seen):
+            if any(set(run.paths) <= set(s) for s in seen) or _inside_child(project, layers,
+                                                                            run):
                 continue
             seen.add(run.paths)
             out.append(run)
     return out
+
+
+def _inside_child(project: ProjectFacts, layers: dict[str, LayerFact], run: Run) -> bool:
+    """The whole run lives inside one submodule of a class of ours: reported there."""
+    heads = {path.split(".", 1)[0] for path in run.paths}
+    if len(heads) != 1 or not all("." in path for path in run.paths):
+        return False
+    child = layers.get(heads.pop())
+    return child is not None and bool(child.cls) and project.resolve_class(child.cls) is not None
 
 
 def _chain_named(cls: ClassFacts, origin: str) -> Chain | None:

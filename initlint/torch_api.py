@@ -148,15 +148,13 @@ ACTIVATION_METHODS: dict[str, str] = {
 }
 
 #: Module classes that neither carry weights nor change the signal scale much: a chain
-#: passes through them.
+#: passes through them. Pooling is not among them: max-pooling raises the second moment
+#: and average-pooling lowers it by amounts that depend on the data, so a pool ends a chain.
 TRANSPARENT_MODULES = frozenset(
     NN + c for c in (
         "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity",
-        "Flatten", "Unflatten", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d",
-        "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-        "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-        "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
-        "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+        "Flatten", "Unflatten", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+        "PixelShuffle", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
     )
 )
 
