@@ -52,6 +52,14 @@ class LayerStats:
         return (1.0 / (3.0 * self.fan_in)) ** 0.5 if self.fan_in else None
 
     @property
+    def driven_std(self) -> float | None:
+        """The part of the output std that varies with the input (√signal · rms): a layer
+        whose output is its bias alone has 0, however large its std."""
+        if self.out_rms is None or self.signal is None:
+            return None
+        return self.out_rms * max(self.signal, 0.0) ** 0.5
+
+    @property
     def is_weight_layer(self) -> bool:
         return self.weight_std is not None
 
@@ -73,6 +81,7 @@ class ModelRun:
     note: str = ""  # e.g. why the backward pass did not run
     path: str = ""  # the file that defines it, for findings the runtime discovers
     row: int = 1
+    factory: bool = False  # named in the settings (always shown), not found in the files
 
     @property
     def ran(self) -> bool:

@@ -63,13 +63,13 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
         built: set[str] = set()
         for index, candidate in enumerate(candidates, 1):
             if candidate.key and candidate.key in built:
-                continue
+                continue  # a factory from the settings already built this class
             if progress is not None:
                 progress(f"[{index}/{len(candidates)}] {candidate.label}")
             outcome = build_and_measure(candidate, loader, options, device)
             if isinstance(outcome, Skipped):
                 report.skipped.append(outcome)
-            elif outcome.key not in built:
+            else:
                 built.add(outcome.key)
                 report.models.append(outcome)
     finally:
@@ -79,8 +79,8 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
     inside = {key for run in report.models for key, path in run.instances if path}
     bases = {key for run in report.models for key, path in run.instances
              if not path and key != run.key}
-    report.models = [run for run in report.models if run.key not in inside
-                     and (run.ran or run.key not in bases)]
+    report.models = [run for run in report.models if run.factory or (
+        run.key not in inside and (run.ran or run.key not in bases))]
     report.skipped = [s for s in [*loader.skipped, *report.skipped]
                       if not s.key or s.key not in inside]
     report.findings = attach_evidence(findings, report.models, report.skipped)
@@ -124,7 +124,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         key = loader.class_key(type(model))
         instances = _instances(loader, model)
         if not candidate.forward:
-            return inspect_weights(model, key, label, instances, candidate.path, candidate.row)
+            run = inspect_weights(model, key, label, instances, candidate.path, candidate.row)
+            return replace(run, seconds=time.perf_counter() - begun)
         try:
             model.to(device)
         except Exception as exc:
@@ -141,7 +142,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
                                   f"{one_line(exc)}", key)
         finally:
             del model
-    return replace(run, seconds=time.perf_counter() - begun)
+    return replace(run, seconds=time.perf_counter() - begun, factory=candidate.spec is not None)
 
 
 def _instances(loader: Loader, model) -> tuple[tuple[str, str], ...]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from initlint.config import Config
 from initlint.findings import Finding, RuntimeEvidence, Severity, Span
-from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, SIGNAL_LOST, fmt
+from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, fmt
 from initlint.runtime.confirm import parse_subject as _parse
 from initlint.runtime.results import ModelRun
 from initlint.selection import enabled_codes
@@ -56,36 +56,36 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
 
 def _collapse(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | None:
     # zero-initialized layers (Fixup, zero heads) output 0 on purpose: not a collapse
-    chain = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and w.out_std is not None
-             and w.weight_std]
-    if len(chain) < config.min_depth or not chain[0].out_std:
+    chain = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and w.driven_std
+             is not None and w.weight_std]
+    if len(chain) < config.min_depth or not chain[0].driven_std:
         return None
-    ratio = chain[-1].out_std / chain[0].out_std
-    signal = chain[-1].signal
-    lost = signal is not None and signal < SIGNAL_LOST
-    if not (ratio < DISCOVER_COLLAPSE or (ratio < 0.25 and lost)):
+    # the input-driven std, not the std: on default init the bias keeps the std up (width
+    # 16: ≈ 0.14) while the output stops depending on the input
+    ratio = chain[-1].driven_std / chain[0].driven_std
+    if ratio >= DISCOVER_COLLAPSE:
         return None
     name = run.label.rsplit(".", 1)[-1]
-    summary = (f"std {fmt(chain[0].out_std)} → {fmt(chain[-1].out_std)} over "
-               f"{len(chain)} weight layers, signal fraction {fmt(signal)} at "
-               f"`{chain[-1].path}`")
+    signal = chain[-1].signal
+    summary = (f"input-driven std {fmt(chain[0].driven_std)} → {fmt(chain[-1].driven_std)} "
+               f"over {len(chain)} weight layers (std {fmt(chain[0].out_std)} → "
+               f"{fmt(chain[-1].out_std)}, signal fraction {fmt(signal)} at `{chain[-1].path}`)")
     grad = run.grad_ratio()
     if grad is not None:
         summary += f", gradient ratio first/last {fmt(grad)}"
     return _finding(
         run, "INI101",
-        f"measured: the activation std collapses ×{fmt(ratio)} through {len(chain)} weight "
-        f"layers of `{name}` ({chain[0].path} → {chain[-1].path})",
-        "The runtime mode built this model and fed it a batch: the signal shrinks layer after "
-        "layer"
-        + (" and the last layer's output hardly depends on the input (the bias dominates)"
-           if lost else "")
-        + ". The static analysis did not see this chain (built in a loop or through code it "
-          "cannot follow). Initialize the layers for their activation (He for ReLU) or add "
-          "normalization between them.",
-        (("model", run.label), ("layer_std", [w.out_std for w in chain]),
-         ("ratio", float(f"{ratio:.4g}")), ("signal_fraction_end", signal),
-         ("grad_ratio", grad)),
+        f"measured: the signal collapses ×{fmt(ratio)} through {len(chain)} weight layers of "
+        f"`{name}` ({chain[0].path} → {chain[-1].path})",
+        "The runtime mode built this model and fed it a batch: the part of each layer's "
+        "output that depends on the input shrinks layer after layer, and what is left at the "
+        "end is mostly the bias. The static analysis did not see this chain (built in a loop "
+        "or through code it cannot follow). Initialize the layers for their activation (He "
+        "for ReLU) or add normalization between them.",
+        (("model", run.label), ("driven_std", [w.driven_std for w in chain]),
+         ("layer_std", [w.out_std for w in chain]), ("ratio", float(f"{ratio:.4g}")),
+         ("signal_fraction_end", signal),
+         ("grad_ratio", None if grad is None else float(f"{grad:.4g}"))),
         summary, [w.path for w in chain], files)
 
 

@@ -1,0 +1,325 @@
+"""Runtime mode on real torch (CPU): build the fixture models, measure, confirm findings.
+
+The fixtures under fixtures/runtime/ are small (width ≤ 64) so the whole module runs in
+seconds; each is linted statically first, exactly as ``initlint --runtime`` does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import ALL_SELECTED, FIXTURES, lint_files  # noqa: E402
+
+from initlint.config import Config  # noqa: E402
+from initlint.findings import Finding, Severity, Span  # noqa: E402
+from initlint.runtime.options import ModelSpec, RuntimeOptions  # noqa: E402
+from initlint.runtime.session import run_runtime  # noqa: E402
+
+RUNTIME = FIXTURES / "runtime"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run faster on one thread (and do not fight other tests for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def runtime(paths: list[Path], options: RuntimeOptions | None = None,
+            config: Config = ALL_SELECTED, findings: list[Finding] | None = None):
+    options = options or RuntimeOptions()
+    files = [str(p) for p in paths]
+    static = lint_files(paths, config) if findings is None else findings
+    return run_runtime(files, static, config, options)
+
+
+def by_code(report, code: str) -> list[Finding]:
+    return [f for f in report.findings if f.code == code]
+
+
+def fake(code: str, path: Path, subject: str) -> Finding:
+    """A static finding as the signal rules write it, pointed at any layers we like."""
+    return Finding(code, Severity.WARNING, str(path), Span(1, 1, 1, 2), "m", "w",
+                   subject=subject)
+
+
+@pytest.fixture(scope="module")
+def deep_relu():
+    return runtime([RUNTIME / "deep_relu.py"])
+
+
+@pytest.fixture(scope="module")
+def clean_twins():
+    return runtime([RUNTIME / "clean_twins.py"])
+
+
+@pytest.fixture(scope="module")
+def residual():
+    return runtime([RUNTIME / "residual_he.py"])
+
+
+@pytest.fixture(scope="module")
+def broken():
+    return runtime([RUNTIME / "broken_models.py"])
+
+
+# --- confirmation ------------------------------------------------------------------------
+
+
+def test_deep_relu_on_default_init_is_confirmed_with_numbers(deep_relu):
+    [finding] = by_code(deep_relu, "INI101")
+    assert finding.runtime is not None and finding.runtime.status == "confirmed"
+    evidence = dict(finding.runtime.evidence)
+    stds = evidence["layer_std"]
+    assert len(stds) == 6 and stds[-1] < stds[0] / 4  # ×0.41 per layer, rescued by the bias
+    assert evidence["per_layer"] < 0.8
+    assert evidence["signal_fraction_end"] < 0.1  # the output no longer depends on the input
+    assert set(evidence["broken"]) >= {"std", "signal"}
+    assert finding.runtime.summary.startswith("std ")
+    assert "over 6 layers" in finding.runtime.summary
+
+
+def test_deep_relu_table_numbers(deep_relu):
+    [run] = deep_relu.models
+    assert run.input_shape == (8, 64) and run.input_dtype == "float"
+    fc1 = next(layer for layer in run.leaves if layer.path == "fc1")
+    # PyTorch's default: std 1/√(3·fan_in) = 0.41 × He's √(2/fan_in)
+    assert fc1.weight_std / fc1.he_std == pytest.approx(1 / 6**0.5, rel=0.1)
+    relus = [layer for layer in run.leaves if layer.type == "ReLU"]
+    assert len(relus) == 5 and relus[-1].dead > relus[0].dead  # one module, five calls
+    assert all(w.grad_norm is not None for w in run.weight_layers())
+
+
+def test_clean_twins_report_nothing(clean_twins):
+    assert clean_twins.findings == []
+    labels = {run.label.rsplit(".", 1)[-1] for run in clean_twins.models}
+    # NormBlock is measured inside ResidualWithNorm, not on its own
+    assert labels == {"DeepReLUBatchNorm", "DeepGELULayerNorm", "DeepReLUHe", "DeepTanhXavier",
+                      "ResidualWithNorm"}
+    assert clean_twins.skipped == []
+
+
+LINEAR6 = ",".join(f"fc{i}" for i in range(1, 7))
+NET_LINEARS = ",".join(f"net.{i}" for i in range(0, 30, 2))
+
+
+@pytest.mark.parametrize("cls, paths", [
+    ("DeepReLUBatchNorm", LINEAR6),
+    ("DeepGELULayerNorm", "net.0,net.3,net.6,net.9,net.12,net.15,net.18,net.21"),
+    ("DeepReLUHe", "net.0,net.2,net.4,net.6,net.8,net.10,net.12,net.14,net.16,net.18"),
+    ("DeepTanhXavier", "net.0,net.2,net.4,net.6,net.8,net.10,net.12,net.14,net.16,net.18"),
+])
+def test_collapse_is_not_confirmed_on_clean_twins(cls, paths):
+    """Point an INI101 at each healthy chain: the numbers must refute it."""
+    finding = fake("INI101", RUNTIME / "clean_twins.py", f"clean_twins.{cls}::{paths}")
+    report = runtime([RUNTIME / "clean_twins.py"], findings=[finding])
+    [measured] = report.findings
+    assert measured.runtime.status == "not-confirmed", measured.runtime.summary
+    assert dict(measured.runtime.evidence)["broken"] == []
+
+
+def test_residual_he_without_norm_is_confirmed(residual):
+    [static] = [f for f in by_code(residual, "INI104") if "ResidualHe::" in f.subject]
+    assert static.runtime.status == "confirmed"
+    evidence = dict(static.runtime.evidence)
+    assert evidence["blocks"] == 10 and evidence["growth"] > 16
+    assert evidence["block_std"] == sorted(evidence["block_std"])  # grows block after block
+
+
+def test_residual_explosion_the_static_analysis_missed_is_discovered(residual):
+    [found] = [f for f in by_code(residual, "INI104") if "ResidualHeDynamic" in f.subject]
+    assert found.runtime.status == "confirmed"
+    assert found.message.startswith("measured: activations grow")
+    assert found.span.row == 40  # class ResidualHeDynamic
+    assert found.path == str(RUNTIME / "residual_he.py")
+
+
+def test_residual_with_norm_refutes_an_ini104():
+    finding = fake("INI104", RUNTIME / "clean_twins.py", "clean_twins.ResidualWithNorm::blocks.*")
+    [measured] = runtime([RUNTIME / "clean_twins.py"], findings=[finding]).findings
+    assert measured.runtime.status == "not-confirmed"
+    assert dict(measured.runtime.evidence)["blocks"] == 10
+
+
+def test_chain_collapse_the_static_analysis_missed_is_discovered():
+    """rtpkg.models.Tower adds its stages with add_module: statically invisible."""
+    files = sorted((RUNTIME / "rtpkg").glob("*.py"))
+    report = runtime(files)
+    [found] = report.findings
+    assert found.code == "INI101" and found.runtime.status == "confirmed"
+    assert found.subject.startswith("rtpkg.models.Tower::stage0.fc,")
+    assert "collapses" in found.message
+
+
+# --- models that cannot be measured ------------------------------------------------------
+
+
+def test_broken_models_are_skipped_with_one_line_reasons(broken):
+    reasons = {s.label.rsplit(".", 1)[-1]: s.reason for s in broken.skipped}
+    assert reasons["RaisesInInit"] == ("constructor raised RuntimeError: checkpoint weights.pt "
+                                       "not found")
+    assert reasons["NeedsArguments"].startswith("needs arguments (width, depth)")
+    assert "ValueError: this model only runs inside its trainer" in reasons["ForwardFails"]
+    assert all("\n" not in r for r in reasons.values())
+    assert len(broken.skipped) == 3  # once each
+
+
+def test_nan_model_gets_a_clear_message_and_others_still_run(broken):
+    runs = {run.label.rsplit(".", 1)[-1]: run for run in broken.models}
+    assert set(runs) == {"ProducesNaN", "StillMeasured"}
+    nan = runs["ProducesNaN"]
+    assert nan.nonfinite.startswith("NaN/inf first appears at `fc2` (Linear)")
+    assert "fc2.weight" in nan.nonfinite
+    assert not runs["StillMeasured"].nonfinite and runs["StillMeasured"].grad_ratio()
+    [finding] = by_code(broken, "INI206")
+    assert finding.runtime.status == "not-run" and "not finite" in finding.runtime.summary
+
+
+def test_finding_on_a_class_that_was_not_built_is_not_run(broken):
+    finding = fake("INI101", RUNTIME / "broken_models.py",
+                   "broken_models.NeedsArguments::fc")
+    [measured] = runtime([RUNTIME / "broken_models.py"], findings=[finding]).findings
+    assert measured.runtime.status == "not-run"
+    assert "needs arguments (width, depth)" in measured.runtime.summary
+
+
+def test_user_prints_go_to_stderr_not_stdout(tmp_path, capfd):
+    path = tmp_path / "chatty_model.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        print("hello from import")
+
+        class Chatty(nn.Module):
+            def __init__(self):
+                super().__init__()
+                print("hello from __init__")
+                self.fc = nn.Linear(4, 4)
+
+            def forward(self, x):
+                print("hello from forward")
+                return self.fc(x)
+    """))
+    report = runtime([path])
+    out, err = capfd.readouterr()
+    assert "hello" not in out
+    assert "hello from __init__" in err and "hello from forward" in err
+    assert [run.label for run in report.models] == ["chatty_model.Chatty"]
+
+
+def test_a_file_that_fails_to_import_is_skipped(tmp_path):
+    path = tmp_path / "bad_import_model.py"
+    path.write_text("import torch.nn as nn\nimport no_such_module_xyz\n\n"
+                    "class M(nn.Module):\n    def forward(self, x):\n        return x\n")
+    report = runtime([path])
+    [skipped] = report.skipped
+    assert "importing it failed: ModuleNotFoundError" in skipped.reason
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def test_input_synthesis_from_the_first_layer():
+    report = runtime([RUNTIME / "input_shapes.py"])
+    shapes = {run.label.rsplit(".", 1)[-1]: (run.input_shape, run.input_dtype)
+              for run in report.models}
+    assert shapes == {
+        "TokenModel": ((8, 16), "long"),  # Embedding → token ids
+        "SmallConvNet": ((8, 3, 32, 32), "float"),  # Conv2d → (B, C, H, W)
+        "FixedSizeConvNet": ((8, 1, 64, 64), "float"),  # 32×32 fails, retried larger
+        "SequenceModel": ((8, 16, 12), "float"),  # GRU, batch_first
+        "AudioModel": ((8, 2, 64), "float"),  # Conv1d → (B, C, L)
+    }
+    assert report.skipped == [] and report.findings == []
+
+
+def test_meta_guesses_for_large_models(monkeypatch):
+    """Above META_ABOVE parameters the shape search runs on meta: the real weights are
+    untouched by the trials and the chosen shape is the same."""
+    from initlint.runtime import inputs
+
+    monkeypatch.setattr(inputs, "META_ABOVE", 0)
+    report = runtime([RUNTIME / "input_shapes.py"])
+    shapes = {run.label.rsplit(".", 1)[-1]: run.input_shape for run in report.models}
+    assert shapes["FixedSizeConvNet"] == (8, 1, 64, 64)
+    assert shapes["TokenModel"] == (8, 16)
+
+
+# --- factories and settings --------------------------------------------------------------
+
+
+def test_factories_from_settings_with_kwargs_and_input():
+    options = RuntimeOptions(root=str(RUNTIME), models=(
+        ModelSpec("rtpkg.models:build_mlp", (("init", "he"),)),
+        ModelSpec("rtpkg.models:build_broken"),
+        ModelSpec("rtpkg.nowhere:build"),
+    ))
+    report = run_runtime([], [], ALL_SELECTED, options)
+    reasons = {s.label: s.reason for s in report.skipped}
+    assert reasons == {"rtpkg.models:build_broken": "constructor raised OSError: no such "
+                                                    "checkpoint",
+                       "rtpkg.nowhere:build": "cannot import `rtpkg.nowhere`: "
+                                              "ModuleNotFoundError: No module named "
+                                              "'rtpkg.nowhere'"}
+    [run] = report.models
+    assert run.label == "rtpkg.models:build_mlp" and run.input_shape == (8, 16)
+    assert report.findings == []  # He init: nothing collapses
+
+
+def test_two_factories_of_one_class_both_run():
+    options = RuntimeOptions(root=str(RUNTIME), models=(
+        ModelSpec("rtpkg.models:build_mlp"), ModelSpec("rtpkg.models:build_mlp_he")))
+    report = run_runtime([], [], ALL_SELECTED, options)
+    assert [run.label for run in report.models] == ["rtpkg.models:build_mlp",
+                                                    "rtpkg.models:build_mlp_he"]
+    [found] = report.findings  # only the default-init one collapses
+    assert found.subject.startswith("torch.nn.modules.container.Sequential::0,2,4")
+
+
+def test_factory_shape_from_settings_wins():
+    options = RuntimeOptions(root=str(RUNTIME), models=(
+        ModelSpec("rtpkg.models:build_mlp", (("depth", 8),), (4, 3, 16)),))
+    report = run_runtime([], [], ALL_SELECTED, options)
+    [run] = report.models
+    assert run.input_shape == (4, 3, 16)
+    [found] = report.findings  # default init, 8 deep: the runtime sees the collapse
+    assert found.code == "INI101" and found.path.endswith("models.py")
+
+
+def test_the_seed_makes_runs_repeatable():
+    first = runtime([RUNTIME / "deep_relu.py"]).models[0]
+    second = runtime([RUNTIME / "deep_relu.py"]).models[0]
+    other = runtime([RUNTIME / "deep_relu.py"], RuntimeOptions(seed=3)).models[0]
+    assert first.layers == second.layers
+    assert first.layers != other.layers
+
+
+def test_static_mode_never_imports_torch():
+    code = ("import sys, initlint.cli, initlint.runtime, initlint.runtime.table; "
+            "from initlint.cli import main; "
+            "sys.argv = ['initlint', '--exit-zero', 'fixtures/runtime/deep_relu.py']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "assert 'numpy' not in sys.modules, 'numpy imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=FIXTURES.parent, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_measures_like_cpu():
+    cpu = runtime([RUNTIME / "deep_relu.py"]).findings[0]
+    gpu = runtime([RUNTIME / "deep_relu.py"], RuntimeOptions(device="cuda")).findings[0]
+    assert gpu.runtime.status == cpu.runtime.status == "confirmed"
+    assert dict(gpu.runtime.evidence)["layer_std"] == pytest.approx(
+        dict(cpu.runtime.evidence)["layer_std"], rel=1e-3)

@@ -1,0 +1,188 @@
+"""``initlint check --runtime`` end to end through the real CLI (click's runner, in process)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+torch = pytest.importorskip("torch")
+
+from conftest import FIXTURES  # noqa: E402
+
+from initlint.cli import main  # noqa: E402
+from initlint.config import Config  # noqa: E402
+from initlint.runtime.options import (  # noqa: E402
+    ModelSpec,
+    RuntimeSetupError,
+    parse_model_option,
+    runtime_options,
+)
+
+RUNTIME = FIXTURES / "runtime"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run(*args: str, cwd: Path | None = None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(main, ["check", *args], catch_exceptions=False)
+    with runner.isolated_filesystem(temp_dir=cwd):
+        return runner.invoke(main, ["check", *args], catch_exceptions=False)
+
+
+def test_text_output_has_the_measured_line_and_the_table():
+    result = run(str(RUNTIME / "deep_relu.py"), "--runtime")
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "= measured (confirmed): std " in out and "over 6 layers" in out
+    assert "Runtime: deep_relu.DeepReLU: input (8, 64) float32 on cpu" in out
+    header = next(line for line in out.splitlines() if line.startswith("  layer "))
+    assert header.split() == ["layer", "type", "out", "std", "×input", "dead", "signal", "w",
+                              "std/He", "grad", "norm"]
+    assert "act#5" in out  # the shared ReLU, one row per call
+    assert "gradient ratio first/last weight layer" in out
+
+
+def test_json_stays_a_list_with_runtime_per_finding_and_problems_on_stderr():
+    result = run(str(RUNTIME / "deep_relu.py"), str(RUNTIME / "broken_models.py"),
+                 "--runtime", "--output-format", "json", "--select", "ALL")
+    data = json.loads(result.stdout)
+    assert isinstance(data, list)
+    runtime = {item["code"]: item["runtime"] for item in data}
+    assert runtime["INI101"]["status"] == "confirmed"
+    assert runtime["INI101"]["evidence"]["layer_std"][0] > 0.5
+    assert runtime["INI206"]["status"] == "not-run"
+    err = result.stderr.splitlines()
+    assert ("Runtime: skipped broken_models.RaisesInInit: constructor raised RuntimeError: "
+            "checkpoint weights.pt not found") in err
+    assert any(line.startswith("Runtime: broken_models.ProducesNaN: NaN/inf first appears")
+               for line in err)
+    assert "Traceback" not in result.output
+
+
+def test_without_runtime_there_is_no_runtime_field_value():
+    result = run(str(RUNTIME / "deep_relu.py"), "--output-format", "json")
+    assert [item["runtime"] for item in json.loads(result.stdout)] == [None]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_missing_cuda_is_a_one_line_error():
+    result = run(str(RUNTIME / "deep_relu.py"), "--runtime", "--device", "cuda")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("initlint: error: device `cuda` is not available")
+
+
+def test_unknown_device_is_an_error():
+    result = run(str(RUNTIME / "deep_relu.py"), "--runtime", "--device", "tpu")
+    assert result.exit_code == 2
+    assert "unknown device `tpu`" in result.stderr
+
+
+def test_runtime_model_option_with_a_shape(monkeypatch):
+    monkeypatch.chdir(RUNTIME)  # the working directory is on sys.path for factories
+    result = run("clean_twins.py", "--runtime", "--runtime-model", "rtpkg.models:build_mlp@4x16")
+    assert "Runtime: rtpkg.models:build_mlp: input (4, 16) float32" in result.stdout
+    # default init, 6 deep: the runtime finds the collapse the linted files do not show
+    assert result.exit_code == 1
+    assert "INI101 [warning] measured: the signal collapses" in result.stdout
+
+
+def test_runtime_model_from_the_config(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent("""
+        [tool.initlint.runtime]
+        seed = 1
+        batch = 4
+        [tool.initlint.runtime.models]
+        "rtpkg.models:build_mlp" = {kwargs = {width = 32, init = "he"}, input = [4, 32]}
+    """))
+    (project / "rtpkg").symlink_to(RUNTIME / "rtpkg")
+    result = run(str(project / "rtpkg" / "models.py"), "--runtime", "--config",
+                 str(project / "pyproject.toml"))
+    assert "Runtime: rtpkg.models:build_mlp: input (4, 32) float32" in result.stdout
+    assert "Runtime: rtpkg.models.Tower: input (4, 32)" in result.stdout  # batch = 4
+
+
+def test_bad_runtime_settings_exit_2(tmp_path):
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.initlint.runtime]\nbatchsize = 3\n")
+    result = run(str(RUNTIME / "deep_relu.py"), "--runtime", "--config", str(config))
+    assert result.exit_code == 2
+    assert "unknown key(s) in [tool.initlint.runtime]: batchsize" in result.stderr
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "std.png"
+    result = run(str(RUNTIME / "deep_relu.py"), str(RUNTIME / "clean_twins.py"), "--runtime",
+                 "--runtime-plot", str(target), "--exit-zero")
+    assert result.exit_code == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_size > 10_000
+
+
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("no matplotlib here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    result = run(str(RUNTIME / "deep_relu.py"), "--runtime", "--runtime-plot",
+                 str(tmp_path / "x.png"))
+    assert result.exit_code == 2
+    assert "--runtime-plot needs matplotlib: pip install 'initlint[plot]'" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+# --- settings parsing (no torch needed, but kept beside the CLI it serves) ----------------
+
+
+def test_runtime_options_merge_config_and_command_line():
+    config = Config(runtime=(("device", "cpu"), ("batch", 4), ("seed", 7), ("models", {
+        "pkg.mod:build": {"kwargs": {"depth": 3}, "input": [2, 8], "dtype": "float"}})))
+    options = runtime_options(config, device="cuda:1", models=("pkg.other:make@2x3x8x8",))
+    assert options.device == "cuda:1" and options.batch == 4 and options.seed == 7
+    assert options.models == (ModelSpec("pkg.mod:build", (("depth", 3),), (2, 8), "float"),
+                              ModelSpec("pkg.other:make", (), (2, 3, 8, 8)))
+
+
+@pytest.mark.parametrize("runtime, message", [
+    ({"device": "gpu"}, "unknown device `gpu`"),
+    ({"batch": 1}, "`batch` must be an integer ≥ 2"),
+    ({"models": {"nocolon": {}}}, "`nocolon` is not `package.module:factory`"),
+    ({"models": {"a.b:c": {"input": [8, 0]}}}, "`input` must be a list of positive integers"),
+    ({"models": {"a.b:c": {"shape": [8]}}}, "unknown key(s) in models.\"a.b:c\": shape"),
+    ({"models": {"a.b:c": {"dtype": "int8"}}}, "dtype must be one of float, long"),
+])
+def test_runtime_settings_errors(runtime, message):
+    with pytest.raises(RuntimeSetupError, match=None) as info:
+        runtime_options(Config(runtime=tuple(runtime.items())))
+    assert message in str(info.value)
+
+
+def test_model_option_parsing():
+    assert parse_model_option("a.b:c") == ModelSpec("a.b:c")
+    assert parse_model_option("a.b:c@8,3,32,32").input == (8, 3, 32, 32)
+    with pytest.raises(RuntimeSetupError):
+        parse_model_option("a.b:c@8xx")
+    with pytest.raises(RuntimeSetupError):
+        parse_model_option("a.b")
