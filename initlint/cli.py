@@ -123,7 +123,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     if diff:
         sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs))
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs) if fix
-                else lint_paths(files, config, jobs=jobs).findings)
+                else _lint(files, config, jobs, no_cache).findings)
     measured = ""
     if runtime or device or runtime_models or runtime_plot:
         findings, measured = _runtime(files, findings, config, device, runtime_models,
@@ -149,6 +149,16 @@ def _runtime(files: list[str], findings: list, config: Config, device: str | Non
     except RuntimeSetupError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool):
+    """The static run: cached unless --no-cache, a files-done counter on a terminal."""
+    from initlint.cache import Cache
+    from initlint.progress import Progress
+
+    cache = None if no_cache else Cache.for_config(config)
+    with Progress(len(files)) as progress:
+        return lint_paths(files, config, jobs=jobs, cache=cache, progress=progress)
 
 
 def _sources_for(findings) -> dict[str, str]:
