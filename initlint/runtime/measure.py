@@ -190,8 +190,10 @@ def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label
     elif not trainable:
         note = "no backward pass: the output does not require grad"
     else:
+        # a random unit-norm output gradient: gradient norms do not depend on output size
         torch.manual_seed(seed + 1)
-        loss = sum((o * torch.randn(o.shape).to(o.device)).sum() for o in trainable)
+        size = sum(o.numel() for o in trainable)
+        loss = sum((o * torch.randn(o.shape).to(o.device)).sum() for o in trainable) / size**0.5
         loss.backward()
         for name, module in modules.items():
             weight = getattr(module, "weight", None)

@@ -25,17 +25,23 @@ def write_plot(runs: list[ModelRun], path: str) -> None:
     figure, axis = plt.subplots(figsize=(10, 5.5))
     try:
         for run in runs:
-            leaves = [layer for layer in run.leaves if layer.out_std is not None]
+            # weight layers only: activations and norms in between make a saw-tooth that
+            # hides the trend
+            leaves = [layer for layer in run.weight_layers() if layer.out_std is not None] or \
+                [layer for layer in run.leaves if layer.out_std is not None]
             if not leaves or run.nonfinite:
                 continue
             reference = run.reference_std or 1.0
             xs = list(range(1, len(leaves) + 1))
             ys = [max(layer.out_std / reference, 1e-12) for layer in leaves]
             axis.plot(xs, ys, marker="." if len(xs) < 60 else None, label=run.label)
+        from matplotlib.ticker import MaxNLocator
+
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_yscale("log")
         axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
-        axis.set_xlabel("layer (call order, leaf modules)")
-        axis.set_ylabel("activation std / input std")
+        axis.set_xlabel("weight layer (Linear/Conv, in call order)")
+        axis.set_ylabel("output std / input std")
         axis.set_title("initlint runtime: activation std per layer at init (train mode)")
         if runs:
             axis.legend(fontsize="small", loc="best")

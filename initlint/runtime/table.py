@@ -14,7 +14,8 @@ def _row(layer: LayerStats, label: str, reference: float | None) -> tuple[str, .
     ratio = layer.out_std / reference if layer.out_std is not None and reference else None
     he = layer.weight_std / layer.he_std if layer.weight_std is not None and layer.he_std \
         else None
-    return (label, layer.type, fmt(layer.out_std), fmt(ratio),
+    return (label, layer.type, "-" if layer.out_std is None else fmt(layer.out_std),
+            "-" if ratio is None else fmt(ratio),
             "-" if layer.dead is None else f"{layer.dead:.2f}",
             "-" if layer.signal is None else f"{layer.signal:.2f}",
             "-" if he is None else f"{he:.2f}",
@@ -36,8 +37,9 @@ def model_table(run: ModelRun) -> str:
     shape = ", ".join(map(str, run.input_shape))
     kind = "token ids" if run.input_dtype == "long" else "float32"
     head = (f"Runtime: {run.label}: input ({shape}) {kind} on {run.device}, "
-            f"{run.seconds:.2f} s")
-    leaves = run.leaves
+            f"{run.seconds:.2f} s" if run.ran else
+            f"Runtime: {run.label}: weights only (it defines no forward())")
+    leaves = run.leaves if run.ran else run.uncalled
     rows = [COLUMNS] + [_row(layer, label, run.reference_std)
                         for layer, label in zip(leaves, _labels(leaves), strict=True)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
