@@ -1,0 +1,182 @@
+"""The persistent cache: warm runs equal cold runs, cross-file facts stay right, bad entries
+are ignored, --no-cache writes nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from initlint.cache import ENV_VAR, Cache, config_key, default_directory
+from initlint.config import Config
+from initlint.discover import discover
+from initlint.engine import lint_paths
+
+ALL = Config(select=("ALL",))
+
+HELPERS = '''\
+import torch.nn as nn
+
+
+def init_stack(module):
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+'''
+
+MODELS = '''\
+import torch.nn as nn
+
+from . import helpers
+
+
+class DeepMLP(nn.Module):
+    def __init__(self, d=64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(),
+                                 nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
+        helpers.init_stack(self)
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
+
+def _package(root: Path) -> Path:
+    pkg = root / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""A package: its helpers init the models."""\n')
+    (pkg / "helpers.py").write_text(HELPERS)
+    (pkg / "models.py").write_text(MODELS)
+    return pkg
+
+
+def _run(pkg: Path, cache: Cache | None, config: Config = ALL):
+    return lint_paths(discover([str(pkg)], config), config, jobs=1, cache=cache)
+
+
+def _keys(findings) -> list[tuple]:
+    return [(Path(f.path).name, f.code, f.span.row, f.message) for f in findings]
+
+
+def test_warm_run_equals_cold_run_and_skips_the_work(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    cold = _run(pkg, Cache(tmp_path / "cache"))
+    assert not cold.from_cache and cold.cached == 0
+    warm = _run(pkg, Cache(tmp_path / "cache"))
+    assert warm.from_cache
+    assert _keys(warm.findings) == _keys(cold.findings) == _keys(_run(pkg, None).findings)
+    assert (warm.files, warm.parsed) == (cold.files, cold.parsed)
+
+
+def test_editing_a_helper_rechecks_the_file_that_uses_it(tmp_path: Path) -> None:
+    """models.py does not change, its cached facts are reused, yet its findings follow the
+    helper it calls in helpers.py."""
+    pkg = _package(tmp_path)
+    before = _run(pkg, Cache(tmp_path / "cache"))
+    helpers = pkg / "helpers.py"
+    helpers.write_text(HELPERS.replace("isinstance(m, nn.Linear)", "isinstance(m, nn.Conv2d)"))
+    after = _run(pkg, Cache(tmp_path / "cache"))
+    assert not after.from_cache
+    assert after.cached == 2  # __init__.py and models.py: only helpers.py was parsed again
+    fresh = _run(pkg, None)
+    assert _keys(after.findings) == _keys(fresh.findings)
+    in_models = [k for k in _keys(after.findings) if k[0] == "models.py"]
+    assert in_models != [k for k in _keys(before.findings) if k[0] == "models.py"], \
+        "the scenario must change a finding in models.py (the file that was not edited)"
+    # and back: the first state's entries are still valid
+    helpers.write_text(HELPERS)
+    again = _run(pkg, Cache(tmp_path / "cache"))
+    assert again.from_cache and _keys(again.findings) == _keys(before.findings)
+
+
+def test_config_is_part_of_the_key(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    (pkg / "helpers.py").write_text(HELPERS.replace("nn.Linear", "nn.Conv2d"))
+    cache_dir = tmp_path / "cache"
+    everything = _run(pkg, Cache(cache_dir))
+    assert everything.findings
+    only = Config(select=("INI201",))
+    narrowed = _run(pkg, Cache(cache_dir), only)
+    assert not narrowed.from_cache
+    assert _keys(narrowed.findings) == _keys(_run(pkg, None, only).findings)
+    assert config_key(ALL, ["INI101"]) != config_key(only, ["INI201"])
+
+
+def test_corrupt_entries_are_ignored_and_replaced(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    cache_dir = tmp_path / "cache"
+    expected = _keys(_run(pkg, Cache(cache_dir)).findings)
+    entries = [p for p in (cache_dir).rglob("*") if p.is_file() and p.parent.parent.name
+               in ("facts", "run")]
+    assert len(entries) >= 4
+    garbage = [b"", b"\x80\x04not a pickle", b"\x80\x04\x95", os.urandom(64)]
+    for index, entry in enumerate(entries):
+        entry.write_bytes(garbage[index % len(garbage)])
+    cache = Cache(cache_dir)
+    result = _run(pkg, cache)
+    assert not result.from_cache and result.cached == 0
+    assert _keys(result.findings) == expected
+    assert _run(pkg, Cache(cache_dir)).from_cache  # rewritten
+
+
+def test_an_entry_under_the_wrong_key_is_a_miss(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.put("run", "a" * 32, (("x",), 1))
+    (tmp_path / "v1" / "run" / "bb").mkdir(parents=True)
+    (tmp_path / "v1" / "run" / "aa" / ("a" * 32)).replace(
+        tmp_path / "v1" / "run" / "bb" / ("b" * 32))
+    assert cache.get("run", "b" * 32) is None
+    assert cache.get("run", "a" * 32) is None
+
+
+def test_an_unwritable_cache_turns_itself_off(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    cache = Cache(blocker)
+    result = _run(pkg, cache)
+    assert not cache.enabled
+    assert _keys(result.findings) == _keys(_run(pkg, None).findings)
+
+
+def test_file_key_covers_content_path_and_module() -> None:
+    cache = Cache("/nonexistent")
+    base = cache.file_key("a.py", "pkg.a", "x = 1\n")
+    assert base == cache.file_key("a.py", "pkg.a", "x = 1\n")
+    assert len({base, cache.file_key("a.py", "pkg.a", "x = 2\n"),
+                cache.file_key("b.py", "pkg.a", "x = 1\n"),
+                cache.file_key("a.py", "a", "x = 1\n")}) == 4
+
+
+def test_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert default_directory(Config(root=str(tmp_path))) == tmp_path / ".initlint_cache"
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "elsewhere"))
+    assert default_directory(Config(root=str(tmp_path))) == tmp_path / "elsewhere"
+
+
+def _cli(args: list[str], cwd: Path, cache_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, ENV_VAR: str(cache_dir)}
+    return subprocess.run([sys.executable, "-m", "initlint.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_uses_the_cache_and_no_cache_bypasses_it(tmp_path: Path) -> None:
+    pkg = _package(tmp_path)
+    (pkg / "helpers.py").write_text(HELPERS.replace("nn.Linear", "nn.Conv2d"))
+    bypassed = _cli(["--select", "ALL", "--no-cache", str(pkg)], tmp_path, tmp_path / "c1")
+    assert bypassed.returncode == 1, bypassed.stderr
+    assert not (tmp_path / "c1").exists()
+    cold = _cli(["--select", "ALL", str(pkg)], tmp_path, tmp_path / "c2")
+    warm = _cli(["--select", "ALL", str(pkg)], tmp_path, tmp_path / "c2")
+    assert (tmp_path / "c2" / "CACHEDIR.TAG").is_file()
+    assert textwrap.dedent((tmp_path / "c2" / ".gitignore").read_text()).strip().endswith("*")
+    assert cold.stdout == warm.stdout == bypassed.stdout
+    assert cold.returncode == warm.returncode == 1
+    assert "\r" not in cold.stderr + warm.stderr  # no progress counter on a pipe
