@@ -138,6 +138,9 @@ class Cache:
         entry = self._entry(kind, key)
         try:
             data = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            return  # this one value cannot be stored; it is computed again next time
+        try:
             self._prepare()
             entry.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
@@ -148,7 +151,7 @@ class Cache:
             except BaseException:
                 _remove(Path(tmp))
                 raise
-        except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        except OSError:
             self.enabled = False
 
     def _prepare(self) -> None:

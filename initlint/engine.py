@@ -193,7 +193,13 @@ def _parse_many(sources: list[Source], jobs: int, progress: Progress | None) -> 
                            for chunk in _chunks(sources, jobs)}
                 for future in as_completed(futures):
                     chunk = futures[future]
-                    for index, item in zip(chunk, future.result(), strict=True):
+                    try:
+                        parsed = future.result()
+                    except BrokenProcessPool:
+                        raise
+                    except Exception:  # facts that would not pickle: parsed again below
+                        continue
+                    for index, item in zip(chunk, parsed, strict=True):
                         results[index] = replace(item, text=sources[index].text)
                     if progress is not None:
                         progress.advance(len(chunk))
