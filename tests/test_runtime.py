@@ -160,6 +160,48 @@ def test_chain_collapse_the_static_analysis_missed_is_discovered():
     assert "collapses" in found.message
 
 
+def test_a_discovered_finding_obeys_noqa_and_the_selection(tmp_path):
+    source = (RUNTIME / "rtpkg" / "models.py").read_text()
+    package = tmp_path / "rtpkg_noqa"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text((RUNTIME / "rtpkg" / "layers.py").read_text())
+    (package / "models.py").write_text(source.replace("class Tower(nn.Module):",
+                                                      "class Tower(nn.Module):  # noqa: INI101"))
+    files = sorted(package.glob("*.py"))
+    assert runtime(files).findings == []
+    plain = sorted((RUNTIME / "rtpkg").glob("*.py"))
+    assert runtime(plain, config=Config(ignore=("INI1",))).findings == []
+
+
+def test_evidence_is_valid_json(tmp_path):
+    """A zero-initialized layer with a default bias: the bias/signal ratio is infinite."""
+    import json
+
+    from initlint.report.json_format import render
+
+    path = tmp_path / "zero_head_model.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class ZeroHead(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 8)
+                self.head = nn.Linear(8, 2)
+                nn.init.zeros_(self.head.weight)
+
+            def forward(self, x):
+                return self.head(self.fc(x).relu())
+    """))
+    report = runtime([path])
+    [finding] = by_code(report, "INI206")
+    assert finding.runtime.status == "confirmed"
+    assert "the output is the bias alone" in finding.runtime.summary
+    data = json.loads(render(report.findings, {}), parse_constant=lambda name: 1 / 0)
+    assert data[0]["runtime"]["evidence"]["ratio"] == "inf"
+
+
 # --- models that cannot be measured ------------------------------------------------------
 
 
@@ -252,6 +294,32 @@ def test_meta_guesses_for_large_models(monkeypatch):
     shapes = {run.label.rsplit(".", 1)[-1]: run.input_shape for run in report.models}
     assert shapes["FixedSizeConvNet"] == (8, 1, 64, 64)
     assert shapes["TokenModel"] == (8, 16)
+
+
+def test_an_input_too_big_for_memory_gets_a_smaller_batch_or_a_skip(monkeypatch):
+    """A guess that broadcasts (a ViT's position grid) can ask for hundreds of GB: the
+    estimate on meta catches it before the kernel kills the process."""
+    import importlib.util
+
+    from initlint.runtime import inputs
+
+    spec = importlib.util.spec_from_file_location("shapes_for_memory",
+                                                  RUNTIME / "input_shapes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.SmallConvNet()
+    big = inputs.estimate_bytes(model, inputs.InputPlan((8, 3, 32, 32)))
+    small = inputs.estimate_bytes(model, inputs.InputPlan((2, 3, 32, 32)))
+    assert small < big
+    monkeypatch.setattr(inputs, "MEMORY_CHECK_ABOVE", 0)
+    monkeypatch.setattr(inputs, "memory_budget", lambda device: (small + big) / 2)
+    report = runtime([RUNTIME / "input_shapes.py"])
+    shapes = {run.label.rsplit(".", 1)[-1]: run.input_shape for run in report.models}
+    assert shapes["SmallConvNet"][0] == 2
+    monkeypatch.setattr(inputs, "memory_budget", lambda device: 1.0)
+    report = runtime([RUNTIME / "input_shapes.py"])
+    assert report.models == []
+    assert all("GB of activations" in s.reason for s in report.skipped)
 
 
 # --- factories and settings --------------------------------------------------------------

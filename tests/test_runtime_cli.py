@@ -186,3 +186,39 @@ def test_model_option_parsing():
         parse_model_option("a.b:c@8xx")
     with pytest.raises(RuntimeSetupError):
         parse_model_option("a.b")
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_terminal():
+    """One line per model on a TTY; nothing when stderr is a pipe (the other tests)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "initlint.cli", "check", str(RUNTIME / "deep_relu.py"),
+             str(RUNTIME / "residual_he.py"), "--runtime", "--output-format", "json"],
+            stdout=subprocess.PIPE, stderr=slave, timeout=120)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    err = b"".join(chunks).decode()
+    assert "initlint: runtime [1/5] deep_relu.DeepReLU" in err
+    assert "initlint: runtime [5/5] residual_he.ResidualHeDynamic" in err
+    assert json.loads(process.stdout)  # stdout stays clean JSON
+    quiet = run(str(RUNTIME / "deep_relu.py"), "--runtime")
+    assert "initlint: runtime [" not in quiet.stderr

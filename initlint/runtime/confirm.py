@@ -343,6 +343,15 @@ MEASURES: dict[str, Measure] = {
 }
 
 
+def json_safe(value: Any) -> Any:
+    """Evidence goes into JSON: NaN and inf become strings ("inf"), recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _r(value: float | None) -> float | None:
     if value is None or math.isinf(value) or math.isnan(value):
         return value
@@ -381,7 +390,8 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
         full = [p[:-2] if p.endswith(".*") else p for p in full]
     evidence = measure(run, expand_all(run, full) or full)
     where = (("model", run.label), ("input_shape", list(run.input_shape)))
-    return RuntimeEvidence(evidence.status, where + evidence.evidence, evidence.summary)
+    pairs = tuple((k, json_safe(v)) for k, v in where + evidence.evidence)
+    return RuntimeEvidence(evidence.status, pairs, evidence.summary)
 
 
 def attach_evidence(findings: list[Finding], runs: list[ModelRun],

@@ -21,6 +21,11 @@ FIRST_LAYERS_TRIED = 3
 #: Above this many parameters a wrong guess costs real time: try the guesses on meta first.
 #: Below it a real forward is cheaper than meta's one-off warm-up (~1.5 s on first use).
 META_ABOVE = 5_000_000
+#: Above this many parameters the chosen input's memory is estimated on meta first: a guess
+#: that broadcasts (ViT position embeddings) can ask for tens of GB of attention maps, and
+#: the kernel kills the process before Python sees a MemoryError.
+MEMORY_CHECK_ABOVE = 1_000_000
+SMALL_BATCH = 2
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,77 @@ def _plans_for(module: Any, batch: int) -> list[InputPlan]:
 
 
 def find_input(model: Any, batch: int, spec: ModelSpec | None, device: Any) -> InputPlan:
+    """An input the model accepts and that fits in memory (a smaller batch if need be)."""
+    plan = _accepted_input(model, batch, spec, device)
+    if sum(p.numel() for p in model.parameters()) < MEMORY_CHECK_ABOVE:
+        return plan
+    budget = memory_budget(device)
+    needed = estimate_bytes(model, plan)
+    if needed is None or needed <= budget:
+        return plan
+    if not (spec is not None and spec.input) and len(plan.shape) > 1 and \
+            plan.shape[0] > SMALL_BATCH:
+        smaller = InputPlan((SMALL_BATCH, *plan.shape[1:]), plan.dtype, plan.high)
+        needed_small = estimate_bytes(model, smaller)
+        if needed_small is not None and needed_small <= budget:
+            return smaller
+    raise NoInputError(f"input {plan.describe()} would need ~{needed / 1e9:.1f} GB of "
+                       f"activations, more than the {budget / 1e9:.1f} GB this run allows; "
+                       "name the input it is built for (or a smaller one) as `input = [...]` "
+                       "under [tool.initlint.runtime] models")
+
+
+def memory_budget(device: Any) -> float:
+    """Half the memory free on the device (CPU: MemAvailable; unknown: 8 GB)."""
+    import torch
+
+    if getattr(device, "type", str(device)) == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return free / 2
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 / 2
+    except OSError:
+        pass
+    return 8e9
+
+
+def estimate_bytes(model: Any, plan: InputPlan) -> int | None:
+    """Bytes of every tensor the forward pass creates, counted on meta (no data, no time);
+    None when the model cannot run on meta."""
+    import torch
+    from torch.func import functional_call
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Count(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            self.total += sum(t.numel() * t.element_size() for t in tree_leaves(out)
+                              if isinstance(t, torch.Tensor))
+            return out
+
+    try:
+        state = _meta_state(model)
+        with Count() as counter:
+            functional_call(model, state, (make_input_meta(plan),), strict=False)
+        return counter.total
+    except Exception:
+        return None
+
+
+def _meta_state(model: Any) -> dict[str, Any]:
+    import torch
+
+    return {name: torch.empty_like(t, device="meta")
+            for name, t in [*model.named_parameters(), *model.named_buffers()]}
+
+
+def _accepted_input(model: Any, batch: int, spec: ModelSpec | None, device: Any) -> InputPlan:
     """The first candidate the model accepts: on meta where possible, else for real."""
     import torch
 
@@ -155,13 +231,10 @@ def find_input(model: Any, batch: int, spec: ModelSpec | None, device: Any) -> I
 
 
 def _runs_on_meta(model: Any, plan: InputPlan) -> bool:
-    import torch
     from torch.func import functional_call
 
     try:
-        state = {name: torch.empty_like(t, device="meta")
-                 for name, t in [*model.named_parameters(), *model.named_buffers()]}
-        functional_call(model, state, (make_input_meta(plan),), strict=False)
+        functional_call(model, _meta_state(model), (make_input_meta(plan),), strict=False)
         return True
     except Exception:
         return False

@@ -120,6 +120,12 @@ class Loader:
         self.aliases[alias] = name
         return module
 
+    def add_path(self, directory: str) -> None:
+        """Put ``directory`` at the end of sys.path (lowest priority) until ``restore_path``."""
+        if directory not in sys.path:
+            sys.path.append(directory)
+            self.extra_paths.append(directory)
+
     def _on_path(self, directory: str) -> None:
         if directory not in sys.path:
             sys.path.insert(0, directory)

@@ -4,6 +4,7 @@ RuntimeSetupError for what stops the whole run (no torch, no such device)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -90,12 +91,11 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
 
 
 def _candidates(loader: Loader, view: StaticView, options: RuntimeOptions) -> list[Candidate]:
-    roots = [r for r in (options.root,) if r]
-    import os
-
-    roots.append(os.getcwd())
+    roots = [r for r in (options.root, os.getcwd()) if r]
     out = [c for spec in options.models
            if (c := loader.candidate_from_spec(spec, roots)) is not None]
+    for root in roots:  # namespace packages and absolute imports inside the linted files
+        loader.add_path(root)
     for path, classes in view.classes.items():
         out += loader.candidates_from_file(path, classes)
     return out
@@ -122,6 +122,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
             return Skipped(label, f"the factory returned {type(model).__name__}, not an "
                                   "nn.Module", candidate.key)
         key = loader.class_key(type(model))
+        if next(model.parameters(), None) is None:
+            return Skipped(label, "no parameters: nothing to initialize", key, quiet=True)
         instances = _instances(loader, model)
         if not candidate.forward:
             run = inspect_weights(model, key, label, instances, candidate.path, candidate.row)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from initlint.config import Config
 from initlint.findings import Finding, RuntimeEvidence, Severity, Span
-from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, fmt
+from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, fmt, json_safe
 from initlint.runtime.confirm import parse_subject as _parse
 from initlint.runtime.results import ModelRun
 from initlint.selection import enabled_codes
@@ -50,6 +50,7 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
              summary: str, paths: list[str], files: dict[str, str]) -> Finding:
     path = files.get(os.path.abspath(run.path), run.path)
     subject = f"{run.key}::{','.join(paths)}"
+    evidence = tuple((k, json_safe(v)) for k, v in evidence)
     return Finding(code, Severity.WARNING, path, _span(path, run.row), message, why,
                    runtime=RuntimeEvidence("confirmed", evidence, summary), subject=subject)
 
