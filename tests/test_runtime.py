@@ -391,3 +391,46 @@ def test_cuda_measures_like_cpu():
     assert gpu.runtime.status == cpu.runtime.status == "confirmed"
     assert dict(gpu.runtime.evidence)["layer_std"] == pytest.approx(
         dict(cpu.runtime.evidence)["layer_std"], rel=1e-3)
+
+
+# --- end to end on the signal rules' own fixtures ----------------------------------------
+
+SIGNAL_FIXTURES = sorted((FIXTURES / "signal").glob("*.py"))
+SIGNAL_CODES = ("INI101", "INI102", "INI103", "INI104")
+
+
+@pytest.mark.parametrize("path", SIGNAL_FIXTURES, ids=[p.name for p in SIGNAL_FIXTURES])
+def test_every_signal_finding_on_the_rule_fixtures_is_confirmed(path):
+    """What the static rules flag, the numbers confirm; on their clean cases the runtime
+    adds nothing (no discovered finding)."""
+    from test_fixtures import parse_header
+
+    config, _ = parse_header(path.read_text(encoding="utf-8"))
+    report = runtime([path], config=config)
+    signal = [f for f in report.findings if f.code in SIGNAL_CODES]
+    for finding in signal:
+        assert finding.runtime is not None, finding.subject
+        assert finding.runtime.status == "confirmed", (finding.subject,
+                                                       finding.runtime.summary)
+    assert not [f.subject for f in report.findings if f.message.startswith("measured:")]
+
+
+COVERAGE_FIXTURES = sorted((FIXTURES / "coverage").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", COVERAGE_FIXTURES, ids=[p.name for p in COVERAGE_FIXTURES])
+def test_coverage_warnings_on_the_rule_fixtures_are_confirmed_from_the_weights(path):
+    """These fixtures have no forward(): the built weights alone confirm a layer left on the
+    default (INI202), a γ re-drawn (INI204), a padding row drawn (INI205), a loud default
+    bias (INI206 warnings)."""
+    from test_fixtures import parse_header
+
+    config, _ = parse_header(path.read_text(encoding="utf-8"))
+    report = runtime([path], config=config)
+    for finding in report.findings:
+        if finding.code in ("INI202", "INI204", "INI205") or (
+                finding.code == "INI206" and finding.severity == Severity.WARNING):
+            assert finding.runtime is not None and finding.runtime.status in (
+                "confirmed", "not-run"), (finding.subject, finding.runtime)
+            if "?" not in finding.subject and "was not built" not in finding.runtime.summary:
+                assert finding.runtime.status == "confirmed", finding.runtime.summary
