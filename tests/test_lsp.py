@@ -436,3 +436,56 @@ async def test_other_files_give_context_and_open_buffers_replace_them(client, tm
 
 async def test_uninitialized_session_does_not_hang_teardown(client, tmp_path):
     """The fixture kills a server it could not shut down (guards the whole file)."""
+
+
+async def test_requests_for_unknown_documents_answer_empty(client, tmp_path):
+    await start(client, tmp_path)
+    uri = (tmp_path / "never_opened.py").as_uri()
+    assert await code_actions(client, uri, line_range(0)) == []
+    assert await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=0, character=0))) is None
+    report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(uri=uri)))
+    assert list(report.items) == []
+    # and the server still works afterwards
+    opened = open_doc(client, tmp_path / "model.py", MODEL)
+    assert codes_in(await pushed(client, opened)) == ["INI001"]
+    assert not [m for m in client.log_messages if m.type == types.MessageType.Error]
+
+
+async def test_untitled_buffer_is_linted_with_defaults(client, tmp_path):
+    await start(client, tmp_path)
+    uri = "untitled:Untitled-1"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                             text=MODEL)))
+    assert codes_in(await pushed(client, uri)) == ["INI001"]
+
+
+async def test_pull_client_is_asked_to_refresh_when_a_neighbour_is_saved(client, tmp_path):
+    package = tmp_path / "models"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text(BASE)
+    caps = client_capabilities("neovim@v0.11.0")
+    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(
+        refresh_support=True)
+    await client.initialize_session(types.InitializeParams(
+        capabilities=caps, root_uri=tmp_path.as_uri(),
+        initialization_options={"debounceMs": 20}))
+    head = open_doc(client, package / "head.py", HEAD)
+    pull = types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=head))
+    first = await client.text_document_diagnostic_async(pull)
+    assert codes_in(list(first.items)) == ["INI005"]
+    base = open_doc(client, package / "base.py", BASE.replace("bias=False", "bias=True"))
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=base)))
+    for _ in range(100):
+        if client.diagnostic_refresh_count:
+            break
+        await asyncio.sleep(0.02)
+    assert client.diagnostic_refresh_count >= 1
+    again = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+        text_document=pull.text_document, previous_result_id=first.result_id))
+    assert again.kind == "full" and list(again.items) == []
