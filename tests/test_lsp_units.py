@@ -238,3 +238,29 @@ def test_linter_respects_exclude(tmp_path):
     assert [f.code for f in linter.lint(str(tmp_path / "model.py"), "x", text, {}).findings] \
         == ["INI001"]
     assert [f.code for f in linter.lint(None, "untitled:1", text, {}).findings] == ["INI001"]
+
+
+# --- handler errors ----------------------------------------------------------------------
+
+def test_guarded_handlers_log_and_answer_the_default():
+    import asyncio
+
+    from initlint.lsp.server import InitlintServer, guarded
+
+    server = InitlintServer()
+    logged: list[types.LogMessageParams] = []
+    server.window_log_message = logged.append  # capture what would go to the client
+
+    @guarded(server, default=[])
+    def broken(params):
+        raise ValueError("boom")
+
+    @guarded(server)
+    async def broken_async(params):
+        raise KeyError("bang")
+
+    assert broken(None) == []
+    assert asyncio.run(broken_async(None)) is None
+    assert [m.type for m in logged] == [types.MessageType.Error] * 2
+    assert "ValueError: boom" in logged[0].message and "KeyError" in logged[1].message
+    server.lint_thread.shutdown()
