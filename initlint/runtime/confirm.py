@@ -90,8 +90,8 @@ def first_call(run: ModelRun, path: str) -> LayerStats | None:
 
 
 def expand(run: ModelRun, pattern: str) -> list[str]:
-    """Static paths name list members with ``*`` (``blocks.*.fc2``): the called paths it
-    covers, outermost only, in call order. A plain path is itself."""
+    """Static paths name list members with ``*`` (``blocks.*.fc2``): the module paths of
+    the same depth it matches, in call order. A plain path is itself."""
     if "*" not in pattern:
         return [pattern]
     parts = pattern.split(".")
@@ -155,7 +155,9 @@ def measure_collapse(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
                f"{fmt(signal)} at `{chain[-1].path}`")
     if grad_ratio is not None:
         summary += f", gradient ratio first/last {fmt(grad_ratio)}"
-    evidence = (("input_std", start), ("layer_std", stds), ("per_layer", _r(per_layer)),
+    evidence = (("input_std", start), ("layer_std", stds),
+                ("driven_std", [_r(layer.driven_std) for layer in chain]),
+                ("per_layer", _r(per_layer)),
                 ("signal_fraction_end", signal), ("grad_ratio", _r(grad_ratio)),
                 ("dead_fraction", _dead_after(run, chain)), ("broken", reasons))
     return RuntimeEvidence("confirmed" if reasons else "not-confirmed", evidence,

@@ -220,7 +220,7 @@ def _accepted_input(model: Any, batch: int, spec: ModelSpec | None, device: Any)
             with torch.no_grad():
                 model(make_input(plan, device))
             return plan
-        except Exception as exc:  # user code
+        except (Exception, SystemExit) as exc:  # user code
             first_error = first_error or exc
     tried = ", ".join(p.describe() for p in plans[:4]) + ("…" if len(plans) > 4 else "")
     from initlint.runtime.loader import one_line

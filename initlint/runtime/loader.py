@@ -86,7 +86,7 @@ class Loader:
                 if os.path.exists(os.path.join(directory, "__init__.py")):
                     return self._import_package_module(name, path)
                 return self._import_loose(name, path)
-        except Exception as exc:  # user code: anything can happen
+        except (Exception, SystemExit) as exc:  # user code: anything can happen
             self.skipped.append(Skipped(path, f"importing it failed: {one_line(exc)}"))
             return None
 
@@ -139,7 +139,7 @@ class Loader:
         try:
             with user_code():
                 module = importlib.import_module(spec.module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             self.skipped.append(Skipped(spec.target, f"cannot import `{spec.module}`: "
                                                      f"{one_line(exc)}"))
             return None

@@ -116,7 +116,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         try:
             torch.manual_seed(options.seed)
             model = candidate.build()
-        except Exception as exc:  # user code: anything can happen
+        except (Exception, SystemExit) as exc:  # user code: anything can happen
             return Skipped(label, f"constructor raised {one_line(exc)}", candidate.key)
         if not isinstance(model, nn.Module):
             return Skipped(label, f"the factory returned {type(model).__name__}, not an "
@@ -139,11 +139,13 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         try:
             run = measure(model, plan, device, options.seed, key, label, instances,
                           candidate.path, candidate.row)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             return Skipped(label, f"forward/backward failed on input {plan.describe()}: "
                                   f"{one_line(exc)}", key)
         finally:
             del model
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
     return replace(run, seconds=time.perf_counter() - begun, factory=candidate.spec is not None)
 
 
