@@ -49,7 +49,7 @@ def test_text_output_has_the_measured_line_and_the_table():
     assert "Runtime: deep_relu.DeepReLU: input (8, 64) float32 on cpu" in out
     header = next(line for line in out.splitlines() if line.startswith("  layer "))
     assert header.split() == ["layer", "type", "out", "std", "×input", "dead", "signal", "w",
-                              "std/He", "grad", "norm"]
+                              "std/He", "w", "std/Xavier", "grad", "norm"]
     assert "act#5" in out  # the shared ReLU, one row per call
     assert "gradient ratio first/last weight layer" in out
 

@@ -47,6 +47,11 @@ class LayerStats:
         return (2.0 / self.fan_in) ** 0.5 if self.fan_in else None
 
     @property
+    def xavier_std(self) -> float | None:
+        return (2.0 / (self.fan_in + self.fan_out)) ** 0.5 if self.fan_in and self.fan_out \
+            else None
+
+    @property
     def default_std(self) -> float | None:
         """PyTorch's kaiming_uniform_(a=√5) default: std 1/√(3·fan_in)."""
         return (1.0 / (3.0 * self.fan_in)) ** 0.5 if self.fan_in else None

@@ -7,18 +7,22 @@ from collections import Counter
 from initlint.runtime.confirm import fmt
 from initlint.runtime.results import LayerStats, ModelRun, RuntimeReport, Skipped
 
-COLUMNS = ("layer", "type", "out std", "×input", "dead", "signal", "w std/He", "grad norm")
+COLUMNS = ("layer", "type", "out std", "×input", "dead", "signal", "w std/He", "w std/Xavier",
+           "grad norm")
 
 
 def _row(layer: LayerStats, label: str, reference: float | None) -> tuple[str, ...]:
     ratio = layer.out_std / reference if layer.out_std is not None and reference else None
     he = layer.weight_std / layer.he_std if layer.weight_std is not None and layer.he_std \
         else None
+    xavier = layer.weight_std / layer.xavier_std if layer.weight_std is not None and \
+        layer.xavier_std else None
     return (label, layer.type, "-" if layer.out_std is None else fmt(layer.out_std),
             "-" if ratio is None else fmt(ratio),
             "-" if layer.dead is None else f"{layer.dead:.2f}",
             "-" if layer.signal is None else f"{layer.signal:.2f}",
             "-" if he is None else f"{he:.2f}",
+            "-" if xavier is None else f"{xavier:.2f}",
             "-" if layer.grad_norm is None else fmt(layer.grad_norm))
 
 
