@@ -129,8 +129,8 @@ def in_process(path: Path, text: str, rounds: int) -> list[float]:
 def summary(times: list[float]) -> str:
     ordered = sorted(times)
     p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    return (f"median {statistics.median(times) * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms   "
-            f"max {max(times) * 1000:7.1f} ms")
+    return (f"min {min(times) * 1000:6.1f}   median {statistics.median(times) * 1000:6.1f}   "
+            f"p90 {p90 * 1000:6.1f}   max {max(times) * 1000:6.1f} ms")
 
 
 async def main() -> None:
