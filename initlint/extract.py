@@ -809,6 +809,7 @@ class Extractor:
             target = stmt.targets[0]
             if isinstance(target, ast.Name) and isinstance(stmt.value, ast.Call):
                 scope.locals_built[target.id] = stmt.value
+            self._param_assignment(stmt, target, scope)
         self._expressions(stmt, scope, stmt)
 
     def _loop_binding(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> LoopBinding | None:
@@ -1078,6 +1079,21 @@ class Extractor:
             indent=self.pos.indent(stmt.lineno),
             arg_spans=tuple(arg_spans),
         ))
+
+    def _param_assignment(self, stmt: ast.Assign, target_node: ast.expr, scope: Scope) -> None:
+        """``layer.bias = nn.Parameter(...)`` outside ``__init__`` replaces a parameter: a
+        write of it (style "assign") that coverage rules must see."""
+        if scope.function.endswith(".__init__") or not isinstance(target_node, ast.Attribute) \
+                or target_node.attr not in ("weight", "bias"):
+            return
+        target = self.target(target_node, scope)
+        if not target.base or (target.base == "self" and not target.path):
+            return
+        span = self.pos.span(stmt)
+        self._has_init = True
+        self.sites.append(InitSite("assign", "assign", target, (), span, span, scope.conditions,
+                                   scope.no_grad, scope.function, span, False,
+                                   indent=self.pos.indent(stmt.lineno)))
 
     def _augassign(self, stmt: ast.AugAssign, scope: Scope) -> None:
         target = self.target(stmt.target, scope)

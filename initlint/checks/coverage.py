@@ -303,11 +303,17 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 ctx, site.span,
                 f"the parameter loop re-draws the γ of norm layer `{display_path(hit.path)}` "
                 f"({hit.layer.cls.rsplit('.', 1)[-1]}) with `{site.func}`",
-                f"The loop's filter matches `{hit.path}.weight`, a norm layer's scale γ "
-                f"(PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
+                f"{_filter_text(site)} `{display_path(hit.path)}.weight`, a norm layer's "
+                f"scale γ (PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
                 "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
                 "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
                 subject=f"{cls.qualname}::{hit.path}")
+
+
+def _filter_text(site: InitSite) -> str:
+    if any(c.kind in ("name_contains", "dim") for c in site.conditions):
+        return "The loop's filter lets through"
+    return "The loop re-draws every parameter, including"
 
 
 def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed | None:
@@ -351,8 +357,8 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if not isinstance(pad, int) or isinstance(pad, bool):
                 continue
             writes = effective.writes(placed, "weight")
-            redraws = [s for s in writes.sites if not s.target.index
-                       and describe(s)[0] not in ("zeros",)]
+            redraws = [s for s in writes.sites if not s.target.index and s.style != "assign"
+                       and s.func != "copy_" and describe(s)[0] not in ("zeros",)]
             if not redraws or writes.possible:
                 continue
             if _rezeroed(project, effective, placed, writes.sites):

@@ -57,6 +57,19 @@ def _in_residual(ctx: FileContext, cls: ClassFacts) -> bool:
     return False
 
 
+def layer_span(ctx: FileContext, cls: ClassFacts, path: str) -> Span:
+    """Where a layer at ``path`` of ``cls`` is built, in this file: the layer itself when
+    this file builds it, else the attribute of ``cls`` that holds it (a block from another
+    file), else the class."""
+    placed = ctx.project.placed_by_path(cls)
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        item = placed.get(".".join(parts[:end]))
+        if item is not None and ctx.project.class_file[item.owner].path == ctx.facts.path:
+            return item.layer.span
+    return cls.span
+
+
 def _paths_text(paths: tuple[str, ...]) -> str:
     shown = list(dict.fromkeys(display_path(p) for p in paths))
     return ", ".join(shown[:6]) + ("…" if len(shown) > 6 else "")
@@ -130,7 +143,7 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
                 "xavier_uniform_(w, gain=calculate_gain('tanh'))" if "Tanh" in acts else
                 "kaiming_normal_(w, nonlinearity='relu') (close enough for GELU/SiLU)")
     return rule.finding(
-        ctx, first.layer.span,
+        ctx, layer_span(ctx, cls, first.path),
         f"{depth} {_layer_names(run)} layers with {acts} between them in "
         f"`{cls.name}` ({where}: {_paths_text(run.paths)}) "
         "are left on PyTorch's default init",
@@ -199,7 +212,7 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
     per = total ** (1 / len(factors))
     paths = tuple(layer.path for layer in layers)
     in_file = _site_in_file(ctx, site)
-    span = site.span if in_file else layers[0].layer.span
+    span = site.span if in_file else layer_span(ctx, cls, layers[0].path)
     return rule.finding(
         ctx, span,
         f"`{site.func}` with gain 1 on {len(layers)} layers of `{cls.name}` that feed ReLU "
@@ -277,7 +290,8 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 reported.add(key)
                 in_file = _site_in_file(ctx, site)
                 message, why = problem
-                yield rule.finding(ctx, site.span if in_file else layer.layer.span,
+                yield rule.finding(ctx, site.span if in_file else layer_span(ctx, cls,
+                                                                               layer.path),
                                    f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
                                    subject=_subject(cls, (layer.path,)))
 
