@@ -294,14 +294,16 @@ class ProjectFacts:
                 return
             self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1)
         elif call.kind == "function":
+            if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
+                return  # a class constructor: building a submodule runs no init on ours
             target = self.functions.get(call.name)
-            passes_model = any(_rebase(a, bound) is not None for a in call.args if a)
+            placed = self.placed_by_path(cls)
+            passes_model = any(path == "" or path in placed for a in call.args if a
+                               for path in [_rebase(a, bound)] if path is not None)
             if target is None:
                 if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
                     opaque.append(f"{call.name}(...)")
                 return
-            if target.qualname.rsplit(".", 1)[-1][:1].isupper():
-                return  # a class constructor call
             inner = _bind_args(target, call.args, bound, skip_self=False)
             if inner or target.has_init_code or passes_model:
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
