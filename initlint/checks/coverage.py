@@ -516,7 +516,18 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "signal after each norm layer is ~0 at init (measured on pix2pix's U-Net: BN "
             "output std 0.021 instead of ~1). The DCGAN recipe is "
             "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "
-            "(zero_init_residual) on purpose.")
+            "(zero_init_residual) on purpose.",
+            subject=_norm_subject(ctx, site, types))
+
+
+def _norm_subject(ctx: FileContext, site: InitSite, types: list[str]) -> str:
+    """``Model::path,...`` of the norm layers this site draws, in the first model running it."""
+    for model in ctx.project.models_running(site):
+        paths = [p.path for p in ctx.project.placed_layers(model)
+                 if p.layer.cls.rsplit(".", 1)[-1] in types]
+        if paths:
+            return f"{model.qualname}::{','.join(paths)}"
+    return ""
 
 
 def _in_residual_class(ctx: FileContext, site: InitSite) -> bool:
