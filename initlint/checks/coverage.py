@@ -119,7 +119,7 @@ def _function_reached(ctx: FileContext, fn: FunctionFacts) -> bool:
 
 def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
     """Public helpers of a library (``__all__``, or an ``__init__`` re-export) are API."""
-    return "__all__" in ctx.text and f"'{fn.name}'" in ctx.text or f'"{fn.name}"' in ctx.text
+    return "__all__" in ctx.text and (f"'{fn.name}'" in ctx.text or f'"{fn.name}"' in ctx.text)
 
 
 # --- INI202 ---------------------------------------------------------------------------------
