@@ -70,6 +70,22 @@ def layer_span(ctx: FileContext, cls: ClassFacts, path: str) -> Span:
     return cls.span
 
 
+def plain_runs(ctx: FileContext) -> Iterator[tuple[ClassFacts, EffectiveInit,
+                                                    dict[str, Placed], Run]]:
+    """Every plain run of every module class of the file that no residual path wraps, with
+    the class's effective init: what INI101–INI103 each ask about."""
+    for cls in module_classes(ctx):
+        if _in_residual(ctx, cls):
+            continue
+        runs = runs_of(ctx.project, cls)
+        if not runs:
+            continue
+        effective = ctx.project.effective(cls)
+        placed = _placed(effective)
+        for run in runs:
+            yield cls, effective, placed, run
+
+
 def _paths_text(paths: tuple[str, ...]) -> str:
     shown = list(dict.fromkeys(display_path(p) for p in paths))
     return ", ".join(shown[:6]) + ("…" if len(shown) > 6 else "")
@@ -105,23 +121,16 @@ _INI101_ACTS = {"relu", "relu6", "leaky_relu", "elu", "prelu", "gelu", "silu", "
       "A plain chain of ≥ 4 weight layers with nonlinearities between them, left on "
       "PyTorch's default init, with no normalization and no residual path.")
 def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    min_depth = ctx.config.min_depth
-    for cls in module_classes(ctx):
-        if _in_residual(ctx, cls):
+    for cls, effective, placed, run in plain_runs(ctx):
+        if len(run.layers) < ctx.config.min_depth:
             continue
-        runs = [r for r in runs_of(ctx.project, cls) if len(r.layers) >= min_depth]
-        if not runs:
+        hidden = [layer.act for layer in run.layers[:-1]]
+        if not all(a in _INI101_ACTS for a in hidden):
             continue
-        effective = ctx.project.effective(cls)
-        placed = _placed(effective)
-        for run in runs:
-            hidden = [layer.act for layer in run.layers[:-1]]
-            if not all(a in _INI101_ACTS for a in hidden):
-                continue
-            if not all(layer.path in placed and weight_init(effective, placed[layer.path]).kind
-                       == "default" for layer in run.layers):
-                continue
-            yield _ini101_finding(rule, ctx, cls, run)
+        if not all(layer.path in placed and weight_init(effective, placed[layer.path]).kind
+                   == "default" for layer in run.layers):
+            continue
+        yield _ini101_finding(rule, ctx, cls, run)
 
 
 def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> Finding:
@@ -169,26 +178,21 @@ def _relu_fed(layer: ChainLayer) -> bool:
       "ReLU-family activations.", fix="unsafe")
 def xavier_before_relu(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     reported: set[tuple[str, InitSite]] = set()
-    for cls in module_classes(ctx):
-        if _in_residual(ctx, cls):
+    for cls, effective, placed, run in plain_runs(ctx):
+        xavier = [(layer, init) for layer in run.layers
+                  if layer.path in placed
+                  for init in [weight_init(effective, placed[layer.path])]
+                  if init.kind == "xavier" and _unit(init.gain) and _relu_fed(layer)]
+        if len(xavier) < 3 or len(xavier) < len(run.layers) - 1:
             continue
-        effective = ctx.project.effective(cls)
-        placed = _placed(effective)
-        for run in runs_of(ctx.project, cls):
-            xavier = [(layer, init) for layer in run.layers
-                      if layer.path in placed
-                      for init in [weight_init(effective, placed[layer.path])]
-                      if init.kind == "xavier" and _unit(init.gain) and _relu_fed(layer)]
-            if len(xavier) < 3 or len(xavier) < len(run.layers) - 1:
-                continue
-            sites = {site for _, init in xavier for site in init.sites}
-            site = min(sites, key=lambda s: (s.span.row, s.span.column))
-            key = (cls.qualname, site)
-            if key in reported:
-                continue
-            reported.add(key)
-            layers = [layer for layer, _ in xavier]
-            yield _ini102_finding(rule, ctx, cls, layers, site)
+        sites = {site for _, init in xavier for site in init.sites}
+        site = min(sites, key=lambda s: (s.span.row, s.span.column))
+        key = (cls.qualname, site)
+        if key in reported:
+            continue
+        reported.add(key)
+        layers = [layer for layer, _ in xavier]
+        yield _ini102_finding(rule, ctx, cls, layers, site)
 
 
 def _site_in_file(ctx: FileContext, site: InitSite) -> bool:
@@ -270,30 +274,24 @@ def _hidden(run: Run) -> list[ChainLayer]:
       "calculate_gain(X) before Y.")
 def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     reported: set[tuple[str, InitSite]] = set()
-    for cls in module_classes(ctx):
-        if _in_residual(ctx, cls):
-            continue
-        effective = ctx.project.effective(cls)
-        placed = _placed(effective)
-        for run in runs_of(ctx.project, cls):
-            for layer in _hidden(run):
-                if layer.path not in placed or layer.norm_after or layer.act is None:
-                    continue
-                init = weight_init(effective, placed[layer.path])
-                problem = _mismatch(init, layer)
-                if problem is None:
-                    continue
-                site = init.sites[0]
-                key = (cls.qualname, site)
-                if key in reported:
-                    continue
-                reported.add(key)
-                in_file = _site_in_file(ctx, site)
-                message, why = problem
-                yield rule.finding(ctx, site.span if in_file else layer_span(ctx, cls,
-                                                                               layer.path),
-                                   f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
-                                   subject=_subject(cls, (layer.path,)))
+    for cls, effective, placed, run in plain_runs(ctx):
+        for layer in _hidden(run):
+            if layer.path not in placed or layer.norm_after or layer.act is None:
+                continue
+            init = weight_init(effective, placed[layer.path])
+            problem = _mismatch(init, layer)
+            if problem is None:
+                continue
+            site = init.sites[0]
+            key = (cls.qualname, site)
+            if key in reported:
+                continue
+            reported.add(key)
+            message, why = problem
+            span = site.span if _site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
+            yield rule.finding(ctx, span,
+                               f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
+                               subject=_subject(cls, (layer.path,)))
 
 
 def _wanted_variance(act: str, slope) -> float | None:
