@@ -43,7 +43,7 @@ LOOP_SOURCES = {"modules", "named_modules", "children", "named_children", "param
 TRANSPARENT_CALLS = frozenset({
     "view", "reshape", "flatten", "permute", "transpose", "contiguous", "squeeze",
     "unsqueeze", "size", "dim", "dropout", "dropout2d", "interpolate", "len", "range",
-    "isinstance", "print", "int", "float", "flatten", "pad", "float", "type_as", "to",
+    "isinstance", "print", "int", "float", "pad", "type_as", "to",
     "clone", "detach", "chunk", "split", "expand", "expand_as", "view_as",
 })
 
@@ -168,14 +168,14 @@ class Extractor:
                 return math.sqrt(arg) if arg >= 0 else UNKNOWN
             if self.qualify(node.func) == api.CALCULATE_GAIN and isinstance(arg, str):
                 return api.GAINS.get(arg, UNKNOWN)
-        if isinstance(node, ast.Call) and self.qualify(node.func) == api.CALCULATE_GAIN:
-            if node.args and isinstance(self.value(node.args[0], env), str):
-                name = self.value(node.args[0], env)
-                if name == "leaky_relu" and len(node.args) > 1:
-                    slope = self.value(node.args[1], env)
-                    if isinstance(slope, (int, float)):
-                        return api.leaky_relu_gain(slope)
-                return api.GAINS.get(name, UNKNOWN)
+        if isinstance(node, ast.Call) and self.qualify(node.func) == api.CALCULATE_GAIN \
+                and node.args and isinstance(self.value(node.args[0], env), str):
+            name = self.value(node.args[0], env)
+            if name == "leaky_relu" and len(node.args) > 1:
+                slope = self.value(node.args[1], env)
+                if isinstance(slope, (int, float)):
+                    return api.leaky_relu_gain(slope)
+            return api.GAINS.get(name, UNKNOWN)
         return UNKNOWN
 
     # --- module level ----------------------------------------------------------------
@@ -261,7 +261,10 @@ class Extractor:
             self.references.add((ref, owner))
 
     def _layer_helpers(self) -> dict[str, ast.Call]:
-        """Module-level functions that just return a layer: ``def conv3x3(...): return nn.Conv2d(...)``."""
+        """Module-level functions that just return a layer.
+
+        ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
+        """
         helpers: dict[str, ast.Call] = {}
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef):
@@ -321,9 +324,10 @@ class Extractor:
         env = dict(self.constants)
         args = fn.args
         positional = args.posonlyargs + args.args
-        for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+        defaulted = positional[len(positional) - len(args.defaults):]
+        for arg, default in zip(defaulted, args.defaults, strict=True):
             env[arg.arg] = self.value(default, self.constants)
-        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
+        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             if kw_default is not None:
                 env[arg.arg] = self.value(kw_default, self.constants)
         for arg in positional + args.kwonlyargs:
@@ -605,9 +609,7 @@ class Extractor:
             elif isinstance(stmt, ast.If):
                 self._flow_block(stmt.body, env, aliases, by_name, outputs)
                 self._flow_block(stmt.orelse, env, aliases, by_name, outputs)
-            elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.While)):
-                self._flow_block(stmt.body, env, aliases, by_name, outputs)
-            elif isinstance(stmt, ast.Try):
+            elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.While, ast.Try)):
                 self._flow_block(stmt.body, env, aliases, by_name, outputs)
 
     def _flow_loop(self, stmt: ast.For | ast.AsyncFor, env: dict[str, list[FlowStep]],
@@ -1029,7 +1031,7 @@ class Extractor:
             target = self.target(tensor, scope) if tensor is not None else Target("", "", "")
         args: list[tuple[str, Any]] = []
         arg_spans: list[tuple[str, Span]] = []
-        for name, node in zip(params, arg_nodes):
+        for name, node in zip(params, arg_nodes, strict=False):  # extra args: TypeError anyway
             args.append((name, self.value(node, scope.env)))
             arg_spans.append((name, self.pos.span(node)))
         for keyword in call.keywords:
@@ -1042,7 +1044,7 @@ class Extractor:
                     gain_name = _gain_name(keyword.value, self, scope)
                     if gain_name:
                         args.append(("gain_name", gain_name))
-        for name, node in zip(params, arg_nodes):
+        for name, node in zip(params, arg_nodes, strict=False):
             if name == "gain":
                 gain_name = _gain_name(node, self, scope)
                 if gain_name:
@@ -1220,7 +1222,7 @@ def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
     """Method calls the linker follows: on self or a parameter (``m.reset_parameters()``),
     or named like an init (``net.init_weights()``)."""
     head = (dotted(func.value) or "").split(".")[0]
-    if head == "self" or head in scope.shadowed and head in scope.env:
+    if head == "self" or (head in scope.shadowed and head in scope.env):
         return True
     lowered = func.attr.lower()
     return "init" in lowered or "reset" in lowered or "weight" in lowered

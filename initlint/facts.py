@@ -64,7 +64,7 @@ class ParamFact:
 
 @dataclass(frozen=True)
 class FlowStep:
-    """One step of the signal path: a submodule call, an activation, a residual add, or opaque code."""
+    """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
 
     kind: str  # "module" | "act" | "opaque" | "residual"
     ref: str  # layer name for "module"; activation name for "act"
@@ -154,7 +154,8 @@ class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
 
     var: str
-    source: str  # "modules" | "named_modules" | "children" | "parameters" | "named_parameters" | "list"
+    source: str  # "modules" | "named_modules" | "children" | "named_children" | "iter"
+    # | "parameters" | "named_parameters" | "list"
     receiver: str  # "self", "self.decoder", a parameter name, or ""
     name_var: str = ""  # the name variable of named_* loops
     members: tuple[str, ...] = ()  # for explicit lists: the self paths

@@ -8,7 +8,8 @@ from typing import Any
 
 
 class Severity(str, Enum):
-    """``error``: raises or silently does nothing; ``warning``: numerically harmful; ``info``: convention."""
+    """``error``: raises or silently does nothing; ``warning``: numerically harmful;
+    ``info``: convention."""
 
     ERROR = "error"
     WARNING = "warning"
@@ -35,7 +36,7 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A set of edits that resolves a finding; ``safe`` fixes never change behaviour beyond the intent."""
+    """Edits that resolve a finding; ``safe`` fixes change nothing beyond the intent."""
 
     applicability: str  # "safe" | "unsafe"
     message: str

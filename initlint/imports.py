@@ -65,7 +65,8 @@ def build_import_table(tree: ast.Module, module: str, is_package: bool) -> Impor
             for alias in node.names:
                 if alias.name == "*":
                     continue
-                names[alias.asname or alias.name] = f"{source}.{alias.name}" if source else alias.name
+                local = alias.asname or alias.name
+                names[local] = f"{source}.{alias.name}" if source else alias.name
     return ImportTable(module, tuple(sorted(names.items())))
 
 

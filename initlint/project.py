@@ -7,6 +7,7 @@ sites that write its parameters, and whether some init code we cannot see might.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -328,7 +329,7 @@ class ProjectFacts:
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
-        var = params[0] if fn.static or not fn.cls or "self" not in fn.params else params[0]
+        var = params[0]
         if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
             var = "module"
         key = (fn.qualname, receiver, "callback")
@@ -444,7 +445,7 @@ def _bind_args(fn: FunctionFacts, args: tuple[str, ...], bound: dict[str, str],
     if fn.cls and not fn.static and not skip_self and params and params[0] == "self":
         params = params[1:]
     out: dict[str, str] = {}
-    for param, arg in zip(params, args):
+    for param, arg in zip(params, args, strict=False):
         rebased = _rebase(arg, bound) if arg else None
         if rebased is not None:
             out[param] = rebased
@@ -577,10 +578,9 @@ def _match_module(project: ProjectFacts, conditions: tuple[Condition, ...], var:
         elif cond.kind == "classname" and cond.subject:
             short = cls.rsplit(".", 1)[-1]
             match = any(isinstance(v, str) and v in short for v in cond.values)
-            if cond.kind == "classname" and cond.values and all(
-                    isinstance(v, str) for v in cond.values):
-                if match != cond.positive:
-                    return "no"
+            if cond.values and all(isinstance(v, str) for v in cond.values) \
+                    and match != cond.positive:
+                return "no"
         elif cond.kind == "not_none":
             continue
         elif cond.kind == "other" and cond.values:
@@ -593,9 +593,9 @@ def _match_module(project: ProjectFacts, conditions: tuple[Condition, ...], var:
                     return "no"
             else:
                 verdict = "maybe"
-        elif cond.kind in ("other", "name_contains", "dim"):
-            if cond.subject in ("", var) or var in cond.subject:
-                verdict = "maybe"
+        elif cond.kind in ("other", "name_contains", "dim") and (
+                cond.subject in ("", var) or re.search(rf"\b{re.escape(var)}\b", cond.subject)):
+            verdict = "maybe"  # a test on the module we cannot evaluate
     return verdict
 
 
@@ -619,15 +619,11 @@ def _is_instance(project: ProjectFacts, cls: str, type_name: str) -> bool | None
             f in cls.rsplit(".", 1)[-1] for f in family if f == "Norm")
     klass = project.resolve_class(cls)
     if klass is not None:
-        for ancestor in project.mro(klass)[1:]:
-            if ancestor.qualname == type_name or ancestor.qualname.rsplit(".", 1)[-1] == short_type:
-                return True
-        for ancestor in project.mro(klass):
-            if type_name in ancestor.bases:
-                return True
-        if any(b.rsplit(".", 1)[-1] == short_type for a in project.mro(klass) for b in a.bases):
-            return True
-        return False
+        ancestry = project.mro(klass)
+        return any(a.qualname == type_name or a.qualname.rsplit(".", 1)[-1] == short_type
+                   for a in ancestry[1:]) or any(
+            b == type_name or b.rsplit(".", 1)[-1] == short_type for a in ancestry
+            for b in a.bases)
     if cls.startswith("torch.nn.") and type_name.startswith("torch.nn."):
         return False
     if cls.rsplit(".", 1)[-1] == short_type:

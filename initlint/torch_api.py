@@ -38,7 +38,8 @@ def _conv(n: int, transpose: bool = False) -> LayerKind:
 
 
 def _norm(affine_param: str = "affine", affine_default: bool = True) -> LayerKind:
-    return LayerKind("norm", affine_param=affine_param, affine_default=affine_default, weight_ndim=1)
+    return LayerKind("norm", affine_param=affine_param, affine_default=affine_default,
+                     weight_ndim=1)
 
 
 LAYERS: dict[str, LayerKind] = {
@@ -261,7 +262,10 @@ def leaky_relu_gain(slope: float) -> float:
 
 
 def canonical(qualified: str) -> str:
-    """Map torch's internal module paths onto the public name (torch.nn.modules.conv.X → torch.nn.X)."""
+    """Map torch's internal module paths onto the public name.
+
+    ``torch.nn.modules.conv.Conv2d`` → ``torch.nn.Conv2d``.
+    """
     if qualified.startswith("torch.nn.modules."):
         return NN + qualified.rsplit(".", 1)[1]
     if qualified.startswith("torch.nn.init."):

@@ -34,6 +34,7 @@ class FileContext:
 
 
 Check = Callable[[FileContext], Iterable[Finding]]
+RuleBody = Callable[["Rule", FileContext], Iterator[Finding]]
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,10 @@ class Rule:
 
 
 def rule(code: str, name: str, severity: Severity, summary: str, fix: str | None = None,
-         default: bool = True) -> Callable[[Callable[[Rule, FileContext], Iterator[Finding]]], Rule]:
+         default: bool = True) -> Callable[[RuleBody], Rule]:
     """Declare a rule next to its check: ``@rule("INI001", ...) def check(rule, ctx): ...``."""
 
-    def wrap(fn: Callable[[Rule, FileContext], Iterator[Finding]]) -> Rule:
+    def wrap(fn: RuleBody) -> Rule:
         holder: list[Rule] = []
 
         def bound(ctx: FileContext) -> Iterable[Finding]:

@@ -93,8 +93,8 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
             continue  # its own recursion (``m.init_weights()`` on children) does not count
         if call.kind == "self_method" and call.name == fn.name and other.cls in family:
             return True
-        if call.name == fn.qualname or call.name.endswith("." + fn.name) and \
-                call.kind in ("apply", "ref", "function") and other.cls in family:
+        if call.name == fn.qualname or (call.name.endswith("." + fn.name) and \
+                call.kind in ("apply", "ref", "function") and other.cls in family):
             return True
         if call.kind == "method" and call.name == fn.name:
             return True  # obj.init_weights(): any object may be this class
@@ -371,8 +371,8 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             span = site.span if _in_file(ctx, site) else placed.layer.span
             yield rule.finding(
                 ctx, span,
-                f"`{cls.name}.{display_path(placed.path)}` is built with padding_idx={pad} but `{site.func}` "
-                f"re-draws its whole weight, row {pad} included",
+                f"`{cls.name}.{display_path(placed.path)}` is built with padding_idx={pad} "
+                f"but `{site.func}` re-draws its whole weight, row {pad} included",
                 f"nn.Embedding zeroes row {pad} at construction and never updates it (its "
                 f"gradient is 0), so it must be re-zeroed after a custom init. Here the "
                 f"padding vector gets a random draw that is never trained and leaks into "
@@ -437,8 +437,8 @@ def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             in_file = _in_file(ctx, site)
             yield rule.finding(
                 ctx, site.span if in_file else placed.layer.span,
-                f"`{cls.name}.{display_path(placed.path)}` gets `{site.func}` on its weight but its bias keeps "
-                "PyTorch's default draw",
+                f"`{cls.name}.{display_path(placed.path)}` gets `{site.func}` on its weight "
+                "but its bias keeps PyTorch's default draw",
                 f"The default bias is U(±1/√fan_in), std 1/√(3·fan_in); {detail} The "
                 "convention is zeros: `nn.init.zeros_(m.bias)`.",
                 _bias_fix(ctx, site) if in_file else None,

@@ -7,6 +7,7 @@ an unguarded ``m.bias`` is only a crash where a layer of that type is built with
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
 from initlint.facts import Construction, InitSite, LayerFact

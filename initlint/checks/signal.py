@@ -14,12 +14,12 @@ from initlint.signal import (
     ChainLayer,
     Run,
     WeightInit,
+    display_path,
     fan_in,
     fan_out,
     format_factor,
     runs_of,
     second_moment,
-    display_path,
     weight_init,
 )
 
