@@ -91,8 +91,9 @@ class Cache:
 
     # --- keys ------------------------------------------------------------------------
 
-    def file_key(self, path: str, module: str, text: str) -> str:
-        raw = f"{self.fingerprint}|{path}|{module}|{content_hash(text)}"
+    def file_key(self, path: str, module: str, digest: str) -> str:
+        """``digest``: :func:`content_hash` of the file's text."""
+        raw = f"{self.fingerprint}|{path}|{module}|{digest}"
         return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"),
                                digest_size=16).hexdigest()
 
@@ -107,6 +108,9 @@ class Cache:
 
     def _entry(self, kind: str, key: str) -> Path:
         return self.base / kind / key[:2] / key
+
+    def has(self, kind: str, key: str) -> bool:
+        return self.enabled and self._entry(kind, key).is_file()
 
     def get(self, kind: str, key: str) -> Any | None:
         """The stored value, or None on a miss or an unreadable entry (never raises)."""

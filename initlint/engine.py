@@ -14,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from initlint.cache import Cache, config_key
+from initlint.cache import Cache, config_key, content_hash
 from initlint.checks import ALL_RULES, FileContext
 from initlint.config import Config
 from initlint.discover import Source, read_source
@@ -126,7 +126,8 @@ def check_project(parsed: list[Parsed], config: Config,
             continue
         if item.facts is None:
             continue
-        ctx = FileContext(item.facts, project, item.text, config)
+        text = item.text or read_source(item.path).text  # lint_paths keeps no texts
+        ctx = FileContext(item.facts, project, text, config)
         raw: list[Finding] = []
         for code in sorted(enabled):
             raw += _run_rule(code, ctx)
@@ -150,22 +151,44 @@ def _run_rule(code: str, ctx: FileContext) -> list[Finding]:
 # --- parsing many files ---------------------------------------------------------------
 
 
-def _parse_chunk(chunk: list[tuple[str, str]]) -> list[Parsed]:
-    """Worker side: parse files, hand back facts without the text the parent already has."""
-    return [replace(parse_source(Source(path, text)), text="") for path, text in chunk]
+@dataclass
+class _Entry:
+    """One file of a run: how big it is (to balance chunks), its cache key and the content
+    hash behind it, and its Parsed (without text) once settled."""
+
+    path: str
+    size: int
+    key: str = ""
+    digest: str = ""
+    parsed: Parsed | None = None
 
 
-def _chunks(sources: list[Source], jobs: int) -> list[list[int]]:
-    """Indices of ``sources`` in chunks of similar size, biggest files first, so the last
-    chunk to finish is small and both workers stay busy to the end."""
-    order = sorted(range(len(sources)), key=lambda i: -len(sources[i].text))
-    target = max(1, sum(len(s.text) for s in sources) // (jobs * CHUNKS_PER_JOB))
+def _parse_file(path: str, digest: str) -> tuple[Parsed, bool]:
+    """Read and parse one file. The Parsed carries no text (the check reads it again, one
+    file at a time, so a run never holds every file's text); the flag says the content still
+    hashes to ``digest``, i.e. the facts may be cached under the key computed from it."""
+    source = read_source(path)
+    parsed = replace(parse_source(source), text="")
+    return parsed, bool(digest) and not source.error and content_hash(source.text) == digest
+
+
+def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[Parsed, bool]]:
+    """Worker side: files are read here, not shipped from the parent."""
+    gc.enable()  # a worker forked while the parent paused it: extraction makes cycles
+    return [_parse_file(path, digest) for path, digest in chunk]
+
+
+def _chunks(sizes: list[int], jobs: int) -> list[list[int]]:
+    """Indices in chunks of similar total size, biggest files first, so the last chunk to
+    finish is small and every worker stays busy to the end."""
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    target = max(1, sum(sizes) // (jobs * CHUNKS_PER_JOB))
     chunks: list[list[int]] = []
     current: list[int] = []
     size = 0
     for index in order:
         current.append(index)
-        size += len(sources[index].text)
+        size += sizes[index]
         if size >= target:
             chunks.append(current)
             current, size = [], 0
@@ -182,41 +205,105 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _parse_many(sources: list[Source], jobs: int, progress: Progress | None) -> list[Parsed]:
-    """Parse every source, in worker processes when it pays; results in input order."""
-    results: list[Parsed | None] = [None] * len(sources)
-    if jobs > 1 and len(sources) >= MIN_PARALLEL_FILES:
+def _scan(paths: list[str], cache: Cache | None) -> list[_Entry]:
+    """Without a cache, only sizes (workers do the rest). With one, read each file once to
+    settle what needs no parse (unreadable, prefiltered) and key the others by content."""
+    entries: list[_Entry] = []
+    for path in paths:
+        if cache is None:
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                size = 0
+            entries.append(_Entry(path, size))
+            continue
+        source = read_source(path)
+        entry = _Entry(path, len(source.text))
+        if source.error:
+            entry.parsed = Parsed(path, "", None, syntax_finding(path, source.error))
+            entry.key = "error:" + source.error
+        elif not prefilter(source.text):
+            entry.parsed = Parsed(path, "", None, None, skipped=True)
+            entry.key = "skipped"
+        else:
+            entry.digest = content_hash(source.text)
+            entry.key = cache.file_key(path, module_name_for(path), entry.digest)
+        entries.append(entry)
+    return entries
+
+
+def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
+            progress: Progress | None) -> int:
+    """Give every entry its Parsed: from the cache, from workers, or parsed here. Workers
+    start before cached facts are loaded (so they fork from a small parent) and parse
+    while the parent loads them. Returns how many came from the cache."""
+    open_ = [e for e in entries if e.parsed is None]
+    if progress is not None:
+        progress.advance(len(entries) - len(open_))
+    todo = [e for e in open_ if cache is None or not cache.has("facts", e.key)]
+    pool = futures = None
+    if jobs > 1 and len(todo) >= MIN_PARALLEL_FILES:
         try:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = {pool.submit(_parse_chunk, [(sources[i].path, sources[i].text)
-                                                      for i in chunk]): chunk
-                           for chunk in _chunks(sources, jobs)}
-                for future in as_completed(futures):
-                    chunk = futures[future]
-                    try:
-                        parsed = future.result()
-                    except BrokenProcessPool:
-                        raise
-                    except Exception:  # facts that would not pickle: parsed again below
-                        continue
-                    for index, item in zip(chunk, parsed, strict=True):
-                        results[index] = replace(item, text=sources[index].text)
-                    if progress is not None:
-                        progress.advance(len(chunk))
-        except (BrokenProcessPool, OSError):
-            pass  # a worker died (memory?) or none could start: finish in this process
-    for index, source in enumerate(sources):
-        if results[index] is None:
-            results[index] = parse_source(source)
+            pool = ProcessPoolExecutor(max_workers=jobs)
+            futures = {pool.submit(_parse_chunk, [(todo[i].path, todo[i].digest)
+                                                  for i in chunk]): [todo[i] for i in chunk]
+                       for chunk in _chunks([e.size for e in todo], jobs)}
+        except OSError:  # no processes here (sandbox, limits): parse in this process
+            pool = futures = None
+    hits = 0
+    waiting = {id(e) for e in todo}
+    with _gc_paused():
+        for entry in open_:
+            if id(entry) in waiting or cache is None:
+                continue
+            hit = cache.get("facts", entry.key)
+            if isinstance(hit, Parsed):
+                entry.parsed = hit
+                hits += 1
+                if progress is not None:
+                    progress.advance()
+        if pool is not None and futures is not None:
+            _collect(pool, futures, cache, progress)
+    for entry in open_:
+        if entry.parsed is None:  # no pool, a failed chunk, or a cache entry gone bad
+            parsed, same = _parse_file(entry.path, entry.digest)
+            entry.parsed = parsed
+            if cache is not None and same:
+                cache.put("facts", entry.key, parsed)
             if progress is not None:
                 progress.advance()
-    return results  # type: ignore[return-value]
+    return hits
+
+
+def _collect(pool: ProcessPoolExecutor, futures: dict, cache: Cache | None,
+             progress: Progress | None) -> None:
+    """Results of the workers, as they come; a chunk that fails is left for the parent."""
+    try:
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                raise
+            except Exception:  # facts that would not pickle: parsed again in the parent
+                continue
+            for entry, (parsed, same) in zip(chunk, results, strict=True):
+                entry.parsed = parsed
+                if cache is not None and same:
+                    cache.put("facts", entry.key, parsed)
+            if progress is not None:
+                progress.advance(len(chunk))
+    except BrokenProcessPool:
+        pass  # a worker died (out of memory?): the parent parses what is left
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Facts are millions of small acyclic objects: the cyclic collector would rescan them
-    all again and again as they accumulate (a third of the run), and frees nothing."""
+    """Unpickled facts and the linked project are millions of small objects that live to
+    the end of the run: the cyclic collector would rescan them again and again as they
+    accumulate, and free little. Never around parsing: extraction does make cycles."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -226,80 +313,45 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _prepared(sources: list[Source], cache: Cache | None) -> tuple[list[Parsed | None],
-                                                                   list[str]]:
-    """Files settled without parsing (unreadable, skipped by the prefilter, or cached), and
-    every file's cache key (what the whole run's key is made of)."""
-    done: list[Parsed | None] = []
-    keys: list[str] = []
-    for source in sources:
-        if source.error:
-            done.append(Parsed(source.path, "", None, syntax_finding(source.path,
-                                                                     source.error)))
-            keys.append("error:" + source.error)
-        elif not prefilter(source.text):
-            done.append(Parsed(source.path, source.text, None, None, skipped=True))
-            keys.append("skipped")
-        elif cache is None:
-            done.append(None)
-            keys.append("")
-        else:
-            key = cache.file_key(source.path, module_name_for(source.path), source.text)
-            keys.append(key)
-            hit = cache.get("facts", key)
-            done.append(replace(hit, text=source.text) if isinstance(hit, Parsed) else None)
-    return done, keys
-
-
 def parse_all(paths: list[str], jobs: int | None = None, *, cache: Cache | None = None,
               progress: Progress | None = None) -> list[Parsed]:
-    """Parse every file (facts from ``cache`` where it has them), in input order."""
-    sources = [read_source(p) for p in paths]
-    with _gc_paused():
-        done, keys = _prepared(sources, cache)
-        return _complete(sources, done, keys, jobs, cache, progress)
-
-
-def _complete(sources: list[Source], done: list[Parsed | None], keys: list[str],
-              jobs: int | None, cache: Cache | None,
-              progress: Progress | None) -> list[Parsed]:
-    todo = [i for i, item in enumerate(done) if item is None]
-    if progress is not None:
-        progress.advance(len(sources) - len(todo))
-    fresh = _parse_many([sources[i] for i in todo], jobs or default_jobs(), progress)
-    for index, item in zip(todo, fresh, strict=True):
-        done[index] = item
-        if cache is not None:
-            cache.put("facts", keys[index], replace(item, text=""))
-    return done  # type: ignore[return-value]
+    """Parse every file (facts from ``cache`` where it has them), in input order, each with
+    its text."""
+    entries = _scan(paths, cache)
+    _settle(entries, jobs or default_jobs(), cache, progress)
+    out = []
+    for entry in entries:
+        parsed = entry.parsed
+        assert parsed is not None
+        out.append(parsed if parsed.error else replace(parsed, text=read_source(entry.path).text))
+    return out
 
 
 def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
                cache: Cache | None = None, progress: Progress | None = None) -> RunResult:
     """Lint files (already discovered). With ``cache``, unchanged files are not parsed again
     and an unchanged run (same files, same contents, same settings) is not checked again."""
-    sources = [read_source(p) for p in paths]
+    entries = _scan(paths, cache)
+    run_key = ""
+    if cache is not None:
+        run_key = cache.run_key(config_key(config, enabled_codes(config)),
+                                ((e.path, e.key) for e in entries))
+        hit = cache.get("run", run_key)
+        if isinstance(hit, tuple) and len(hit) == 2:
+            findings, parsed_count = hit
+            if progress is not None:
+                progress.advance(len(paths))
+            return RunResult(list(findings), len(paths), parsed_count,
+                             cached=len(paths), from_cache=True)
+    hits = _settle(entries, jobs or default_jobs(), cache, progress)
+    parsed = [e.parsed for e in entries if e.parsed is not None]
     with _gc_paused():
-        done, keys = _prepared(sources, cache)
-        run_key = ""
-        if cache is not None:
-            run_key = cache.run_key(config_key(config, enabled_codes(config)),
-                                    zip(paths, keys, strict=True))
-            hit = cache.get("run", run_key)
-            if isinstance(hit, tuple) and len(hit) == 2:
-                findings, parsed_count = hit
-                if progress is not None:
-                    progress.advance(len(paths))
-                return RunResult(list(findings), len(paths), parsed_count,
-                                 cached=len(paths), from_cache=True)
-        cached = sum(1 for item in done if item is not None and item.facts is not None)
-        parsed = _complete(sources, done, keys, jobs, cache, progress)
         findings = check_project(parsed, config)
-        result = RunResult(findings, len(paths), sum(1 for p in parsed if p.facts is not None),
-                           cached=cached)
-        if cache is not None:
-            cache.put("run", run_key, (tuple(findings), result.parsed))
-        return result
+    result = RunResult(findings, len(paths), sum(1 for p in parsed if p.facts is not None),
+                       cached=hits)
+    if cache is not None:
+        cache.put("run", run_key, (tuple(findings), result.parsed))
+    return result
 
 
 def lint_text(path: str, text: str, config: Config,

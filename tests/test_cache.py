@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from initlint.cache import ENV_VAR, Cache, config_key, default_directory
+from initlint import engine
+from initlint.cache import ENV_VAR, Cache, config_key, content_hash, default_directory
 from initlint.config import Config
 from initlint.discover import discover
 from initlint.engine import lint_paths
@@ -147,11 +148,12 @@ def test_an_unwritable_cache_turns_itself_off(tmp_path: Path) -> None:
 
 def test_file_key_covers_content_path_and_module() -> None:
     cache = Cache("/nonexistent")
-    base = cache.file_key("a.py", "pkg.a", "x = 1\n")
-    assert base == cache.file_key("a.py", "pkg.a", "x = 1\n")
-    assert len({base, cache.file_key("a.py", "pkg.a", "x = 2\n"),
-                cache.file_key("b.py", "pkg.a", "x = 1\n"),
-                cache.file_key("a.py", "a", "x = 1\n")}) == 4
+    one, two = content_hash("x = 1\n"), content_hash("x = 2\n")
+    assert one == content_hash("x = 1\n") and one != two
+    base = cache.file_key("a.py", "pkg.a", one)
+    assert base == cache.file_key("a.py", "pkg.a", one)
+    assert len({base, cache.file_key("a.py", "pkg.a", two), cache.file_key("b.py", "pkg.a", one),
+                cache.file_key("a.py", "a", one)}) == 4
 
 
 def test_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -180,3 +182,22 @@ def test_cli_uses_the_cache_and_no_cache_bypasses_it(tmp_path: Path) -> None:
     assert cold.stdout == warm.stdout == bypassed.stdout
     assert cold.returncode == warm.returncode == 1
     assert "\r" not in cold.stderr + warm.stderr  # no progress counter on a pipe
+
+
+def test_partial_warm_run_with_workers_equals_a_fresh_run(tmp_path: Path) -> None:
+    """Enough files for worker processes: cached facts load while workers parse the rest."""
+    import shutil
+
+    root = tmp_path / "fixtures"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "fixtures", root)
+    files = discover([str(root)], ALL)
+    assert len(files) >= 16
+    cache_dir = tmp_path / "cache"
+    lint_paths(files, ALL, jobs=2, cache=Cache(cache_dir))
+    edited = files[: max(engine.MIN_PARALLEL_FILES, len(files) * 2 // 3)]
+    for path in edited:  # enough files for the worker pool to start
+        Path(path).write_text(Path(path).read_text() + "\n# edited\n")
+    warm = lint_paths(files, ALL, jobs=2, cache=Cache(cache_dir))
+    assert not warm.from_cache and 0 < warm.cached < len(files)
+    fresh = lint_paths(files, ALL, jobs=2)
+    assert _keys(warm.findings) == _keys(fresh.findings)
