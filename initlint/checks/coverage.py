@@ -135,11 +135,15 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if init is None:
             continue
         rows = {layer.name: layer.span.row for layer in cls.layers}
+        effective = project.effective(cls)
+        placed = project.placed_by_path(cls)
         for call, sites in _init_calls(ctx, cls, init):
             row = call.span.row if call.span else 0
+            early = {item.site for item in sites}
             late = [layer for layer in cls.layers if rows[layer.name] > row
                     and "." not in layer.name and _weight_bearing(ctx, layer)
-                    and _would_cover(ctx, cls, sites, layer)]
+                    and _would_cover(ctx, cls, sites, layer)
+                    and not _initialized_elsewhere(effective, placed.get(layer.name), early)]
             if not late:
                 continue
             names = ", ".join(f"self.{layer.name}" for layer in late[:4])
@@ -153,6 +157,15 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "instead of the init this call applies. Move the call to the end of "
                 "`__init__`.",
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
+
+
+def _initialized_elsewhere(effective: EffectiveInit, placed: Placed | None,
+                           early: set[InitSite]) -> bool:
+    """Some other init (a later loop, an explicit call) writes the layer's weight."""
+    if placed is None:
+        return True
+    writes = effective.writes(placed, "weight")
+    return writes.possible or any(site not in early for site in writes.sites)
 
 
 def _call_text(call) -> str:
