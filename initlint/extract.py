@@ -378,6 +378,18 @@ class Extractor:
                         items = call.args[0].elts if call.func.attr == "extend" and \
                             isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
                         _remember_list(local_calls, call.func.value.id, list(items), True)
+                    container = _self_attr(call.func.value) if isinstance(
+                        call.func, ast.Attribute) else None
+                    if container is not None and call.func.attr == "append" and call.args:
+                        # ``self.layers.append(nn.Linear(...))`` in a loop over range(n)
+                        found = self._layer_from_expr(f"{container}.*", call.args[0], env,
+                                                      local_calls)
+                        count = _loop_count(fn, sub, self, env)
+                        found = [replace(f, count=count) if f.name == f"{container}.*" else f
+                                 for f in found[0]], found[1]
+                        layers += found[0]
+                        chains += found[1]
+                        order += [(layer.name, index) for layer in found[0]]
                     if func == "self.add_module" and len(call.args) == 2:
                         key = self.value(call.args[0], env)
                         name = key if isinstance(key, str) else "?"
@@ -1247,6 +1259,34 @@ def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.e
     previous = local_calls.get(key)
     before = list(previous.elts) if extend and isinstance(previous, ast.List) else []
     local_calls[key] = ast.List(elts=before + list(elts), ctx=ast.Load())
+
+
+def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: Extractor,
+                env: dict[str, Any]) -> Any:
+    """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
+    def walk(body: list[ast.stmt], count: Any) -> Any:
+        for node in body:
+            if node is stmt:
+                return count
+            if isinstance(node, ast.For):
+                inner: Any = UNKNOWN
+                if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
+                        and len(node.iter.args) == 1:
+                    n = extractor.value(node.iter.args[0], env)
+                    inner = n * count if isinstance(n, int) and isinstance(count, int) \
+                        else UNKNOWN
+                found = walk(node.body, inner)
+                if found is not None:
+                    return found
+            for name in ("body", "orelse", "finalbody"):
+                if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
+                    found = walk(getattr(node, name), count)
+                    if found is not None:
+                        return found
+        return None
+
+    result = walk(fn.body, 1)
+    return UNKNOWN if result is None else result
 
 
 def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:
