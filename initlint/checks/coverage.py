@@ -96,15 +96,24 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
         if call.name == fn.qualname or (call.name.endswith("." + fn.name) and \
                 call.kind in ("apply", "ref", "function") and other.cls in family):
             return True
-        if call.kind == "method" and call.name == fn.name:
-            return True  # obj.init_weights(): any object may be this class
+        if call.kind == "method" and call.name == fn.name and _same_package(other.qualname,
+                                                                             fn.qualname):
+            return True  # obj.init_weights(): any object of its package may be this class
     return _mentioned(ctx, fn, ("." + fn.name,))
+
+
+def _same_package(a: str, b: str) -> bool:
+    """Code in one top-level package (a library and its own callers; loose scripts count
+    as one package)."""
+    return a.split(".")[0] == b.split(".")[0] or "." not in a or "." not in b
 
 
 def _mentioned(ctx: FileContext, fn: FunctionFacts, refs: tuple[str, ...]) -> bool:
     """Some code other than ``fn`` itself mentions it (``obj.name``, a bare name, a string)."""
     own = fn.qualname
     for facts in ctx.project.files:
+        if not _same_package(facts.module or facts.path, own):
+            continue
         for ref, owner in facts.references:
             if ref in refs and not (owner == own or owner.startswith(own + ".")):
                 return True
@@ -371,7 +380,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 continue
             writes = effective.writes(placed, "weight")
             redraws = [s for s in writes.sites if not s.target.index and s.style != "assign"
-                       and s.func != "copy_" and describe(s)[0] not in ("zeros",)]
+                       and describe(s)[0] in _REDRAWS]
             if not redraws or writes.possible:
                 continue
             if _rezeroed(project, effective, placed, writes.sites):
@@ -393,6 +402,11 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 f"`module.weight.data[module.padding_idx].zero_()` after the draw (as "
                 "transformers' _init_weights does).",
                 subject=f"{cls.qualname}::{placed.path}")
+
+
+#: Inits that replace every row (a pretrained copy_, a clamp_ or a zeroing do not count).
+_REDRAWS = frozenset({"normal", "uniform", "xavier", "kaiming", "orthogonal", "sparse",
+                      "constant", "ones", "eye"})
 
 
 def _rezeroed(project, effective: EffectiveInit, placed: Placed,
