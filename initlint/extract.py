@@ -1135,6 +1135,10 @@ class Extractor:
                     copy = copy or method
                     node = node.func.value
                     continue
+                if method == "detach":
+                    via_data = True  # shares storage, no autograd: like ``.data``
+                    node = node.func.value
+                    continue
                 if method in api.VIEW_METHODS:
                     reshaped = True
                     node = node.func.value

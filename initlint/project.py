@@ -76,6 +76,7 @@ class ProjectFacts:
         self._mro: dict[str, list[ClassFacts]] = {}
         self._placed_cache: dict[str, list[Placed]] = {}
         self._placed_paths: dict[str, dict[str, Placed]] = {}
+        self._composed: dict[str, set[str]] = {}
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -388,6 +389,31 @@ class ProjectFacts:
             for item in applied:
                 index.setdefault(item.site, []).append(cls)
         return index
+
+    def composed_of(self, cls: ClassFacts) -> set[str]:
+        """Classes that may be part of a ``cls`` model: its own, its submodules' and the ones
+        its methods construct (``Block(...)`` inside ``_make_layer``), transitively."""
+        cached = self._composed.get(cls.qualname)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        todo = [cls]
+        while todo:
+            current = todo.pop()
+            if current.qualname in seen:
+                continue
+            seen.add(current.qualname)
+            for klass in self.mro(current):
+                names = [layer.cls for layer in klass.layers if layer.cls]
+                for method in klass.methods:
+                    fn = self.functions.get(method)
+                    names += [c.name for c in fn.calls if c.kind == "function"] if fn else []
+                for name in names:
+                    child = self.resolve_class(name)
+                    if child is not None and child.qualname not in seen:
+                        todo.append(child)
+        self._composed[cls.qualname] = seen
+        return seen
 
     def models_running(self, site: InitSite) -> list[ClassFacts]:
         """Model classes whose construction runs ``site``."""

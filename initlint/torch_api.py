@@ -220,12 +220,13 @@ INPLACE_INIT_METHODS: dict[str, str] = {
 #: Tensor methods whose result is a new tensor, not a view: initializing it changes nothing.
 COPYING_METHODS = frozenset(
     {"clone", "cpu", "cuda", "to", "float", "half", "double", "bfloat16",
-     "contiguous", "numpy", "type", "long", "int"}
+     "numpy", "type", "long", "int"}
 )
-#: Methods that return views (writes go through to the parameter).
-VIEW_METHODS = frozenset({"view", "view_as", "reshape", "t", "transpose", "permute",
-                          "squeeze", "unsqueeze", "narrow", "select", "flatten", "chunk",
-                          "split", "unbind", "as_strided", "expand"})
+#: Methods that return views (writes go through to the parameter); ``contiguous`` returns
+#: the parameter itself.
+VIEW_METHODS = frozenset({"contiguous", "view", "view_as", "reshape", "t", "transpose",
+                          "permute", "squeeze", "unsqueeze", "narrow", "select", "flatten",
+                          "chunk", "split", "unbind", "as_strided", "expand"})
 #: Factories that make a fresh tensor.
 TENSOR_FACTORIES = frozenset(
     "torch." + f for f in ("empty", "zeros", "ones", "randn", "rand", "tensor",

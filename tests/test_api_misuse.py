@@ -175,7 +175,6 @@ def test_init_on_a_copy(lint, expr):
 
 @pytest.mark.parametrize("expr", ["self.fc.weight.detach().clone()",
                                   "self.fc.weight.clone().detach()"])
-@pytest.mark.xfail(strict=True, reason="extract.target stops at .detach() (reported)")
 def test_init_on_a_detached_copy(lint, expr):
     findings = lint(COPY_MODEL.format(line=f"nn.init.normal_({expr}, std=0.02)"), API)
     assert codes(findings) == ["INI002"]

@@ -84,12 +84,14 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
     types = _dispatched_types(site)
     if not types:
         return None
+    models = _models_running(ctx, site)
+    parts = set().union(*(project.composed_of(m) for m in models)) if models else None
     for cons in ctx.facts.constructions:
-        if cons.cls in types:
+        if cons.cls in types and (parts is None or not cons.owner or cons.owner in parts):
             reason = missing_param(cons.cls, cons, target.attr)
             if reason:
                 return cons.cls, reason, f"line {cons.span.row}"
-    for model in _models_running(ctx, site):
+    for model in models:
         for placed in project.placed_layers(model):
             if placed.layer.cls in types:
                 reason = missing_param(placed.layer.cls, placed.layer, target.attr)
