@@ -32,6 +32,7 @@ from initlint.facts import (
 )
 from initlint.findings import Span
 from initlint.imports import Resolver, build_import_table, dotted
+from initlint.text import split_lines
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
@@ -52,7 +53,7 @@ class Positions:
     """Converts ast's UTF-8 byte columns into 1-based code-point columns."""
 
     def __init__(self, text: str):
-        self._lines = text.splitlines()
+        self._lines = split_lines(text)
 
     def column(self, row: int, byte_col: int) -> int:
         if 0 < row <= len(self._lines):
@@ -216,7 +217,7 @@ class Extractor:
         file_noqa = False
         if not re.search("noqa", self.text, re.I):  # `# NOQA` counts too
             return (), False
-        for row, line in enumerate(self.text.splitlines(), 1):
+        for row, line in enumerate(split_lines(self.text), 1):
             if "#" not in line or "noqa" not in line.lower():
                 continue
             if FILE_NOQA.search(line):

@@ -12,7 +12,6 @@ import ast
 import codecs
 import difflib
 import os
-import re
 import stat
 import tempfile
 import warnings
@@ -25,11 +24,12 @@ from initlint.config import Config
 from initlint.discover import Source, _declared_encoding, read_source
 from initlint.engine import Parsed, check_project, lint_text, parse_all, parse_source
 from initlint.findings import Finding, Fix
+from initlint.text import NEWLINE
 
 #: A fix loop that has not converged after this many rounds is stopped where it is.
 MAX_ROUNDS = 10
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+_NEWLINE = NEWLINE
 
 
 def applicable(fix: Fix | None, unsafe: bool = False) -> bool:

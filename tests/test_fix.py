@@ -157,10 +157,6 @@ def test_tab_indented_file_gets_a_guard_that_parses():
     assert lint_text("net.py", result.after, Config()) == []
 
 
-@pytest.mark.xfail(strict=True, raises=(AssertionError, IndexError),
-                   reason="extract.Positions and FileContext.source split rows with "
-                          "str.splitlines(), which also breaks at form feed and U+2028; "
-                          "Python does not, so spans after them are shifted")
 def test_form_feed_and_line_separator_do_not_shift_fixes():
     text = MODEL.replace("import torch.nn as nn\n", "import torch.nn as nn  # a\u2028b\n\x0c\n")
     result = fix_text("net.py", text, Config())

@@ -34,7 +34,7 @@ IMPORTS = (
 )
 # Form feed and U+2028 are left out until extract.Positions stops splitting rows at them
 # (see test_fix.py::test_form_feed_and_line_separator_do_not_shift_fixes).
-TRICKY = "é😀模型Δß\u00a0«»"
+TRICKY = "é😀模型Δß\u00a0«»\x0c\u2028"
 
 
 def identifiers() -> st.SearchStrategy[str]:

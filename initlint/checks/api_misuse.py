@@ -350,7 +350,7 @@ def _bad_name(rule: Rule, ctx: FileContext, span: Span, func: str, value: str,
     candidates = [name for name in accepted if name == normalized]
     fix = None
     literal = ctx.source(span)
-    if candidates and literal[:1] in "'\"" and literal[-1:] == literal[:1]:
+    if candidates and literal[:1] and literal[:1] in "'\"" and literal[-1:] == literal[:1]:
         fix = Fix("safe", f"Use '{candidates[0]}'",
                   (Edit(span, f"{literal[0]}{candidates[0]}{literal[0]}"),))
     where = f"{arg}=" if arg else ""

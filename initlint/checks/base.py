@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from initlint.config import Config
 from initlint.facts import FileFacts
 from initlint.findings import Finding, Fix, Severity, Span
+from initlint.text import split_lines
 
 if TYPE_CHECKING:
     from initlint.project import ProjectFacts
@@ -27,7 +28,7 @@ class FileContext:
 
     def source(self, span: Span) -> str:
         """The text inside a single-line span."""
-        lines = self.text.splitlines()
+        lines = split_lines(self.text)
         if span.row != span.end_row or not 0 < span.row <= len(lines):
             return ""
         return lines[span.row - 1][span.column - 1: span.end_column - 1]

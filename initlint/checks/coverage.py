@@ -12,6 +12,7 @@ from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFa
 from initlint.findings import Edit, Finding, Fix, Severity, Span
 from initlint.project import Applied, EffectiveInit, Placed, _match_module, _match_param
 from initlint.signal import describe, display_path, fan_in, weight_init
+from initlint.text import split_lines
 
 W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
@@ -500,8 +501,8 @@ def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
     if spelling is None or base in ("", "self") or site.target.path or not site.discarded:
         return None
     span = site.statement_span
-    line = ctx.text.splitlines()[span.end_row - 1] if span.end_row <= len(
-        ctx.text.splitlines()) else ""
+    lines = split_lines(ctx.text)
+    line = lines[span.end_row - 1] if span.end_row <= len(lines) else ""
     if line[span.end_column - 1:].strip():
         return None
     text = (f"\n{site.indent}if {base}.bias is not None:\n{site.indent}    "

@@ -12,6 +12,7 @@ from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
 from initlint.facts import Construction, InitSite, LayerFact
 from initlint.findings import Edit, Finding, Fix, Span
+from initlint.text import split_lines
 
 _GUARD_KINDS = ("not_none", "isinstance")
 
@@ -136,7 +137,7 @@ def _guard_fix(ctx: FileContext, site: InitSite, subject: str) -> Fix | None:
     span = site.statement_span
     if span.row != span.end_row or span.column != len(site.indent) + 1 or not site.discarded:
         return None
-    line = ctx.text.splitlines()[span.row - 1]
+    line = split_lines(ctx.text)[span.row - 1]
     if line[span.end_column - 1:].strip() and not line[span.end_column - 1:].lstrip() \
             .startswith("#"):
         return None  # more code on the line (``a(); b()``)

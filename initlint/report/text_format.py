@@ -5,13 +5,14 @@ from __future__ import annotations
 import textwrap
 
 from initlint.findings import Finding
+from initlint.text import split_lines
 
 
 def _excerpt(finding: Finding, sources: dict[str, str]) -> list[str]:
     text = sources.get(finding.path)
     if not text:
         return []
-    lines = text.splitlines()
+    lines = split_lines(text)
     row = finding.span.row
     if not 0 < row <= len(lines):
         return []
