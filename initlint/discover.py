@@ -25,11 +25,14 @@ class DiscoveryError(Exception):
     """A path given on the command line does not exist."""
 
 
-def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None) -> bool:
-    parts = path.parts
+def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None, base: Path) -> bool:
+    """Does an exclude pattern match a path component below ``base`` (the directory the
+    user named: its own ancestors, say a ``build/`` or ``site-packages/`` the project lives
+    in, never exclude it), or the path relative to the config root?"""
+    below = path.relative_to(base).parts if path.is_relative_to(base) else (path.name,)
     rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
     for pattern in patterns:
-        if any(fnmatch.fnmatch(part, pattern) for part in parts):
+        if any(fnmatch.fnmatch(part, pattern) for part in below):
             return True
         if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(str(path), pattern):
             return True
@@ -46,17 +49,19 @@ def discover(paths: list[str], config: Config, force_exclude: bool = False) -> l
         if not path.exists():
             raise DiscoveryError(f"{raw}: no such file or directory")
         if path.is_file():
-            if not (force_exclude and _excluded(path.resolve(), patterns, root)):
+            resolved = path.resolve()
+            if not (force_exclude and _excluded(resolved, patterns, root, resolved.parent)):
                 found.append(str(path))
             continue
+        base = path.resolve()
         for directory, dirnames, filenames in os.walk(path):
             current = Path(directory)
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not _excluded((current / d).resolve(), patterns, root))
+            dirnames[:] = sorted(d for d in dirnames if not _excluded(
+                (current / d).resolve(), patterns, root, base))
             for filename in sorted(filenames):
                 if filename.endswith((".py", ".pyi")):
                     file_path = current / filename
-                    if not _excluded(file_path.resolve(), patterns, root):
+                    if not _excluded(file_path.resolve(), patterns, root, base):
                         found.append(str(file_path))
     return list(dict.fromkeys(found))
 
