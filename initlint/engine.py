@@ -301,16 +301,32 @@ def _collect(pool: ProcessPoolExecutor, futures: dict, cache: Cache | None,
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Unpickled facts and the linked project are millions of small objects that live to
-    the end of the run: the cyclic collector would rescan them again and again as they
-    accumulate, and free little. Never around parsing: extraction does make cycles."""
+    """Unpickled facts are millions of small objects that live to the end of the run: the
+    cyclic collector would rescan them again and again as they accumulate, and free nothing
+    (they are acyclic; refcounting frees them). So pause it while they arrive, then freeze
+    what exists, so later collections (parsing here, checking) scan only new objects.
+    Never around parsing itself: extraction does make cycles. See :func:`_gc_thawed`."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def _gc_thawed() -> Iterator[None]:
+    """Around a whole run: give frozen objects back to the collector at the end, so a
+    long-lived caller (tests, an editor) can still collect cycles among them; a process
+    that had frozen objects of its own before is left as it was."""
+    frozen_before = gc.get_freeze_count()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def parse_all(paths: list[str], jobs: int | None = None, *, cache: Cache | None = None,
@@ -318,7 +334,8 @@ def parse_all(paths: list[str], jobs: int | None = None, *, cache: Cache | None 
     """Parse every file (facts from ``cache`` where it has them), in input order, each with
     its text."""
     entries = _scan(paths, cache)
-    _settle(entries, jobs or default_jobs(), cache, progress)
+    with _gc_thawed():
+        _settle(entries, jobs or default_jobs(), cache, progress)
     out = []
     for entry in entries:
         parsed = entry.parsed
@@ -343,9 +360,9 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
                 progress.advance(len(paths))
             return RunResult(list(findings), len(paths), parsed_count,
                              cached=len(paths), from_cache=True)
-    hits = _settle(entries, jobs or default_jobs(), cache, progress)
-    parsed = [e.parsed for e in entries if e.parsed is not None]
-    with _gc_paused():
+    with _gc_thawed():
+        hits = _settle(entries, jobs or default_jobs(), cache, progress)
+        parsed = [e.parsed for e in entries if e.parsed is not None]
         findings = check_project(parsed, config)
     result = RunResult(findings, len(paths), sum(1 for p in parsed if p.facts is not None),
                        cached=hits)
