@@ -222,7 +222,17 @@ class ProjectFacts:
     # --- what a model's construction runs ---------------------------------------------
 
     def construction(self, cls: ClassFacts) -> tuple[list[Applied], list[str]]:
-        """Init sites that building ``cls`` runs, and the opaque calls it makes."""
+        """Init sites that building ``cls`` runs, and the opaque calls it makes (memoized:
+        both the site index and each model's effective init ask, for every class)."""
+        memo = self.__dict__.setdefault("_construction_memo", {})
+        cached = memo.get(cls.qualname)
+        if cached is not None and cached[0] is cls:
+            return list(cached[1]), list(cached[2])
+        applied, opaque = self._construction(cls)
+        memo[cls.qualname] = (cls, tuple(applied), tuple(opaque))
+        return applied, opaque
+
+    def _construction(self, cls: ClassFacts) -> tuple[list[Applied], list[str]]:
         applied: list[Applied] = []
         opaque: list[str] = []
         init = self.method(cls, "__init__")
