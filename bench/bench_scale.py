@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -141,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torchfix-python", default=sys.executable,
                         help="interpreter with torchfix==0.7.0 installed")
     parser.add_argument("--torchfix-files", type=int, default=150)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="initlint runs of each kind; the best is reported (default 3)")
     parser.add_argument("--skip-libcst", action="store_true", help="skip the ~100 s parse")
     parser.add_argument("--providers", action="store_true",
                         help="also time each libcst metadata provider on 100k lines")
@@ -164,31 +167,36 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores (using {args.jobs}), Python {platform.python_version()}, "
           f"load average {load[0]:.1f}")
-    numbers: dict[str, float] = {"files": len(paths), "lines": total_lines}
+    numbers: dict[str, Any] = {"files": len(paths), "lines": total_lines}
 
     numbers["ast_parse"] = parse_only(sys.executable, "ast", paths, scratch)
     if not args.skip_libcst:
         numbers["libcst_parse"] = parse_only(args.libcst_python, "libcst", paths, scratch)
 
-    cache = scratch / "cache"
-    cold = initlint(roots, args.jobs, cache)
-    warm = initlint(roots, args.jobs, cache)
-    warm2 = initlint(roots, args.jobs, cache)
-    warm = min(warm, warm2, key=lambda m: m.wall)
-    findings = len(json.loads(cold.stdout))
-    assert cold.stdout == warm.stdout, "warm run differs from cold run"
+    colds, warms, edits, no_caches = [], [], [], []
     edited = paths[len(paths) // 2]
     original = edited.read_bytes()
-    edited.write_bytes(original + b"\n# edited\n")
-    one_edit = initlint(roots, args.jobs, cache)
-    edited.write_bytes(original)
-    no_cache = initlint(roots, args.jobs, None)
+    for attempt in range(args.repeat):  # best of N: the machine may be shared
+        cache = scratch / f"cache{attempt}"
+        colds.append(initlint(roots, args.jobs, cache))
+        warms.append(initlint(roots, args.jobs, cache))
+        edited.write_bytes(original + f"\n# edited {attempt}\n".encode())
+        edits.append(initlint(roots, args.jobs, cache))
+        edited.write_bytes(original)
+        no_caches.append(initlint(roots, args.jobs, None))
+    cold, warm, one_edit, no_cache = (min(runs, key=lambda m: m.wall)
+                                      for runs in (colds, warms, edits, no_caches))
+    findings = len(json.loads(cold.stdout))
+    assert all(m.stdout == cold.stdout for m in colds + warms + no_caches), \
+        "runs disagree (warm vs cold vs --no-cache)"
     one_job = initlint(roots, 1, None)
     numbers.update(cold=cold.wall, cold_cpu=cold.cpu, warm=warm.wall, one_edit=one_edit.wall,
                    no_cache=no_cache.wall, one_job=one_job.wall, one_job_cpu=one_job.cpu,
-                   peak_rss_mb=max(cold.rss_mb, no_cache.rss_mb, one_edit.rss_mb),
-                   peak_pss_mb=max(cold.pss_mb, no_cache.pss_mb, one_edit.pss_mb),
-                   findings=findings)
+                   peak_rss_mb=max(m.rss_mb for m in colds + warms + edits + no_caches),
+                   peak_pss_mb=max(m.pss_mb for m in colds + warms + edits + no_caches),
+                   findings=findings, repeat=args.repeat,
+                   cold_runs=[round(m.wall, 2) for m in colds],
+                   warm_runs=[round(m.wall, 2) for m in warms])
 
     subset = spread(paths, args.torchfix_files)
     subset_lines = lines_of(subset)
@@ -199,8 +207,10 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
     print(f"  {'ast.parse, 1 process':<38} {numbers['ast_parse']:8.2f}")
     if "libcst_parse" in numbers:
         print(f"  {'libcst.parse_module, 1 process':<38} {numbers['libcst_parse']:8.2f}")
-    print(_fmt(f"initlint cold (-j {args.jobs})", cold, f"{findings} findings"))
-    print(_fmt("initlint warm (nothing changed)", warm))
+    print(_fmt(f"initlint cold (-j {args.jobs})", cold,
+               f"{findings} findings; runs {', '.join(f'{m.wall:.1f}' for m in colds)}"))
+    print(_fmt("initlint warm (nothing changed)", warm,
+               f"runs {', '.join(f'{m.wall:.2f}' for m in warms)}"))
     print(_fmt("initlint warm, one file edited", one_edit))
     print(_fmt(f"initlint --no-cache (-j {args.jobs})", no_cache))
     print(_fmt("initlint --no-cache -j 1", one_job))
