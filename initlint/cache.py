@@ -22,8 +22,10 @@ import contextlib
 import hashlib
 import os
 import pickle
+import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +38,12 @@ ENV_VAR = "INITLINT_CACHE_DIR"
 DEFAULT_NAME = ".initlint_cache"
 #: Bump when the layout or the entry format changes.
 LAYOUT = "1"
+DAY = 86_400
+PRUNE_EVERY_S = DAY
+#: Entries of the current build not read or written for this long are removed.
+MAX_AGE_DAYS = 30
+#: Trees of other initlint builds (older versions, edited checkouts) unused for this long.
+OTHER_BUILD_DAYS = 7
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by initlint.\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
@@ -79,8 +87,8 @@ class Cache:
 
     def __init__(self, directory: str | os.PathLike[str]):
         self.root = Path(directory)
-        self.base = self.root / f"v{LAYOUT}"
         self.fingerprint = code_fingerprint()
+        self.base = self.root / f"v{LAYOUT}" / self.fingerprint
         self.enabled = True
         self.hits = 0
         self.misses = 0
@@ -133,6 +141,8 @@ class Cache:
             _remove(entry)
             return None
         self.hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # in use: not pruned
         return value[1]
 
     def put(self, kind: str, key: str, value: Any) -> None:
@@ -158,6 +168,39 @@ class Cache:
         except OSError:
             self.enabled = False
 
+    def prune(self, now: float | None = None) -> int:
+        """At most once a day: drop entries unused for :data:`MAX_AGE_DAYS`, and the whole
+        tree of other initlint builds unused for :data:`OTHER_BUILD_DAYS` (every upgrade
+        or edit of initlint starts a new tree). Returns the number of files removed."""
+        now = time.time() if now is None else now
+        layout = self.root / f"v{LAYOUT}"
+        stamp = layout / ".pruned"
+        try:
+            if now - stamp.stat().st_mtime < PRUNE_EVERY_S:
+                return 0
+        except OSError:
+            if not layout.is_dir():
+                return 0
+        removed = 0
+        try:
+            stamp.touch()
+            for build in layout.iterdir():
+                if not build.is_dir():
+                    continue
+                if build.name != self.fingerprint:
+                    if now - _newest(build) > OTHER_BUILD_DAYS * DAY:
+                        removed += sum(1 for p in build.rglob("*") if p.is_file())
+                        shutil.rmtree(build, ignore_errors=True)
+                    continue
+                for entry in build.glob("*/*/*"):
+                    with contextlib.suppress(OSError):
+                        if now - entry.stat().st_mtime > MAX_AGE_DAYS * DAY:
+                            entry.unlink()
+                            removed += 1
+        except OSError:
+            pass
+        return removed
+
     def _prepare(self) -> None:
         """Mark the directory as a cache (backup tools, git) the first time it is written."""
         if (self.root / "CACHEDIR.TAG").exists():
@@ -165,6 +208,15 @@ class Cache:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "CACHEDIR.TAG").write_text(_TAG)
         (self.root / ".gitignore").write_text("# Created by initlint.\n*\n")
+
+
+def _newest(directory: Path) -> float:
+    """When a build's tree was last used (its newest entry: hits touch them)."""
+    newest = directory.stat().st_mtime
+    for kind in directory.iterdir():
+        for shard in kind.iterdir() if kind.is_dir() else ():
+            newest = max([newest, *(p.stat().st_mtime for p in shard.iterdir())])
+    return newest
 
 
 def _remove(path: Path) -> None:

@@ -358,6 +358,7 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
             findings, parsed_count = hit
             if progress is not None:
                 progress.advance(len(paths))
+            cache.prune()
             return RunResult(list(findings), len(paths), parsed_count,
                              cached=len(paths), from_cache=True)
     with _gc_thawed():
@@ -368,6 +369,7 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
                        cached=hits)
     if cache is not None:
         cache.put("run", run_key, (tuple(findings), result.parsed))
+        cache.prune()
     return result
 
 

@@ -129,9 +129,8 @@ def test_corrupt_entries_are_ignored_and_replaced(tmp_path: Path) -> None:
 def test_an_entry_under_the_wrong_key_is_a_miss(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     cache.put("run", "a" * 32, (("x",), 1))
-    (tmp_path / "v1" / "run" / "bb").mkdir(parents=True)
-    (tmp_path / "v1" / "run" / "aa" / ("a" * 32)).replace(
-        tmp_path / "v1" / "run" / "bb" / ("b" * 32))
+    (cache.base / "run" / "bb").mkdir(parents=True)
+    (cache.base / "run" / "aa" / ("a" * 32)).replace(cache.base / "run" / "bb" / ("b" * 32))
     assert cache.get("run", "b" * 32) is None
     assert cache.get("run", "a" * 32) is None
 
@@ -201,3 +200,43 @@ def test_partial_warm_run_with_workers_equals_a_fresh_run(tmp_path: Path) -> Non
     assert not warm.from_cache and 0 < warm.cached < len(files)
     fresh = lint_paths(files, ALL, jobs=2)
     assert _keys(warm.findings) == _keys(fresh.findings)
+
+
+def test_prune_drops_stale_entries_and_old_builds_once_a_day(tmp_path: Path) -> None:
+    import time
+
+    from initlint import cache as cache_module
+
+    cache = Cache(tmp_path)
+    cache.put("facts", "a" * 32, "fresh")
+    cache.put("facts", "b" * 32, "stale")
+    old_build = Cache(tmp_path)
+    old_build.base = tmp_path / f"v{cache_module.LAYOUT}" / ("0" * 32)
+    old_build.put("run", "c" * 32, "from an older initlint")
+    day = cache_module.DAY
+    now = time.time()
+    stale = now - (cache_module.MAX_AGE_DAYS + 1) * day
+    os.utime(cache._entry("facts", "b" * 32), (stale, stale))
+    ancient = now - (cache_module.OTHER_BUILD_DAYS + 1) * day
+    for path in [old_build.base, *old_build.base.rglob("*")]:
+        os.utime(path, (ancient, ancient))
+    assert cache.prune(now) == 2
+    assert cache.get("facts", "a" * 32) == "fresh"
+    assert cache.get("facts", "b" * 32) is None
+    assert not old_build.base.exists()
+    cache.put("facts", "d" * 32, "x")
+    os.utime(cache._entry("facts", "d" * 32), (stale, stale))
+    assert cache.prune(now + 60) == 0  # pruned less than a day ago
+    assert cache.prune(now + day + 1) == 1
+
+
+def test_a_hit_keeps_an_entry_alive(tmp_path: Path) -> None:
+    from initlint import cache as cache_module
+
+    cache = Cache(tmp_path)
+    cache.put("facts", "a" * 32, "value")
+    entry = cache._entry("facts", "a" * 32)
+    long_ago = entry.stat().st_mtime - (cache_module.MAX_AGE_DAYS + 5) * cache_module.DAY
+    os.utime(entry, (long_ago, long_ago))
+    assert cache.get("facts", "a" * 32) == "value"
+    assert cache.prune() == 0 and entry.is_file()
