@@ -250,47 +250,35 @@ def _kaiming_gain(nonlinearity: Any, slope: Any) -> Any:
 
 
 def fan_in(layer: LayerFact) -> Any:
-    """in_features, or in_channels·∏kernel_size/groups; UNKNOWN when not literal."""
-    kind = api.LAYERS.get(layer.cls)
-    if kind is None or kind.family not in api.WEIGHT_LAYER_FAMILIES:
-        return UNKNOWN
-    if kind.family == "linear":
-        value = layer.arg("in_features", 0)
-        return value if _numbers(value) else UNKNOWN
-    channels = layer.arg("in_channels", 0)
-    kernel = layer.arg("kernel_size", 2)
-    groups = layer.arg("groups", 8 if kind.family == "conv" else 6, 1)
-    if not _numbers(channels, groups):
-        return UNKNOWN
-    ndim = (kind.weight_ndim or 4) - 2
-    if isinstance(kernel, tuple) and _numbers(*kernel):
-        size = math.prod(kernel)
-    elif _numbers(kernel):
-        size = kernel**ndim
-    else:
-        return UNKNOWN
-    if kind.family == "conv_transpose":
-        # torch computes fan_in of a transposed conv's weight (in, out/g, k) from dim 1
-        out_channels = layer.arg("out_channels", 1)
-        return out_channels * size // groups if _numbers(out_channels) else UNKNOWN
-    return channels * size // groups
+    """torch's fan_in of the weight: in_features, or in_channels/groups·∏kernel_size
+    (out_channels/groups·∏kernel_size for a transposed conv); UNKNOWN when not literal."""
+    return _fans(layer)[0]
 
 
 def fan_out(layer: LayerFact) -> Any:
+    """torch's fan_out: out_features, or out_channels·∏kernel_size (in_channels·∏kernel_size
+    for a transposed conv, whose weight is laid out (in, out/groups, *kernel))."""
+    return _fans(layer)[1]
+
+
+def _fans(layer: LayerFact) -> tuple[Any, Any]:
     kind = api.LAYERS.get(layer.cls)
-    if kind is None:
-        return UNKNOWN
+    if kind is None or kind.family not in api.WEIGHT_LAYER_FAMILIES:
+        return UNKNOWN, UNKNOWN
     if kind.family == "linear":
-        value = layer.arg("out_features", 1)
-        return value if _numbers(value) else UNKNOWN
-    out_channels = layer.arg("out_channels", 1)
+        fans = layer.arg("in_features", 0), layer.arg("out_features", 1)
+        return tuple(v if _numbers(v) else UNKNOWN for v in fans)  # type: ignore[return-value]
+    channels_in, channels_out = layer.arg("in_channels", 0), layer.arg("out_channels", 1)
     kernel = layer.arg("kernel_size", 2)
+    groups = layer.arg("groups", 8 if kind.family == "conv" else 6, 1)
     ndim = (kind.weight_ndim or 4) - 2
     size = math.prod(kernel) if isinstance(kernel, tuple) and _numbers(*kernel) else (
         kernel**ndim if _numbers(kernel) else UNKNOWN)
-    if not _numbers(out_channels, size):
-        return UNKNOWN
-    return out_channels * size
+    if not _numbers(channels_in, channels_out, groups, size) or not groups:
+        return UNKNOWN, UNKNOWN
+    if kind.family == "conv_transpose":
+        return channels_out * size // groups, channels_in * size
+    return channels_in * size // groups, channels_out * size
 
 
 def display_path(path: str) -> str:
