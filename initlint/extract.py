@@ -2,7 +2,9 @@
 
 The walk keeps a small context (enclosing ``if`` tests, loop bindings, ``no_grad``) so that
 every init site records the conditions under which it runs. Positions come free with the
-tree; columns are converted to code points only for the nodes that become facts.
+tree; columns are converted to code points only for the nodes that become facts. What a
+class builds lives in :mod:`initlint.extract_layers`, its ``forward`` signal paths in
+:mod:`initlint.extract_flow`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from initlint import torch_api as api
+from initlint.astutil import names_in, self_attr
+from initlint.extract_flow import FlowReader
+from initlint.extract_layers import LayerReader
 from initlint.facts import (
     UNKNOWN,
     CallRef,
@@ -22,7 +27,6 @@ from initlint.facts import (
     Condition,
     Construction,
     FileFacts,
-    FlowStep,
     FunctionFacts,
     InitSite,
     LayerFact,
@@ -40,13 +44,6 @@ NO_GRAD = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
            "torch.autograd.grad_mode.no_grad"}
 LOOP_SOURCES = {"modules", "named_modules", "children", "named_children", "parameters",
                 "named_parameters"}
-#: Tensor operations that pass the signal through without a learned scale.
-TRANSPARENT_CALLS = frozenset({
-    "view", "reshape", "flatten", "permute", "transpose", "contiguous", "squeeze",
-    "unsqueeze", "size", "dim", "dropout", "dropout2d", "interpolate", "len", "range",
-    "isinstance", "print", "int", "float", "pad", "type_as", "to",
-    "clone", "detach", "chunk", "split", "expand", "expand_as", "view_as",
-})
 
 
 class Positions:
@@ -90,7 +87,7 @@ class Scope:
     order: int = 0
 
 
-class Extractor:
+class Extractor(LayerReader, FlowReader):
     """Walks one module and collects its facts."""
 
     def __init__(self, path: str, text: str, tree: ast.Module, module: str, is_package: bool):
@@ -261,18 +258,6 @@ class Extractor:
         if "init" in lowered or "reset" in lowered or "weight" in lowered:
             self.references.add((ref, owner))
 
-    def _layer_helpers(self) -> dict[str, ast.Call]:
-        """Module-level functions that just return a layer.
-
-        ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
-        """
-        helpers: dict[str, ast.Call] = {}
-        for node in self.tree.body:
-            if isinstance(node, ast.FunctionDef):
-                returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
-                if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
-                    helpers[node.name] = returns[0].value
-        return helpers
 
     # --- classes ---------------------------------------------------------------------
 
@@ -337,370 +322,9 @@ class Extractor:
 
     # --- layers built in __init__ ----------------------------------------------------
 
-    def _init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
-        layers: list[LayerFact] = []
-        params: list[ParamFact] = []
-        chains: list[Chain] = []
-        order: list[tuple[str, int]] = []
-        local_calls: dict[str, ast.expr] = {}
-        for index, stmt in enumerate(fn.body):
-            for sub in _flat_statements(stmt):
-                if isinstance(sub, ast.Assign):
-                    for target in sub.targets:
-                        name = _self_attr(target)
-                        if name is not None:
-                            found = self._layer_from_expr(name, sub.value, env, local_calls)
-                            layers += found[0]
-                            chains += found[1]
-                            order += [(layer.name, index) for layer in found[0]]
-                            param = self._param_from_expr(name, sub.value, env)
-                            if param is not None:
-                                params.append(param)
-                        elif isinstance(target, ast.Name):
-                            local_calls[target.id] = sub.value
-                            if isinstance(sub.value, (ast.List, ast.Tuple)):
-                                _remember_list(local_calls, target.id, sub.value.elts, False)
-                elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) \
-                        and isinstance(sub.value, (ast.List, ast.Tuple)):
-                    _remember_list(local_calls, sub.target.id, sub.value.elts, True)
-                elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
-                    name = _self_attr(sub.target)
-                    if name is not None:
-                        found = self._layer_from_expr(name, sub.value, env, local_calls)
-                        layers += found[0]
-                        chains += found[1]
-                        order += [(layer.name, index) for layer in found[0]]
-                elif isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call):
-                    call = sub.value
-                    func = dotted(call.func)
-                    if isinstance(call.func, ast.Attribute) and isinstance(
-                            call.func.value, ast.Name) and call.args and \
-                            call.func.attr in ("append", "extend"):
-                        items = call.args[0].elts if call.func.attr == "extend" and \
-                            isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
-                        _remember_list(local_calls, call.func.value.id, list(items), True)
-                    container = _self_attr(call.func.value) if isinstance(
-                        call.func, ast.Attribute) else None
-                    if container is not None and call.func.attr == "append" and call.args:
-                        # ``self.layers.append(nn.Linear(...))`` in a loop over range(n)
-                        found = self._layer_from_expr(f"{container}.*", call.args[0], env,
-                                                      local_calls)
-                        count = _loop_count(fn, sub, self, env)
-                        found = [replace(f, count=count) if f.name == f"{container}.*" else f
-                                 for f in found[0]], found[1]
-                        layers += found[0]
-                        chains += found[1]
-                        order += [(layer.name, index) for layer in found[0]]
-                    if func == "self.add_module" and len(call.args) == 2:
-                        key = self.value(call.args[0], env)
-                        name = key if isinstance(key, str) else "?"
-                        found = self._layer_from_expr(name, call.args[1], env, local_calls)
-                        layers += found[0]
-                        chains += found[1]
-                        order += [(layer.name, index) for layer in found[0]]
-        return layers, params, chains, order
-
-    def _layer_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any],
-                         local_calls: dict[str, ast.expr]) -> tuple[list[LayerFact], list[Chain]]:
-        if isinstance(expr, ast.Name) and expr.id in local_calls:
-            # ``x = nn.Sequential(x, ...)`` refers to the earlier x: never loop on ourselves
-            name_id = expr.id
-            expr = local_calls[name_id]
-            local_calls = {k: v for k, v in local_calls.items() if k != name_id}
-        if isinstance(expr, ast.IfExp):
-            a = self._layer_from_expr(name, expr.body, env, local_calls)
-            b = self._layer_from_expr(name, expr.orelse, env, local_calls)
-            return a[0] + b[0], a[1] + b[1]
-        if not isinstance(expr, ast.Call):
-            return [], []
-        cls = self._class_of_call(expr)
-        if cls is None:
-            return [], []
-        layer = self._layer_fact(name, cls, expr, env)
-        layers = [layer]
-        chains: list[Chain] = []
-        if cls == api.SEQUENTIAL:
-            children, steps, inner_chains = self._sequential_children(name, expr, env,
-                                                                      local_calls)
-            layers += children
-            chains += inner_chains
-            if steps:
-                chains.append(Chain(name, tuple(steps), self.pos.span(expr)))
-        elif cls in (api.MODULE_LIST, api.MODULE_DICT) and expr.args:
-            layers += self._list_children(name, expr.args[0], env, local_calls)
-        return layers, chains
-
-    def _class_of_call(self, call: ast.Call) -> str | None:
-        func = call.func
-        qualified = self.qualify(func)
-        if qualified is None:
-            return None
-        name = dotted(func) or ""
-        if name in self.helpers and "." not in name:
-            inner = self.helpers[name]
-            inner_cls = self.qualify(inner.func)
-            if inner_cls in api.LAYERS:
-                return inner_cls
-        return qualified
-
-    def _layer_fact(self, name: str, cls: str, call: ast.Call, env: dict[str, Any],
-                    count: Any = 1) -> LayerFact:
-        args = tuple(self.value(a, env) for a in call.args if not isinstance(a, ast.Starred))
-        star = any(isinstance(a, ast.Starred) for a in call.args) or any(
-            k.arg is None for k in call.keywords)
-        kwargs = tuple((k.arg, self.value(k.value, env)) for k in call.keywords if k.arg)
-        from_params = tuple(k.arg for k in call.keywords if k.arg and isinstance(k.value, ast.Name)
-                            and k.value.id not in self.constants)
-        from_params += tuple(str(i) for i, a in enumerate(call.args)
-                             if isinstance(a, ast.Name) and a.id not in self.constants)
-        name_ = dotted(call.func) or ""
-        if name_ in self.helpers and "." not in name_:
-            # a helper like conv3x3(): its own keywords are what the layer gets
-            inner = self.helpers[name_]
-            inner_kwargs = tuple((k.arg, self.value(k.value, self.constants))
-                                 for k in inner.keywords if k.arg)
-            kwargs = inner_kwargs + kwargs
-            args, star = (), True
-        fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params)
-        return fact
-
-    def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
-                             local_calls: dict[str, ast.expr]):
-        """Children of ``nn.Sequential(...)`` in order: (layers, steps, nested chains)."""
-        layers: list[LayerFact] = []
-        steps: list[FlowStep] = []
-        chains: list[Chain] = []
-        items: list[tuple[str, ast.expr]] = []
-        if len(call.args) == 1 and isinstance(call.args[0], ast.Call) and (
-                dotted(call.args[0].func) or "").endswith("OrderedDict"):
-            inner = call.args[0].args[0] if call.args[0].args else None
-            if isinstance(inner, (ast.List, ast.Tuple)):
-                for elt in inner.elts:
-                    if isinstance(elt, ast.Tuple) and len(elt.elts) == 2:
-                        key = self.value(elt.elts[0], env)
-                        items.append((_join(name, key), elt.elts[1]))
-            else:
-                steps.append(FlowStep("opaque", "OrderedDict"))
-        else:
-            for index, arg in enumerate(call.args):
-                if isinstance(arg, ast.Starred):
-                    star_steps = self._starred_children(name, arg.value, env, local_calls,
-                                                        layers, chains)
-                    steps += star_steps
-                    if not star_steps or star_steps[-1].kind == "opaque":
-                        break
-                    continue
-                items.append((_join(name, index), arg))
-        for child_name, expr in items:
-            found, inner_chains = self._layer_from_expr(child_name, expr, env, local_calls)
-            if not found:
-                steps.append(FlowStep("opaque", child_name))
-                continue
-            layers += found
-            chains += inner_chains
-            steps.append(_step_for_layer(found[0], inner_chains))
-        return layers, steps, chains
-
-    def _starred_children(self, name: str, value: ast.expr, env: dict[str, Any],
-                          local_calls: dict[str, ast.expr], layers: list[LayerFact],
-                          chains: list[Chain]) -> list[FlowStep]:
-        """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
-        list) adds layers whose order and repetition are not known."""
-        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and isinstance(value.elt,
-                                                                              ast.Call):
-            gen = value.generators[0]
-            count: Any = UNKNOWN
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
-                count = self.value(gen.iter.args[0], env)
-            found, inner = self._layer_from_expr(_join(name, "*"), value.elt, env, local_calls)
-            if found:
-                found[0] = replace(found[0], count=count)
-                layers += found
-                chains += inner
-                if isinstance(count, int) and 0 < count <= 64:
-                    return [_step_for_layer(found[0], inner)] * count
-            return [FlowStep("opaque", "*comprehension")]
-        listed = local_calls.get("*" + (dotted(value) or ""))
-        if isinstance(listed, ast.List):
-            for position, elt in enumerate(listed.elts):
-                layers += self._layer_from_expr(_join(name, f"?{position}"), elt, env,
-                                                local_calls)[0]
-        return [FlowStep("opaque", "*args")]
-
-    def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
-                       local_calls: dict[str, ast.expr]) -> list[LayerFact]:
-        if isinstance(expr, (ast.List, ast.Tuple)):
-            layers: list[LayerFact] = []
-            for index, elt in enumerate(expr.elts):
-                layers += self._layer_from_expr(f"{name}.{index}", elt, env, local_calls)[0]
-            return layers
-        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and isinstance(expr.elt, ast.Call):
-            count: Any = UNKNOWN
-            gen = expr.generators[0]
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
-                count = self.value(gen.iter.args[0], env)
-            cls = self._class_of_call(expr.elt)
-            if cls is not None:
-                return [self._layer_fact(f"{name}.*", cls, expr.elt, env, count)]
-        return []
-
-    def _sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
-        """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
-        for node in ast.walk(init):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call) \
-                    and dotted(node.func.value.func) == "super":
-                fake = ast.Call(func=ast.Name("Sequential"), args=node.args, keywords=[])
-                ast.copy_location(fake, node)
-                env = self._param_defaults(init)
-                children, steps, _ = self._sequential_children("", fake, env, {})
-                layers += children
-                if steps:
-                    return [Chain("Sequential", tuple(steps), self.pos.span(node))]
-        return []
-
-    def _param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any]) -> ParamFact | None:
-        if not (isinstance(expr, ast.Call) and self.qualify(expr.func) == api.PARAMETER
-                and expr.args):
-            return None
-        inner = expr.args[0]
-        while isinstance(inner, ast.BinOp):
-            inner = inner.left
-        ndim: Any = UNKNOWN
-        if isinstance(inner, ast.Call) and self.qualify(inner.func) in api.TENSOR_FACTORIES:
-            shape_args = [a for a in inner.args if not isinstance(a, ast.Starred)]
-            if len(shape_args) == len(inner.args) and shape_args:
-                if len(shape_args) == 1 and isinstance(shape_args[0], (ast.Tuple, ast.List)):
-                    ndim = len(shape_args[0].elts)
-                elif len(shape_args) == 1 and not _one_dim_size(shape_args[0], env,
-                                                                self.value(shape_args[0], env)):
-                    ndim = UNKNOWN  # one variable may hold a whole shape tuple
-                elif not (self.qualify(inner.func) or "").endswith(("_like", "tensor", "Tensor")):
-                    ndim = len(shape_args)
-        return ParamFact(name, ndim, self.pos.span(expr))
 
     # --- forward: the signal path ----------------------------------------------------
 
-    def _forward_flow(self, fn: ast.FunctionDef, layers: list[LayerFact]):
-        """Signal paths of ``forward`` by data flow: each returned value's path is the chain
-        of steps that produced it from the inputs (statement order alone would join
-        parallel branches into one false chain)."""
-        by_name = {layer.name: layer for layer in layers}
-        inputs = {a.arg for a in fn.args.args[1:]}
-        residual = any(_is_residual(stmt, inputs) for stmt in fn.body)
-        env: dict[str, list[FlowStep]] = {name: [] for name in inputs}
-        outputs: list[list[FlowStep]] = []
-        self._flow_block(fn.body, env, {}, by_name, outputs)
-        return outputs, residual
-
-    def _flow_block(self, body: list[ast.stmt], env: dict[str, list[FlowStep]],
-                    aliases: dict[str, str], by_name: dict[str, LayerFact],
-                    outputs: list[list[FlowStep]]) -> None:
-        for stmt in body:
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-                path = self._path(stmt.value, env, aliases, by_name)
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-                for target in targets:
-                    if isinstance(target, ast.Name):
-                        env[target.id] = path
-                    elif isinstance(target, (ast.Tuple, ast.List)):
-                        for name in _names_in(target):
-                            env[name] = [*path, FlowStep("opaque", "unpack")]
-            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-                other = self._path(stmt.value, env, aliases, by_name)
-                env[stmt.target.id] = _merge_paths([env.get(stmt.target.id, []), other])
-            elif isinstance(stmt, ast.Return) and stmt.value is not None:
-                value = stmt.value
-                elts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else \
-                    [v for v in value.values if v is not None] if isinstance(value, ast.Dict) \
-                    else [value]
-                outputs += [self._path(e, env, aliases, by_name) for e in elts]
-            elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-                self._flow_loop(stmt, env, aliases, by_name, outputs)
-            elif isinstance(stmt, ast.If):
-                self._flow_block(stmt.body, env, aliases, by_name, outputs)
-                self._flow_block(stmt.orelse, env, aliases, by_name, outputs)
-            elif isinstance(stmt, (ast.With, ast.AsyncWith, ast.While, ast.Try)):
-                self._flow_block(stmt.body, env, aliases, by_name, outputs)
-
-    def _flow_loop(self, stmt: ast.For | ast.AsyncFor, env: dict[str, list[FlowStep]],
-                   aliases: dict[str, str], by_name: dict[str, LayerFact],
-                   outputs: list[list[FlowStep]]) -> None:
-        """``for layer in self.layers: x = act(layer(x))`` repeats the body once per layer."""
-        source = _self_attr(stmt.iter)
-        layer = by_name.get(f"{source}.*") if source else None
-        if isinstance(stmt.target, ast.Name) and layer is not None \
-                and isinstance(layer.count, int) and 0 < layer.count <= 64:
-            inner = {**aliases, stmt.target.id: layer.name}
-            for _ in range(layer.count):
-                self._flow_block(stmt.body, env, inner, by_name, outputs)
-            return
-        assigned = {n.id for s in stmt.body for n in ast.walk(s)
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        self._flow_block(stmt.body, env, aliases, by_name, outputs)
-        for name in assigned:
-            env[name] = [*env.get(name, []), FlowStep("opaque", "loop")]
-
-    def _path(self, node: ast.AST, env: dict[str, list[FlowStep]], aliases: dict[str, str],
-              by_name: dict[str, LayerFact]) -> list[FlowStep]:
-        """The steps that produced the value of ``node``."""
-        if isinstance(node, ast.Name):
-            return list(env.get(node.id, []))
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and _self_attr(func) is None \
-                    and self.qualify(func) is None:
-                base = self._path(func.value, env, aliases, by_name)  # x.relu(), x.view(...)
-            else:
-                positional = [a for a in node.args if not isinstance(a, ast.Starred)]
-                base = self._path(positional[0], env, aliases, by_name) if positional else []
-            if isinstance(func, ast.Name) and func.id in aliases:
-                step = by_name.get(aliases[func.id])
-                return [*base, _step_for_layer(step, [])] if step else [*base,
-                                                                         FlowStep("opaque", "?")]
-            return [*base, *self._call_step(node, by_name)]
-        if isinstance(node, ast.BinOp):
-            return _merge_paths([self._path(node.left, env, aliases, by_name),
-                                 self._path(node.right, env, aliases, by_name)])
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return _merge_paths([self._path(e, env, aliases, by_name) for e in node.elts])
-        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-            return self._path(node.value, env, aliases, by_name)
-        if isinstance(node, ast.UnaryOp):
-            return self._path(node.operand, env, aliases, by_name)
-        if isinstance(node, ast.IfExp):
-            return self._path(node.body, env, aliases, by_name)
-        return []
-
-    def _call_step(self, call: ast.Call, by_name: dict[str, LayerFact]) -> list[FlowStep]:
-        attr = _self_attr(call.func)
-        if attr is not None:
-            if attr in by_name:
-                return [_step_for_layer(by_name[attr], [])]
-            return [FlowStep("opaque", attr)]
-        if isinstance(call.func, ast.Name) and not self.qualify(call.func):
-            return [FlowStep("module", call.func.id)]  # a loop variable over a ModuleList
-        qualified = self.qualify(call.func)
-        if qualified in api.ACTIVATION_CALLABLES:
-            slope = None
-            if api.ACTIVATION_CALLABLES[qualified] == "leaky_relu":
-                slope = self.value(call.args[1], self.constants) if len(call.args) > 1 else 0.01
-                for k in call.keywords:
-                    if k.arg == "negative_slope":
-                        slope = self.value(k.value, self.constants)
-            return [FlowStep("act", api.ACTIVATION_CALLABLES[qualified], slope)]
-        if isinstance(call.func, ast.Attribute):
-            method = call.func.attr
-            if method in api.ACTIVATION_METHODS and not call.args:
-                return [FlowStep("act", api.ACTIVATION_METHODS[method])]
-            if method in TRANSPARENT_CALLS:
-                return []
-        name = (qualified or dotted(call.func) or "").rsplit(".", 1)[-1]
-        if name in TRANSPARENT_CALLS or (qualified or "").startswith(("torch.", "math.")):
-            return [] if name in TRANSPARENT_CALLS else [FlowStep("opaque", name)]
-        return [FlowStep("opaque", name or "call")]
 
     # --- functions and init sites ----------------------------------------------------
 
@@ -786,7 +410,7 @@ class Extractor:
                     scope.loops[binding.name_var] = replace(binding, var=binding.name_var)
                 self._loops.append(binding)
             else:
-                for name in _names_in(stmt.target):
+                for name in names_in(stmt.target):
                     scope.loops.pop(name, None)
             self._walk_body(stmt.body, scope)
             scope.loops = saved_loops
@@ -840,12 +464,12 @@ class Extractor:
                     and all(isinstance(e, ast.Name) for e in target.elts):
                 name_var, var = target.elts[0].id, target.elts[1].id
                 return LoopBinding(var, source, receiver, name_var, function=scope.function)
-        receiver = _self_attr(iter_)
+        receiver = self_attr(iter_)
         if receiver is not None and isinstance(target, ast.Name):
             # ``for layer in self.layers:`` walks the container's children
             return LoopBinding(target.id, "iter", f"self.{receiver}", function=scope.function)
         if isinstance(iter_, (ast.List, ast.Tuple)) and isinstance(target, ast.Name):
-            members = tuple(_self_attr(e) or "?" for e in iter_.elts)
+            members = tuple(self_attr(e) or "?" for e in iter_.elts)
             if "?" not in members:
                 return LoopBinding(target.id, "list", "self", members=members,
                                    function=scope.function)
@@ -1201,36 +825,6 @@ def _gain_name(node: ast.AST, extractor: Extractor, scope: Scope) -> str:
     return ""
 
 
-def _self_attr(node: ast.AST) -> str | None:
-    """``self.a.b`` → "a.b"; anything else → None."""
-    name = dotted(node)
-    if name and name.startswith("self.") and name.count(".") >= 1:
-        return name[len("self."):]
-    return None
-
-
-def _step_for_layer(layer: LayerFact, inner_chains: list[Chain]) -> FlowStep:
-    if layer.cls in api.ACTIVATION_CALLABLES:
-        act = api.ACTIVATION_CALLABLES[layer.cls]
-        slope = layer.arg("negative_slope", 0, 0.01) if act == "leaky_relu" else None
-        return FlowStep("act", act, slope)
-    return FlowStep("module", layer.name, layer=layer)
-
-
-def _flat_statements(stmt: ast.stmt):
-    """A statement and those nested in its if/for/with/try blocks (not in nested defs)."""
-    yield stmt
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return
-    for name in ("body", "orelse", "finalbody"):
-        for child in getattr(stmt, name, []) or []:
-            if isinstance(child, ast.stmt):
-                yield from _flat_statements(child)
-    for handler in getattr(stmt, "handlers", []) or []:
-        for child in handler.body:
-            yield from _flat_statements(child)
-
-
 _LIBRARY_PREFIXES = ("torch.", "math.", "numpy.", "typing.", "collections.", "functools.",
                      "warnings.", "logging.", "os.", "einops.")
 
@@ -1243,66 +837,6 @@ def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
         return True
     lowered = func.attr.lower()
     return "init" in lowered or "reset" in lowered or "weight" in lowered
-
-
-def _merge_paths(paths: list[list[FlowStep]]) -> list[FlowStep]:
-    """Two signal paths joined (``a + b``, ``cat``): not a plain chain any more."""
-    live = [p for p in paths if p]
-    if len(live) > 1:
-        return [*max(live, key=len), FlowStep("opaque", "merge")]
-    return list(live[0]) if live else []
-
-
-def _join(prefix: str, name: object) -> str:
-    return f"{prefix}.{name}" if prefix else str(name)
-
-
-def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.expr],
-                   extend: bool) -> None:
-    """Track ``layers = [...]`` / ``layers.append(x)`` / ``layers += [...]`` in ``__init__``."""
-    key = "*" + name
-    previous = local_calls.get(key)
-    before = list(previous.elts) if extend and isinstance(previous, ast.List) else []
-    local_calls[key] = ast.List(elts=before + list(elts), ctx=ast.Load())
-
-
-def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: Extractor,
-                env: dict[str, Any]) -> Any:
-    """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
-    def walk(body: list[ast.stmt], count: Any) -> Any:
-        for node in body:
-            if node is stmt:
-                return count
-            if isinstance(node, ast.For):
-                inner: Any = UNKNOWN
-                if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
-                        and len(node.iter.args) == 1:
-                    n = extractor.value(node.iter.args[0], env)
-                    inner = n * count if isinstance(n, int) and isinstance(count, int) \
-                        else UNKNOWN
-                found = walk(node.body, inner)
-                if found is not None:
-                    return found
-            for name in ("body", "orelse", "finalbody"):
-                if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
-                    found = walk(getattr(node, name), count)
-                    if found is not None:
-                        return found
-        return None
-
-    result = walk(fn.body, 1)
-    return UNKNOWN if result is None else result
-
-
-def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:
-    """Is a lone factory argument a size (one dimension) rather than a shape tuple?"""
-    if isinstance(value, int):
-        return True
-    name = dotted(node) or ""
-    last = name.rsplit(".", 1)[-1].lower()
-    if not name or last.endswith(("shape", "dims")) or last in ("size", "sizes"):
-        return False
-    return isinstance(node, ast.Attribute) or name in env or isinstance(node, ast.BinOp)
 
 
 def _is_compound(stmt: ast.stmt) -> bool:
@@ -1320,10 +854,6 @@ def _is_inert(stmt: ast.stmt) -> bool:
 
 def _exits(body: list[ast.stmt]) -> bool:
     return len(body) == 1 and isinstance(body[0], (ast.Return, ast.Continue, ast.Raise))
-
-
-def _names_in(node: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
 
 
 def _merge_or(parts: list[tuple[Condition, ...]]) -> Condition | None:
@@ -1372,23 +902,6 @@ def _dim_condition(left: ast.AST, op: ast.cmpop, right: ast.AST) -> Condition | 
     if symbol is None:
         return None
     return Condition("dim", subject, (symbol, right.value))
-
-
-def _is_residual(stmt: ast.stmt, inputs: set[str]) -> bool:
-    """``x = x + f(x)``, ``out += identity``, ``return x + self.block(x)``."""
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            sides = (node.left, node.right)
-            if any(isinstance(s, ast.Name) for s in sides) and any(
-                    any(isinstance(n, ast.Call) for n in ast.walk(s)) for s in sides):
-                return True
-            if all(isinstance(s, ast.Name) for s in sides):
-                return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
-                and isinstance(node.target, ast.Name) and isinstance(node.value,
-                                                                     (ast.Name, ast.Call)):
-            return True
-    return False
 
 
 def _applies(call: ast.Call) -> bool:

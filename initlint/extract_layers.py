@@ -1,0 +1,346 @@
+"""Which submodules a class builds in ``__init__``, with their constructor arguments.
+
+Mixed into :class:`initlint.extract.Extractor` (it uses the extractor's ``qualify``,
+``value``, ``pos``, ``constants`` and ``helpers``): ``self.fc = nn.Linear(...)``,
+``nn.Sequential`` literals (also ``OrderedDict``, ``*[...]`` and local lists),
+``ModuleList`` comprehensions and ``.append`` loops, ``nn.Sequential`` subclasses, layer
+helper functions, and raw ``nn.Parameter`` attributes.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import Any
+
+from initlint import torch_api as api
+from initlint.astutil import flat_statements, self_attr
+from initlint.facts import (
+    UNKNOWN,
+    Chain,
+    FlowStep,
+    LayerFact,
+    ParamFact,
+)
+from initlint.imports import dotted
+
+
+class LayerReader:
+    """The layer-reading half of the extractor."""
+
+    def _layer_helpers(self) -> dict[str, ast.Call]:
+        """Module-level functions that just return a layer.
+
+        ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
+        """
+        helpers: dict[str, ast.Call] = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.FunctionDef):
+                returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+                if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
+                    helpers[node.name] = returns[0].value
+        return helpers
+
+    def _init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+        layers: list[LayerFact] = []
+        params: list[ParamFact] = []
+        chains: list[Chain] = []
+        order: list[tuple[str, int]] = []
+        local_calls: dict[str, ast.expr] = {}
+        for index, stmt in enumerate(fn.body):
+            for sub in flat_statements(stmt):
+                if isinstance(sub, ast.Assign):
+                    for target in sub.targets:
+                        name = self_attr(target)
+                        if name is not None:
+                            found = self._layer_from_expr(name, sub.value, env, local_calls)
+                            layers += found[0]
+                            chains += found[1]
+                            order += [(layer.name, index) for layer in found[0]]
+                            param = self._param_from_expr(name, sub.value, env)
+                            if param is not None:
+                                params.append(param)
+                        elif isinstance(target, ast.Name):
+                            local_calls[target.id] = sub.value
+                            if isinstance(sub.value, (ast.List, ast.Tuple)):
+                                _remember_list(local_calls, target.id, sub.value.elts, False)
+                elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) \
+                        and isinstance(sub.value, (ast.List, ast.Tuple)):
+                    _remember_list(local_calls, sub.target.id, sub.value.elts, True)
+                elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
+                    name = self_attr(sub.target)
+                    if name is not None:
+                        found = self._layer_from_expr(name, sub.value, env, local_calls)
+                        layers += found[0]
+                        chains += found[1]
+                        order += [(layer.name, index) for layer in found[0]]
+                elif isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call):
+                    call = sub.value
+                    func = dotted(call.func)
+                    if isinstance(call.func, ast.Attribute) and isinstance(
+                            call.func.value, ast.Name) and call.args and \
+                            call.func.attr in ("append", "extend"):
+                        items = call.args[0].elts if call.func.attr == "extend" and \
+                            isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
+                        _remember_list(local_calls, call.func.value.id, list(items), True)
+                    container = self_attr(call.func.value) if isinstance(
+                        call.func, ast.Attribute) else None
+                    if container is not None and call.func.attr == "append" and call.args:
+                        # ``self.layers.append(nn.Linear(...))`` in a loop over range(n)
+                        found = self._layer_from_expr(f"{container}.*", call.args[0], env,
+                                                      local_calls)
+                        count = _loop_count(fn, sub, self, env)
+                        found = [replace(f, count=count) if f.name == f"{container}.*" else f
+                                 for f in found[0]], found[1]
+                        layers += found[0]
+                        chains += found[1]
+                        order += [(layer.name, index) for layer in found[0]]
+                    if func == "self.add_module" and len(call.args) == 2:
+                        key = self.value(call.args[0], env)
+                        name = key if isinstance(key, str) else "?"
+                        found = self._layer_from_expr(name, call.args[1], env, local_calls)
+                        layers += found[0]
+                        chains += found[1]
+                        order += [(layer.name, index) for layer in found[0]]
+        return layers, params, chains, order
+
+    def _layer_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any],
+                         local_calls: dict[str, ast.expr]) -> tuple[list[LayerFact], list[Chain]]:
+        if isinstance(expr, ast.Name) and expr.id in local_calls:
+            # ``x = nn.Sequential(x, ...)`` refers to the earlier x: never loop on ourselves
+            name_id = expr.id
+            expr = local_calls[name_id]
+            local_calls = {k: v for k, v in local_calls.items() if k != name_id}
+        if isinstance(expr, ast.IfExp):
+            a = self._layer_from_expr(name, expr.body, env, local_calls)
+            b = self._layer_from_expr(name, expr.orelse, env, local_calls)
+            return a[0] + b[0], a[1] + b[1]
+        if not isinstance(expr, ast.Call):
+            return [], []
+        cls = self._class_of_call(expr)
+        if cls is None:
+            return [], []
+        layer = self._layer_fact(name, cls, expr, env)
+        layers = [layer]
+        chains: list[Chain] = []
+        if cls == api.SEQUENTIAL:
+            children, steps, inner_chains = self._sequential_children(name, expr, env,
+                                                                      local_calls)
+            layers += children
+            chains += inner_chains
+            if steps:
+                chains.append(Chain(name, tuple(steps), self.pos.span(expr)))
+        elif cls in (api.MODULE_LIST, api.MODULE_DICT) and expr.args:
+            layers += self._list_children(name, expr.args[0], env, local_calls)
+        return layers, chains
+
+    def _class_of_call(self, call: ast.Call) -> str | None:
+        func = call.func
+        qualified = self.qualify(func)
+        if qualified is None:
+            return None
+        name = dotted(func) or ""
+        if name in self.helpers and "." not in name:
+            inner = self.helpers[name]
+            inner_cls = self.qualify(inner.func)
+            if inner_cls in api.LAYERS:
+                return inner_cls
+        return qualified
+
+    def _layer_fact(self, name: str, cls: str, call: ast.Call, env: dict[str, Any],
+                    count: Any = 1) -> LayerFact:
+        args = tuple(self.value(a, env) for a in call.args if not isinstance(a, ast.Starred))
+        star = any(isinstance(a, ast.Starred) for a in call.args) or any(
+            k.arg is None for k in call.keywords)
+        kwargs = tuple((k.arg, self.value(k.value, env)) for k in call.keywords if k.arg)
+        from_params = tuple(k.arg for k in call.keywords if k.arg and isinstance(k.value, ast.Name)
+                            and k.value.id not in self.constants)
+        from_params += tuple(str(i) for i, a in enumerate(call.args)
+                             if isinstance(a, ast.Name) and a.id not in self.constants)
+        name_ = dotted(call.func) or ""
+        if name_ in self.helpers and "." not in name_:
+            # a helper like conv3x3(): its own keywords are what the layer gets
+            inner = self.helpers[name_]
+            inner_kwargs = tuple((k.arg, self.value(k.value, self.constants))
+                                 for k in inner.keywords if k.arg)
+            kwargs = inner_kwargs + kwargs
+            args, star = (), True
+        fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params)
+        return fact
+
+    def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
+                             local_calls: dict[str, ast.expr]):
+        """Children of ``nn.Sequential(...)`` in order: (layers, steps, nested chains)."""
+        layers: list[LayerFact] = []
+        steps: list[FlowStep] = []
+        chains: list[Chain] = []
+        items: list[tuple[str, ast.expr]] = []
+        if len(call.args) == 1 and isinstance(call.args[0], ast.Call) and (
+                dotted(call.args[0].func) or "").endswith("OrderedDict"):
+            inner = call.args[0].args[0] if call.args[0].args else None
+            if isinstance(inner, (ast.List, ast.Tuple)):
+                for elt in inner.elts:
+                    if isinstance(elt, ast.Tuple) and len(elt.elts) == 2:
+                        key = self.value(elt.elts[0], env)
+                        items.append((_join(name, key), elt.elts[1]))
+            else:
+                steps.append(FlowStep("opaque", "OrderedDict"))
+        else:
+            for index, arg in enumerate(call.args):
+                if isinstance(arg, ast.Starred):
+                    star_steps = self._starred_children(name, arg.value, env, local_calls,
+                                                        layers, chains)
+                    steps += star_steps
+                    if not star_steps or star_steps[-1].kind == "opaque":
+                        break
+                    continue
+                items.append((_join(name, index), arg))
+        for child_name, expr in items:
+            found, inner_chains = self._layer_from_expr(child_name, expr, env, local_calls)
+            if not found:
+                steps.append(FlowStep("opaque", child_name))
+                continue
+            layers += found
+            chains += inner_chains
+            steps.append(step_for_layer(found[0], inner_chains))
+        return layers, steps, chains
+
+    def _starred_children(self, name: str, value: ast.expr, env: dict[str, Any],
+                          local_calls: dict[str, ast.expr], layers: list[LayerFact],
+                          chains: list[Chain]) -> list[FlowStep]:
+        """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
+        list) adds layers whose order and repetition are not known."""
+        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and isinstance(value.elt,
+                                                                              ast.Call):
+            gen = value.generators[0]
+            count: Any = UNKNOWN
+            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
+                    and len(gen.iter.args) == 1:
+                count = self.value(gen.iter.args[0], env)
+            found, inner = self._layer_from_expr(_join(name, "*"), value.elt, env, local_calls)
+            if found:
+                found[0] = replace(found[0], count=count)
+                layers += found
+                chains += inner
+                if isinstance(count, int) and 0 < count <= 64:
+                    return [step_for_layer(found[0], inner)] * count
+            return [FlowStep("opaque", "*comprehension")]
+        listed = local_calls.get("*" + (dotted(value) or ""))
+        if isinstance(listed, ast.List):
+            for position, elt in enumerate(listed.elts):
+                layers += self._layer_from_expr(_join(name, f"?{position}"), elt, env,
+                                                local_calls)[0]
+        return [FlowStep("opaque", "*args")]
+
+    def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
+                       local_calls: dict[str, ast.expr]) -> list[LayerFact]:
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            layers: list[LayerFact] = []
+            for index, elt in enumerate(expr.elts):
+                layers += self._layer_from_expr(f"{name}.{index}", elt, env, local_calls)[0]
+            return layers
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and isinstance(expr.elt, ast.Call):
+            count: Any = UNKNOWN
+            gen = expr.generators[0]
+            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
+                    and len(gen.iter.args) == 1:
+                count = self.value(gen.iter.args[0], env)
+            cls = self._class_of_call(expr.elt)
+            if cls is not None:
+                return [self._layer_fact(f"{name}.*", cls, expr.elt, env, count)]
+        return []
+
+    def _sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
+        """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
+        for node in ast.walk(init):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call) \
+                    and dotted(node.func.value.func) == "super":
+                fake = ast.Call(func=ast.Name("Sequential"), args=node.args, keywords=[])
+                ast.copy_location(fake, node)
+                env = self._param_defaults(init)
+                children, steps, _ = self._sequential_children("", fake, env, {})
+                layers += children
+                if steps:
+                    return [Chain("Sequential", tuple(steps), self.pos.span(node))]
+        return []
+
+    def _param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any]) -> ParamFact | None:
+        if not (isinstance(expr, ast.Call) and self.qualify(expr.func) == api.PARAMETER
+                and expr.args):
+            return None
+        inner = expr.args[0]
+        while isinstance(inner, ast.BinOp):
+            inner = inner.left
+        ndim: Any = UNKNOWN
+        if isinstance(inner, ast.Call) and self.qualify(inner.func) in api.TENSOR_FACTORIES:
+            shape_args = [a for a in inner.args if not isinstance(a, ast.Starred)]
+            if len(shape_args) == len(inner.args) and shape_args:
+                if len(shape_args) == 1 and isinstance(shape_args[0], (ast.Tuple, ast.List)):
+                    ndim = len(shape_args[0].elts)
+                elif len(shape_args) == 1 and not _one_dim_size(shape_args[0], env,
+                                                                self.value(shape_args[0], env)):
+                    ndim = UNKNOWN  # one variable may hold a whole shape tuple
+                elif not (self.qualify(inner.func) or "").endswith(("_like", "tensor", "Tensor")):
+                    ndim = len(shape_args)
+        return ParamFact(name, ndim, self.pos.span(expr))
+
+
+def step_for_layer(layer: LayerFact, inner_chains: list[Chain]) -> FlowStep:
+    if layer.cls in api.ACTIVATION_CALLABLES:
+        act = api.ACTIVATION_CALLABLES[layer.cls]
+        slope = layer.arg("negative_slope", 0, 0.01) if act == "leaky_relu" else None
+        return FlowStep("act", act, slope)
+    return FlowStep("module", layer.name, layer=layer)
+
+
+def _join(prefix: str, name: object) -> str:
+    return f"{prefix}.{name}" if prefix else str(name)
+
+
+def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.expr],
+                   extend: bool) -> None:
+    """Track ``layers = [...]`` / ``layers.append(x)`` / ``layers += [...]`` in ``__init__``."""
+    key = "*" + name
+    previous = local_calls.get(key)
+    before = list(previous.elts) if extend and isinstance(previous, ast.List) else []
+    local_calls[key] = ast.List(elts=before + list(elts), ctx=ast.Load())
+
+
+def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
+                env: dict[str, Any]) -> Any:
+    """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
+    def walk(body: list[ast.stmt], count: Any) -> Any:
+        for node in body:
+            if node is stmt:
+                return count
+            if isinstance(node, ast.For):
+                inner: Any = UNKNOWN
+                if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
+                        and len(node.iter.args) == 1:
+                    n = extractor.value(node.iter.args[0], env)
+                    inner = n * count if isinstance(n, int) and isinstance(count, int) \
+                        else UNKNOWN
+                found = walk(node.body, inner)
+                if found is not None:
+                    return found
+            for name in ("body", "orelse", "finalbody"):
+                if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
+                    found = walk(getattr(node, name), count)
+                    if found is not None:
+                        return found
+        return None
+
+    result = walk(fn.body, 1)
+    return UNKNOWN if result is None else result
+
+
+def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:
+    """Is a lone factory argument a size (one dimension) rather than a shape tuple?"""
+    if isinstance(value, int):
+        return True
+    name = dotted(node) or ""
+    last = name.rsplit(".", 1)[-1].lower()
+    if not name or last.endswith(("shape", "dims")) or last in ("size", "sizes"):
+        return False
+    return isinstance(node, ast.Attribute) or name in env or isinstance(node, ast.BinOp)
