@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import init_module_spelling, module_classes
+from initlint.dispatch import match_module, match_param
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Edit, Finding, Fix, Severity, Span
-from initlint.project import Applied, EffectiveInit, Placed, _match_module, _match_param
+from initlint.project import Applied, EffectiveInit, Placed
 from initlint.signal import describe, display_path, fan_in, weight_init
 from initlint.text import split_lines
 
@@ -188,18 +189,10 @@ def _call_text(call) -> str:
 
 def _init_calls(ctx: FileContext, cls: ClassFacts, init: FunctionFacts):
     """Calls in ``__init__`` that run init code over the whole module, with their sites."""
-    project = ctx.project
     for call in init.calls:
-        sites: list[Applied] = []
-        opaque: list[str] = []
-        if call.kind == "apply" and call.receiver == "self":
-            fn = project.functions.get(call.name)
-            if fn is not None:
-                project._run_callback(cls, fn, "", sites, opaque, set(), 0)
-        elif call.kind == "self_method" and call.receiver == "self":
-            fn = project.method(cls, call.name)
-            if fn is not None and fn.name != "__init__":
-                project._run(cls, fn, {"self": ""}, sites, opaque, set(), 0)
+        if call.receiver != "self" or call.kind not in ("apply", "self_method"):
+            continue
+        sites, opaque = ctx.project.sites_run_by(cls, call)
         if sites and not opaque:
             yield call, [s for s in sites if s.how == "each_module"]
 
@@ -215,7 +208,7 @@ def _would_cover(ctx: FileContext, cls: ClassFacts, sites: list[Applied],
         if item.site.target.path or item.site.target.attr != "weight":
             continue
         var = item.binding.var if item.binding else item.site.target.base
-        if _match_module(ctx.project, item.site.conditions, var, layer.cls) == "yes":
+        if match_module(ctx.project, item.site.conditions, var, layer.cls) == "yes":
             return True
     return False
 
@@ -351,7 +344,7 @@ def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed 
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
         rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
-        verdict = _match_param(item.site.conditions, var, name_var, rel, placed.layer,
+        verdict = match_param(item.site.conditions, var, name_var, rel, placed.layer,
                                "weight")
         if verdict == "yes":
             return placed
