@@ -257,6 +257,23 @@ INIT_METHOD_NAMES = frozenset({
 })
 
 
+#: Default negative slopes: LeakyReLU's, PReLU's initial weight, RReLU's mean.
+DEFAULT_SLOPES = {"leaky_relu": 0.01, "prelu": 0.25, "rrelu": (1 / 8 + 1 / 3) / 2}
+
+
+def variance_to_keep(act: str | None, slope: float | None = None) -> float | None:
+    """fan_in·Var(w) that keeps the variance through ``act``: He (2) for ReLU, 2/(1+a²) for the
+    leaky family, LeCun/xavier scale (1) for tanh, sigmoid and SELU; None when unknown."""
+    if act in ("relu", "relu6"):
+        return 2.0
+    if act in DEFAULT_SLOPES:
+        value = slope if isinstance(slope, (int, float)) else DEFAULT_SLOPES[act]
+        return 2.0 / (1 + value**2)
+    if act in ("tanh", "sigmoid", "hardtanh", "selu"):
+        return 1.0  # calculate_gain's extra 5/3 for tanh is generous; 1 keeps it unsaturated
+    return None
+
+
 def leaky_relu_gain(slope: float) -> float:
     """calculate_gain('leaky_relu', slope)."""
     return math.sqrt(2.0 / (1 + slope**2))

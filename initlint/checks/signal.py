@@ -294,18 +294,6 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                                subject=_subject(cls, (layer.path,)))
 
 
-def _wanted_variance(act: str, slope) -> float | None:
-    """fan_in·Var(w) that keeps the variance through ``act`` (He for ReLU family)."""
-    if act in ("relu", "relu6"):
-        return 2.0
-    if act in ("leaky_relu", "prelu", "rrelu"):
-        value = slope if isinstance(slope, (int, float)) else 0.01
-        return 2.0 / (1 + value**2)
-    if act in ("tanh", "sigmoid", "hardtanh"):
-        return 1.0  # LeCun/xavier scale; calculate_gain's extra 5/3 for tanh is generous
-    return None
-
-
 def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
     act = layer.act
     assert act is not None
@@ -323,7 +311,7 @@ def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
                 and isinstance(init.slope, (int, float)) and isinstance(layer.slope,
                                                                         (int, float)) \
                 and abs(init.slope - math.sqrt(5)) > 1e-6:
-            wanted = _wanted_variance(act, layer.slope)
+            wanted = api.variance_to_keep(act, layer.slope)
             ratio = init.gain**2 / wanted if wanted else 1.0
             if abs(ratio - 1) > 0.25:
                 return (f"kaiming a={init.slope:g} but the network's LeakyReLU slope is "

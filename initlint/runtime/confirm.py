@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from initlint import torch_api as api
 from initlint.findings import Finding, RuntimeEvidence
 from initlint.runtime.results import LayerStats, ModelRun, Skipped
 
@@ -42,15 +43,15 @@ DEFAULT_TOLERANCE = 0.15
 DISCOVER_COLLAPSE = 1 / 16
 DISCOVER_GROWTH = 16.0
 
-#: Activation module → fan_in·Var(w) that keeps the variance through it (std gain²).
-WANTED_GAIN2: dict[str, Callable[[float | None], float]] = {
-    "ReLU": lambda s: 2.0, "ReLU6": lambda s: 2.0, "PReLU": lambda s: 2.0 / (1 + 0.25**2),
-    "LeakyReLU": lambda s: 2.0 / (1 + (s if s is not None else 0.01) ** 2),
-    "Tanh": lambda s: 1.0, "Sigmoid": lambda s: 1.0, "Hardtanh": lambda s: 1.0,
-    "SELU": lambda s: 1.0,
-}
-ACTIVATIONS = {*WANTED_GAIN2, "GELU", "SiLU", "ELU", "Mish", "Hardswish", "CELU",
-               "Softplus", "Identity"}
+#: Activation module class names (``ReLU``) → the activation names of torch_api (``relu``).
+ACTIVATION_NAMES = {cls[len(api.NN):]: act for cls, act in api.ACTIVATION_CALLABLES.items()
+                    if cls.startswith(api.NN)}
+ACTIVATIONS = {*ACTIVATION_NAMES, "Identity"}
+
+
+def wanted_gain2(module_type: str, slope: float | None) -> float | None:
+    """fan_in·Var(w) that keeps the variance through an activation module (std gain²)."""
+    return api.variance_to_keep(ACTIVATION_NAMES.get(module_type), slope)
 
 
 def fmt(value: float | None) -> str:
@@ -201,8 +202,8 @@ def measure_gain(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
     gain = layer.out_rms / layer.in_rms
     act = _next_activation(run, layer)
     name, wanted2, saturated = None, None, None
-    if act is not None and act.type in WANTED_GAIN2:
-        name, wanted2, saturated = act.type, WANTED_GAIN2[act.type](act.slope), act.saturated
+    if act is not None and wanted_gain2(act.type, act.slope) is not None:
+        name, wanted2, saturated = act.type, wanted_gain2(act.type, act.slope), act.saturated
     elif act is None and (inferred := _inferred_activation(run, layer)) is not None:
         name, wanted2 = inferred
         after = next(c for c in run.leaves if c.start > layer.end and c.is_weight_layer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from initlint import torch_api as api
 from initlint.config import Config
 from initlint.findings import Finding, RuntimeEvidence, Severity, Span
 from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, fmt, json_safe
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from initlint.runtime.session import StaticView
 
 SIGNAL_CODES = ("INI101", "INI102", "INI103", "INI104", "INI207")
-WEIGHT_TYPES = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-                "ConvTranspose3d", "Bilinear", "LazyLinear")
+WEIGHT_TYPES = frozenset(cls.rsplit(".", 1)[-1] for cls, kind in api.LAYERS.items()
+                         if kind.family in api.WEIGHT_LAYER_FAMILIES)
 
 
 def _spoken_for(run: ModelRun, findings: list[Finding]) -> bool:
