@@ -207,6 +207,7 @@ class Extractor(LayerReader, FlowReader):
             gain_calls=tuple(self.gain_calls),
             noqa=noqa,
             file_noqa=file_noqa,
+            exports=_exports(self.constants.get("__all__")),
         )
 
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:
@@ -915,6 +916,13 @@ def _apply_receiver(call: ast.Call) -> str:
         if name and (name == "self" or name.startswith("self.")):
             return name
     return ""
+
+
+def _exports(value: object) -> tuple[str, ...]:
+    """The names of a literal ``__all__`` (anything else exports nothing we can read)."""
+    if not isinstance(value, tuple):
+        return ()
+    return tuple(name for name in value if isinstance(name, str))
 
 
 def extract(path: str, text: str, tree: ast.Module, module: str, is_package: bool) -> FileFacts:

@@ -243,3 +243,4 @@ class FileFacts:
     gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
     file_noqa: bool = False
+    exports: tuple[str, ...] = ()  # the module's literal ``__all__``

@@ -129,8 +129,8 @@ def _function_reached(ctx: FileContext, fn: FunctionFacts) -> bool:
 
 
 def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
-    """Public helpers of a library (``__all__``, or an ``__init__`` re-export) are API."""
-    return "__all__" in ctx.text and (f"'{fn.name}'" in ctx.text or f'"{fn.name}"' in ctx.text)
+    """Public helpers a library lists in ``__all__`` are API, called by its users."""
+    return fn.name in ctx.facts.exports
 
 
 # --- INI202 ---------------------------------------------------------------------------------
