@@ -256,6 +256,12 @@ class ProjectFacts:
             fn = self.functions.get(call.name)
             if fn is not None:
                 self._run_callback(cls, fn, "", applied, opaque, set(), 0)
+        elif call.kind == "self_method" and call.receiver == "super":
+            # super().__init__() may run the base's init (dispatched on ``cls``) before the
+            # subclass has built its own layers
+            fn = self.method(cls, call.name, after=cls)
+            if fn is not None:
+                self._run(cls, fn, {"self": ""}, applied, opaque, set(), 0)
         elif call.kind == "self_method":
             fn = self.method(cls, call.name)
             if fn is not None and fn.name != "__init__":

@@ -164,9 +164,11 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 f"{'is' if len(late) == 1 else 'are'} assigned in `{cls.name}.__init__`",
                 f"`{_call_text(call)}` at line {row} initializes the layers that exist at that "
                 f"moment; {names} {'is' if len(late) == 1 else 'are'} built later (line "
-                f"{rows[late[0].name]}) and keep PyTorch's default kaiming_uniform_(a=√5) "
-                "instead of the init this call applies. Move the call to the end of "
-                "`__init__`.",
+                f"{rows[late[0].name]}) and keep{'s' if len(late) == 1 else ''} PyTorch's "
+                "default kaiming_uniform_(a=√5) instead of the init this call applies. "
+                + ("Run the base's init again at the end of this `__init__`."
+                   if call.receiver == "super" else
+                   "Move the call to the end of `__init__`."),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
 
 
@@ -183,14 +185,16 @@ def _call_text(call) -> str:
     if call.kind == "apply":
         return f"{call.receiver}.apply({call.name.rsplit('.', 1)[-1]})"
     if call.kind == "self_method":
-        return f"self.{call.name}()"
+        return f"{'super()' if call.receiver == 'super' else 'self'}.{call.name}()"
     return f"{call.name.rsplit('.', 1)[-1]}(...)"
 
 
 def _init_calls(ctx: FileContext, cls: ClassFacts, init: FunctionFacts):
     """Calls in ``__init__`` that run init code over the whole module, with their sites."""
     for call in init.calls:
-        if call.receiver != "self" or call.kind not in ("apply", "self_method"):
+        if call.kind not in ("apply", "self_method") or call.receiver not in ("self", "super"):
+            continue
+        if call.receiver == "super" and call.name != "__init__":
             continue
         sites, opaque = ctx.project.sites_run_by(cls, call)
         if sites and not opaque:
