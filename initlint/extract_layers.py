@@ -63,10 +63,12 @@ class LayerReader:
                         elif isinstance(target, ast.Name):
                             local_calls[target.id] = sub.value
                             if isinstance(sub.value, (ast.List, ast.Tuple)):
-                                _remember_list(local_calls, target.id, sub.value.elts, False)
+                                _remember_list(local_calls, target.id, sub.value.elts, False,
+                                               _loop_count(fn, sub, self, env))
                 elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) \
                         and isinstance(sub.value, (ast.List, ast.Tuple)):
-                    _remember_list(local_calls, sub.target.id, sub.value.elts, True)
+                    _remember_list(local_calls, sub.target.id, sub.value.elts, True,
+                                   _loop_count(fn, sub, self, env))
                 elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
                     name = self_attr(sub.target)
                     if name is not None:
@@ -82,7 +84,8 @@ class LayerReader:
                             call.func.attr in ("append", "extend"):
                         items = call.args[0].elts if call.func.attr == "extend" and \
                             isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
-                        _remember_list(local_calls, call.func.value.id, list(items), True)
+                        _remember_list(local_calls, call.func.value.id, list(items), True,
+                                       _loop_count(fn, sub, self, env))
                     container = self_attr(call.func.value) if isinstance(
                         call.func, ast.Attribute) else None
                     if container is not None and call.func.attr == "append" and call.args:
@@ -209,7 +212,7 @@ class LayerReader:
                           local_calls: dict[str, ast.expr], layers: list[LayerFact],
                           chains: list[Chain]) -> list[FlowStep]:
         """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
-        list) adds layers whose order and repetition are not known."""
+        list) adds its layers, in order when every loop that filled it has a known length."""
         if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and isinstance(value.elt,
                                                                               ast.Call):
             gen = value.generators[0]
@@ -225,12 +228,20 @@ class LayerReader:
                 if isinstance(count, int) and 0 < count <= 64:
                     return [step_for_layer(found[0], inner)] * count
             return [FlowStep("opaque", "*comprehension")]
-        listed = local_calls.get("*" + (dotted(value) or ""))
-        if isinstance(listed, ast.List):
-            for position, elt in enumerate(listed.elts):
-                layers += self._layer_from_expr(_join(name, f"?{position}"), elt, env,
-                                                local_calls)[0]
-        return [FlowStep("opaque", "*args")]
+        local = dotted(value) or ""
+        listed = local_calls.get("*" + local)
+        if not isinstance(listed, ast.List):
+            return [FlowStep("opaque", "*args")]
+        exact = "!" + local not in local_calls
+        steps: list[FlowStep] = []
+        for position, elt in enumerate(listed.elts):
+            child = _join(name, str(position) if exact else f"?{position}")
+            found, inner = self._layer_from_expr(child, elt, env, local_calls)
+            layers += found
+            chains += inner
+            steps.append(step_for_layer(found[0], inner) if found else
+                         FlowStep("opaque", child))
+        return steps if exact else [FlowStep("opaque", "*args")]
 
     def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
                        local_calls: dict[str, ast.expr]) -> list[LayerFact]:
@@ -299,12 +310,21 @@ def _join(prefix: str, name: object) -> str:
 
 
 def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.expr],
-                   extend: bool) -> None:
-    """Track ``layers = [...]`` / ``layers.append(x)`` / ``layers += [...]`` in ``__init__``."""
+                   extend: bool, count: Any = 1) -> None:
+    """Track ``layers = [...]`` / ``layers.append(x)`` / ``layers += [...]`` in ``__init__``,
+    in order, repeated as often as the ``range(n)`` loops around them run. A mutation in a
+    loop of unknown length marks the list inexact (``!name``): its order is then unknown."""
     key = "*" + name
     previous = local_calls.get(key)
     before = list(previous.elts) if extend and isinstance(previous, ast.List) else []
-    local_calls[key] = ast.List(elts=before + list(elts), ctx=ast.Load())
+    if not extend:
+        local_calls.pop("!" + name, None)
+    if isinstance(count, int) and 0 < count <= 64:
+        added = list(elts) * count
+    else:
+        added = list(elts)
+        local_calls["!" + name] = ast.Constant(True)
+    local_calls[key] = ast.List(elts=before + added, ctx=ast.Load())
 
 
 def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
