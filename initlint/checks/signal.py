@@ -20,6 +20,7 @@ from initlint.signal import (
     format_factor,
     runs_of,
     second_moment,
+    std_factor,
     weight_init,
 )
 
@@ -211,7 +212,7 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
     for layer in layers:
         fi, fo = fan_in(layer.layer), fan_out(layer.layer)
         variance = 2 * fi / (fi + fo) if fi is not UNKNOWN and fo is not UNKNOWN else 1.0
-        factors.append(math.sqrt(variance * second_moment(layer.act)))
+        factors.append(std_factor(variance, layer.act))
     total = 1 / math.prod(factors)
     per = total ** (1 / len(factors))
     paths = tuple(layer.path for layer in layers)
