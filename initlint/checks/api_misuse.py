@@ -183,8 +183,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
     loops = {b.var: b for b in function.loops} if function else {}
     if target.index:
         return None
-    if (target.attr == "bias" and not target.path and target.base in loops | {"self": None}) \
-            or (target.attr == "bias" and target.base != "self"):
+    if target.attr == "bias" and (target.base != "self" or not target.path):
         if target.base == "self" and function and function.cls:
             cls = ctx.project.classes.get(function.cls)
             params = {p.name: p for k in ctx.project.mro(cls) for p in k.params} if cls else {}
