@@ -619,6 +619,8 @@ class Extractor(LayerReader, FlowReader):
                 return
         ref = self._function_ref(call.func, scope)
         args = tuple(dotted(a) or "" for a in call.args)
+        if ref and not ref.startswith("torch.") and call.args:
+            self._helper_site(call, ref, scope, stmt, parent)
         if ref and not ref.startswith(_LIBRARY_PREFIXES):
             self._calls.append(CallRef("function", ref, "", args, self.pos.span(call),
                                        scope.no_grad, scope.order))
@@ -655,9 +657,21 @@ class Extractor(LayerReader, FlowReader):
             return self.resolver.qualify(node, scope.shadowed) or ""
         return ""
 
+    def _helper_site(self, call: ast.Call, ref: str, scope: Scope, stmt: ast.stmt,
+                     parent: ast.AST | None) -> None:
+        """``trunc_normal_(m.weight, std=.02)`` with a helper we cannot see into (timm's,
+        a project's own): it writes that parameter somehow (style "helper", kind unknown)."""
+        target = self.target(call.args[0], scope)
+        if target.base and target.attr in ("weight", "bias") and not target.copy \
+                and ref.rsplit(".", 1)[-1] not in ("isinstance", "hasattr", "getattr", "len"):
+            self._init_site(call, ref.rsplit(".", 1)[-1], "helper", scope, stmt, parent, target)
+
     def _init_site(self, call: ast.Call, func: str, style: str, scope: Scope, stmt: ast.stmt,
                    parent: ast.AST | None, target: Target | None = None) -> None:
-        if style == "inplace":
+        if style == "helper":
+            params: tuple[str, ...] = ()
+            arg_nodes: list[ast.expr] = []
+        elif style == "inplace":
             params = _INPLACE_PARAMS.get(func, ())
             arg_nodes = list(call.args)
         else:

@@ -128,6 +128,7 @@ class InitSite:
     func: str  # init function name ("xavier_uniform_", "normal_") or in-place method
     style: str  # "init" (torch.nn.init.*) | "inplace" (tensor method) | "alias" (deprecated)
     # | "assign" (``m.bias = nn.Parameter(...)`` replacing the parameter)
+    # | "helper" (a function we cannot see into, given the parameter: ``trunc_normal_(m.weight)``)
     target: Target
     args: tuple[tuple[str, Any], ...]  # normalized by parameter name
     span: Span

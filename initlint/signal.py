@@ -211,6 +211,8 @@ def weight_init(effective: EffectiveInit, placed: Placed, own_only: bool = False
 def describe(site: InitSite) -> tuple[str, Any, Any, Any, Any]:
     """(kind, gain, std, nonlinearity, a) of one init site."""
     name = api.DEPRECATED_ALIASES.get(site.func, site.func)
+    if site.style in ("helper", "assign"):
+        return ("other", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
     if site.style == "inplace":
         kind = {"normal_": "normal", "uniform_": "uniform", "fill_": "constant",
                 "zero_": "zeros"}.get(site.func, "other")

@@ -66,7 +66,7 @@ def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                     "tensor whose result is discarded",
                     "The freshly made tensor is filled and then dropped: no parameter "
                     "changes. Pass the parameter itself (e.g. `m.weight`).")
-        elif target.copy and target.base and site.discarded and (
+        elif target.copy and target.base and site.discarded and site.style != "helper" and (
                 site.style != "inplace" or site.func in _INIT_LIKE_METHODS):
             yield rule.finding(
                 ctx, site.span,
@@ -153,7 +153,7 @@ def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
 def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
-        if site.style == "inplace" or spec is None or spec.min_ndim < 2:
+        if site.style not in ("init", "alias") or spec is None or spec.min_ndim < 2:
             continue
         problem = _ndim_problem(ctx, site, spec)
         if problem is None:

@@ -305,7 +305,8 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls in module_classes(ctx):
         effective = project.effective(cls)
         for item in effective.applied:
-            if item.how != "each_param" or not _in_file(ctx, item.site):
+            if item.how != "each_param" or not _in_file(ctx, item.site) \
+                    or item.site.style == "helper":
                 continue
             site = item.site
             kind, _gain, std, mean, _a = describe(site)

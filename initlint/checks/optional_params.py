@@ -49,7 +49,7 @@ def unguarded_optional_params(rule: Rule, ctx: FileContext) -> Iterator[Finding]
     for site in ctx.facts.sites:
         target = site.target
         if target.attr not in ("bias", "weight") or target.index or not target.base \
-                or target.copy or site.style == "assign" or _guarded(site):
+                or target.copy or site.style in ("assign", "helper") or _guarded(site):
             continue
         found = _offending_layer(ctx, site)
         if found is None:
