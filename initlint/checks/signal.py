@@ -141,7 +141,8 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
     per_layer = 1 / math.sqrt(DEFAULT_VARIANCE_GAIN * moment)
     total = per_layer ** (depth - 1) / math.sqrt(DEFAULT_VARIANCE_GAIN)
     acts = _acts(Run(run.origin, run.layers[:-1]))
-    where = "forward" if run.origin == "forward" else f"`{run.origin}`"
+    where = {"forward": "forward", "Sequential": "its children"}.get(run.origin,
+                                                                    f"`{run.origin}`")
     first = run.layers[0]
     relu_family = all(api.ACTIVATIONS[a].family == "relu" for a in hidden_acts)
     target = ("2/fan_in (He) for ReLU" if relu_family else
