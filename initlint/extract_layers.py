@@ -34,11 +34,14 @@ class LayerReader:
         ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
         """
         helpers: dict[str, ast.Call] = {}
+        self.helper_defs: dict[str, ast.FunctionDef] = {}
+        self.expanding: set[str] = set()
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef):
                 returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
                 if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
                     helpers[node.name] = returns[0].value
+                    self.helper_defs[node.name] = node
         return helpers
 
     def _init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
@@ -61,14 +64,9 @@ class LayerReader:
                             if param is not None:
                                 params.append(param)
                         elif isinstance(target, ast.Name):
-                            local_calls[target.id] = sub.value
-                            if isinstance(sub.value, (ast.List, ast.Tuple)):
-                                _remember_list(local_calls, target.id, sub.value.elts, False,
-                                               _loop_count(fn, sub, self, env))
-                elif isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name) \
-                        and isinstance(sub.value, (ast.List, ast.Tuple)):
-                    _remember_list(local_calls, sub.target.id, sub.value.elts, True,
-                                   _loop_count(fn, sub, self, env))
+                            self._track_local(sub, fn, env, local_calls)
+                elif isinstance(sub, ast.AugAssign):
+                    self._track_local(sub, fn, env, local_calls)
                 elif isinstance(sub, ast.AnnAssign) and sub.value is not None:
                     name = self_attr(sub.target)
                     if name is not None:
@@ -79,13 +77,7 @@ class LayerReader:
                 elif isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Call):
                     call = sub.value
                     func = dotted(call.func)
-                    if isinstance(call.func, ast.Attribute) and isinstance(
-                            call.func.value, ast.Name) and call.args and \
-                            call.func.attr in ("append", "extend"):
-                        items = call.args[0].elts if call.func.attr == "extend" and \
-                            isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
-                        _remember_list(local_calls, call.func.value.id, list(items), True,
-                                       _loop_count(fn, sub, self, env))
+                    self._track_local(sub, fn, env, local_calls)
                     container = self_attr(call.func.value) if isinstance(
                         call.func, ast.Attribute) else None
                     if container is not None and call.func.attr == "append" and call.args:
@@ -107,6 +99,70 @@ class LayerReader:
                         order += [(layer.name, index) for layer in found[0]]
         return layers, params, chains, order
 
+    def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef, env: dict[str, Any],
+                     local_calls: dict[str, ast.expr]) -> None:
+        """Remember what a local name holds: ``x = nn.Linear(...)``, ``layers = [...]``,
+        ``layers += [...]``, ``layers.append(...)`` / ``.extend([...])``."""
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    local_calls[target.id] = stmt.value
+                    if isinstance(stmt.value, (ast.List, ast.Tuple)):
+                        _remember_list(local_calls, target.id, stmt.value.elts, False,
+                                       _loop_count(fn, stmt, self, env))
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
+                and isinstance(stmt.value, (ast.List, ast.Tuple)):
+            _remember_list(local_calls, stmt.target.id, stmt.value.elts, True,
+                           _loop_count(fn, stmt, self, env))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) \
+                    and call.args and call.func.attr in ("append", "extend"):
+                items = call.args[0].elts if call.func.attr == "extend" and \
+                    isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
+                _remember_list(local_calls, call.func.value.id, list(items), True,
+                               _loop_count(fn, stmt, self, env))
+
+    def _expand_helper(self, name: str, call: ast.Call, env: dict[str, Any]):
+        """``self.net = make_mlp(64, depth=6)`` where ``make_mlp`` (in this file) returns an
+        ``nn.Sequential``/``ModuleList``: read its body with the call's arguments bound."""
+        helper_name = dotted(call.func) or ""
+        helper = self.helper_defs.get(helper_name)
+        if helper is None or helper_name in self.expanding:
+            return None
+        returned = self.helpers[helper_name]
+        if self.qualify(returned.func) not in (api.SEQUENTIAL, api.MODULE_LIST):
+            return None
+        bound = self._param_defaults(helper)
+        positional = helper.args.posonlyargs + helper.args.args
+        params = [a.arg for a in positional]
+        # the expression each parameter holds: the call's argument, else its default
+        given: dict[str, ast.expr] = dict(zip(params[len(params) - len(helper.args.defaults):],
+                                              helper.args.defaults, strict=True))
+        for param, arg in zip(params, call.args, strict=False):
+            if isinstance(arg, ast.Starred):
+                break
+            given[param] = arg
+            bound[param] = self.value(arg, env)
+        for keyword in call.keywords:
+            if keyword.arg:
+                given[keyword.arg] = keyword.value
+                bound[keyword.arg] = self.value(keyword.value, env)
+        local_calls: dict[str, ast.expr] = {
+            "()" + param: expr for param, expr in given.items()
+            if isinstance(expr, (ast.Name, ast.Attribute)) and self.qualify(expr)}
+        for stmt in helper.body:
+            for sub in flat_statements(stmt):
+                self._track_local(sub, helper, bound, local_calls)
+        self.expanding.add(helper_name)
+        try:
+            layers, chains = self._layer_from_expr(name, returned, bound, local_calls)
+        finally:
+            self.expanding.discard(helper_name)
+        if layers:  # the container itself is built where the helper is called
+            layers[0] = replace(layers[0], span=self.pos.span(call))
+        return layers, chains
+
     def _layer_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any],
                          local_calls: dict[str, ast.expr]) -> tuple[list[LayerFact], list[Chain]]:
         if isinstance(expr, ast.Name) and expr.id in local_calls:
@@ -120,6 +176,14 @@ class LayerReader:
             return a[0] + b[0], a[1] + b[1]
         if not isinstance(expr, ast.Call):
             return [], []
+        if isinstance(expr.func, ast.Name) and "()" + expr.func.id in local_calls:
+            # ``act()`` where the helper's parameter ``act`` holds ``nn.ReLU``
+            expr = ast.copy_location(ast.Call(func=local_calls["()" + expr.func.id],
+                                              args=expr.args, keywords=expr.keywords), expr)
+            expr.end_lineno, expr.end_col_offset = expr.lineno, expr.col_offset
+        expanded = self._expand_helper(name, expr, env)
+        if expanded is not None:
+            return expanded
         cls = self._class_of_call(expr)
         if cls is None:
             return [], []

@@ -66,8 +66,10 @@ def layer_span(ctx: FileContext, cls: ClassFacts, path: str) -> Span:
     parts = path.split(".")
     for end in range(len(parts), 0, -1):
         item = placed.get(".".join(parts[:end]))
-        if item is not None and ctx.project.class_file[item.owner].path == ctx.facts.path:
-            return item.layer.span
+        if item is not None and ctx.project.class_file[item.owner].path == ctx.facts.path \
+                and (item.owner != cls.qualname
+                     or cls.span.row <= item.layer.span.row <= cls.span.end_row):
+            return item.layer.span  # (a layer built by a helper function points at its call)
     return cls.span
 
 
