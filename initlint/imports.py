@@ -104,11 +104,4 @@ class Resolver:
             full = (self._module + "." if self._module else "") + name
         else:
             return None
-        return canonical(_torch_aliases(full))
-
-
-def _torch_aliases(name: str) -> str:
-    """``torch.nn.init`` is also reachable as ``torch.nn.modules...``; ``torch.Tensor`` etc."""
-    if name.startswith("torch.nn.modules.") and name.count(".") > 3:
-        return "torch.nn." + name.rsplit(".", 1)[1]
-    return name
+        return canonical(full)

@@ -123,6 +123,12 @@ ACTIVATIONS: dict[str, Activation] = {
     "softplus": Activation("softplus", "smooth", None, 0.6),
 }
 
+#: Activations after which a deep chain on PyTorch's default init collapses as fast as with
+#: ReLU (INI101): the ReLU family, GELU/SiLU-like and tanh (not sigmoid, whose output is
+#: not centred, nor SELU, which is built for its own init).
+DEEP_STACK_ACTIVATIONS = frozenset({"relu", "relu6", "leaky_relu", "elu", "prelu", "rrelu",
+                                    "celu", "gelu", "silu", "mish", "hardswish", "tanh"})
+
 #: Module classes and functionals that apply an activation, by canonical qualified name.
 ACTIVATION_CALLABLES: dict[str, str] = {
     **{NN + cls: act for cls, act in {
@@ -142,6 +148,12 @@ ACTIVATION_CALLABLES: dict[str, str] = {
     "torch.sigmoid": "sigmoid", "torch.selu": "selu", "torch.celu": "celu",
     "torch.prelu": "prelu", "torch.rrelu": "rrelu",
 }
+#: activation name → the module class that applies it, for messages (``relu`` → ``ReLU``).
+ACTIVATION_LABELS: dict[str, str] = {
+    act: cls[len(NN):] for cls, act in reversed(ACTIVATION_CALLABLES.items())
+    if cls.startswith(NN)
+}
+
 #: ``x.relu()`` style tensor methods.
 ACTIVATION_METHODS: dict[str, str] = {
     "relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh",
@@ -245,9 +257,6 @@ GAINS: dict[str, float] = {
 }
 FAN_MODES = frozenset({"fan_in", "fan_out"})
 
-#: Method names that PyTorch or a framework calls for you (never "never called").
-FRAMEWORK_HOOKS = frozenset({"reset_parameters", "_reset_parameters", "_init_weights",
-                             "init_weights", "_initialize_weights"})
 #: Method names that are init methods by convention.
 INIT_METHOD_NAMES = frozenset({
     "_init_weights", "init_weights", "_initialize_weights", "initialize_weights",
@@ -286,6 +295,4 @@ def canonical(qualified: str) -> str:
     """
     if qualified.startswith("torch.nn.modules."):
         return NN + qualified.rsplit(".", 1)[1]
-    if qualified.startswith("torch.nn.init."):
-        return qualified
     return qualified

@@ -26,8 +26,6 @@ from initlint.signal import (
 
 W = Severity.WARNING
 DEFAULT_VARIANCE_GAIN = 1.0 / 3.0  # kaiming_uniform_(a=√5): fan_in·Var(w) = 1/3
-#: Measured last-layer std (width 256, N(0,1) input) from RULES.md.
-MEASURED_DEFAULT_RELU = {5: 0.025, 10: 0.023}
 
 
 def module_classes(ctx: FileContext) -> Iterator[ClassFacts]:
@@ -109,15 +107,9 @@ def _acts(run: Run) -> str:
 
 
 def _act_label(act: str) -> str:
-    return {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU",
-            "prelu": "PReLU", "gelu": "GELU", "silu": "SiLU", "tanh": "Tanh",
-            "sigmoid": "Sigmoid", "mish": "Mish", "hardswish": "Hardswish",
-            "selu": "SELU", "celu": "CELU"}.get(act, act)
+    return api.ACTIVATION_LABELS.get(act, act)
 
 
-_BREAKING_FAMILIES = ("relu", "smooth", "saturating")
-_INI101_ACTS = {"relu", "relu6", "leaky_relu", "elu", "prelu", "gelu", "silu", "tanh",
-                "mish", "hardswish", "celu", "rrelu"}
 
 
 @rule("INI101", "deep-stack-on-default-init", W,
@@ -128,7 +120,7 @@ def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if len(run.layers) < ctx.config.min_depth:
             continue
         hidden = [layer.act for layer in run.layers[:-1]]
-        if not all(a in _INI101_ACTS for a in hidden):
+        if not all(a in api.DEEP_STACK_ACTIVATIONS for a in hidden):
             continue
         if not all(layer.path in placed and weight_init(effective, placed[layer.path]).kind
                    == "default" for layer in run.layers):
