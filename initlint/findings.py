@@ -65,6 +65,7 @@ class Finding:
     fix: Fix | None = None
     runtime: RuntimeEvidence | None = None
     subject: str = field(default="", compare=False)  # e.g. "Net.fc1": for runtime matching
+    cell: int | None = None  # a notebook's cell (1-based) once rows count from that cell
 
     def with_runtime(self, runtime: RuntimeEvidence) -> Finding:
         return replace(self, runtime=runtime)

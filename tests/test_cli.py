@@ -40,7 +40,7 @@ EXPECTED = [("INI001", 7, 17), ("INI005", 8, 9), ("INI001", 9, 9), ("INI006", 9,
 CLEAN = "import torch.nn as nn\n\nlayer = nn.Linear(2, 2)\n"
 
 JSON_KEYS = {"code", "name", "severity", "message", "why", "filename", "location",
-             "end_location", "fix", "url", "noqa_row", "runtime"}
+             "end_location", "fix", "url", "noqa_row", "runtime", "cell"}
 
 
 @pytest.fixture

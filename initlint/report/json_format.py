@@ -40,6 +40,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "why": finding.why,
         "filename": os.path.abspath(finding.path),
+        "cell": finding.cell,  # a notebook's cell (1-based; rows count from it), else null
         **_span_fields(finding.span),
         "noqa_row": finding.span.row,
         "fix": fix,

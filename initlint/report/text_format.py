@@ -1,15 +1,42 @@
-"""``--output-format text``: ``path:row:col: CODE message``, the source line, the why."""
+"""``--output-format text``: ``path:row:col: CODE message``, the source line, the why.
+
+The why is cut to what a reader needs at the finding (the reason with its numbers, and what
+to do); the rest (the rule's general measurements, the long explanation) is one
+``initlint rule CODE`` away, and the line says so.
+"""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from initlint.findings import Finding
+from initlint.report.location import source_of, where
+from initlint.report.style import PLAIN, SEVERITY, Style
 from initlint.text import split_lines
 
+#: A sentence ends at . ! ? followed by space and a capital, a backtick or a parenthesis
+#: (so ``e.g. kaiming``, ``2.45×`` and ``Var(w)=1/(3·fan_in).`` mid-sentence never split).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
+#: A clause that reports the rule's own reference measurement (the same for every finding
+#: of the rule: it belongs to the rule's doc, not to each finding).
+_REFERENCE_CLAUSE = re.compile(r";\s*measured on [^;.]*?(?=[;.]\s|[;.]?$)")
 
-def _excerpt(finding: Finding, sources: dict[str, str]) -> list[str]:
-    text = sources.get(finding.path)
+
+def short_why(why: str, code: str) -> str:
+    """The first sentence (the reason, with this finding's numbers) and the last (what to
+    do), without the rule's reference measurements; a pointer to the doc when cut."""
+    sentences = [s for s in _SENTENCE_END.split(why.strip()) if s]
+    kept = sentences[:1] + (sentences[-1:] if len(sentences) > 1 else [])
+    kept = [_REFERENCE_CLAUSE.sub("", s) for s in kept]
+    short = " ".join(kept)
+    if short != why.strip():
+        short += f" (more: `initlint rule {code}`)"
+    return short
+
+
+def _excerpt(finding: Finding, sources: dict[str, str], style: Style) -> list[str]:
+    text = source_of(finding, sources)
     if not text:
         return []
     lines = split_lines(text)
@@ -20,29 +47,42 @@ def _excerpt(finding: Finding, sources: dict[str, str]) -> list[str]:
     width = len(str(row))
     end = finding.span.end_column if finding.span.end_row == row else len(line) + 1
     marks = max(1, end - finding.span.column)
-    return [f" {row} | {line}",
-            f" {' ' * width} | {' ' * (finding.span.column - 1)}{'^' * marks}"]
+    return [f" {style(str(row), 'blue')} {style('|', 'blue')} {line}",
+            f" {' ' * width} {style('|', 'blue')} {' ' * (finding.span.column - 1)}"
+            f"{style('^' * marks, 'red')}"]
 
 
-def format_finding(finding: Finding, sources: dict[str, str]) -> str:
-    head = (f"{finding.path}:{finding.span.row}:{finding.span.column}: {finding.code} "
+def format_finding(finding: Finding, sources: dict[str, str], style: Style = PLAIN) -> str:
+    head = (f"{style(where(finding), 'bold')}: "
+            f"{style(finding.code, SEVERITY[finding.severity.value])} "
             f"[{finding.severity.value}] {finding.message}")
-    out = [head, *_excerpt(finding, sources)]
-    out += ["  = why: " + line if i == 0 else "         " + line
-            for i, line in enumerate(textwrap.wrap(finding.why, 88))]
+    out = [head, *_excerpt(finding, sources, style)]
+    why = short_why(finding.why, finding.code) if finding.why else ""
+    out += [f"  {style('= why:', 'cyan')} " + line if i == 0 else "         " + line
+            for i, line in enumerate(textwrap.wrap(why, 88))]
     if finding.fix is not None:
-        out.append(f"  = fix ({finding.fix.applicability}): {finding.fix.message}")
+        out.append(f"  {style('= fix', 'cyan')} ({finding.fix.applicability}): "
+                   f"{finding.fix.message}")
     if finding.runtime is not None and finding.runtime.summary:
-        out.append(f"  = measured ({finding.runtime.status}): {finding.runtime.summary}")
+        out.append(f"  {style('= measured', 'cyan')} ({finding.runtime.status}): "
+                   f"{finding.runtime.summary}")
     return "\n".join(out)
 
 
-def render(findings: list[Finding], sources: dict[str, str]) -> str:
+def summary(findings: list[Finding]) -> str:
+    """``Found N findings.`` and how many ``--fix`` would fix (nothing when there are none:
+    "All checks passed!" is the caller's to say, as only it knows about errors)."""
     if not findings:
-        return "All checks passed!\n"
-    body = "\n\n".join(format_finding(f, sources) for f in findings)
+        return ""
     fixable = sum(1 for f in findings if f.fix and f.fix.applicability == "safe")
     tail = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}."
     if fixable:
         tail += f"\n[*] {fixable} fixable with `initlint --fix`."
-    return body + "\n\n" + tail + "\n"
+    return tail + "\n"
+
+
+def render(findings: list[Finding], sources: dict[str, str], style: Style = PLAIN) -> str:
+    """The findings, each with excerpt and why, separated by blank lines (no summary)."""
+    if not findings:
+        return ""
+    return "\n\n".join(format_finding(f, sources, style) for f in findings) + "\n\n"

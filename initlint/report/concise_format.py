@@ -1,0 +1,18 @@
+"""``--output-format concise``: one line per finding, ``path:row:col: CODE message``
+(``path:cell N:row:col:`` in a notebook), as ruff's concise output; the why, the excerpt and
+the fix are in the ``text`` format and in ``initlint rule CODE``."""
+
+from __future__ import annotations
+
+from initlint.findings import Finding
+from initlint.report.location import where
+from initlint.report.style import PLAIN, SEVERITY, Style
+
+
+def format_finding(finding: Finding, style: Style = PLAIN) -> str:
+    return (f"{style(where(finding), 'bold')}: "
+            f"{style(finding.code, SEVERITY[finding.severity.value])} {finding.message}")
+
+
+def render(findings: list[Finding], sources: dict[str, str], style: Style = PLAIN) -> str:
+    return "".join(format_finding(f, style) + "\n" for f in findings)
