@@ -1,4 +1,5 @@
-"""``[tool.initlint]`` from the nearest pyproject.toml, merged with command-line options."""
+"""Settings from the nearest config file (an ``initlint.toml``, or a ``pyproject.toml`` with a
+``[tool.initlint]`` table), merged with command-line options."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox"
                    "build", "dist", "node_modules", ".mypy_cache", ".ruff_cache",
                    ".pytest_cache", ".eggs", "site-packages")
 KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores",
-              "exclude", "extend-exclude", "min-depth", "runtime"}
+              "exclude", "extend-exclude", "min-depth", "runtime", "respect-gitignore",
+              "force-exclude"}
+#: initlint's own config file: the keys of ``[tool.initlint]`` at its top level. In one
+#: directory it wins over pyproject.toml, as ruff.toml does over ruff's pyproject table.
+CONFIG_FILE = "initlint.toml"
 
 
 class ConfigError(Exception):
@@ -35,6 +40,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     min_depth: int = 4
     runtime: tuple[tuple[str, Any], ...] = ()
+    respect_gitignore: bool = True  # directory walks skip what git ignores
+    force_exclude: bool = False  # excludes apply to files named on the command line too
     root: str = ""  # the directory holding the pyproject.toml it came from
     source: str = ""  # that file
 
@@ -57,6 +64,42 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def has_settings(path: Path) -> bool:
+    """Is ``path`` an initlint config: an ``initlint.toml``, or a pyproject.toml with a
+    ``[tool.initlint]`` table? (A broken pyproject is one: its error must be reported.)"""
+    if path.name == CONFIG_FILE:
+        return path.is_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        return False
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "initlint" in tool
+
+
+def config_in(directory: Path) -> Path | None:
+    """The config file that governs ``directory``'s own files, if it holds one."""
+    for name in (CONFIG_FILE, "pyproject.toml"):
+        candidate = directory / name
+        if candidate.is_file() and has_settings(candidate):
+            return candidate
+    return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest config file above ``start`` (a file or a directory); a pyproject.toml
+    without ``[tool.initlint]`` does not count, so it never hides its parent's settings."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        found = config_in(candidate)
+        if found is not None:
+            return found
+    return None
+
+
 def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -66,7 +109,8 @@ def _codes(value: Any, key: str, where: str) -> tuple[str, ...]:
 
 
 def load_config(path: Path | None) -> Config:
-    """Read ``[tool.initlint]`` from ``path`` (a pyproject.toml); defaults when absent."""
+    """Read ``[tool.initlint]`` from ``path`` (a pyproject.toml), or the whole of an
+    ``initlint.toml``; defaults when absent."""
     if path is None:
         return Config()
     where = str(path)
@@ -76,7 +120,7 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{where}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-    section = data.get("tool", {}).get("initlint")
+    section = data if path.name == CONFIG_FILE else data.get("tool", {}).get("initlint")
     root = str(path.parent.resolve())
     if section is None:
         return Config(root=root, source=where)
@@ -96,6 +140,11 @@ def load_config(path: Path | None) -> Config:
     if not isinstance(runtime, dict):
         raise ConfigError(f"{where}: [tool.initlint.runtime] must be a table")
     exclude = section.get("exclude")
+    flags = {key: section.get(key, default) for key, default in
+             (("respect-gitignore", True), ("force-exclude", False))}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: `{key}` must be true or false")
     config = Config(
         select=_codes(section.get("select", []), "select", where),
         ignore=_codes(section.get("ignore", []), "ignore", where)
@@ -109,6 +158,8 @@ def load_config(path: Path | None) -> Config:
                                       where)),
         min_depth=min_depth,
         runtime=tuple(sorted(runtime.items())),
+        respect_gitignore=flags["respect-gitignore"],
+        force_exclude=flags["force-exclude"],
         root=root,
         source=where,
     )

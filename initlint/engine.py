@@ -8,7 +8,7 @@ import ast
 import gc
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -112,26 +112,33 @@ def parse_path(path: str) -> Parsed:
 
 
 def check_project(parsed: list[Parsed], config: Config,
-                  only: Iterable[str] | None = None) -> list[Finding]:
-    """Link all facts and run every enabled rule on the files in ``only`` (default: all)."""
-    enabled = enabled_codes(config)
+                  only: Iterable[str] | None = None,
+                  configs: Mapping[str, Config] | None = None) -> list[Finding]:
+    """Link all facts and run every enabled rule on the files in ``only`` (default: all),
+    each file with its own settings from ``configs`` (default: ``config``)."""
     project = ProjectFacts(p.facts for p in parsed if p.facts is not None)
     wanted = set(only) if only is not None else None
+    enabled_for: dict[int, frozenset[str]] = {}
     findings: list[Finding] = []
     for item in parsed:
         if wanted is not None and item.path not in wanted:
             continue
+        settings = configs.get(item.path, config) if configs else config
+        key = id(settings)
+        if key not in enabled_for:
+            enabled_for[key] = frozenset(enabled_codes(settings))
+        enabled = enabled_for[key]
         if item.error is not None:
-            findings += suppress([item.error], None, config, enabled)
+            findings += suppress([item.error], None, settings, enabled)
             continue
         if item.facts is None:
             continue
         text = item.text or read_source(item.path).text  # lint_paths keeps no texts
-        ctx = FileContext(item.facts, project, text, config)
+        ctx = FileContext(item.facts, project, text, settings)
         raw: list[Finding] = []
         for code in sorted(enabled):
             raw += _run_rule(code, ctx)
-        findings += suppress(raw, item.facts, config, enabled)
+        findings += suppress(raw, item.facts, settings, enabled)
     return sorted(set(findings), key=Finding.sort_key)
 
 
@@ -345,32 +352,56 @@ def parse_all(paths: list[str], jobs: int | None = None, *, cache: Cache | None 
 
 
 def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
-               cache: Cache | None = None, progress: Progress | None = None) -> RunResult:
-    """Lint files (already discovered). With ``cache``, unchanged files are not parsed again
-    and an unchanged run (same files, same contents, same settings) is not checked again."""
+               cache: Cache | None = None, progress: Progress | None = None,
+               configs: Mapping[str, Config] | None = None,
+               report: Collection[str] | None = None) -> RunResult:
+    """Lint files (already discovered). ``configs`` gives files their own settings (default:
+    ``config``); ``report`` names the files to report on, the others only give context (facts
+    for linking: a partial run judged with its whole project). With ``cache``, unchanged
+    files are not parsed again and an unchanged run (same files, contents, settings and
+    reported files) is not checked again."""
     entries = _scan(paths, cache)
+    reported = len(paths) if report is None else len(report)
     run_key = ""
     if cache is not None:
         run_key = cache.run_key(config_key(config, enabled_codes(config)),
-                                ((e.path, e.key) for e in entries))
+                                _run_files(entries, config, configs, report))
         hit = cache.get("run", run_key)
         if isinstance(hit, tuple) and len(hit) == 2:
             findings, parsed_count = hit
             if progress is not None:
                 progress.advance(len(paths))
             cache.prune()
-            return RunResult(list(findings), len(paths), parsed_count,
+            return RunResult(list(findings), reported, parsed_count,
                              cached=len(paths), from_cache=True)
     with _gc_thawed():
         hits = _settle(entries, jobs or default_jobs(), cache, progress)
         parsed = [e.parsed for e in entries if e.parsed is not None]
-        findings = check_project(parsed, config)
-    result = RunResult(findings, len(paths), sum(1 for p in parsed if p.facts is not None),
+        findings = check_project(parsed, config, report, configs)
+    result = RunResult(findings, reported, sum(1 for p in parsed if p.facts is not None),
                        cached=hits)
     if cache is not None:
         cache.put("run", run_key, (tuple(findings), result.parsed))
         cache.prune()
     return result
+
+
+def _run_files(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,
+               report: Collection[str] | None) -> Iterator[tuple[str, str]]:
+    """What keys a run besides the base settings: every file's facts key, its own settings
+    when they differ, and whether it is reported or only context."""
+    ids: dict[int, str] = {}
+    wanted = None if report is None else set(report)
+    for entry in entries:
+        settings = configs.get(entry.path, config) if configs else config
+        if settings is config:
+            own = ""
+        else:
+            own = ids.get(id(settings))
+            if own is None:
+                own = ids[id(settings)] = config_key(settings, enabled_codes(settings))
+        context = "" if wanted is None or entry.path in wanted else "|context"
+        yield entry.path, f"{entry.key}|{own}{context}"
 
 
 def lint_text(path: str, text: str, config: Config,

@@ -15,15 +15,24 @@ import os
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from initlint.cache import Cache
 from initlint.config import Config
 from initlint.discover import Source, _declared_encoding, read_source
-from initlint.engine import Parsed, check_project, lint_text, parse_all, parse_source
+from initlint.engine import (
+    Parsed,
+    check_project,
+    lint_paths,
+    lint_text,
+    parse_all,
+    parse_source,
+)
 from initlint.findings import Finding, Fix
+from initlint.notebook import is_notebook
 from initlint.text import NEWLINE
 
 #: A fix loop that has not converged after this many rounds is stopped where it is.
@@ -282,8 +291,11 @@ def write_fixed(path: str, before: str, after: str) -> None:
 
     ``before`` must be the text the fixes were computed from: when the file on disk no
     longer decodes to it (changed meanwhile, or it does not round-trip through its
-    encoding) nothing is written.
+    encoding) nothing is written. A notebook's texts are its program (its code cells):
+    they become the notebook's JSON here.
     """
+    if is_notebook(path):
+        before, after = _notebook_texts(path, before, after)
     target = os.path.realpath(path)  # write through a symlink, never over it
     data = Path(target).read_bytes()
     bom = data.startswith(codecs.BOM_UTF8)
@@ -314,8 +326,29 @@ def write_fixed(path: str, before: str, after: str) -> None:
         raise
 
 
+def _notebook_texts(path: str, before: str, after: str) -> tuple[str, str]:
+    """(the notebook file's text, its text with the fixed cells) for fixed ``after``."""
+    from initlint.notebook import NotebookError, parse_notebook, render
+
+    try:
+        on_disk = Path(path).read_text(encoding="utf-8")
+        notebook = parse_notebook(on_disk)
+    except (OSError, UnicodeDecodeError, NotebookError) as exc:
+        raise WriteError(f"{path}: cannot read the notebook back: {exc}") from exc
+    rendered = render(notebook, after) if notebook.program == before else None
+    if rendered is None:
+        raise WriteError(f"{path}: the notebook changed on disk or its cells no longer line "
+                         "up; not written")
+    return on_disk, rendered
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
-    """A ``diff -u`` of one file; a last line without newline is marked as diff marks it."""
+    """A ``diff -u`` of one file; a last line without newline is marked as diff marks it.
+    A notebook's (program) texts are shown as its code cells, ``a/nb.ipynb:cell 3``."""
+    if is_notebook(path):
+        from initlint.notebook import cell_diff
+
+        return cell_diff(path, before, after)
     shown = path.replace(os.sep, "/")
     old, new = (shown, shown) if os.path.isabs(path) else (f"a/{shown}", f"b/{shown}")
     out = []
@@ -348,21 +381,31 @@ class FixRun:
 
 
 def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: bool = True,
-              jobs: int | None = None) -> FixRun:
-    """Fix every file under ``paths`` (already discovered), each with the others as context."""
-    parsed = {p.path: p for p in parse_all(paths, jobs)}
-    first = check_project(list(parsed.values()), config)
+              jobs: int | None = None, *, cache: Cache | None = None,
+              configs: Mapping[str, Config] | None = None,
+              report: Collection[str] | None = None) -> FixRun:
+    """Fix the files under ``paths`` (already discovered; those in ``report``, default all,
+    the others are context), each with the others as context and its own settings.
+
+    A first lint goes through the cache like a plain check, so a run with nothing to fix
+    costs what a cached check costs; only when some fix applies are the files parsed (their
+    facts from the cache) and the fixed files re-linted."""
+    first = lint_paths(paths, config, jobs, cache=cache, configs=configs, report=report)
     by_path: dict[str, list[Finding]] = {}
-    for finding in first:
+    for finding in first.findings:
         by_path.setdefault(finding.path, []).append(finding)
+    todo = {path: findings for path, findings in by_path.items()
+            if any(applicable(f.fix, unsafe) for f in findings)}
+    if not todo:
+        return FixRun(findings=list(first.findings))
+    parsed = {p.path: p for p in parse_all(paths, jobs, cache=cache)}
     run = FixRun()
-    for path, findings in by_path.items():
-        if not any(applicable(f.fix, unsafe) for f in findings):
-            continue
+    for path, findings in todo.items():
         source = read_source(path)
         if source.error:
             continue
-        result = fix_text(path, source.text, config, parsed.values(), unsafe, findings)
+        settings = configs.get(path, config) if configs else config
+        result = fix_text(path, source.text, settings, parsed.values(), unsafe, findings)
         run.errors += result.dropped
         if result.changed and write:
             try:
@@ -372,5 +415,5 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
                 continue
         run.results.append(result)
         parsed[path] = parse_source(Source(path, result.after, "", source.bom))
-    run.findings = check_project(list(parsed.values()), config)
+    run.findings = check_project(list(parsed.values()), config, report, configs)
     return run
