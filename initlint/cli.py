@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import sys
 from collections import Counter
-from pathlib import Path
 
 import click
 
 from initlint import __version__
 from initlint.checks import ALL_RULES
-from initlint.config import Config, ConfigError, find_pyproject, load_config, with_overrides
-from initlint.discover import DiscoveryError, discover
+from initlint.cli_discovery import (
+    NO_DISCOVERY_OPTIONS,
+    DiscoveryOptions,
+    Run,
+    discovery_options,
+    resolve_run,
+    show_files,
+    show_settings,
+)
+from initlint.cli_io import NO_IO_OPTIONS, IOOptions, emit, io_options
+from initlint.config import Config, ConfigError, with_overrides
 from initlint.docs import rule_doc
 from initlint.engine import lint_paths
 from initlint.report import REPORTERS
 from initlint.selection import enabled_codes
+from initlint.walk import Resolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -27,10 +38,23 @@ class DefaultGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
                                                                        "--version"):
+            self._reject_misspelled_command(ctx, args[0])
             args = ["check", *args]
         elif not args:
             args = ["check"]
         return super().parse_args(ctx, args)
+
+    def _reject_misspelled_command(self, ctx: click.Context, word: str) -> None:
+        """``initlint chek``: a word that is no path but close to a command is a typo, not
+        a file that does not exist (exit 2, naming the command it resembles)."""
+        if word.startswith("-") or os.path.exists(word) or any(c in word for c in "/\\."):
+            return
+        close = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
+        if close:
+            click.echo(f"initlint: error: unknown command {word!r}; did you "
+                       f"mean `initlint {close[0]}`? (no file or directory of that name "
+                       "either)", err=True)
+            ctx.exit(EXIT_ERROR)
 
     def invoke(self, ctx: click.Context):
         """An unexpected exception is an initlint bug: one line and exit 2, never exit 1
@@ -53,14 +77,15 @@ def _codes(value: str | None) -> tuple[str, ...]:
     return tuple(c.strip().upper() for c in value.split(",") if c.strip())
 
 
-def _load(config_path: str | None, paths: tuple[str, ...]) -> Config:
-    if config_path:
-        path = Path(config_path)
-        if not path.is_file():
-            raise ConfigError(f"{config_path}: config file not found")
-        return load_config(path)
-    start = Path(paths[0]) if paths else Path.cwd()
-    return load_config(find_pyproject(start if start.exists() else Path.cwd()))
+def _resolve(paths: tuple[str, ...], config_path: str | None, discovery: DiscoveryOptions,
+             **overrides: tuple[str, ...]) -> tuple[Resolver, Run]:
+    """Each file's settings (its nearest config file, or ``--config``, with the command
+    line's overrides) and the files to read. Raises ConfigError."""
+    resolver = Resolver(config_path, functools.partial(with_overrides, **overrides))
+    run = resolve_run(paths, resolver, discovery)
+    for settings in resolver.configs():
+        enabled_codes(settings)
+    return resolver, run
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,6 +95,8 @@ def main() -> None:
 
 
 @main.command()
+@io_options
+@discovery_options
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces).")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
@@ -79,7 +106,9 @@ def main() -> None:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
-@click.option("--config", "config_path", type=click.Path(), help="Path to a pyproject.toml.")
+@click.option("--config", "config_path", type=click.Path(),
+              help="A pyproject.toml or initlint.toml for every file (default: each file's "
+                   "nearest).")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: cores).")
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also unsafe fixes.")
@@ -97,40 +126,42 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
           no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
           unsafe_fixes: bool, diff: bool, runtime: bool = False, device: str | None = None,
-          runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None) -> None:
+          runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None,
+          discovery: DiscoveryOptions = NO_DISCOVERY_OPTIONS,
+          io: IOOptions = NO_IO_OPTIONS) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     paths = paths or (".",)
     try:
-        config = with_overrides(_load(config_path, paths), select=_codes(select),
-                                ignore=_codes(ignore), extend_select=_codes(extend_select))
-        enabled_codes(config)
+        resolver, run = _resolve(paths, config_path, discovery, select=_codes(select),
+                                 ignore=_codes(ignore), extend_select=_codes(extend_select))
     except ConfigError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    status = EXIT_CLEAN
-    files: list[str] = []
-    for path in paths:
-        try:
-            found = discover([path], config)
-        except DiscoveryError as exc:
-            click.echo(f"initlint: error: {exc}", err=True)
-            status = EXIT_ERROR
-            continue
-        if not found:
-            click.echo(f"initlint: warning: no Python files found under {path}", err=True)
-        files += found
-    files = list(dict.fromkeys(files))
+    for message in run.errors:
+        click.echo(message, err=True)
+    status = EXIT_ERROR if run.errors else EXIT_CLEAN
+    if discovery.show_settings or discovery.show_files:
+        click.echo(show_settings(paths, run, resolver) if discovery.show_settings
+                   else show_files(run), nl=False)
+        sys.exit(status)
+    for path in run.empty:
+        click.echo(f"initlint: warning: no Python files found under {path}", err=True)
+    config, files = run.config, run.files
+    scope = {"configs": run.configs, "report": run.report}
     if diff:
-        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs))
-    findings = (_apply_fixes(files, config, unsafe_fixes, jobs) if fix
-                else _lint(files, config, jobs, no_cache).findings)
+        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, **scope))
+    findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
+                else _lint(files, config, jobs, no_cache, **scope).findings)
     measured = ""
     if runtime or device or runtime_models or runtime_plot:
-        findings, measured = _runtime(files, findings, config, device, runtime_models,
+        reported = [f for f in files if f in run.report]
+        findings, measured = _runtime(reported, findings, config, device, runtime_models,
                                       runtime_plot, output_format)
-    sources = _sources_for(findings) if output_format == "text" else {}
-    click.echo(REPORTERS[output_format](findings, sources), nl=False)
-    click.echo(measured, nl=False)
+    if io.add_noqa:
+        from initlint.add_noqa import add_noqa_cli
+
+        sys.exit(add_noqa_cli(findings, status))
+    emit(findings, output_format, status, io, measured=measured)
     if statistics:  # beside a machine-readable report, on stderr so stdout still parses
         _print_statistics(findings, to_stderr=output_format != "text")
     if findings and not exit_zero and status == EXIT_CLEAN:
@@ -151,27 +182,29 @@ def _runtime(files: list[str], findings: list, config: Config, device: str | Non
         sys.exit(EXIT_ERROR)
 
 
-def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool):
-    """The static run: cached unless --no-cache, a files-done counter on a terminal."""
+def _cache(config: Config, no_cache: bool):
     from initlint.cache import Cache
+
+    return None if no_cache else Cache.for_config(config)
+
+
+def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool,
+          configs: dict[str, Config], report: frozenset[str]):
+    """The static run: cached unless --no-cache, a files-done counter on a terminal."""
     from initlint.progress import Progress
 
-    cache = None if no_cache else Cache.for_config(config)
     with Progress(len(files)) as progress:
-        return lint_paths(files, config, jobs=jobs, cache=cache, progress=progress)
+        return lint_paths(files, config, jobs=jobs, cache=_cache(config, no_cache),
+                          progress=progress, configs=configs, report=report)
 
 
-def _sources_for(findings) -> dict[str, str]:
-    from initlint.discover import read_source
-
-    return {path: read_source(path).text for path in {f.path for f in findings}}
-
-
-def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None) -> int:
+def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None,
+               no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> int:
     """``--diff``: print what ``--fix`` would change; exit 1 when it would change anything."""
     from initlint.fix import fix_paths, unified_diff
 
-    run = fix_paths(files, config, unsafe=unsafe, write=False, jobs=jobs)
+    run = fix_paths(files, config, unsafe=unsafe, write=False, jobs=jobs,
+                    cache=_cache(config, no_cache), configs=configs, report=report)
     for message in run.errors:
         click.echo(message, err=True)
     for result in run.changed:
@@ -182,11 +215,13 @@ def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None)
     return EXIT_FINDINGS if run.changed else EXIT_CLEAN
 
 
-def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None) -> list:
+def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None,
+                 no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> list:
     """``--fix``: write the fixes, say so on stderr, return the findings that remain."""
     from initlint.fix import fix_paths
 
-    run = fix_paths(files, config, unsafe=unsafe, write=True, jobs=jobs)
+    run = fix_paths(files, config, unsafe=unsafe, write=True, jobs=jobs,
+                    cache=_cache(config, no_cache), configs=configs, report=report)
     for message in run.errors:
         click.echo(message, err=True)
     if run.fixed:
@@ -203,9 +238,16 @@ def _print_statistics(findings, to_stderr: bool = False) -> None:
 
 
 @main.command("rule")
-@click.argument("code")
-def rule_command(code: str) -> None:
-    """Print the documentation of rule CODE (e.g. INI101)."""
+@click.argument("code", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Print the documentation of every rule.")
+def rule_command(code: str | None, all_rules: bool) -> None:
+    """Print the documentation of rule CODE (e.g. INI101), or of all rules with --all."""
+    if all_rules or code is None:
+        if not all_rules:
+            click.echo("initlint: error: give a rule code (e.g. INI101) or --all", err=True)
+            sys.exit(EXIT_ERROR)
+        click.echo("\n\n".join((rule_doc(c) or f"# {c}\n").rstrip() for c in ALL_RULES))
+        return
     doc = rule_doc(code)
     if doc is None:
         click.echo(f"initlint: error: unknown rule code: {code} "

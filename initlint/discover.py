@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import codecs
-import fnmatch
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from initlint.config import Config
+from initlint.walk import DiscoveryError, Resolver, WalkOptions, discover_files
+
+__all__ = ["DiscoveryError", "Source", "discover", "read_source"]
 
 
 @dataclass(frozen=True)
@@ -21,53 +22,19 @@ class Source:
     bom: bool = False
 
 
-class DiscoveryError(Exception):
-    """A path given on the command line does not exist."""
-
-
-def _excluded(path: Path, patterns: tuple[str, ...], root: Path | None, base: Path) -> bool:
-    """Does an exclude pattern match a path component below ``base`` (the directory the
-    user named: its own ancestors, say a ``build/`` or ``site-packages/`` the project lives
-    in, never exclude it), or the path relative to the config root?"""
-    below = path.relative_to(base).parts if path.is_relative_to(base) else (path.name,)
-    rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
-    for pattern in patterns:
-        if any(fnmatch.fnmatch(part, pattern) for part in below):
-            return True
-        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(str(path), pattern):
-            return True
-    return False
-
-
 def discover(paths: list[str], config: Config, force_exclude: bool = False) -> list[str]:
-    """Python files under ``paths`` (explicit files are always kept unless force_exclude)."""
-    patterns = config.exclude + config.extend_exclude
-    root = Path(config.root) if config.root else None
-    found: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise DiscoveryError(f"{raw}: no such file or directory")
-        if path.is_file():
-            resolved = path.resolve()
-            if not (force_exclude and _excluded(resolved, patterns, root, resolved.parent)):
-                found.append(str(path))
-            continue
-        base = path.resolve()
-        for directory, dirnames, filenames in os.walk(path):
-            current = Path(directory)
-            dirnames[:] = sorted(d for d in dirnames if not _excluded(
-                (current / d).resolve(), patterns, root, base))
-            for filename in sorted(filenames):
-                if filename.endswith((".py", ".pyi")):
-                    file_path = current / filename
-                    if not _excluded(file_path.resolve(), patterns, root, base):
-                        found.append(str(file_path))
-    return list(dict.fromkeys(found))
+    """Python files under ``paths``, every one with ``config`` (explicit files are kept
+    unless ``force_exclude``). Per-file settings: :mod:`initlint.walk`."""
+    options = WalkOptions(force_exclude=force_exclude or None)
+    return discover_files(paths, Resolver.single(config), options)
 
 
 def read_source(path: str) -> Source:
     """Read bytes, honour a BOM and a PEP 263 coding line, keep CRLF as it is."""
+    if path.lower().endswith(".ipynb"):  # a notebook reads as its code cells' program
+        from initlint.notebook import read_notebook
+
+        return read_notebook(path)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

@@ -21,7 +21,7 @@ from initlint.config import Config, ConfigError, config_in, load_config
 from initlint.gitignore import GitIgnore
 
 #: Files a directory walk picks up.
-SUFFIXES = (".py", ".pyi")
+SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 class DiscoveryError(Exception):
