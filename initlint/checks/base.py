@@ -14,7 +14,10 @@ from initlint.text import split_lines
 if TYPE_CHECKING:
     from initlint.project import ProjectFacts
 
-DOCS_URL = "https://initlint.dev/rules/{code}"
+#: The rule's page on the documentation site (mkdocs.yml: site_url; rules/<CODE>.md is built
+#: into rules/<CODE>/index.html there).
+DOCS_SITE = "https://initlint.github.io/initlint/"
+DOCS_URL = DOCS_SITE + "rules/{code}/"
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 from initlint import __version__
 from initlint.checks import ALL_RULES, Rule
+from initlint.checks.base import DOCS_SITE
 from initlint.docs import doc_section, rule_doc
 from initlint.findings import Finding, Fix, Severity, Span
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://initlint.dev"
+INFORMATION_URI = DOCS_SITE
 SRCROOT = "%SRCROOT%"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 

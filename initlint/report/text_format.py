@@ -20,7 +20,7 @@ from initlint.text import split_lines
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 #: A clause that reports the rule's own reference measurement (the same for every finding
 #: of the rule: it belongs to the rule's doc, not to each finding).
-_REFERENCE_CLAUSE = re.compile(r";\s*measured on [^;.]*?(?=[;.]\s|[;.]?$)")
+_REFERENCE_CLAUSE = re.compile(r";\s*measured\b[^;]*?(?=;|\.$|$)")
 
 
 def short_why(why: str, code: str) -> str:
