@@ -127,11 +127,12 @@ def _neutralize(lines: list[str], originals: list[str]) -> list[str]:
     probe = [("pass\n" if i in candidates else line) for i, line in enumerate(lines)]
     candidates -= _continuation_rows(probe)
     out = list(lines)
+    indent = ""
     for i in sorted(candidates):
-        line = lines[i]
-        body = line.rstrip("\r\n")
-        indent = body[: len(body) - len(body.lstrip(" \t"))]
-        originals.append(body)
+        body = lines[i].rstrip("\r\n")
+        if not (i - 1 in candidates and lines[i - 1].rstrip("\r\n").endswith("\\")):
+            indent = body[: len(body) - len(body.lstrip(" \t"))]  # a continuation keeps
+        originals.append(body)                                    # its first line's
         out[i] = f"{indent}pass  # initlint-notebook-magic {len(originals) - 1}\n"
     return out
 

@@ -1,0 +1,178 @@
+"""Jupyter notebooks: linted by default, findings at (cell, row), noqa per cell, ``--fix``
+writing valid notebook JSON back (only the changed cells), IPython syntax neutralized
+without moving rows. Notebooks are written with ``json`` as nbformat writes them (indent 1,
+a final newline) and validated with nbformat where it is installed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from initlint.notebook import cells_of, parse_notebook, render
+
+PY = sys.executable
+
+
+def notebook(*cells: tuple[str, str], language: str = "python") -> dict:
+    """A v4 notebook; ``cells`` are (kind, source) with source stored as nbformat does (a
+    list of lines, each but the last ending in a newline)."""
+    out = []
+    for i, (kind, source) in enumerate(cells):
+        cell = {"cell_type": kind, "id": f"c{i}", "metadata": {},
+                "source": source.splitlines(keepends=True)}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        out.append(cell)
+    return {"cells": out, "metadata": {"kernelspec": {"display_name": "Python 3",
+                                                      "language": language,
+                                                      "name": "python3"},
+                                       "language_info": {"name": language}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def validate(path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbformat.validate(nbformat.read(str(path), as_version=4))
+
+
+MODEL_CELLS = (
+    ("markdown", "# A model\nwith `%` and `!` in prose"),
+    ("code", "%matplotlib inline\nimport torch.nn as nn\n!pip install torch"),
+    ("code", "class Net(nn.Module):\n"
+             "    def __init__(self):\n"
+             "        super().__init__()\n"
+             "        self.fc = nn.Linear(4, 4, bias=False)\n"
+             "        nn.init.xavier_uniform(self.fc.weight)\n"
+             "        nn.init.zeros_(self.fc.bias)"),
+    ("code", "net = Net()\n"
+             "nn.init.xavier_normal(net.fc.weight)  # noqa: INI001\n"
+             "nn.init.kaiming_normal(net.fc.weight)"),
+)
+
+
+def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "-m", "initlint", *args], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def located(line: str) -> tuple[str, str]:
+    """(location, code) of a concise line ``path:cell 3:4:5: CODE message``."""
+    where, rest = line.split(": ", 1)
+    return where, rest.split(" ", 1)[0]
+
+
+@pytest.fixture
+def nb(tmp_path: Path) -> Path:
+    return write(tmp_path / "nb.ipynb", notebook(*MODEL_CELLS))
+
+
+def test_notebook_is_linted_by_default_with_cell_positions(nb: Path):
+    validate(nb)
+    result = run(".", "--output-format", "concise", "--no-cache", cwd=nb.parent)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "INI" in line]
+    assert [located(line) for line in lines] == [
+        ("nb.ipynb:cell 3:5:17", "INI001"),
+        ("nb.ipynb:cell 3:6:9", "INI005"),
+        ("nb.ipynb:cell 4:3:9", "INI001"),  # cell 4 line 2 is silenced by its noqa
+    ]
+    assert "(line 4)" in lines[1]  # the message's own row reference is the cell's too
+    assert "All checks passed" not in result.stdout
+
+
+def test_notebook_json_carries_the_cell(nb: Path):
+    result = run(str(nb), "--output-format", "json", "--no-cache", cwd=nb.parent)
+    data = json.loads(result.stdout)
+    assert [(d["cell"], d["location"]["row"], d["location"]["column"]) for d in data] == [
+        (3, 5, 17), (3, 6, 9), (4, 3, 9)]
+    assert data[0]["fix"]["edits"][0]["location"] == {"row": 5, "column": 17}
+
+
+def test_text_excerpt_shows_the_cell_line(nb: Path):
+    result = run(str(nb), "--no-cache", cwd=nb.parent)
+    assert " 6 |         nn.init.zeros_(self.fc.bias)" in result.stdout.splitlines()
+
+
+def test_fix_writes_valid_notebook_json_changing_only_fixed_cells(nb: Path):
+    before = json.loads(nb.read_text(encoding="utf-8"))
+    result = run(str(nb), "--fix", "--no-cache", cwd=nb.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = nb.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and text.startswith('{\n "cells": [\n  {\n')  # indent 1
+    after = json.loads(text)
+    validate(nb)
+    assert after["cells"][0] == before["cells"][0]  # markdown
+    assert after["cells"][1] == before["cells"][1]  # magics kept, nothing to fix
+    assert "".join(after["cells"][2]["source"]).splitlines()[-3:] == [
+        "        nn.init.xavier_uniform_(self.fc.weight)",
+        "        if self.fc.bias is not None:",
+        "            nn.init.zeros_(self.fc.bias)"]
+    assert isinstance(after["cells"][2]["source"], list)
+    assert after["cells"][3]["source"][-1] == "nn.init.kaiming_normal_(net.fc.weight)"
+    assert {k: v for k, v in after.items() if k != "cells"} == \
+        {k: v for k, v in before.items() if k != "cells"}
+    again = run(str(nb), "--fix", "--no-cache", cwd=nb.parent)
+    assert again.returncode == 0 and nb.read_text(encoding="utf-8") == text
+
+
+def test_diff_shows_cells_and_writes_nothing(nb: Path):
+    text = nb.read_text(encoding="utf-8")
+    result = run(str(nb), "--diff", "--no-cache", cwd=nb.parent)
+    assert result.returncode == 1
+    assert "--- a/" in result.stdout and ":cell 3" in result.stdout
+    assert "+        if self.fc.bias is not None:" in result.stdout
+    assert nb.read_text(encoding="utf-8") == text
+
+
+def test_magics_are_neutralized_in_place():
+    source = ("%%time\nx = 1\n", "import torch\n!ls \\\n  -l\nfiles = !ls\ntorch?\n"
+              "s = '''\n%d text\n'''\ny = (1\n     % 2)\n")
+    parsed = parse_notebook(json.dumps(notebook(*(("code", s) for s in source))))
+    lines = parsed.program.splitlines()
+    cell2 = lines[parsed.cells[1].start - 1:]
+    assert [line.startswith("pass  #") for line in cell2] == [
+        False, True, True, True, True, False, False, False, False, False]
+    assert lines[0].startswith("pass") and lines[1].startswith("pass")  # a %%cell magic
+    compile(parsed.program, "nb", "exec")  # the program is Python
+    assert cells_of(parsed, parsed.program) == ["".join(s) for s in source]
+
+
+def test_render_round_trips_an_unchanged_notebook(nb: Path):
+    text = nb.read_text(encoding="utf-8")
+    parsed = parse_notebook(text)
+    assert render(parsed, parsed.program) == text
+
+
+def test_notebook_noqa_is_per_cell_line(tmp_path: Path):
+    path = write(tmp_path / "n.ipynb", notebook(
+        ("code", "import torch.nn as nn\nw = nn.Linear(2, 2).weight"),
+        ("code", "nn.init.xavier_uniform(w)  # noqa: INI001"),
+        ("code", "nn.init.xavier_uniform(w)")))
+    result = run(str(path), "--output-format", "json", "--no-cache", cwd=tmp_path)
+    assert [(d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [(3, 1)]
+
+
+def test_other_kernels_and_broken_notebooks(tmp_path: Path):
+    write(tmp_path / "r.ipynb", notebook(("code", "library(torch)\nx <- 1"), language="R"))
+    (tmp_path / "bad.ipynb").write_text("{not json", encoding="utf-8")
+    result = run(".", "--output-format", "concise", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 1
+    assert [located(line)[1] for line in result.stdout.splitlines()
+            if ".ipynb" in line] == ["INI000"]
+    assert "bad.ipynb" in result.stdout and "r.ipynb" not in result.stdout
+
+
+def test_notebook_on_stdin(nb: Path):
+    result = run("-", "--stdin-filename", "sub/x.ipynb", "--output-format", "concise",
+                 cwd=nb.parent, stdin=nb.read_text(encoding="utf-8"))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].startswith("sub/x.ipynb:cell 3:5:17: INI001 ")
