@@ -121,3 +121,62 @@ def test_fix_hook_fixes_then_passes(hook_repo, store, tmp_path: Path):
     run("git", "add", "model.py", cwd=repo)
     second = run("pre-commit", "run", "--all-files", cwd=repo, env=store)
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+# --- issue 14: the hook sees the project, excludes apply to staged files ---------------------
+
+HELPERS = textwrap.dedent("""\
+    import torch.nn as nn
+
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight)
+            nn.init.zeros_(m.bias)
+    """)
+USES_HELPERS = textwrap.dedent("""\
+    import torch.nn as nn
+
+    from pkg.init_utils import init_weights
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2, bias=False)
+            self.apply(init_weights)
+    """)
+
+
+def commit_all(repo: Path) -> None:
+    run("git", "add", ".", cwd=repo)
+    result = run("git", "commit", "-q", "--no-verify", "-m", "base", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hook_judges_a_staged_helper_with_its_project(hook_repo, store, tmp_path: Path):
+    """Committing the helper alone: no false INI201 ("nothing calls it"), the real INI005
+    (the Linear built with bias=False is in another, unchanged file) is kept."""
+    repo = git_repo(tmp_path / "user", {"pkg/__init__.py": "",
+                                        "pkg/init_utils.py": "import torch.nn as nn\n",
+                                        "pkg/models.py": USES_HELPERS,
+                                        ".pre-commit-config.yaml": config(hook_repo,
+                                                                          "initlint")})
+    commit_all(repo)
+    (repo / "pkg" / "init_utils.py").write_text(HELPERS)
+    run("git", "add", "pkg/init_utils.py", cwd=repo)
+    result = run("pre-commit", "run", cwd=repo, env=store)  # the staged file only
+    output = result.stdout
+    assert result.returncode == 1, output + result.stderr
+    assert "pkg/init_utils.py:7:9: INI005" in output
+    assert "INI201" not in output and "models.py" not in output
+
+
+def test_hooks_leave_excluded_files_alone(hook_repo, store, tmp_path: Path):
+    repo = git_repo(tmp_path / "user", {
+        "pyproject.toml": '[tool.initlint]\nextend-exclude = ["third_party"]\n',
+        "third_party/vendored.py": MODEL, "src/clean.py": CLEAN,
+        ".pre-commit-config.yaml": config(hook_repo, "initlint", "initlint-fix")})
+    result = run("pre-commit", "run", "--all-files", cwd=repo, env=store)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (repo / "third_party" / "vendored.py").read_text() == MODEL  # not rewritten
