@@ -11,8 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-from initlint.add_noqa import with_noqa
-
 MODEL = textwrap.dedent('''\
     import torch.nn as nn
 
@@ -26,9 +24,12 @@ MODEL = textwrap.dedent('''\
             nn.init.kaiming_normal(self.conv.weight)
 ''')
 
+#: The installed entry point, as the console script calls it.
+ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-c", ENTRY, *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -54,6 +55,8 @@ def test_add_noqa_silences_every_finding_and_merges(tmp_path: Path):
 
 
 def test_rows_a_comment_cannot_end_are_left_alone():
+    from initlint.add_noqa import with_noqa
+
     text = ('x = """doc\n'
             'more"""\n'
             'y = 1 + \\\n'
@@ -69,5 +72,7 @@ def test_rows_a_comment_cannot_end_are_left_alone():
 
 
 def test_bare_noqa_and_present_codes_are_kept():
+    from initlint.add_noqa import with_noqa
+
     text = "a = 1  # noqa\nb = 2  # NOQA: INI001\n"
     assert with_noqa(text, {1: ["INI005"], 2: ["INI001"]}) == (text, [])

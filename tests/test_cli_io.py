@@ -33,11 +33,14 @@ CLEAN = "import torch.nn as nn\n\nlayer = nn.Linear(2, 2)\n"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CONCISE = re.compile(r"^(?P<path>.+):(?P<row>\d+):(?P<col>\d+): (?P<code>INI\d{3}) (?P<msg>.+)$")
 
+#: The installed entry point, as the console script calls it.
+ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+
 
 def run(*args: str, cwd: Path, stdin: str | None = None,
         env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-    return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, input=stdin,
+    return subprocess.run([sys.executable, "-c", ENTRY, *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=120,
                           env={**base, **(env or {})})
 
@@ -159,7 +162,7 @@ def test_colour_follows_no_color_force_color_and_the_terminal(tree: Path):
     for env, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
         leader, follower = pty.openpty()
         base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
-        proc = subprocess.Popen([sys.executable, "-m", "initlint", "model.py",
+        proc = subprocess.Popen([sys.executable, "-c", ENTRY, "model.py",
                                  "--output-format", "concise"], cwd=tree, stdout=follower,
                                 stderr=subprocess.DEVNULL, env={**base, **env})
         os.close(follower)
@@ -185,6 +188,10 @@ def test_rule_all_prints_every_rule():
 
 
 def test_python_dash_m_initlint(tree: Path):
-    result = run("--version", cwd=tree)
-    assert result.returncode == 0 and "initlint" in result.stdout
-    assert run("model.py", cwd=tree).returncode == 1
+    def module(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=tree,
+                              capture_output=True, text=True, timeout=120)
+
+    version = module("--version")
+    assert version.returncode == 0 and version.stdout.startswith("initlint, version ")
+    assert module("model.py").returncode == 1

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from initlint.notebook import cells_of, parse_notebook, render
-
 PY = sys.executable
+
+#: The installed entry point, as the console script calls it.
+ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
 
 
 def notebook(*cells: tuple[str, str], language: str = "python") -> dict:
@@ -60,7 +61,7 @@ MODEL_CELLS = (
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([PY, "-m", "initlint", *args], cwd=cwd, input=stdin,
+    return subprocess.run([PY, "-c", ENTRY, *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -134,6 +135,8 @@ def test_diff_shows_cells_and_writes_nothing(nb: Path):
 
 
 def test_magics_are_neutralized_in_place():
+    from initlint.notebook import cells_of, parse_notebook
+
     source = ("%%time\nx = 1\n", "import torch\n!ls \\\n  -l\nfiles = !ls\ntorch?\n"
               "s = '''\n%d text\n'''\ny = (1\n     % 2)\n")
     parsed = parse_notebook(json.dumps(notebook(*(("code", s) for s in source))))
@@ -147,6 +150,8 @@ def test_magics_are_neutralized_in_place():
 
 
 def test_render_round_trips_an_unchanged_notebook(nb: Path):
+    from initlint.notebook import parse_notebook, render
+
     text = nb.read_text(encoding="utf-8")
     parsed = parse_notebook(text)
     assert render(parsed, parsed.program) == text
@@ -176,3 +181,13 @@ def test_notebook_on_stdin(nb: Path):
                  cwd=nb.parent, stdin=nb.read_text(encoding="utf-8"))
     assert result.returncode == 1
     assert result.stdout.splitlines()[0].startswith("sub/x.ipynb:cell 3:5:17: INI001 ")
+
+
+def test_add_noqa_in_a_notebook(nb: Path):
+    result = run(str(nb), "--add-noqa", "--no-cache", cwd=nb.parent)
+    assert result.returncode == 0, result.stderr
+    validate(nb)
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    assert cells[2]["source"][-1] == "        nn.init.zeros_(self.fc.bias)  # noqa: INI005"
+    assert cells[1]["source"][0] == "%matplotlib inline\n"  # magics written back as they were
+    assert run(str(nb), "--no-cache", cwd=nb.parent).stdout == "All checks passed!\n"
