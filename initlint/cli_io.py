@@ -189,12 +189,21 @@ def _stdin_text() -> str:
     return data.decode(encoding, errors="strict")
 
 
-def _stdin_config(name: str, options: dict[str, Any]) -> Config | None:
+@dataclass(frozen=True)
+class StdinSetup:
+    """How stdin is linted: as NAME's configuration says, with NAME's project as context."""
+
+    config: Config
+    context: tuple[str, ...]  # the other files of NAME's project
+
+
+def _stdin_setup(name: str, options: dict[str, Any]) -> StdinSetup | None:
     """The configuration ``name`` would get as a file on disk (its nearest config file or
-    ``--config``, with the command line's overrides); None when ``--force-exclude``
-    excludes it."""
+    ``--config``, with the command line's overrides) and its project's other files; None
+    when ``--force-exclude`` excludes it."""
     from initlint.cli import _codes
     from initlint.config import with_overrides
+    from initlint.context import with_project
     from initlint.selection import enabled_codes
     from initlint.walk import Resolver, Walk, WalkOptions
 
@@ -204,10 +213,27 @@ def _stdin_config(name: str, options: dict[str, Any]) -> Config | None:
     resolver = Resolver(options.get("config_path"), overrides)
     config = resolver.config_for(os.path.abspath(name))
     enabled_codes(config)
-    walk = Walk(resolver, WalkOptions(options.get("force_exclude"), None))
-    if name != STDIN and walk.named_file_excluded(name):
+    if name == STDIN:
+        return StdinSetup(config, ())
+    walk = Walk(resolver, WalkOptions(options.get("force_exclude"),
+                                      options.get("respect_gitignore")))
+    if walk.named_file_excluded(name):
         return None
-    return config
+    real = os.path.realpath(name)
+    context = tuple(p for p in with_project([], [name], walk).files
+                    if os.path.realpath(p) != real)  # the buffer replaces the file on disk
+    return StdinSetup(config, context)
+
+
+def _neighbours(setup: StdinSetup, options: dict[str, Any]) -> list:
+    """The context files, parsed (facts from the cache when it has them)."""
+    if not setup.context:
+        return []
+    from initlint.cache import Cache
+    from initlint.engine import parse_all
+
+    cache = None if options.get("no_cache") else Cache.for_config(setup.config)
+    return parse_all(list(setup.context), options.get("jobs"), cache=cache)
 
 
 def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
@@ -225,15 +251,18 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         return EXIT_ERROR
     name = io.stdin_filename or STDIN
     try:
-        config = _stdin_config(name, options)
+        setup = _stdin_setup(name, options)
         text = _stdin_text()
     except (ConfigError, UnicodeDecodeError, LookupError) as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         return EXIT_ERROR
-    if config is None:  # excluded (--force-exclude): nothing to say, as ruff
+    if setup is None:  # excluded (--force-exclude): nothing to say, as ruff
         verbose(io, f"{name} is excluded")
         return EXIT_CLEAN
-    verbose(io, f"stdin as {name}, configuration: {config.source or 'defaults'}")
+    config = setup.config
+    verbose(io, f"stdin as {name}, configuration: {config.source or 'defaults'}, "
+                f"{len(setup.context)} other files of its project as context")
+    neighbours = _neighbours(setup, options)
     notebooks: dict[str, Notebook] = {}
     program = text
     if is_notebook(name):
@@ -246,7 +275,8 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
     if options.get("fix") or options.get("diff"):
         from initlint.fix import fix_text, unified_diff
 
-        result = fix_text(name, program, config, unsafe=bool(options.get("unsafe_fixes")))
+        result = fix_text(name, program, config, neighbours,
+                          unsafe=bool(options.get("unsafe_fixes")))
         for message in result.dropped:
             click.echo(message, err=True)
         after = result.after
@@ -270,7 +300,7 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         if not io.quiet and remaining:
             click.echo(_summary(remaining), err=True, nl=False)
         return EXIT_FINDINGS if remaining and not options.get("exit_zero") else EXIT_CLEAN
-    findings = lint_text(name, program, config)
+    findings = lint_text(name, program, config, neighbours)
     if io.add_noqa:
         click.echo("initlint: error: --add-noqa cannot write to stdin", err=True)
         return EXIT_ERROR

@@ -80,6 +80,37 @@ def test_stdin_uses_the_config_of_its_filename(tree: Path):
     assert (excluded.returncode, excluded.stdout) == (0, "")
 
 
+def test_stdin_is_judged_with_its_project(tmp_path: Path):
+    """An editor's buffer piped in: its project's other files count (the model that builds
+    the layer without a bias and applies the helper), the file on disk does not."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n", encoding="utf-8")
+    (tmp_path / "model.py").write_text(textwrap.dedent("""\
+        import torch.nn as nn
+        from helpers import init_weights
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4, bias=False)
+                self.apply(init_weights)
+    """), encoding="utf-8")
+    (tmp_path / "helpers.py").write_text("# being edited\n", encoding="utf-8")
+    buffer = textwrap.dedent("""\
+        import torch.nn as nn
+
+
+        def init_weights(m):
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight)
+                nn.init.zeros_(m.bias)
+    """)
+    result = run("-", "--stdin-filename", "helpers.py", "--output-format", "concise",
+                 "--no-cache", cwd=tmp_path, stdin=buffer)
+    assert result.stdout.splitlines()[0].startswith("helpers.py:7:9: INI005 "), result.stdout
+    assert "model.py" not in result.stdout  # only the buffer is reported
+
+
 def test_stdin_fix_prints_the_fixed_source(tree: Path):
     result = run("-", "--stdin-filename", "stem.py", "--fix", cwd=tree, stdin=MODEL)
     assert result.returncode == 0, result.stderr
