@@ -9,8 +9,10 @@ that skips ignored directories never looks inside them, as git does not.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 
 class GitIgnore:
@@ -63,5 +65,10 @@ class GitIgnore:
                 lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 lines = []
-            self._specs[file] = GitIgnoreSpec.from_lines(lines) if lines else None
+            if lines:  # pathspec is imported only where some ignore file exists
+                from pathspec import GitIgnoreSpec
+
+                self._specs[file] = GitIgnoreSpec.from_lines(lines)
+            else:
+                self._specs[file] = None
         return self._specs[file]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from initlint.config import Config, ConfigError, config_in, load_config
@@ -98,20 +100,29 @@ class Resolver:
         return known
 
 
+@lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a config's exclude patterns (fnmatch's meaning, as the patterns say)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
 def excluded(path: Path, config: Config, base: Path) -> bool:
     """Does an ``exclude``/``extend-exclude`` pattern match a path component below ``base``
     (the directory the user named: its own ancestors, say a ``build/`` or ``site-packages/``
     the project lives in, never exclude it), or the path relative to the config's root?"""
-    patterns = config.exclude + config.extend_exclude
-    root = Path(config.root) if config.root else None
+    matcher = _matcher(config.exclude + config.extend_exclude)
+    if matcher is None:
+        return False
+    full = str(path)
     below = path.relative_to(base).parts if path.is_relative_to(base) else (path.name,)
-    rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
-    for pattern in patterns:
-        if any(fnmatch.fnmatch(part, pattern) for part in below):
-            return True
-        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(str(path), pattern):
-            return True
-    return False
+    if any(matcher.match(part) for part in below):
+        return True
+    root = config.root
+    if root and full.startswith(root + os.sep):
+        return bool(matcher.match(full[len(root) + 1:]) or matcher.match(full))
+    return bool(matcher.match(full))
 
 
 def _flag(cli: bool | None, configured: bool) -> bool:
