@@ -162,6 +162,16 @@ def test_full_why_is_cut_with_a_pointer_to_the_rule_doc():
     assert "width-256" in full[0]["why"]  # machine formats keep the whole why
 
 
+def test_a_why_already_shown_is_not_repeated(tree: Path):
+    (tree / "other.py").write_text(MODEL, encoding="utf-8")
+    result = run("model.py", "other.py", "--no-cache", cwd=tree)
+    whys = [line for line in result.stdout.splitlines() if line.startswith("  = why: ")]
+    assert len(whys) == 4
+    assert whys[2:] == ["  = why: as for model.py:8:17 above.",
+                        "  = why: as for model.py:9:9 above."]
+    assert not any(w.startswith("  = why: as for") for w in whys[:2])
+
+
 # --- item 8: conventions ---------------------------------------------------------------------
 
 def test_output_file(tree: Path):

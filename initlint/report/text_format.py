@@ -52,14 +52,27 @@ def _excerpt(finding: Finding, sources: dict[str, str], style: Style) -> list[st
             f"{style('^' * marks, 'red')}"]
 
 
-def format_finding(finding: Finding, sources: dict[str, str], style: Style = PLAIN) -> str:
+#: Width the why is wrapped to (the excerpt above it is as wide as the source line).
+WIDTH = 100
+
+
+def format_finding(finding: Finding, sources: dict[str, str], style: Style = PLAIN,
+                   shown: dict[str, str] | None = None) -> str:
+    """One finding. ``shown`` maps each why already printed in this report to where: a
+    finding whose why is the same (a rule's explanation for the same situation in another
+    file) points there instead of repeating it."""
     head = (f"{style(where(finding), 'bold')}: "
             f"{style(finding.code, SEVERITY[finding.severity.value])} "
             f"[{finding.severity.value}] {finding.message}")
     out = [head, *_excerpt(finding, sources, style)]
     why = short_why(finding.why, finding.code) if finding.why else ""
+    if shown is not None and why:
+        if why in shown:
+            why = f"as for {shown[why]} above."
+        else:
+            shown[why] = where(finding)
     out += [f"  {style('= why:', 'cyan')} " + line if i == 0 else "         " + line
-            for i, line in enumerate(textwrap.wrap(why, 88))]
+            for i, line in enumerate(textwrap.wrap(why, WIDTH - 9))]
     if finding.fix is not None:
         out.append(f"  {style('= fix', 'cyan')} ({finding.fix.applicability}): "
                    f"{finding.fix.message}")
@@ -85,4 +98,5 @@ def render(findings: list[Finding], sources: dict[str, str], style: Style = PLAI
     """The findings, each with excerpt and why, separated by blank lines (no summary)."""
     if not findings:
         return ""
-    return "\n\n".join(format_finding(f, sources, style) for f in findings) + "\n\n"
+    shown: dict[str, str] = {}
+    return "\n\n".join(format_finding(f, sources, style, shown) for f in findings) + "\n\n"
