@@ -175,7 +175,8 @@ def verbose(io: IOOptions, message: str) -> None:
 # --- stdin -------------------------------------------------------------------------------------
 
 def reads_stdin(paths: Sequence[str], io: IOOptions) -> bool:
-    return STDIN in paths
+    """``-`` among the paths, or ``--stdin-filename`` without paths (as ruff)."""
+    return STDIN in paths or (bool(io.stdin_filename) and not paths)
 
 
 def _stdin_text() -> str:
@@ -245,7 +246,7 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
     from initlint.engine import lint_text
     from initlint.report.text_format import summary as _summary
 
-    paths = options.get("paths") or ()
+    paths = options.get("paths") or (STDIN,)
     if len(paths) != 1:
         click.echo("initlint: error: `-` (stdin) cannot be combined with other paths", err=True)
         return EXIT_ERROR

@@ -61,6 +61,8 @@ def test_stdin_is_linted_under_the_stdin_filename(tree: Path):
     data = json.loads(result.stdout)
     assert {(d["code"], d["location"]["row"]) for d in data} == {("INI001", 8), ("INI005", 9)}
     assert {d["filename"] for d in data} == {str(tree / "pkg" / "stem.py")}
+    implied = run("--stdin-filename", "pkg/stem.py", cwd=tree, stdin=MODEL)  # no paths
+    assert implied.returncode == 1 and implied.stdout.startswith("pkg/stem.py:8:17: INI001")
     plain = run("-", cwd=tree, stdin=MODEL)  # no name: reported as "-"
     assert plain.returncode == 1 and plain.stdout.startswith("-:8:")
     assert "All checks passed" not in plain.stdout
