@@ -21,7 +21,7 @@ from initlint.cli_discovery import (
     show_files,
     show_settings,
 )
-from initlint.cli_io import NO_IO_OPTIONS, IOOptions, emit, io_options
+from initlint.cli_io import NO_IO_OPTIONS, IOOptions, describe_run, emit, io_options
 from initlint.config import Config, ConfigError, with_overrides
 from initlint.docs import rule_doc
 from initlint.engine import lint_paths
@@ -147,6 +147,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     for path in run.empty:
         click.echo(f"initlint: warning: no Python files found under {path}", err=True)
     config, files = run.config, run.files
+    describe_run(io, files, run.report, resolver.configs())
     scope = {"configs": run.configs, "report": run.report}
     if diff:
         sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, **scope))

@@ -172,6 +172,18 @@ def verbose(io: IOOptions, message: str) -> None:
         click.echo(f"initlint: {message}", err=True)
 
 
+def describe_run(io: IOOptions, files: Sequence[str], report: Iterable[str],
+                 configs: Iterable[Config]) -> None:
+    """``-v``: how many files, how many of them only context, which configuration files."""
+    if not io.verbose:
+        return
+    reported = len(set(report) & set(files))
+    sources = sorted({c.source for c in configs if c.source}) or ["defaults"]
+    verbose(io, f"{reported} file{'s' if reported != 1 else ''} to report"
+                f"{f', {len(files) - reported} more as context' if len(files) > reported else ''}"
+                f"; configuration: {', '.join(sources)}")
+
+
 # --- stdin -------------------------------------------------------------------------------------
 
 def reads_stdin(paths: Sequence[str], io: IOOptions) -> bool:

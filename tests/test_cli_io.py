@@ -189,6 +189,7 @@ def test_quiet_and_verbose(tree: Path):
     assert run("clean.py", "-q", cwd=tree).stdout == ""
     verbose = run("model.py", "-v", cwd=tree)
     assert re.search(r"initlint: 2 findings in \d+\.\d\d s", verbose.stderr)
+    assert "initlint: 1 file to report; configuration: defaults" in verbose.stderr
 
 
 def test_colour_follows_no_color_force_color_and_the_terminal(tree: Path):
