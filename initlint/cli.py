@@ -186,7 +186,8 @@ def _runtime(files: list[str], findings: list, config: Config, device: str | Non
 def _cache(config: Config, no_cache: bool):
     from initlint.cache import Cache
 
-    return None if no_cache else Cache.for_config(config)
+    return None if no_cache else Cache.for_config(
+        config, warn=lambda message: click.echo(f"initlint: warning: {message}", err=True))
 
 
 def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool,

@@ -113,9 +113,15 @@ def parse_path(path: str) -> Parsed:
 
 def check_project(parsed: list[Parsed], config: Config,
                   only: Iterable[str] | None = None,
-                  configs: Mapping[str, Config] | None = None) -> list[Finding]:
+                  configs: Mapping[str, Config] | None = None,
+                  digests: Mapping[str, str] | None = None,
+                  changed: set[str] | None = None) -> list[Finding]:
     """Link all facts and run every enabled rule on the files in ``only`` (default: all),
-    each file with its own settings from ``configs`` (default: ``config``)."""
+    each file with its own settings from ``configs`` (default: ``config``).
+
+    A file without its text in ``parsed`` is read again here; with ``digests`` (the content
+    hash its facts came from), a file that changed meanwhile is parsed again from what was
+    read, so facts and text always agree, and its path is added to ``changed``."""
     project = ProjectFacts(p.facts for p in parsed if p.facts is not None)
     wanted = set(only) if only is not None else None
     enabled_for: dict[int, frozenset[str]] = {}
@@ -133,12 +139,25 @@ def check_project(parsed: list[Parsed], config: Config,
             continue
         if item.facts is None:
             continue
-        text = item.text or read_source(item.path).text  # lint_paths keeps no texts
-        ctx = FileContext(item.facts, project, text, settings)
+        facts, text = item.facts, item.text
+        if not text:  # lint_paths keeps no texts
+            source = read_source(item.path)
+            text = source.text
+            expected = digests.get(item.path) if digests else None
+            if expected and content_hash(text) != expected:
+                if changed is not None:
+                    changed.add(item.path)
+                again = parse_source(source)
+                if again.facts is None:
+                    if again.error is not None:
+                        findings += suppress([again.error], None, settings, enabled)
+                    continue
+                facts = again.facts
+        ctx = FileContext(facts, project, text, settings)
         raw: list[Finding] = []
         for code in sorted(enabled):
             raw += _run_rule(code, ctx)
-        findings += suppress(raw, item.facts, settings, enabled)
+        findings += suppress(raw, facts, settings, enabled)
     return sorted(set(findings), key=Finding.sort_key)
 
 
@@ -168,6 +187,7 @@ class _Entry:
     key: str = ""
     digest: str = ""
     parsed: Parsed | None = None
+    stale: bool = False  # changed on disk after it was keyed: its facts are not cached
 
 
 def _parse_file(path: str, digest: str) -> tuple[Parsed, bool]:
@@ -274,7 +294,7 @@ def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
     for entry in open_:
         if entry.parsed is None:  # no pool, a failed chunk, or a cache entry gone bad
             parsed, same = _parse_file(entry.path, entry.digest)
-            entry.parsed = parsed
+            entry.parsed, entry.stale = parsed, bool(entry.digest) and not same
             if cache is not None and same:
                 cache.put("facts", entry.key, parsed)
             if progress is not None:
@@ -295,7 +315,7 @@ def _collect(pool: ProcessPoolExecutor, futures: dict, cache: Cache | None,
             except Exception:  # facts that would not pickle: parsed again in the parent
                 continue
             for entry, (parsed, same) in zip(chunk, results, strict=True):
-                entry.parsed = parsed
+                entry.parsed, entry.stale = parsed, bool(entry.digest) and not same
                 if cache is not None and same:
                     cache.put("facts", entry.key, parsed)
             if progress is not None:
@@ -377,10 +397,13 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
     with _gc_thawed():
         hits = _settle(entries, jobs or default_jobs(), cache, progress)
         parsed = [e.parsed for e in entries if e.parsed is not None]
-        findings = check_project(parsed, config, report, configs)
+        changed: set[str] = set()
+        digests = {e.path: e.digest for e in entries if e.digest} if cache is not None else None
+        findings = check_project(parsed, config, report, configs, digests, changed)
     result = RunResult(findings, reported, sum(1 for p in parsed if p.facts is not None),
                        cached=hits)
-    if cache is not None:
+    if cache is not None and not changed and not any(e.stale for e in entries):
+        # stored only when every file analysed had the bytes the run key was computed from
         cache.put("run", run_key, (tuple(findings), result.parsed))
         cache.prune()
     return result

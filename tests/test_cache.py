@@ -155,9 +155,15 @@ def test_file_key_covers_content_path_and_module() -> None:
                 cache.file_key("a.py", "a", one)}) == 4
 
 
-def test_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_directory_is_per_user_never_the_linted_tree(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert default_directory(Config(root=str(tmp_path))) == tmp_path / ".initlint_cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_directory(Config(root=str(tmp_path))) == tmp_path / "xdg" / "initlint"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")  # XDG: only absolute paths count
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_directory(Config(root=str(tmp_path))) == (
+        tmp_path / "home" / ".cache" / "initlint")
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "elsewhere"))
     assert default_directory(Config(root=str(tmp_path))) == tmp_path / "elsewhere"
 
