@@ -84,13 +84,18 @@ def test_deep_relu_on_default_init_is_confirmed_with_numbers(deep_relu):
     assert evidence["per_layer"] < 0.8
     assert evidence["signal_fraction_end"] < 0.1  # the output no longer depends on the input
     assert set(evidence["broken"]) >= {"std", "signal"}
-    assert finding.runtime.summary.startswith("std ")
-    assert "over 6 layers" in finding.runtime.summary
+    # the measure the static why uses: the input-driven std, ÷2.45 per layer in theory
+    assert finding.runtime.summary.startswith("input-driven std ")
+    assert "over 6 layers (÷" in finding.runtime.summary
+    assert "the bias holds the raw std at" in finding.runtime.summary
+    driven = evidence["driven_std"]
+    assert driven[-1] / driven[0] < (1 / 2.0) ** 5  # far below the raw std's ratio
+    assert 1 / evidence["per_layer"] == pytest.approx(2.45, rel=0.25)
 
 
 def test_deep_relu_table_numbers(deep_relu):
     [run] = deep_relu.models
-    assert run.input_shape == (8, 64) and run.input_dtype == "float"
+    assert run.input_shape == (8, 64) and run.input_dtype == "float32"
     fc1 = next(layer for layer in run.leaves if layer.path == "fc1")
     # PyTorch's default: std 1/√(3·fan_in) = 0.41 × He's √(2/fan_in)
     assert fc1.weight_std / fc1.he_std == pytest.approx(1 / 6**0.5, rel=0.1)
@@ -138,7 +143,14 @@ def test_residual_he_without_norm_is_confirmed(residual):
 def test_residual_explosion_the_static_analysis_missed_is_discovered(residual):
     [found] = [f for f in by_code(residual, "INI104") if "ResidualHeDynamic" in f.subject]
     assert found.runtime.status == "confirmed"
-    assert found.message.startswith("measured: activations grow")
+    assert found.message.startswith("measured: the residual stream of `ResidualHeDynamic` "
+                                    "grows ×")
+    assert "over 10 blocks (blocks.0 → blocks.9" in found.message
+    evidence = dict(found.runtime.evidence)
+    # x + fc2(relu(fc1(x))), both He: Var ×(1 + 2) per block, std ×√3
+    assert evidence["per_block"] == pytest.approx(3**0.5, rel=0.15)
+    assert evidence["init"] == "He (kaiming, gain √2)"  # the branch's last layer, read back
+    assert "Zero-initialize the last layer of each block's branch (`fc2`)" in found.why
     assert found.span.row == 40  # class ResidualHeDynamic
     assert found.path == str(RUNTIME / "residual_he.py")
 
@@ -210,14 +222,21 @@ def test_broken_models_are_skipped_with_one_line_reasons(broken):
     assert reasons["RaisesInInit"] == ("constructor raised RuntimeError: checkpoint weights.pt "
                                        "not found")
     assert reasons["NeedsArguments"].startswith("needs arguments (width, depth)")
-    assert "ValueError: this model only runs inside its trainer" in reasons["ForwardFails"]
     assert all("\n" not in r for r in reasons.values())
-    assert len(broken.skipped) == 3  # once each
+    assert len(broken.skipped) == 2  # once each
+
+
+def test_a_model_whose_forward_fails_still_has_its_weights_measured(broken):
+    """No forward pass: the weight rules (INI202–INI207) still get their numbers."""
+    [run] = [r for r in broken.models if r.label.endswith("ForwardFails")]
+    assert not run.ran and run.uncalled
+    assert "ValueError: this model only runs inside its trainer" in run.note
+    assert "\n" not in run.note
 
 
 def test_nan_model_gets_a_clear_message_and_others_still_run(broken):
     runs = {run.label.rsplit(".", 1)[-1]: run for run in broken.models}
-    assert set(runs) == {"ProducesNaN", "StillMeasured"}
+    assert set(runs) == {"ProducesNaN", "StillMeasured", "ForwardFails"}
     nan = runs["ProducesNaN"]
     assert nan.nonfinite.startswith("NaN/inf first appears at `fc2` (Linear)")
     assert "fc2.weight" in nan.nonfinite
@@ -234,9 +253,10 @@ def test_finding_on_a_class_that_was_not_built_is_not_run(broken):
     assert "needs arguments (width, depth)" in measured.runtime.summary
 
 
-def test_user_prints_go_to_stderr_not_stdout(tmp_path, capfd):
+def test_user_prints_are_captured_never_on_our_output(tmp_path, capfd):
     path = tmp_path / "chatty_model.py"
     path.write_text(textwrap.dedent("""
+        import os
         import torch.nn as nn
 
         print("hello from import")
@@ -249,13 +269,16 @@ def test_user_prints_go_to_stderr_not_stdout(tmp_path, capfd):
 
             def forward(self, x):
                 print("hello from forward")
+                os.write(1, b"raw fd 1 write\\n")
                 return self.fc(x)
     """))
     report = runtime([path])
     out, err = capfd.readouterr()
-    assert "hello" not in out
-    assert "hello from __init__" in err and "hello from forward" in err
-    assert [run.label for run in report.models] == ["chatty_model.Chatty"]
+    assert "hello" not in out and "hello" not in err and "raw fd" not in out
+    [run] = report.models
+    assert run.label == "chatty_model.Chatty"
+    assert "hello from __init__" in run.output and "hello from forward" in run.output
+    assert "raw fd 1 write" in run.output
 
 
 def test_a_file_that_fails_to_import_is_skipped(tmp_path):
@@ -275,30 +298,34 @@ def test_input_synthesis_from_the_first_layer():
     shapes = {run.label.rsplit(".", 1)[-1]: (run.input_shape, run.input_dtype)
               for run in report.models}
     assert shapes == {
-        "TokenModel": ((8, 16), "long"),  # Embedding → token ids
-        "SmallConvNet": ((8, 3, 32, 32), "float"),  # Conv2d → (B, C, H, W)
-        "FixedSizeConvNet": ((8, 1, 64, 64), "float"),  # 32×32 fails, retried larger
-        "SequenceModel": ((8, 16, 12), "float"),  # GRU, batch_first
-        "AudioModel": ((8, 2, 64), "float"),  # Conv1d → (B, C, L)
+        "TokenModel": ((8, 16), "int64"),  # Embedding → token ids
+        "SmallConvNet": ((8, 3, 32, 32), "float32"),  # Conv2d → (B, C, H, W)
+        "FixedSizeConvNet": ((8, 1, 64, 64), "float32"),  # 32×32 fails, retried larger
+        "SequenceModel": ((8, 16, 12), "float32"),  # GRU, batch_first
+        "AudioModel": ((8, 2, 64), "float32"),  # Conv1d → (B, C, L)
     }
     assert report.skipped == [] and report.findings == []
 
 
 def test_meta_guesses_for_large_models(monkeypatch):
-    """Above META_ABOVE parameters the shape search runs on meta: the real weights are
-    untouched by the trials and the chosen shape is the same."""
-    from initlint.runtime import inputs
+    """Without a meta copy (a constructor that cannot run on meta), above META_ABOVE
+    parameters the shape search runs on meta through functional_call: the real weights are
+    untouched by the trials and the chosen shape is the same. (In this process, so the
+    thresholds can be lowered.)"""
+    from initlint.runtime import build, inputs
 
     monkeypatch.setattr(inputs, "META_ABOVE", 0)
-    report = runtime([RUNTIME / "input_shapes.py"])
+    monkeypatch.setattr(build, "meta_copy", lambda candidate: None)
+    report = runtime([RUNTIME / "input_shapes.py"], RuntimeOptions(isolate=False))
     shapes = {run.label.rsplit(".", 1)[-1]: run.input_shape for run in report.models}
     assert shapes["FixedSizeConvNet"] == (8, 1, 64, 64)
     assert shapes["TokenModel"] == (8, 16)
+    assert all(run.ran for run in report.models)
 
 
-def test_an_input_too_big_for_memory_gets_a_smaller_batch_or_a_skip(monkeypatch):
+def test_an_input_too_big_for_memory_gets_a_smaller_batch_or_a_skip():
     """A guess that broadcasts (a ViT's position grid) can ask for hundreds of GB: the
-    estimate on meta catches it before the kernel kills the process."""
+    estimate on meta catches it before anything is allocated."""
     import importlib.util
 
     from initlint.runtime import inputs
@@ -308,18 +335,16 @@ def test_an_input_too_big_for_memory_gets_a_smaller_batch_or_a_skip(monkeypatch)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     model = module.SmallConvNet()
-    big = inputs.estimate_bytes(model, inputs.InputPlan((8, 3, 32, 32)))
-    small = inputs.estimate_bytes(model, inputs.InputPlan((2, 3, 32, 32)))
+    big = inputs.estimate_bytes(model, inputs.Feed((inputs.InputPlan((8, 3, 32, 32)),)))
+    small = inputs.estimate_bytes(model, inputs.Feed((inputs.InputPlan((2, 3, 32, 32)),)))
     assert small < big
-    monkeypatch.setattr(inputs, "MEMORY_CHECK_ABOVE", 0)
-    monkeypatch.setattr(inputs, "memory_budget", lambda device: (small + big) / 2)
-    report = runtime([RUNTIME / "input_shapes.py"])
+    report = runtime([RUNTIME / "input_shapes.py"], RuntimeOptions(memory=(small + big) / 2))
     shapes = {run.label.rsplit(".", 1)[-1]: run.input_shape for run in report.models}
     assert shapes["SmallConvNet"][0] == 2
-    monkeypatch.setattr(inputs, "memory_budget", lambda device: 1.0)
-    report = runtime([RUNTIME / "input_shapes.py"])
-    assert report.models == []
-    assert all("GB of activations" in s.reason for s in report.skipped)
+    report = runtime([RUNTIME / "input_shapes.py"], RuntimeOptions(memory=1.0))
+    assert not [run for run in report.models if run.ran]
+    assert all("would need" in s.reason for s in report.skipped)
+    assert all("GB of activations" in run.note for run in report.models)
 
 
 # --- factories and settings --------------------------------------------------------------

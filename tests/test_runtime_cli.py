@@ -18,6 +18,7 @@ from initlint.config import Config  # noqa: E402
 from initlint.runtime.options import (  # noqa: E402
     ModelSpec,
     RuntimeSetupError,
+    TensorSpec,
     parse_model_option,
     runtime_options,
 )
@@ -45,11 +46,17 @@ def test_text_output_has_the_measured_line_and_the_table():
     result = run(str(RUNTIME / "deep_relu.py"), "--runtime")
     assert result.exit_code == 1
     out = result.stdout
-    assert "= measured (confirmed): std " in out and "over 6 layers" in out
+    assert "= measured (confirmed): input-driven std " in out and "over 6 layers" in out
     assert "Runtime: deep_relu.DeepReLU: input (8, 64) float32 on cpu" in out
     header = next(line for line in out.splitlines() if line.startswith("  layer "))
-    assert header.split() == ["layer", "type", "out", "std", "×input", "dead", "signal", "w",
-                              "std/He", "w", "std/Xavier", "grad", "norm"]
+    assert header.split() == ["layer", "type", "in", "std", "out", "std", "driven", "×ref",
+                              "bias", "dead", "w/He", "w/xavier", "grad"]
+    # every printed quantity is explained, one line each
+    legend = out[out.index("Runtime columns"):out.index("Runtime: deep_relu")]
+    for column in ("in std, out std", "driven", "×ref", "bias", "dead", "w/He, w/xavier",
+                   "grad", "residual stream"):
+        assert f"  {column} " in legend
+    assert "reference: input-driven std" in out
     assert "act#5" in out  # the shared ReLU, one row per call
     assert "gradient ratio first/last weight layer" in out
 
@@ -156,6 +163,21 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, tmp_path):
 # --- settings parsing (no torch needed, but kept beside the CLI it serves) ----------------
 
 
+def test_runtime_inputs_from_the_config():
+    config = Config(runtime=(("timeout", 30), ("memory-gb", 2), ("only-named", True),
+                             ("models", {
+        "pkg.nlp:Encoder": {"inputs": {"input_ids": {"shape": [2, 16], "dtype": "long",
+                                                     "high": 100},
+                                       "attention_mask": [2, 16]}},
+        "pkg.two:Siamese": {"inputs": [[2, 8], {"shape": [2, 8], "dtype": "half"}]}})))
+    options = runtime_options(config)
+    assert options.timeout == 30 and options.memory == 2e9 and options.only_named
+    encoder, siamese = options.models
+    assert encoder.tensors() == (("input_ids", TensorSpec((2, 16), "long", 100)),
+                                 ("attention_mask", TensorSpec((2, 16))))
+    assert siamese.tensors() == (("", TensorSpec((2, 8))), ("", TensorSpec((2, 8), "half")))
+
+
 def test_runtime_options_merge_config_and_command_line():
     config = Config(runtime=(("device", "cpu"), ("batch", 4), ("seed", 7), ("models", {
         "pkg.mod:build": {"kwargs": {"depth": 3}, "input": [2, 8], "dtype": "float"}})))
@@ -171,7 +193,13 @@ def test_runtime_options_merge_config_and_command_line():
     ({"models": {"nocolon": {}}}, "`nocolon` is not `package.module:factory`"),
     ({"models": {"a.b:c": {"input": [8, 0]}}}, "`input` must be a list of positive integers"),
     ({"models": {"a.b:c": {"shape": [8]}}}, "unknown key(s) in models.\"a.b:c\": shape"),
-    ({"models": {"a.b:c": {"dtype": "int8"}}}, "dtype must be one of float, long"),
+    ({"models": {"a.b:c": {"dtype": "int8"}}}, "dtype must be one of float, float32"),
+    ({"models": {"a.b:c": {"inputs": 3}}}, "`inputs` must be a list of inputs"),
+    ({"models": {"a.b:c": {"inputs": [{"shape": [2], "kind": 1}]}}}, "unknown key(s) in an "
+                                                                       "input: kind"),
+    ({"models": {"a.b:c": {"input": [2, 3], "inputs": [[2, 3]]}}}, "not both"),
+    ({"only-named": True}, "none is named"),
+    ({"timeout": 0}, "`timeout` must be a positive number"),
 ])
 def test_runtime_settings_errors(runtime, message):
     with pytest.raises(RuntimeSetupError, match=None) as info:
@@ -182,6 +210,17 @@ def test_runtime_settings_errors(runtime, message):
 def test_model_option_parsing():
     assert parse_model_option("a.b:c") == ModelSpec("a.b:c")
     assert parse_model_option("a.b:c@8,3,32,32").input == (8, 3, 32, 32)
+    spec = parse_model_option("a.b:c(depth=50, act=relu, dims=(64, 128))@4x16:long")
+    assert spec.kwargs == (("act", "relu"), ("depth", 50), ("dims", (64, 128)))
+    assert spec.tensors() == (("", TensorSpec((4, 16), "long")),)
+    spec = parse_model_option("a.b:c@input_ids=2x16:long+attention_mask=2x16:long")
+    assert spec.inputs == (("input_ids", TensorSpec((2, 16), "long")),
+                           ("attention_mask", TensorSpec((2, 16), "long")))
+    assert parse_model_option("a.b:c@4x8+4x8:half").inputs == (
+        ("", TensorSpec((4, 8))), ("", TensorSpec((4, 8), "half")))
+    for bad in ("a.b:c(1)", "a.b:c(depth=", "a.b:c@4x8:int8", "a.b:c@x=4x0"):
+        with pytest.raises(RuntimeSetupError):
+            parse_model_option(bad)
     with pytest.raises(RuntimeSetupError):
         parse_model_option("a.b:c@8xx")
     with pytest.raises(RuntimeSetupError):

@@ -11,7 +11,8 @@ from initlint.runtime.options import RuntimeOptions, RuntimeSetupError, runtime_
 __all__ = ["RuntimeOptions", "RuntimeSetupError", "run_for_cli", "runtime_options"]
 
 
-def run_for_cli(files, findings, config, device, models, plot, output_format, echo):
+def run_for_cli(files, findings, config, device, models, plot, output_format, echo,
+                only_named=False):
     """What ``initlint check --runtime`` does after the static pass.
 
     Returns (findings with evidence, text for stdout after the findings). Problems with a
@@ -23,7 +24,8 @@ def run_for_cli(files, findings, config, device, models, plot, output_format, ec
     from initlint.runtime.session import run_runtime
     from initlint.runtime.table import problem_lines, render_report
 
-    options = runtime_options(config, device=device, models=tuple(models), plot=plot)
+    options = runtime_options(config, device=device, models=tuple(models), plot=plot,
+                              only_named=only_named)
     if plot:
         from initlint.runtime.plot import require_matplotlib
 
@@ -34,7 +36,7 @@ def run_for_cli(files, findings, config, device, models, plot, output_format, ec
     if plot:
         from initlint.runtime.plot import write_plot
 
-        write_plot(report.models, plot)
+        write_plot(report.models, plot, report.findings)
     if output_format == "text":
         return report.findings, "\n" + render_report(report)
     for line in problem_lines(report):

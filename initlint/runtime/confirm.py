@@ -129,16 +129,18 @@ def _missing(paths: list[str]) -> RuntimeEvidence:
 
 
 def measure_collapse(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
-    """INI101/INI102: the std through the chain, its end's signal, the gradient ratio."""
+    """INI101/INI102: the input-driven std through the chain (the measure the static why
+    uses; the bias part of each output is shown apart), its end's signal, the gradients."""
     layers = [first_call(run, p) for p in paths]
     missing = [p for p, layer in zip(paths, layers, strict=True) if layer is None]
     if missing:
         return _missing(missing)
-    chain = [layer for layer in layers if layer is not None and layer.out_std is not None]
+    chain = [layer for layer in layers if layer is not None and layer.driven_std is not None]
     if len(chain) < 2:
         return _missing(paths)
     stds = [layer.out_std for layer in chain]
-    ratio = stds[-1] / stds[0] if stds[0] else 0.0
+    driven = [layer.driven_std for layer in chain]
+    ratio = driven[-1] / driven[0] if driven[0] else 0.0
     per_layer = ratio ** (1 / (len(chain) - 1)) if ratio > 0 else 0.0
     signal = chain[-1].signal
     grads = (chain[0].grad_norm, chain[-1].grad_norm)
@@ -150,19 +152,25 @@ def measure_collapse(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
         reasons.append("signal")
     if grad_ratio is not None and grad_ratio < GRAD_VANISHED:
         reasons.append("gradient")
-    start = chain[0].in_std
-    summary = (f"std {fmt(start)} → {fmt(stds[-1])} over {len(chain)} layers "
-               f"(×{fmt(per_layer)} per layer after the first), signal fraction "
-               f"{fmt(signal)} at `{chain[-1].path}`")
+    start = chain[0].driven_in
+    summary = (f"input-driven std {fmt(start)} → {fmt(driven[-1])} over {len(chain)} layers "
+               f"({per_step(per_layer)} per layer after the first); the bias holds the raw "
+               f"std at {fmt(stds[-1])} (signal fraction {fmt(signal)} at `{chain[-1].path}`)")
     if grad_ratio is not None:
         summary += f", gradient ratio first/last {fmt(grad_ratio)}"
-    evidence = (("input_std", start), ("layer_std", stds),
-                ("driven_std", [_r(layer.driven_std) for layer in chain]),
+    evidence = (("input_std", start), ("layer_std", stds), ("driven_std", [_r(d) for d in driven]),
                 ("per_layer", _r(per_layer)),
                 ("signal_fraction_end", signal), ("grad_ratio", _r(grad_ratio)),
                 ("dead_fraction", _dead_after(run, chain)), ("broken", reasons))
     return RuntimeEvidence("confirmed" if reasons else "not-confirmed", evidence,
                            summary)
+
+
+def per_step(factor: float) -> str:
+    """×1.41 for growth, ÷2.45 for shrinking: the way the static why writes it."""
+    if factor <= 0:
+        return "×0"
+    return f"×{fmt(factor)}" if factor >= 1 else f"÷{fmt(1 / factor)}"
 
 
 def _dead_after(run: ModelRun, chain: list[LayerStats]) -> float | None:
@@ -338,6 +346,8 @@ def measure_padding(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
 #: Rules whose measure needs a forward pass (the others read the built weights).
 FORWARD_CODES = ("INI101", "INI102", "INI103", "INI104")
 
+#: One measure per rule code. To confirm a new rule, add its function here (and its code to
+#: FORWARD_CODES when it needs a forward pass); nothing else dispatches on codes.
 MEASURES: dict[str, Measure] = {
     "INI101": measure_collapse, "INI102": measure_collapse, "INI103": measure_gain,
     "INI104": measure_growth, "INI202": measure_default, "INI203": measure_default,
@@ -378,8 +388,8 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
     run, prefix = found
     if finding.code in FORWARD_CODES and not run.ran:
         return RuntimeEvidence("not-run", (("model", run.label),),
-                               f"{run.label} has no forward(), so the signal could not be "
-                               "measured")
+                               f"{run.label}: {run.note or 'no forward pass'}, so the signal "
+                               "could not be measured")
     if run.nonfinite:
         return RuntimeEvidence("not-run", (("model", run.label),),
                                f"the forward pass of {run.label} is not finite "

@@ -1,9 +1,9 @@
-"""Synthesize a model input from its first layer, trying shapes on ``meta`` first.
+"""Synthesize a model's input: from the settings, else from its first layer.
 
-``meta`` tensors carry shapes but no data, so on a large model a wrong guess costs nothing;
-when meta cannot run the model (data-dependent code, tensors made on the default device),
-and for small models where a real forward is cheaper, the guesses run for real, without
-gradients.
+Shape guesses are tried on a copy of the model built on ``meta`` (shapes, no data, no time)
+when there is one, else for real without gradients. Image models get the smallest size at
+which their feature maps stay at least ``MIN_MAP`` wide: a 32×32 ImageNet net ends on 1×1
+maps, where BatchNorm normalizes over the batch alone.
 """
 
 from __future__ import annotations
@@ -12,46 +12,104 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from initlint.runtime.options import ModelSpec
+from initlint.runtime.options import DTYPES, INTEGER_DTYPES, ModelSpec
 
 SEQUENCE = 16
-SIZES = {1: (64, 128, 256, 1024), 2: (32, 28, 64, 96, 128, 224, 256, 299), 3: (16, 32, 64)}
+SIZES = {1: (64, 128, 256, 1024), 2: (32, 28, 64, 96, 128, 160, 224, 256, 299),
+         3: (16, 32, 64)}
 TRANSPOSED_SIZES = (1, 2, 4, 8, 16, 32, 64)
 FIRST_LAYERS_TRIED = 3
-#: Above this many parameters a wrong guess costs real time: try the guesses on meta first.
-#: Below it a real forward is cheaper than meta's one-off warm-up (~1.5 s on first use).
+#: Feature maps narrower than this (the last stage of an ImageNet net at 32²) are too small
+#: to measure: try a larger image.
+MIN_MAP = 4
+#: Without a meta copy, above this many parameters a wrong guess costs real time: the
+#: guesses run on meta through functional_call.
 META_ABOVE = 5_000_000
 #: Above this many parameters the chosen input's memory is estimated on meta first: a guess
-#: that broadcasts (ViT position embeddings) can ask for tens of GB of attention maps, and
-#: the kernel kills the process before Python sees a MemoryError.
+#: that broadcasts (ViT position embeddings) can ask for tens of GB of attention maps.
 MEMORY_CHECK_ABOVE = 1_000_000
 SMALL_BATCH = 2
 
 
 @dataclass(frozen=True)
 class InputPlan:
-    """The input to feed: a shape, a dtype and (for token ids) the vocabulary size."""
+    """One input tensor: a shape, a dtype (torch attribute name) and, for ids, the range."""
 
     shape: tuple[int, ...]
-    dtype: str = "float"  # "float" | "long"
+    dtype: str = "float32"
     high: int = 2
 
+    @property
+    def integer(self) -> bool:
+        return self.dtype in INTEGER_DTYPES
+
     def describe(self) -> str:
-        kind = "token ids" if self.dtype == "long" else "float32"
+        kind = "token ids" if self.dtype in ("int64", "int32") else self.dtype
         return f"({', '.join(map(str, self.shape))}) {kind}"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Everything passed to forward(): positional inputs, then keyword inputs."""
+
+    args: tuple[InputPlan, ...]
+    kwargs: tuple[tuple[str, InputPlan], ...] = ()
+
+    @property
+    def first(self) -> InputPlan:
+        return self.args[0] if self.args else self.kwargs[0][1]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.first.shape
+
+    def describe(self) -> str:
+        parts = [p.describe() for p in self.args]
+        parts += [f"{name}={p.describe()}" for name, p in self.kwargs]
+        return ", ".join(parts)
+
+    def with_batch(self, batch: int) -> Feed:
+        def small(p: InputPlan) -> InputPlan:
+            return InputPlan((batch, *p.shape[1:]), p.dtype, p.high) if len(p.shape) > 1 else p
+        return Feed(tuple(small(p) for p in self.args),
+                    tuple((n, small(p)) for n, p in self.kwargs))
 
 
 class NoInputError(Exception):
     """No input shape worked; the message says what was tried."""
 
 
-def make_input(plan: InputPlan, device: Any):
+def make_tensor(plan: InputPlan, device: Any):
     """Seeded by the caller; drawn on the CPU so every device sees the same numbers."""
     import torch
 
-    if plan.dtype == "long":
-        return torch.randint(0, plan.high, plan.shape).to(device)
-    return torch.randn(plan.shape).to(device)
+    dtype = getattr(torch, plan.dtype)
+    if plan.dtype == "bool":
+        return torch.randint(0, 2, plan.shape).bool().to(device)
+    if plan.integer:
+        return torch.randint(0, plan.high, plan.shape, dtype=dtype).to(device)
+    return torch.randn(plan.shape).to(device=device, dtype=dtype)
+
+
+def make_feed(feed: Feed, device: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (tuple(make_tensor(p, device) for p in feed.args),
+            {name: make_tensor(p, device) for name, p in feed.kwargs})
+
+
+def make_input(plan: InputPlan, device: Any):
+    """One tensor (kept for callers that feed a single input)."""
+    return make_tensor(plan, device)
+
+
+def _meta_tensor(plan: InputPlan):
+    import torch
+
+    return torch.empty(plan.shape, dtype=getattr(torch, plan.dtype), device="meta")
+
+
+def meta_feed(feed: Feed) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (tuple(_meta_tensor(p) for p in feed.args),
+            {name: _meta_tensor(p) for name, p in feed.kwargs})
 
 
 def required_inputs(model: Any) -> list[str]:
@@ -76,18 +134,33 @@ def input_layers(model: Any) -> list[Any]:
     return out
 
 
-def candidates(model: Any, batch: int, spec: ModelSpec | None) -> list[InputPlan]:
-    """Inputs to try, best guess first; a shape from the settings is the only one."""
+def _embedding(layers: list[Any]) -> Any:
+    return next((m for m in layers if type(m).__name__ in ("Embedding", "EmbeddingBag")), None)
+
+
+def feed_from_spec(model: Any, spec: ModelSpec) -> Feed | None:
+    """The input the settings name; the first input's dtype (and every id range) from the
+    model's first layer when the settings leave it out."""
+    tensors = spec.tensors()
+    if not tensors:
+        return None
     layers = input_layers(model)
-    if spec is not None and spec.input:
-        embedding = next((m for m in layers if type(m).__name__ in ("Embedding",
-                                                                     "EmbeddingBag")), None)
-        dtype = spec.dtype or ("long" if embedding is not None and embedding is layers[0]
-                               else "float")
-        high = embedding.num_embeddings if embedding is not None else 2
-        return [InputPlan(spec.input, dtype, high)]
+    embedding = _embedding(layers)
+    ids_first = embedding is not None and layers and embedding is layers[0]
+    vocabulary = embedding.num_embeddings if embedding is not None else 2
+    args, kwargs = [], []
+    for index, (name, tensor) in enumerate(tensors):
+        dtype = DTYPES[tensor.dtype] if tensor.dtype else (
+            "int64" if index == 0 and ids_first else "float32")
+        plan = InputPlan(tensor.shape, dtype, tensor.high or vocabulary)
+        (kwargs.append((name, plan)) if name else args.append(plan))
+    return Feed(tuple(args), tuple(kwargs))
+
+
+def candidates(model: Any, batch: int) -> list[InputPlan]:
+    """Inputs to try, best guess first."""
     plans: list[InputPlan] = []
-    for layer in layers:
+    for layer in input_layers(model):
         for plan in _plans_for(layer, batch):
             if plan not in plans:
                 plans.append(plan)
@@ -100,7 +173,7 @@ def _plans_for(module: Any, batch: int) -> list[InputPlan]:
 
     b, t = batch, SEQUENCE
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return [InputPlan((b, n), "long", module.num_embeddings) for n in (t, 64, 128)]
+        return [InputPlan((b, n), "int64", module.num_embeddings) for n in (t, 64, 128)]
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         dims = len(module.kernel_size)
         return [InputPlan((b, module.in_channels, *[s] * dims)) for s in TRANSPOSED_SIZES]
@@ -125,22 +198,25 @@ def _plans_for(module: Any, batch: int) -> list[InputPlan]:
     return []
 
 
-def find_input(model: Any, batch: int, spec: ModelSpec | None, device: Any) -> InputPlan:
+def find_input(model: Any, batch: int, spec: ModelSpec | None, device: Any,
+               meta_model: Any = None, budget: float | None = None) -> Feed:
     """An input the model accepts and that fits in memory (a smaller batch if need be)."""
-    plan = _accepted_input(model, batch, spec, device)
-    if sum(p.numel() for p in model.parameters()) < MEMORY_CHECK_ABOVE:
-        return plan
-    budget = memory_budget(device)
-    needed = estimate_bytes(model, plan)
+    feed = feed_from_spec(model, spec) if spec is not None else None
+    named = feed is not None
+    if feed is None:
+        feed = Feed((_accepted_input(model, batch, device, meta_model),))
+    if meta_model is None and sum(p.numel() for p in model.parameters()) < MEMORY_CHECK_ABOVE:
+        return feed
+    budget = memory_budget(device) if budget is None else budget
+    needed = estimate_bytes(meta_model if meta_model is not None else model, feed)
     if needed is None or needed <= budget:
-        return plan
-    if not (spec is not None and spec.input) and len(plan.shape) > 1 and \
-            plan.shape[0] > SMALL_BATCH:
-        smaller = InputPlan((SMALL_BATCH, *plan.shape[1:]), plan.dtype, plan.high)
-        needed_small = estimate_bytes(model, smaller)
+        return feed
+    if not named and len(feed.shape) > 1 and feed.shape[0] > SMALL_BATCH:
+        smaller = feed.with_batch(SMALL_BATCH)
+        needed_small = estimate_bytes(meta_model if meta_model is not None else model, smaller)
         if needed_small is not None and needed_small <= budget:
             return smaller
-    raise NoInputError(f"input {plan.describe()} would need ~{needed / 1e9:.1f} GB of "
+    raise NoInputError(f"input {feed.describe()} would need ~{needed / 1e9:.1f} GB of "
                        f"activations, more than the {budget / 1e9:.1f} GB this run allows; "
                        "name the input it is built for (or a smaller one) as `input = [...]` "
                        "under [tool.initlint.runtime] models")
@@ -153,21 +229,48 @@ def memory_budget(device: Any) -> float:
     if getattr(device, "type", str(device)) == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return free / 2
+    return available_memory() / 2
+
+
+def available_memory() -> float:
+    """MemAvailable of /proc/meminfo in bytes (16 GB where there is none)."""
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 / 2
+                    return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 8e9
+    return 16e9
 
 
-def estimate_bytes(model: Any, plan: InputPlan) -> int | None:
+def _on_meta(model: Any, feed: Feed) -> Any:
+    """Run ``model`` on meta inputs: itself when it lives on meta, else through
+    functional_call with meta copies of its tensors (each tensor once, untied: tying
+    leaves a module registered twice holding the meta copies afterwards)."""
+    from torch.func import functional_call
+
+    args, kwargs = meta_feed(feed)
+    if _is_meta(model):
+        return model(*args, **kwargs)
+    try:
+        return functional_call(model, _meta_state(model), args, kwargs, strict=False,
+                               tie_weights=False)
+    finally:
+        stuck = [n for n, p in model.named_parameters() if p.is_meta]
+        if stuck:  # never measure a model that a meta trial damaged
+            raise RuntimeError(f"meta trial left {stuck[0]} on meta")
+
+
+def _is_meta(model: Any) -> bool:
+    first = next(model.parameters(), None)
+    return first is not None and first.is_meta
+
+
+def estimate_bytes(model: Any, feed: Feed) -> int | None:
     """Bytes of every tensor the forward pass creates, counted on meta (no data, no time);
     None when the model cannot run on meta."""
     import torch
-    from torch.func import functional_call
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
 
@@ -181,9 +284,8 @@ def estimate_bytes(model: Any, plan: InputPlan) -> int | None:
             return out
 
     try:
-        state = _meta_state(model)
         with Count() as counter:
-            functional_call(model, state, (make_input_meta(plan),), strict=False)
+            _on_meta(model, feed)
         return counter.total
     except Exception:
         return None
@@ -196,52 +298,66 @@ def _meta_state(model: Any) -> dict[str, Any]:
             for name, t in [*model.named_parameters(), *model.named_buffers()]}
 
 
-def _accepted_input(model: Any, batch: int, spec: ModelSpec | None, device: Any) -> InputPlan:
-    """The first candidate the model accepts: on meta where possible, else for real."""
+def _smallest_map(model: Any, run) -> int | None:
+    """Run ``run()`` with hooks; the narrowest spatial side among conv and norm outputs."""
+    import torch.nn as nn
+
+    sides: list[int] = []
+    kinds = (nn.modules.conv._ConvNd, nn.modules.batchnorm._NormBase, nn.GroupNorm)
+
+    def hook(module, args, output):
+        if hasattr(output, "dim") and output.dim() >= 3:
+            sides.append(min(output.shape[2:]))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    try:
+        run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return min(sides) if sides else None
+
+
+def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
+                    use_meta: bool = True) -> InputPlan:
+    """The first guess the model accepts whose maps stay ≥ MIN_MAP wide (else the first
+    accepted): on the meta copy where there is one, else for real."""
     import torch
 
     needed = required_inputs(model)
     if len(needed) > 1:
         raise NoInputError(f"forward() needs {len(needed)} inputs ({', '.join(needed)}); "
-                      "wrap it in a factory that returns a one-input module")
-    plans = candidates(model, batch, spec)
+                           "give them as `inputs = [...]` (or a table of name = input) under "
+                           "[tool.initlint.runtime] models")
+    plans = candidates(model, batch)
     if not plans:
         raise NoInputError("cannot tell the input shape from its first layer; give "
-                      "`input = [...]` under [tool.initlint.runtime] models")
-    if spec is not None and spec.input:
-        return plans[0]
-    if sum(p.numel() for p in model.parameters()) >= META_ABOVE:
-        for plan in plans:
-            if _runs_on_meta(model, plan):
-                return plan
+                           "`input = [...]` under [tool.initlint.runtime] models")
+    target = meta_model if use_meta else None
+    if use_meta and target is None and sum(p.numel() for p in model.parameters()) >= META_ABOVE:
+        target = model  # through functional_call on meta copies
+    accepted: InputPlan | None = None
     first_error = None
     for plan in plans:
         try:
-            with torch.no_grad():
-                model(make_input(plan, device))
-            return plan
+            if target is not None:
+                side = _smallest_map(target, lambda p=plan: _on_meta(target, Feed((p,))))
+            else:
+                with torch.no_grad():
+                    side = _smallest_map(model, lambda p=plan: model(make_tensor(p, device)))
         except (Exception, SystemExit) as exc:  # user code
             first_error = first_error or exc
+            continue
+        if side is None or side >= MIN_MAP or len(plan.shape) < 4:
+            return plan
+        accepted = accepted or plan
+    if accepted is not None:
+        return accepted
+    if target is not None:  # meta could not run it: for real
+        return _accepted_input(model, batch, device, None, use_meta=False)
     tried = ", ".join(p.describe() for p in plans[:4]) + ("…" if len(plans) > 4 else "")
     from initlint.runtime.loader import one_line
 
     raise NoInputError(f"forward() failed on every input tried ({tried}): "
-                  f"{one_line(first_error)}; if the shape is wrong, give `input = [...]` "
-                  "under [tool.initlint.runtime] models")
-
-
-def _runs_on_meta(model: Any, plan: InputPlan) -> bool:
-    from torch.func import functional_call
-
-    try:
-        functional_call(model, _meta_state(model), (make_input_meta(plan),), strict=False)
-        return True
-    except Exception:
-        return False
-
-
-def make_input_meta(plan: InputPlan):
-    import torch
-
-    dtype = torch.long if plan.dtype == "long" else torch.float32
-    return torch.empty(plan.shape, dtype=dtype, device="meta")
+                       f"{one_line(first_error)}; if the shape is wrong, give `input = [...]` "
+                       "under [tool.initlint.runtime] models")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from initlint.imports import module_name_for
@@ -37,6 +39,11 @@ class Candidate:
     row: int = 1
     forward: bool = True  # False: the class defines no forward(); inspect its weights only
 
+    def descriptor(self) -> dict[str, Any]:
+        """What a child process needs to find this class again (factories travel as specs)."""
+        return {"label": self.label, "key": self.key, "path": self.path, "row": self.row,
+                "forward": self.forward}
+
 
 @dataclass
 class Loader:
@@ -45,6 +52,7 @@ class Loader:
     extra_paths: list[str] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)  # loaded name → linted name
     skipped: list[Skipped] = field(default_factory=list)
+    finder: LintedPackages | None = None
 
     def class_key(self, cls: type) -> str:
         module = cls.__module__
@@ -77,6 +85,16 @@ class Loader:
             yield Candidate(key, key, cls, path=path, row=static.get(key, _row(cls)),
                             forward=reason != NO_FORWARD)
 
+    def candidate_from_descriptor(self, found: dict[str, Any]) -> Candidate | None:
+        """The class a listing child found, imported again here."""
+        for candidate in self.candidates_from_file(found["path"], {}):
+            if candidate.key == found["key"]:
+                return replace(candidate, row=found["row"])
+        if not self.skipped:
+            self.skipped.append(Skipped(found["label"], "the class is gone on a second import",
+                                        found["key"]))
+        return None
+
     def _import_file(self, path: str):
         name = module_name_for(path)
         path = os.path.abspath(path)
@@ -92,7 +110,11 @@ class Loader:
 
     def _import_package_module(self, name: str, path: str):
         root = package_root(path)
-        self._on_path(root)
+        if self.finder is None:
+            self.finder = LintedPackages()
+            sys.meta_path.insert(0, self.finder)
+        self.finder.roots[name.split(".")[0]] = root
+        self.add_path(root)  # the project's other top-level modules, after installed ones
         _forget_foreign(name, root)
         module = importlib.import_module(name)
         found = os.path.abspath(getattr(module, "__file__", "") or "")
@@ -106,7 +128,7 @@ class Loader:
                 == path:
             return existing
         alias = name if existing is None else f"_initlint_runtime_{len(self.aliases)}_{name}"
-        self._on_path(os.path.dirname(path))  # its sibling imports
+        self.add_path(os.path.dirname(path))  # its sibling imports
         spec = importlib.util.spec_from_file_location(alias, path)
         if spec is None or spec.loader is None:
             raise ImportError("no loader for this file")
@@ -126,16 +148,11 @@ class Loader:
             sys.path.append(directory)
             self.extra_paths.append(directory)
 
-    def _on_path(self, directory: str) -> None:
-        if directory not in sys.path:
-            sys.path.insert(0, directory)
-            self.extra_paths.append(directory)
-
     # --- factories -------------------------------------------------------------------
 
     def candidate_from_spec(self, spec: ModelSpec, roots: list[str]) -> Candidate | None:
         for root in roots:
-            self._on_path(root)
+            self.add_path(root)
         try:
             with user_code():
                 module = importlib.import_module(spec.module)
@@ -157,6 +174,25 @@ class Loader:
             with contextlib.suppress(ValueError):
                 sys.path.remove(directory)
         self.extra_paths.clear()
+        if self.finder is not None:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self.finder)
+            self.finder = None
+
+
+class LintedPackages(importlib.abc.MetaPathFinder):
+    """Finds the linted files' own top-level packages in their project, and nothing else:
+    the project's directory goes at the end of sys.path, so a ``numpy.py`` or ``utils/``
+    in it never shadows an installed package, while ``mypkg`` still comes from here."""
+
+    def __init__(self) -> None:
+        self.roots: dict[str, str] = {}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None):
+        root = self.roots.get(fullname)
+        if root is None:
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, [root])
 
 
 def not_buildable(cls: type) -> str:

@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from initlint.runtime.inputs import InputPlan, make_input
+from initlint.runtime.inputs import Feed, make_feed
 from initlint.runtime.results import LayerStats, ModelRun
+from initlint.runtime.stream import reference_point, streams_of
 
 DEAD_TYPES = ("ReLU", "ReLU6")
 SATURATING = {"Tanh": 0.95, "Hardtanh": 0.999, "Softsign": 0.95}
@@ -56,15 +57,20 @@ class Recorder:
         for name, module in model.named_modules():
             self.names[id(module)] = name
             self.handles.append(module.register_forward_pre_hook(self._pre))
-            self.handles.append(module.register_forward_hook(self._post))
+            self.handles.append(module.register_forward_hook(self._post, with_kwargs=True))
 
     def _pre(self, module: Any, args: Any) -> None:
         self.open.setdefault(id(module), []).append(next(self.counter))
 
-    def _post(self, module: Any, args: Any, output: Any) -> None:
+    def _post(self, module: Any, args: Any, kwargs: Any, output: Any) -> None:
         start = self.open[id(module)].pop()
         kind = type(module).__name__
-        numbers = _call_numbers(_first(args), _first(output), kind)
+        x, y = _first(args), _first(output)
+        if x is None:  # called with keywords only (hidden_states=...)
+            x = _first(kwargs)
+        numbers = _call_numbers(x, y, kind)
+        if x is not None and y is not None and next(module.children(), None) is not None:
+            numbers["carry"] = _carry(x, y)
         self.calls.append({"path": self.names[id(module)], "type": kind,
                            "leaf": next(module.children(), None) is None, "start": start,
                            "end": next(self.counter), "slope": getattr(module,
@@ -89,6 +95,22 @@ def _sample(t: Any):
     return (flat[:, ::step] if step > 1 else flat).float()
 
 
+def _carry(x: Any, y: Any) -> float | None:
+    """Correlation of a block's output with its input (same shape only): ≈ 0.7 for
+    y = x + f(x) with a branch as loud as the stream, ≈ 0 for a plain layer stack."""
+    import torch
+
+    if x.shape != y.shape or x.numel() < 2:
+        return None
+    with torch.no_grad():
+        a, b = _sample(x), _sample(y)
+        a, b = a - a.mean(), b - b.mean()
+        denominator = (a.pow(2).sum() * b.pow(2).sum()).sqrt()
+        if not denominator > 0:
+            return None
+        return _round((a * b).sum().item() / denominator.item())
+
+
 def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
     """std/rms of input and output, signal fraction, dead and saturated fractions."""
     import torch
@@ -99,6 +121,10 @@ def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
         if x is not None and x.numel() > 1:
             xf = _sample(x)
             values["in_std"] = xf.std()
+            if x.dim() >= 2 and x.shape[0] > 1:
+                second_in = xf.pow(2).mean()
+                values["in_signal"] = (second_in - xf.mean(0).pow(2).mean()).clamp_min(0) / \
+                    second_in.clamp_min(1e-30)
             values["in_rms"] = xf.pow(2).mean().sqrt()
             # the input's range tells a functional activation before it (tanh: [-1, 1])
             values["in_min"] = xf.min()
@@ -126,6 +152,9 @@ def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
             numbers = torch.stack(list(values.values())).tolist()
             out = dict(zip(values, numbers, strict=True))
     out["nonfinite"] = bool(out.get("nonfinite", 0.0))
+    for name, t in (("in_units", x), ("out_units", y)):
+        if t is not None and t.dim() >= 2:
+            out[name] = t[0].numel()
     return {k: (_round(v) if isinstance(v, float) else v) for k, v in out.items()}
 
 
@@ -164,9 +193,11 @@ def _nonfinite_parameters(model: Any) -> list[str]:
                 if p.is_floating_point() and not torch.isfinite(p).all()]
 
 
-def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label: str,
-            instances: tuple[tuple[str, str], ...], path: str = "", row: int = 1) -> ModelRun:
-    """Run the model once forward and backward and collect per-call numbers."""
+def measure(model: Any, feed: Feed, device: Any, seed: int, key: str, label: str,
+            instances: tuple[tuple[str, str], ...], path: str = "", row: int = 1,
+            given: tuple[tuple[Any, ...], dict[str, Any]] | None = None) -> ModelRun:
+    """Run the model once forward and backward and collect per-call numbers. ``given``:
+    the caller's own inputs (the Python API) instead of drawing ``feed``."""
     import torch
 
     begun = time.perf_counter()
@@ -176,8 +207,8 @@ def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label
     note = ""
     try:
         torch.manual_seed(seed)
-        x = make_input(plan, device)
-        output = model(x)
+        args, kwargs = make_feed(feed, device) if given is None else given
+        output = model(*args, **kwargs)
     finally:
         recorder.remove()
     outputs = list(tensors(output))
@@ -193,7 +224,8 @@ def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label
         # a random unit-norm output gradient: gradient norms do not depend on output size
         torch.manual_seed(seed + 1)
         size = sum(o.numel() for o in trainable)
-        loss = sum((o * torch.randn(o.shape).to(o.device)).sum() for o in trainable) / size**0.5
+        loss = sum((o * torch.randn(o.shape).to(o.device, o.dtype)).sum()
+                   for o in trainable) / size**0.5
         loss.backward()
         for name, module in modules.items():
             weight = getattr(module, "weight", None)
@@ -205,17 +237,13 @@ def measure(model: Any, plan: InputPlan, device: Any, seed: int, key: str, label
                               grad_norm=grads.get(call["path"])) for call in calls)
     called = {call["path"] for call in calls}
     layers += uncalled_layers(modules, weights, called)
-    reference = _reference(x, layers)
-    return ModelRun(key=key, label=label, input_shape=tuple(plan.shape),
-                    input_dtype=plan.dtype, device=str(device), layers=layers,
+    streams = streams_of(model, layers)
+    reference, where = reference_point(layers, streams)
+    return ModelRun(key=key, label=label, input_shape=tuple(feed.shape),
+                    input_dtype=feed.first.dtype, device=str(device), layers=layers,
                     instances=instances, seconds=time.perf_counter() - begun,
-                    reference_std=reference, nonfinite=nonfinite, note=note, path=path, row=row)
-
-
-def _reference(x: Any, layers: tuple[LayerStats, ...]) -> float | None:
-    if x.is_floating_point():
-        return _round(x.float().std().item())
-    return next((layer.out_std for layer in layers if layer.leaf and layer.out_std), None)
+                    reference_std=reference, reference_at=where, streams=streams,
+                    inputs=feed.describe(), nonfinite=nonfinite, note=note, path=path, row=row)
 
 
 def _describe_nonfinite(model: Any, calls: list[dict[str, Any]]) -> str:
@@ -243,12 +271,14 @@ def uncalled_layers(modules: dict[str, Any], weights: dict[str, dict[str, Any]],
 
 
 def inspect_weights(model: Any, key: str, label: str, instances: tuple[tuple[str, str], ...],
-                    path: str = "", row: int = 1) -> ModelRun:
-    """A module without forward() (a base class, an init-only fixture): weights only."""
+                    path: str = "", row: int = 1,
+                    note: str = "no forward(): only its weights were inspected") -> ModelRun:
+    """No forward pass (no forward(), no input that works): the built weights alone still
+    confirm the weight rules (INI202–INI207)."""
     begun = time.perf_counter()
     modules = dict(model.named_modules())
     weights = {name: weight_numbers(module) for name, module in modules.items()}
     return ModelRun(key=key, label=label, input_shape=(), input_dtype="", device="cpu",
                     layers=uncalled_layers(modules, weights, set()), instances=instances,
                     seconds=time.perf_counter() - begun, reference_std=None,
-                    note="no forward(): only its weights were inspected", path=path, row=row)
+                    note=note, path=path, row=row)

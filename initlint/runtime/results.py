@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from initlint.findings import Finding
 
@@ -26,6 +27,9 @@ class LayerStats:
     in_max: float | None = None
     in_zero: float | None = None  # fraction of exact zeros in the input (ReLU before it)
     in_sat: float | None = None  # fraction of |input| > 0.95 (a saturated tanh before it)
+    in_signal: float | None = None  # across-batch variance / second moment of the input
+    in_units: int | None = None  # values per sample of the input (a drop: pooling)
+    out_units: int | None = None
     out_std: float | None = None  # of the first floating-point output
     out_rms: float | None = None
     signal: float | None = None  # across-batch variance / second moment of the output
@@ -41,6 +45,7 @@ class LayerStats:
     bias_rms: float | None = None
     padding_rms: float | None = None  # Embedding: rms of the padding_idx row
     grad_norm: float | None = None  # of the weight, after one backward pass
+    carry: float | None = None  # blocks: correlation of output with input (residual ≈ 0.7)
 
     @property
     def he_std(self) -> float | None:
@@ -65,6 +70,24 @@ class LayerStats:
         return self.out_rms * max(self.signal, 0.0) ** 0.5
 
     @property
+    def driven_in(self) -> float | None:
+        """The input-driven part of the input's std (see ``driven_std``)."""
+        if self.in_std is None:
+            return None
+        if self.in_signal is None:
+            return self.in_std
+        rms = self.in_rms if self.in_rms is not None else self.in_std
+        return rms * max(self.in_signal, 0.0) ** 0.5
+
+    @property
+    def bias_share(self) -> float | None:
+        """How much of the output's second moment is not input-driven (bias, constant
+        offsets): 0 when the output follows the input, 1 when it is the bias alone."""
+        if self.signal is None:
+            return None
+        return max(0.0, 1.0 - self.signal)
+
+    @property
     def is_weight_layer(self) -> bool:
         return self.weight_std is not None
 
@@ -81,7 +104,11 @@ class ModelRun:
     layers: tuple[LayerStats, ...]  # every module call, in start order
     instances: tuple[tuple[str, str], ...]  # (class key, module path) of every submodule
     seconds: float
-    reference_std: float | None  # the input's std (first layer's output std for token ids)
+    reference_std: float | None  # input-driven std at the reference (see stream.py)
+    reference_at: str = ""  # where that is, e.g. "input of `blocks.0`"
+    streams: tuple[tuple[str, ...], ...] = ()  # residual blocks, per stream
+    inputs: str = ""  # what was fed, described
+    output: str = ""  # the tail of what the model printed (captured)
     nonfinite: str = ""  # where NaN/inf first appeared, as a sentence; "" when none
     note: str = ""  # e.g. why the backward pass did not run
     path: str = ""  # the file that defines it, for findings the runtime discovers
@@ -129,6 +156,7 @@ class Skipped:
     reason: str
     key: str = ""  # its class key, when known
     quiet: bool = False  # a base class (no forward, abstract): not worth a line of output
+    output: str = ""  # the tail of what the model printed (captured)
 
 
 @dataclass
@@ -138,3 +166,88 @@ class RuntimeReport:
     findings: list[Finding] = field(default_factory=list)
     models: list[ModelRun] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+
+
+# --- JSON, the only form in which a child process's results reach the parent ------------
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """A JSON value made of scalars and lists (tuples on the way in) only."""
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, (list, tuple)) and depth < 3:
+        return tuple(_plain(v, depth + 1) for v in value)
+    raise ValueError(f"unexpected value of type {type(value).__name__}")
+
+
+def _load(cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: not an object")
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)[:3]}")
+    types = {f.name: str(f.type) for f in fields(cls)}
+    out = {}
+    for key, value in data.items():
+        if key == "layers":
+            continue
+        value = _plain(value)
+        if not _fits(value, types[key]):
+            raise ValueError(f"{cls.__name__}.{key}: {type(value).__name__} does not fit "
+                             f"{types[key]}")
+        out[key] = value
+    return out
+
+
+def _fits(value: Any, annotation: str) -> bool:
+    """Does a plain JSON value fit a field's annotation (as written in this module)?"""
+    if value is None:
+        return "None" in annotation
+    if annotation.startswith("tuple"):
+        inner = annotation[len("tuple["):]
+        if inner.startswith("tuple["):  # tuple[tuple[str, str], ...]: the nested one
+            depth, end = 0, 0
+            for end, char in enumerate(inner):  # noqa: B007 - the bracket's index is kept
+                depth += {"[": 1, "]": -1}.get(char, 0)
+                if depth == 0 and char == "]":
+                    break
+            element = inner[:end + 1]
+        else:
+            element = inner.split(",")[0].split("]")[0].strip()
+        return isinstance(value, tuple) and all(_fits(v, element) for v in value)
+    if isinstance(value, bool):
+        return annotation.startswith("bool")
+    if isinstance(value, str):
+        return annotation.startswith("str")
+    if isinstance(value, int):
+        return annotation.startswith(("int", "float"))
+    if isinstance(value, float):
+        return annotation.startswith("float")
+    return False
+
+
+def to_json(item: ModelRun | Skipped) -> dict[str, Any]:
+    data = asdict(item)
+    data["kind"] = type(item).__name__
+    return data
+
+
+def from_json(data: Any) -> ModelRun | Skipped:
+    """Rebuild a result from untrusted JSON: known fields, plain values, or ValueError."""
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    data = dict(data)
+    kind = data.pop("kind", None)
+    if kind == "Skipped":
+        return Skipped(**_load(Skipped, data))
+    if kind != "ModelRun":
+        raise ValueError(f"unknown result kind {kind!r}")
+    values = _load(ModelRun, data)
+    layers = data.get("layers", [])
+    if not isinstance(layers, list):
+        raise ValueError("layers: not a list")
+    values["layers"] = tuple(LayerStats(**_load(LayerStats, layer)) for layer in layers)
+    return ModelRun(**values)

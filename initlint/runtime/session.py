@@ -1,24 +1,34 @@
-"""The runtime mode from start to end: load, build, measure, confirm. Never raises for a
+"""The runtime mode from start to end: list, build, measure, confirm. Never raises for a
 model's own failure (that model is skipped with a one-line reason); raises
-RuntimeSetupError for what stops the whole run (no torch, no such device)."""
+RuntimeSetupError for what stops the whole run (no torch, no such device).
+
+Every step that runs the project's code (importing a file to list its models, building and
+measuring one model) runs in a child process of its own (``isolate.py``): a model that
+exits, hangs, crashes, forks or prints is one ``not-run`` line, and this process, its
+output and the static findings are untouched.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
-import time
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from initlint.config import Config
 from initlint.engine import parse_path
 from initlint.facts import FileFacts
 from initlint.findings import Finding
 from initlint.project import ProjectFacts
-from initlint.runtime.loader import Candidate, Loader, one_line, user_code
 from initlint.runtime.options import RuntimeOptions, RuntimeSetupError
-from initlint.runtime.results import ModelRun, RuntimeReport, Skipped
+from initlint.runtime.results import ModelRun, RuntimeReport, Skipped, from_json
 
 Progress = Callable[[str], None]
+#: Listing a file only imports it: this long at most.
+LIST_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -38,127 +48,122 @@ def static_view(files: list[str]) -> StaticView:
     return StaticView(facts, {path: names for path, names in classes.items() if names})
 
 
-def _import_torch():
-    try:
-        import torch
-    except ImportError:
-        raise RuntimeSetupError("runtime mode needs torch: pip install 'initlint[runtime]'") \
-            from None
-    return torch
+def _require_torch() -> None:
+    if importlib.util.find_spec("torch") is None:
+        raise RuntimeSetupError("runtime mode needs torch: pip install 'initlint[runtime]'")
+
+
+class Runner:
+    """Runs the jobs of ``child.py``: each in a child process, or here (tests, no isolation)."""
+
+    def __init__(self, options: RuntimeOptions):
+        self.options = options
+
+    def __call__(self, job: str, payload: dict[str, Any], timeout: float,
+                 label: str) -> tuple[dict[str, Any] | None, str, str]:
+        """(result, why there is none, captured output)."""
+        if not self.options.isolate:
+            return self._here(job, payload), "", ""
+        from initlint.runtime.isolate import run_job
+
+        outcome = run_job(job, payload, timeout, self.options.memory)
+        result = outcome.result
+        if isinstance(result, dict) and "setup_error" in result:
+            raise RuntimeSetupError(str(result["setup_error"]))
+        if isinstance(result, dict) and "error" in result:
+            return None, f"initlint's runtime failed on it: {result['error']}", outcome.output
+        return result, outcome.reason, outcome.output
+
+    def _here(self, job: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from initlint.runtime import child
+
+        saved = list(sys.path), list(sys.meta_path)
+        try:  # through JSON, as from a child: the same checks on the way back
+            return json.loads(json.dumps(child.JOBS[job](payload, lambda name: None)))
+        finally:
+            sys.path[:], sys.meta_path[:] = saved
 
 
 def run_runtime(files: list[str], findings: list[Finding], config: Config,
                 options: RuntimeOptions, progress: Progress | None = None) -> RuntimeReport:
     """Measure every model in ``files`` (and the named factories); attach the evidence."""
-    _import_torch()
+    _require_torch()
     from initlint.runtime.confirm import attach_evidence
-    from initlint.runtime.device import resolve_device
     from initlint.runtime.unseen import discovered_findings
 
-    device = resolve_device(options.device)
+    runner = Runner(options)
+    roots = [r for r in (options.root, os.getcwd()) if r]
+    probe, reason, _ = runner("probe", {"device": options.device, "roots": roots}, LIST_TIMEOUT,
+                              "probe")
+    if probe is None:
+        raise RuntimeSetupError(f"the runtime mode could not start: {reason}")
     view = static_view(files)
-    loader = Loader()
     report = RuntimeReport()
-    try:
-        candidates = _candidates(loader, view, options)
-        built: set[str] = set()
-        for index, candidate in enumerate(candidates, 1):
-            if candidate.key and candidate.key in built:
-                continue  # a factory from the settings already built this class
-            if progress is not None:
-                progress(f"[{index}/{len(candidates)}] {candidate.label}")
-            outcome = build_and_measure(candidate, loader, options, device)
-            if isinstance(outcome, Skipped):
-                report.skipped.append(outcome)
-            else:
-                built.add(outcome.key)
-                report.models.append(outcome)
-    finally:
-        loader.restore_path()
-    # A block that some other model holds is judged there, in context (its container may
-    # initialize it); built alone it would run on an input and an init it never sees.
-    inside = {key for run in report.models for key, path in run.instances if path}
-    bases = {key for run in report.models for key, path in run.instances
-             if not path and key != run.key}
-    report.models = [run for run in report.models if run.factory or (
-        run.key not in inside and (run.ran or run.key not in bases))]
-    report.skipped = [s for s in [*loader.skipped, *report.skipped]
-                      if not s.key or s.key not in inside]
+    jobs: list[tuple[str, dict[str, Any]]] = [
+        (spec.target, {"spec": spec, "label": spec.target}) for spec in options.models]
+    if not options.only_named:
+        for path, classes in view.classes.items():
+            listed, skipped = _list(runner, path, classes, roots)
+            report.skipped += skipped
+            jobs += [(c["label"], {"candidate": c, "label": c["label"]}) for c in listed]
+    built: set[str] = set()
+    for index, (label, job) in enumerate(jobs, 1):
+        key = job.get("candidate", {}).get("key", "")
+        if key and key in built:
+            continue  # a factory from the settings already built this class
+        if progress is not None:
+            progress(f"[{index}/{len(jobs)}] {label}")
+        outcome = _measure(runner, label, key, {**job, "options": options, "roots": roots})
+        if isinstance(outcome, Skipped):
+            report.skipped.append(outcome)
+        else:
+            built.add(outcome.key)
+            report.models.append(outcome)
+    _keep_in_context(report)
     report.findings = attach_evidence(findings, report.models, report.skipped)
     report.findings += discovered_findings(report.models, report.findings, view, config, files)
     report.findings.sort(key=Finding.sort_key)
     return report
 
 
-def _candidates(loader: Loader, view: StaticView, options: RuntimeOptions) -> list[Candidate]:
-    roots = [r for r in (options.root, os.getcwd()) if r]
-    out = [c for spec in options.models
-           if (c := loader.candidate_from_spec(spec, roots)) is not None]
-    for root in roots:  # namespace packages and absolute imports inside the linted files
-        loader.add_path(root)
-    for path, classes in view.classes.items():
-        out += loader.candidates_from_file(path, classes)
-    return out
+def _list(runner: Runner, path: str, classes: dict[str, int],
+          roots: list[str]) -> tuple[list[dict[str, Any]], list[Skipped]]:
+    result, reason, output = runner("list", {"path": path, "classes": classes, "roots": roots},
+                                    LIST_TIMEOUT, path)
+    if result is None:
+        return [], [Skipped(path, f"importing it failed: {reason}", output=output)]
+    try:
+        listed = [c for c in result["candidates"] if _descriptor_ok(c)]
+        skipped = [s for s in map(from_json, result["skipped"]) if isinstance(s, Skipped)]
+    except (KeyError, TypeError, ValueError) as exc:
+        return [], [Skipped(path, f"its listing could not be read: {exc}", output=output)]
+    return listed, skipped
 
 
-def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOptions,
-                      device) -> ModelRun | Skipped:
-    """Build one model with its real constructor, find an input, measure it."""
-    import torch
-    import torch.nn as nn
-
-    from initlint.runtime.inputs import NoInputError, find_input
-    from initlint.runtime.measure import inspect_weights, measure
-
-    label = candidate.label
-    begun = time.perf_counter()
-    with user_code():
-        try:
-            torch.manual_seed(options.seed)
-            model = candidate.build()
-        except (Exception, SystemExit) as exc:  # user code: anything can happen
-            return Skipped(label, f"constructor raised {one_line(exc)}", candidate.key)
-        if not isinstance(model, nn.Module):
-            return Skipped(label, f"the factory returned {type(model).__name__}, not an "
-                                  "nn.Module", candidate.key)
-        key = loader.class_key(type(model))
-        if next(model.parameters(), None) is None:
-            return Skipped(label, "no parameters: nothing to initialize", key, quiet=True)
-        instances = _instances(loader, model)
-        if not candidate.forward:
-            run = inspect_weights(model, key, label, instances, candidate.path, candidate.row)
-            return replace(run, seconds=time.perf_counter() - begun)
-        try:
-            model.to(device)
-        except Exception as exc:
-            return Skipped(label, f"could not move it to {device}: {one_line(exc)}", key)
-        try:
-            plan = find_input(model, options.batch, candidate.spec, device)
-        except NoInputError as exc:
-            return Skipped(label, str(exc), key)
-        try:
-            run = measure(model, plan, device, options.seed, key, label, instances,
-                          candidate.path, candidate.row)
-        except (Exception, SystemExit) as exc:
-            return Skipped(label, f"forward/backward failed on input {plan.describe()}: "
-                                  f"{one_line(exc)}", key)
-        finally:
-            del model
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-    return replace(run, seconds=time.perf_counter() - begun, factory=candidate.spec is not None)
+def _descriptor_ok(found: Any) -> bool:
+    types = {"label": str, "key": str, "path": str, "row": int, "forward": bool}
+    return isinstance(found, dict) and set(found) == set(types) and all(
+        isinstance(found[k], t) for k, t in types.items())
 
 
-def _instances(loader: Loader, model) -> tuple[tuple[str, str], ...]:
-    """(class key, path) of every submodule, for its class and its user-defined bases, so a
-    finding about a base class finds the subclasses built from it."""
-    import torch.nn as nn
+def _measure(runner: Runner, label: str, key: str, job: dict[str, Any]) -> ModelRun | Skipped:
+    options: RuntimeOptions = job["options"]
+    result, reason, output = runner("measure", job, options.timeout, label)
+    if result is None:
+        return Skipped(label, reason, key, output=output)
+    try:
+        outcome = from_json(result)
+    except (TypeError, ValueError) as exc:
+        return Skipped(label, f"its result could not be read: {exc}", key, output=output)
+    return replace(outcome, output=output)
 
-    out = []
-    for name, module in model.named_modules():
-        for cls in type(module).__mro__:
-            if cls is nn.Module or not issubclass(cls, nn.Module):
-                break
-            if cls.__module__.split(".")[0] != "torch" or cls is type(module):
-                out.append((loader.class_key(cls), name))
-    return tuple(out)
+
+def _keep_in_context(report: RuntimeReport) -> None:
+    """A block that some other model holds is judged there, in context (its container may
+    initialize it); built alone it would run on an input and an init it never sees."""
+    inside = {key for run in report.models for key, path in run.instances if path}
+    bases = {key for run in report.models for key, path in run.instances
+             if not path and key != run.key}
+    report.models = [run for run in report.models if run.factory or (
+        run.key not in inside and (run.ran or run.key not in bases))]
+    report.skipped = [s for s in report.skipped if not s.key or s.key not in inside]

@@ -1,4 +1,9 @@
-"""The per-layer table of each measured model, for people (text output)."""
+"""The per-layer table of each measured model, for people (text output).
+
+Every printed quantity is explained once, in LEGEND, one line each. Names that come from
+the model (module paths, class names, reasons) are printed through ``printable``: a module
+registered as ``"\\x1b[2J"`` must not clear the user's screen.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,50 @@ from collections import Counter
 
 from initlint.runtime.confirm import fmt
 from initlint.runtime.results import LayerStats, ModelRun, RuntimeReport, Skipped
+from initlint.runtime.stream import points
 
-COLUMNS = ("layer", "type", "out std", "×input", "dead", "signal", "w std/He", "w std/Xavier",
-           "grad norm")
+COLUMNS = ("layer", "type", "in std", "out std", "driven", "×ref", "bias", "dead", "w/He",
+           "w/xavier", "grad")
+
+LEGEND = (
+    "Runtime columns (one forward pass in train mode, one backward pass, on a seeded batch):",
+    "  in std, out std  std of the layer's input and output, bias included",
+    "  driven           the part of the output's std that varies with the input "
+    "(√signal · rms): the measure the static why uses",
+    "  ×ref             driven / the model's reference (the input-driven std at the first "
+    "residual block's input, else at the first weight layer's input)",
+    "  bias             share of the output's second moment that does not vary with the "
+    "input (bias, constant offsets): 1 = the output is its bias",
+    "  dead             ReLU units that are 0 for every sample in the batch",
+    "  w/He, w/xavier   weight std over √(2/fan_in) (He) and √(2/(fan_in+fan_out)) "
+    "(xavier); PyTorch's default is 0.41 of He",
+    "  grad             norm of the weight's gradient after the backward pass",
+    "  residual stream  std at each residual block's input and outputs, and its ×ref",
+)
+
+
+def printable(text: str) -> str:
+    """Control characters (escape sequences, newlines, CR) shown as \\x.. escapes."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    return "-" if value is None or not reference else fmt(value / reference)
 
 
 def _row(layer: LayerStats, label: str, reference: float | None) -> tuple[str, ...]:
-    ratio = layer.out_std / reference if layer.out_std is not None and reference else None
     he = layer.weight_std / layer.he_std if layer.weight_std is not None and layer.he_std \
         else None
     xavier = layer.weight_std / layer.xavier_std if layer.weight_std is not None and \
         layer.xavier_std else None
-    return (label, layer.type, "-" if layer.out_std is None else fmt(layer.out_std),
-            "-" if ratio is None else fmt(ratio),
+    share = layer.bias_share
+    return (printable(label), printable(layer.type),
+            fmt(layer.in_std) if layer.in_std is not None else "-",
+            fmt(layer.out_std) if layer.out_std is not None else "-",
+            fmt(layer.driven_std) if layer.driven_std is not None else "-",
+            _ratio(layer.driven_std, reference),
+            "-" if share is None else f"{share:.2f}",
             "-" if layer.dead is None else f"{layer.dead:.2f}",
-            "-" if layer.signal is None else f"{layer.signal:.2f}",
             "-" if he is None else f"{he:.2f}",
             "-" if xavier is None else f"{xavier:.2f}",
             "-" if layer.grad_norm is None else fmt(layer.grad_norm))
@@ -37,57 +71,81 @@ def _labels(layers: tuple[LayerStats, ...]) -> list[str]:
     return out
 
 
+def _grid(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+            for r in rows]
+
+
+def stream_lines(run: ModelRun) -> list[str]:
+    """One small table per residual stream: block, side, std, driven, ×ref."""
+    out = []
+    for stream in run.streams:
+        found = points(run.layers, stream)
+        if not found:
+            continue
+        rows = [("block", "", "std", "driven", "×ref")]
+        rows += [(printable(p.block), p.side, fmt(p.std), fmt(p.driven),
+                  _ratio(p.driven, run.reference_std)) for p in found]
+        out.append(f"  residual stream: {len(found) - 1} blocks "
+                   f"({printable(stream[0])} … {printable(stream[-1])})")
+        out += ["  " + line for line in _grid(rows)]
+    return out
+
+
 def model_table(run: ModelRun) -> str:
-    shape = ", ".join(map(str, run.input_shape))
-    kind = "token ids" if run.input_dtype == "long" else "float32"
-    head = (f"Runtime: {run.label}: input ({shape}) {kind} on {run.device}, "
-            f"{run.seconds:.2f} s" if run.ran else
-            f"Runtime: {run.label}: weights only (it defines no forward())")
+    where = f" ({printable(run.reference_at)})" if run.reference_at else ""
+    head = (f"Runtime: {printable(run.label)}: input {printable(run.inputs or '?')} on "
+            f"{run.device}, {run.seconds:.2f} s; reference: input-driven std "
+            f"{fmt(run.reference_std)}{where}" if run.ran else
+            f"Runtime: {printable(run.label)}: weights only ({printable(run.note)})")
     leaves = run.leaves if run.ran else run.uncalled
     rows = [COLUMNS] + [_row(layer, label, run.reference_std)
                         for layer, label in zip(leaves, _labels(leaves), strict=True)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
-    lines = [head] + ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths,
-                                                                          strict=True)).rstrip()
-                      for r in rows]
-    lines.append("  " + model_summary(run))
+    lines = [head, *_grid(rows), *stream_lines(run), "  " + model_summary(run)]
     return "\n".join(lines)
 
 
 def model_summary(run: ModelRun) -> str:
     if run.nonfinite:
-        return f"not finite: {run.nonfinite}"
-    weights = [w for w in run.weight_layers() if w.out_std is not None]
+        return f"not finite: {printable(run.nonfinite)}"
+    weights = [w for w in run.weight_layers() if w.driven_std is not None]
     parts = []
     if weights:
-        parts.append(f"std {fmt(run.reference_std)} (input) → {fmt(weights[-1].out_std)} at "
-                     f"`{weights[-1].path}` over {len(weights)} weight layers")
+        last = weights[-1]
+        parts.append(f"input-driven std {fmt(run.reference_std)} (reference) → "
+                     f"{fmt(last.driven_std)} at `{printable(last.path)}` over {len(weights)} "
+                     f"weight layers (std with bias {fmt(last.out_std)})")
     grad = run.grad_ratio()
     if grad is not None:
         parts.append(f"gradient ratio first/last weight layer {fmt(grad)}")
-    if run.note:
-        parts.append(run.note)
+    if run.note and run.ran:
+        parts.append(printable(run.note))
     return "; ".join(parts) or "no weight layers"
 
 
 def skipped_line(skipped: Skipped) -> str:
-    return f"Runtime: skipped {skipped.label}: {skipped.reason}"
+    return f"Runtime: skipped {printable(skipped.label)}: {printable(skipped.reason)}"
 
 
 def problem_lines(report: RuntimeReport) -> list[str]:
     """One line per model that was skipped or did not stay finite (for stderr)."""
     lines = [skipped_line(s) for s in report.skipped if not s.quiet]
-    lines += [f"Runtime: {run.label}: {run.nonfinite}" for run in report.models if run.nonfinite]
+    lines += [f"Runtime: {printable(run.label)}: {printable(run.nonfinite)}"
+              for run in report.models if run.nonfinite]
+    lines += [f"Runtime: {printable(run.label)}: weights only ({printable(run.note)})"
+              for run in report.models if not run.ran]
     return lines
 
 
 def render_report(report: RuntimeReport) -> str:
-    """Every model's table, then the skipped models, one line each."""
-    blocks = [model_table(run) for run in report.models]
+    """The legend, every model's table, then the skipped models, one line each."""
+    blocks = ["\n".join(LEGEND)] if report.models else []
+    blocks += [model_table(run) for run in report.models]
     skipped = [skipped_line(s) for s in report.skipped if not s.quiet]
     if skipped:
         blocks.append("\n".join(skipped))
-    if not blocks:
+    if not report.models and not skipped:
         blocks.append("Runtime: no model was built (no nn.Module class in the linted files "
                       "can be built without arguments; name factories under "
                       "[tool.initlint.runtime] models)")

@@ -1,19 +1,38 @@
-"""Findings only the runtime sees: a collapse or an explosion the static analysis missed
-(a chain built in a loop, a custom block it could not follow). Stricter thresholds than
-confirmation, since no static reasoning backs them, and only on models that no static
-signal finding already speaks about."""
+"""Findings only the runtime sees, held to the static rules' standard of proof: they name
+the layers, the measured factor, the init that causes it, and advice that fits the model.
+
+Measured where init controls the signal:
+- a block network (residual blocks found in the built model, ``stream.py``, or classes the
+  static analysis saw adding a residual): its residual stream, block after block, against
+  the first block's input. Only growth that keeps compounding counts: a pre-norm
+  transformer's stream grows like √blocks by design (each block adds a bounded update);
+  unnormalized He blocks double its variance every block;
+- otherwise the plain chain of weight layers, in the input-driven std (the bias part is not
+  signal), cut where a layer reads fewer values per sample than the one before wrote
+  (pooling, a CLS token): averaging synthetic i.i.d. inputs removes variance no init causes.
+Stricter thresholds than confirmation, and only on models that no static signal finding
+already speaks about.
+"""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from initlint import torch_api as api
 from initlint.config import Config
 from initlint.findings import Finding, RuntimeEvidence, Severity, Span
-from initlint.runtime.confirm import DISCOVER_COLLAPSE, DISCOVER_GROWTH, fmt, json_safe
+from initlint.runtime.confirm import (
+    ACTIVATION_NAMES,
+    DISCOVER_COLLAPSE,
+    DISCOVER_GROWTH,
+    fmt,
+    json_safe,
+)
 from initlint.runtime.confirm import parse_subject as _parse
-from initlint.runtime.results import ModelRun
+from initlint.runtime.results import LayerStats, ModelRun
+from initlint.runtime.stream import Point, points
 from initlint.selection import enabled_codes
 from initlint.suppress import suppress
 
@@ -23,6 +42,12 @@ if TYPE_CHECKING:
 SIGNAL_CODES = ("INI101", "INI102", "INI103", "INI104", "INI207")
 WEIGHT_TYPES = frozenset(cls.rsplit(".", 1)[-1] for cls, kind in api.LAYERS.items()
                          if kind.family in api.WEIGHT_LAYER_FAMILIES)
+#: A stream must keep growing by this much per block over its second half to be exploding
+#: (He blocks without norm: ×1.41; a pre-norm transformer at 12 blocks: ×1.06).
+COMPOUNDING = 1.2
+MIN_BLOCKS = 4
+#: Weight std within this of a known init counts as that init.
+INIT_TOLERANCE = 0.15
 
 
 def _spoken_for(run: ModelRun, findings: list[Finding]) -> bool:
@@ -56,66 +81,180 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
                    runtime=RuntimeEvidence("confirmed", evidence, summary), subject=subject)
 
 
-def _collapse(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | None:
-    # zero-initialized layers (Fixup, zero heads) output 0 on purpose: not a collapse
-    chain = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and w.driven_std
-             is not None and w.weight_std]
-    if len(chain) < config.min_depth or not chain[0].driven_std:
-        return None
-    # the input-driven std, not the std: on default init the bias keeps the std up (width
-    # 16: ≈ 0.14) while the output stops depending on the input
-    ratio = chain[-1].driven_std / chain[0].driven_std
-    if ratio >= DISCOVER_COLLAPSE:
-        return None
-    name = run.label.rsplit(".", 1)[-1]
-    signal = chain[-1].signal
-    summary = (f"input-driven std {fmt(chain[0].driven_std)} → {fmt(chain[-1].driven_std)} "
-               f"over {len(chain)} weight layers (std {fmt(chain[0].out_std)} → "
-               f"{fmt(chain[-1].out_std)}, signal fraction {fmt(signal)} at `{chain[-1].path}`)")
-    grad = run.grad_ratio()
-    if grad is not None:
-        summary += f", gradient ratio first/last {fmt(grad)}"
-    return _finding(
-        run, "INI101",
-        f"measured: the signal collapses ×{fmt(ratio)} through {len(chain)} weight layers of "
-        f"`{name}` ({chain[0].path} → {chain[-1].path})",
-        "The runtime mode built this model and fed it a batch: the part of each layer's "
-        "output that depends on the input shrinks layer after layer, and what is left at the "
-        "end is mostly the bias. The static analysis did not see this chain (built in a loop "
-        "or through code it cannot follow). Initialize the layers for their activation (He "
-        "for ReLU) or add normalization between them.",
-        (("model", run.label), ("driven_std", [w.driven_std for w in chain]),
-         ("layer_std", [w.out_std for w in chain]), ("ratio", float(f"{ratio:.4g}")),
-         ("signal_fraction_end", signal),
-         ("grad_ratio", None if grad is None else float(f"{grad:.4g}"))),
-        summary, [w.path for w in chain], files)
+# --- what the layers were initialized with, and what they feed -----------------------------
 
 
-def _growth(run: ModelRun, residual: bool, files: dict[str, str]) -> Finding | None:
-    chain = [w for w in run.weight_layers() if w.out_std is not None]
-    if not chain or not run.reference_std:
+def init_of(layers: list[LayerStats]) -> str:
+    """The init the weights were drawn with, read from their std against each fan rule."""
+    named = Counter()
+    for layer in layers:
+        if not layer.weight_std or not layer.fan_in:
+            continue
+        for name, expected in (("PyTorch's default kaiming_uniform_(a=√5)", layer.default_std),
+                               ("He (kaiming, gain √2)", layer.he_std),
+                               ("xavier", layer.xavier_std)):
+            if expected and abs(layer.weight_std / expected - 1) <= INIT_TOLERANCE:
+                named[name] += 1
+                break
+        else:
+            named[f"std ×{fmt(layer.weight_std / layer.he_std)} of He"] += 1
+    if not named:
+        return "an unknown init"
+    name, count = named.most_common(1)[0]
+    return name if count == sum(named.values()) else f"mostly {name}"
+
+
+def activation_between(run: ModelRun, first: LayerStats, last: LayerStats) -> str | None:
+    """The activation module most often called between two layers (torch_api's name)."""
+    found = Counter(ACTIVATION_NAMES[c.type] for c in run.leaves
+                    if first.start < c.start < last.end and c.type in ACTIVATION_NAMES)
+    return found.most_common(1)[0][0] if found else None
+
+
+def _chain_advice(act: str | None, shrinking: bool) -> str:
+    if act is None:
+        return ("Draw each layer's weights at std √(gain²/fan_in) for the activation that "
+                "follows it, or add normalization between the layers.")
+    gain2 = api.variance_to_keep(act)
+    if gain2 == 2.0 or act in ("leaky_relu", "prelu", "rrelu"):
+        rule = f"kaiming_normal_(w, nonlinearity='{'relu' if gain2 == 2.0 else act}')"
+    elif gain2 == 1.0:
+        rule = "xavier_uniform_(w)" + (" (gain 5/3 for tanh)" if act == "tanh" else "")
+    else:
+        rule = "kaiming_normal_(w, nonlinearity='relu') (close enough for smooth ReLUs)"
+    fix = f"Initialize them for {act} with {rule}"
+    return fix + (", or add normalization between them." if shrinking else
+                  ", which keeps the std flat; or add normalization between them.")
+
+
+# --- plain chains --------------------------------------------------------------------------
+
+
+def chain_segments(run: ModelRun) -> list[list[LayerStats]]:
+    """Runs of weight layers in call order, cut where a layer reads fewer values per sample
+    than its predecessor wrote (pooling, token selection: no init causes that drop)."""
+    layers = [w for w in run.weight_layers() if w.type in WEIGHT_TYPES and
+              w.driven_std is not None and w.weight_std]
+    segments: list[list[LayerStats]] = []
+    for layer in layers:
+        last = segments[-1][-1] if segments else None
+        if last is not None and (layer.in_units is None or last.out_units is None or
+                                 layer.in_units >= last.out_units):
+            segments[-1].append(layer)
+        else:
+            segments.append([layer])
+    return segments
+
+
+def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | None:
+    segments = [s for s in chain_segments(run) if len(s) >= config.min_depth and
+                s[0].driven_std]
+    for chain in segments:
+        ratio = chain[-1].driven_std / chain[0].driven_std
+        if DISCOVER_COLLAPSE <= ratio <= DISCOVER_GROWTH:
+            continue
+        shrinking = ratio < 1
+        per_layer = ratio ** (1 / (len(chain) - 1))
+        act = activation_between(run, chain[0], chain[-1])
+        init = init_of(chain)
+        name = run.label.rsplit(".", 1)[-1]
+        layers = f"{chain[0].path} → {chain[-1].path}"
+        verb = "collapses" if shrinking else "grows"
+        factor = f"÷{fmt(1 / ratio)}" if shrinking else f"×{fmt(ratio)}"
+        step = f"÷{fmt(1 / per_layer)}" if shrinking else f"×{fmt(per_layer)}"
+        signal = chain[-1].signal
+        summary = (f"input-driven std {fmt(chain[0].driven_std)} → {fmt(chain[-1].driven_std)}"
+                   f" over {len(chain)} weight layers ({step} per layer); with the bias the "
+                   f"std is {fmt(chain[-1].out_std)} at `{chain[-1].path}` (signal fraction "
+                   f"{fmt(signal)})")
+        grad = run.grad_ratio()
+        if grad is not None:
+            summary += f", gradient ratio first/last {fmt(grad)}"
+        why = (f"The runtime mode built this model and fed it a batch: through these "
+               f"{len(chain)} weight layers ({init}"
+               + (f", {act} between them" if act else "") + ") the part of each layer's "
+               f"output that depends on the input changes {step} per layer, {factor} in all"
+               + (", so what reaches the end is mostly bias." if shrinking else ".")
+               + " The static analysis did not see this chain (built in a loop or through "
+               "code it cannot follow). " + _chain_advice(act, shrinking))
+        return _finding(
+            run, "INI101" if shrinking else "INI103",
+            f"measured: the signal {verb} {factor} through {len(chain)} weight layers of "
+            f"`{name}` ({layers}, {init})", why,
+            (("model", run.label), ("driven_std", [w.driven_std for w in chain]),
+             ("layer_std", [w.out_std for w in chain]), ("ratio", float(f"{ratio:.4g}")),
+             ("per_layer", float(f"{per_layer:.4g}")), ("init", init), ("activation", act),
+             ("signal_fraction_end", signal),
+             ("grad_ratio", None if grad is None else float(f"{grad:.4g}"))),
+            summary, [w.path for w in chain], files)
+    return None
+
+
+# --- residual streams ----------------------------------------------------------------------
+
+
+def compounding(stream: list[Point]) -> float | None:
+    """Per-block growth of the stream over its second half (None: too short)."""
+    outs = [p.std for p in stream if p.side == "out"]
+    if len(outs) < MIN_BLOCKS or not outs[len(outs) // 2 - 1] or outs[-1] is None:
         return None
-    peak = max(chain, key=lambda w: w.out_std)
-    growth = peak.out_std / run.reference_std
-    if growth <= DISCOVER_GROWTH:
-        return None
-    name = run.label.rsplit(".", 1)[-1]
-    code = "INI104" if residual else "INI103"
-    where = "through its residual blocks" if residual else "through its layers"
-    return _finding(
-        run, code,
-        f"measured: activations grow ×{fmt(growth)} {where} in `{name}` (largest at "
-        f"`{peak.path}`)",
-        "The runtime mode built this model and fed it a unit-variance batch: the output std "
-        f"of `{peak.path}` is {fmt(peak.out_std)}. "
-        + ("Residual branches add up without normalization or scaling; zero-initialize the "
-           "last layer of each branch or scale it by 1/√(2·n_blocks)." if residual else
-           "The init gains are too large for the activations; use He for ReLU, xavier for "
-           "tanh."),
-        (("model", run.label), ("growth", float(f"{growth:.4g}")), ("peak_layer", peak.path),
-         ("peak_std", peak.out_std)),
-        f"std {fmt(run.reference_std)} → {fmt(peak.out_std)} at `{peak.path}` "
-        f"(×{fmt(growth)})", [peak.path], files)
+    half = outs[len(outs) // 2 - 1]
+    return (outs[-1] / half) ** (1 / (len(outs) - len(outs) // 2))
+
+
+def _branch_last_layers(run: ModelRun, blocks: list[str]) -> list[LayerStats]:
+    """The last weight layer called inside each block (the end of its branch)."""
+    out = []
+    for block in blocks:
+        inside = [w for w in run.weight_layers() if w.path.startswith(block + ".")]
+        if inside:
+            out.append(max(inside, key=lambda w: w.end))
+    return out
+
+
+def _streams(run: ModelRun, files: dict[str, str]) -> Finding | None:
+    for stream in run.streams:
+        found = points(run.layers, stream)
+        per_block = compounding(found)
+        if per_block is None or not found[0].std:
+            continue
+        growth = found[-1].std / found[0].std
+        if growth <= DISCOVER_GROWTH or per_block < COMPOUNDING:
+            continue
+        blocks = [p.block for p in found if p.side == "out"]
+        lasts = _branch_last_layers(run, blocks)
+        init = init_of(lasts) if lasts else "an unknown init"
+        name = run.label.rsplit(".", 1)[-1]
+        norms = any(c.type in api_norm_types() for c in run.leaves
+                    if c.path.startswith(blocks[0] + "."))
+        advice = ("Zero-initialize the last layer of each block's branch"
+                  + (f" (`{lasts[0].path.rsplit('.', 1)[-1]}`)" if lasts else "")
+                  + f" or scale it by 1/√(2·{len(blocks)}), as Fixup and GPT-2 do"
+                  + ("" if norms else ", or add a norm layer to each branch") + ".")
+        stds = [p.std for p in found]
+        return _finding(
+            run, "INI104",
+            f"measured: the residual stream of `{name}` grows ×{fmt(growth)} over "
+            f"{len(blocks)} blocks ({blocks[0]} → {blocks[-1]}, ×{fmt(per_block)} per block "
+            "and still compounding)",
+            f"The runtime mode built this model and fed it a batch: the std of the residual "
+            f"stream goes {fmt(found[0].std)} (input of `{blocks[0]}`) → {fmt(found[-1].std)} "
+            f"(output of `{blocks[-1]}`). Each block adds a branch whose last layer "
+            f"({', '.join(f'`{w.path}`' for w in lasts[:2])}{'…' if len(lasts) > 2 else ''}) "
+            f"is drawn with {init}, so every block multiplies the stream's variance instead "
+            f"of adding a bounded update. " + advice,
+            (("model", run.label), ("stream_std", stds), ("growth", float(f"{growth:.4g}")),
+             ("per_block", float(f"{per_block:.4g}")), ("blocks", len(blocks)),
+             ("init", init)),
+            f"stream std {fmt(found[0].std)} → {fmt(found[-1].std)} over {len(blocks)} blocks "
+            f"(×{fmt(per_block)} per block in the second half)",
+            blocks, files)
+    return None
+
+
+def api_norm_types() -> frozenset[str]:
+    return frozenset(cls.rsplit(".", 1)[-1] for cls, kind in api.LAYERS.items()
+                     if kind.family == "norm")
 
 
 def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: StaticView,
@@ -125,14 +264,11 @@ def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: Sta
     by_abs = {os.path.abspath(f): f for f in [*files, *view.facts]}
     out: list[Finding] = []
     for run in runs:
-        if run.nonfinite or not run.path or _spoken_for(run, findings):
+        if run.nonfinite or not run.path or not run.ran or _spoken_for(run, findings):
             continue
-        residual = _residual(run, view)
-        # in a residual network the weight layers are no chain: the identity path carries
-        # the signal past a branch that shrinks it
-        found = [None if residual else _collapse(run, config, by_abs),
-                 _growth(run, residual, by_abs)]
-        for finding in (f for f in found if f is not None):
-            facts = view.facts.get(finding.path)
-            out += suppress([finding], facts, config, enabled)
+        blocky = bool(run.streams) or _residual(run, view)
+        found = _streams(run, by_abs) if blocky else _chain(run, config, by_abs)
+        if found is not None:
+            facts = view.facts.get(found.path)
+            out += suppress([found], facts, config, enabled)
     return out

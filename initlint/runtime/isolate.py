@@ -1,0 +1,211 @@
+"""Run one runtime job in a child process, bounded in time and memory, and say what
+happened: the child's JSON result, or why there is none (it exited, was killed, hung, used
+too much memory, forked).
+
+Children come from a ``forkserver`` that imports torch once (a fork of a process that has
+run torch's thread pools can deadlock; the server never runs any). Nothing the child sends
+is unpickled: results are JSON, read with a size cap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from multiprocessing import popen_forkserver, spawn
+from multiprocessing.context import ForkServerProcess
+from typing import Any
+
+from initlint.runtime.inputs import available_memory
+
+#: The most a child may send back (a ResNet-152's per-call numbers are ~1 MB).
+MAX_RESULT = 64 << 20
+#: How much of the child's captured output is kept (its last bytes).
+OUTPUT_TAIL = 4096
+POLL = 0.05
+WHERE = {"start": "while starting", "import": "while importing its file",
+         "meta": "in its constructor (on meta)", "build": "in its constructor",
+         "input": "while trying inputs", "forward": "in forward/backward"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a child left: its result (None when it sent none) and why not."""
+
+    result: dict[str, Any] | None
+    reason: str  # "" when the child finished normally
+    output: str  # the tail of its captured stdout/stderr, decoded
+
+
+_CONTEXT: list[Any] = []
+
+
+class _Popen(popen_forkserver.Popen):
+    """A fork-server child that does not re-run the parent's ``__main__``: multiprocessing
+    would import the calling script again in every child (slow, and it runs the script)."""
+
+    def _launch(self, process_obj: Any) -> None:
+        real = spawn.get_preparation_data
+
+        def without_main(name: str) -> dict[str, Any]:
+            data = real(name)
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+            return data
+
+        spawn.get_preparation_data = without_main
+        try:
+            super()._launch(process_obj)
+        finally:
+            spawn.get_preparation_data = real
+
+
+class _Process(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:  # noqa: N802 - multiprocessing's name
+        return _Popen(process_obj)
+
+
+def _context():
+    """One fork server per initlint process, preloaded with torch and the child code."""
+    if not _CONTEXT:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["initlint.runtime.child_entry",
+                                        "initlint.runtime.child"])
+        _CONTEXT.append(context)
+    return _CONTEXT[0]
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _group_members(group: int) -> list[int]:
+    """Other live processes of the child's process group (what the model started)."""
+    out = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return out
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == group:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[1] != "Z" and int(fields[2]) == group:
+            out.append(int(entry))
+    return out
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - OUTPUT_TAIL))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _death(exitcode: int | None, phase: str) -> str:
+    where = WHERE.get(phase, "")
+    if exitcode is None:
+        return f"it stopped responding {where}"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"it was killed by {name} {where} (a crash in native code?)"
+    return (f"it ended the process {where} (exit status {exitcode}: os._exit or "
+            "sys.exit in the model's code?) before any result")
+
+
+def run_job(job: str, payload: dict[str, Any], timeout: float, memory: float = 0.0) -> Outcome:
+    """Run ``child.JOBS[job](payload)`` in a child; never raises for the child's failures."""
+    context = _context()
+    from initlint.runtime import child_entry
+
+    # the model's share: the budget (half the free memory unless set), with room for the
+    # allocator; the child's own baseline (torch's libraries) is measured and added
+    limit = max(1.5 * memory, 1e9) if memory else 0.8 * available_memory()
+    with tempfile.TemporaryDirectory(prefix="initlint-runtime-") as scratch:
+        capture = os.path.join(scratch, "output")
+        reader, writer = context.Pipe(duplex=False)
+        process = _Process(target=child_entry.main, args=(job, payload, writer, capture),
+                           daemon=True)
+        process.start()
+        writer.close()
+        try:
+            result, reason = _wait(process, reader, timeout, limit)
+        finally:
+            _kill_group(process)
+            reader.close()
+        if result is not None and result.get("forked"):
+            result, reason = None, "it started another process (os.fork) while being built " \
+                                   "or run; initlint only measures models that stay in one"
+        output = _tail(capture)
+    return Outcome(None if result is None else result.get("result"), reason, output)
+
+
+def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict | None, str]:
+    deadline = time.monotonic() + timeout
+    phase = "start"
+    baseline = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None, f"it did not finish within {timeout:g} s (stuck {WHERE[phase]}?)"
+        ready = reader.poll(min(POLL, remaining))
+        if ready:
+            try:
+                message = json.loads(reader.recv_bytes(MAX_RESULT))
+            except EOFError:
+                process.join(1)
+                return None, _death(process.exitcode, phase)
+            except (OSError, ValueError) as exc:
+                return None, f"it sent an unreadable result ({type(exc).__name__})"
+            if not isinstance(message, dict):
+                return None, "it sent an unreadable result"
+            if "result" in message:
+                if _group_members(process.pid):
+                    return None, ("it left other processes running (it forks or starts "
+                                  "subprocesses); initlint only measures models that stay "
+                                  "in one process")
+                return message, ""
+            if message.get("phase") in WHERE:
+                phase = message["phase"]
+                baseline = baseline or _rss(process.pid)
+            continue
+        if not process.is_alive():
+            if reader.poll(0):
+                continue  # read what it sent before it went
+            return None, _death(process.exitcode, phase)
+        if _rss(process.pid) > baseline + limit:
+            return None, (f"it used more than {limit / 1e9:.1f} GB of memory {WHERE[phase]}; "
+                          "give it a smaller input or set memory-gb under "
+                          "[tool.initlint.runtime]")
+
+
+def _kill_group(process: Any) -> None:
+    if process.pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        process.kill()
+    process.join(5)
+    with contextlib.suppress(Exception):
+        process.close()
