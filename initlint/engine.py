@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import multiprocessing
 import os
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -254,13 +255,24 @@ def _scan(paths: list[str], cache: Cache | None) -> list[_Entry]:
             entry.key = "skipped"
         else:
             entry.digest = content_hash(source.text)
-            entry.key = cache.file_key(path, module_name_for(path), entry.digest)
+            # keyed by the real path: `initlint .`, a pre-commit run and an editor spell one
+            # file differently and share its facts (relabelled on load: see _settle)
+            entry.key = cache.file_key(os.path.realpath(path), module_name_for(path),
+                                       entry.digest)
         entries.append(entry)
     return entries
 
 
+def _as(parsed: Parsed, path: str) -> Parsed:
+    """Cached facts under the spelling this run uses for their file."""
+    if parsed.path == path:
+        return parsed
+    facts = replace(parsed.facts, path=path) if parsed.facts is not None else None
+    return replace(parsed, path=path, facts=facts)
+
+
 def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
-            progress: Progress | None) -> int:
+            progress: Progress | None, spawn: bool = False) -> int:
     """Give every entry its Parsed: from the cache, from workers, or parsed here. Workers
     start before cached facts are loaded (so they fork from a small parent) and parse
     while the parent loads them. Returns how many came from the cache."""
@@ -271,7 +283,8 @@ def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
     pool = futures = None
     if jobs > 1 and len(todo) >= MIN_PARALLEL_FILES:
         try:
-            pool = ProcessPoolExecutor(max_workers=jobs)
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=(
+                multiprocessing.get_context("spawn") if spawn else None))
             futures = {pool.submit(_parse_chunk, [(todo[i].path, todo[i].digest)
                                                   for i in chunk]): [todo[i] for i in chunk]
                        for chunk in _chunks([e.size for e in todo], jobs)}
@@ -285,7 +298,7 @@ def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
                 continue
             hit = cache.get("facts", entry.key)
             if isinstance(hit, Parsed):
-                entry.parsed = hit
+                entry.parsed = _as(hit, entry.path)
                 hits += 1
                 if progress is not None:
                     progress.advance()
@@ -369,6 +382,20 @@ def parse_all(paths: list[str], jobs: int | None = None, *, cache: Cache | None 
         assert parsed is not None
         out.append(parsed if parsed.error else replace(parsed, text=read_source(entry.path).text))
     return out
+
+
+def load_facts(paths: list[str], jobs: int | None = None, *, cache: Cache | None = None,
+               spawn: bool = False) -> tuple[list[Parsed], int, int]:
+    """Facts of many files, without their texts (context for a lint), how many came from
+    ``cache`` and how many were parsed (in workers when many; ``spawn`` for a threaded
+    caller such as the language server, where forking is unsafe) and written to it. The
+    rest needed no parse (no model code, unreadable)."""
+    entries = _scan(paths, cache)
+    known = sum(1 for e in entries if e.parsed is not None)
+    with _gc_thawed():
+        hits = _settle(entries, jobs or default_jobs(), cache, None, spawn)
+    return ([e.parsed for e in entries if e.parsed is not None], hits,
+            len(entries) - known - hits)
 
 
 def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,

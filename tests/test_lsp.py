@@ -13,6 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from initlint.checks import ALL_RULES
 from initlint.config import Config
 from initlint.docs import rule_doc
 from initlint.engine import lint_text
@@ -154,13 +155,33 @@ async def test_open_publishes_the_finding(client: LanguageClient, tmp_path: Path
     (diag,) = diagnostics
     assert diag.severity == types.DiagnosticSeverity.Error
     assert diag.source == "initlint"
-    assert diag.code_description.href.endswith("INI001")
+    assert diag.code_description.href == ALL_RULES["INI001"].url  # the finding's url
     assert diag.range == types.Range(start=types.Position(line=5, character=16),
                                      end=types.Position(line=5, character=30))
     assert text_at(MODEL, diag.range, "utf-16") == "xavier_uniform"
-    assert diag.message.startswith("`xavier_uniform` is a deprecated alias")
-    assert "Why: " in diag.message and diag.data["why"] in diag.message
+    finding, = lint_text(str(tmp_path / "model.py"), MODEL, Config())
+    assert diag.message == finding.message  # one line: the why is in hover
+    assert "\n" not in diag.message and diag.data["why"] == finding.why
     assert diag.data["fix"]["applicability"] == "safe"
+
+
+async def test_hover_on_a_finding_shows_its_why_fix_and_link(client, tmp_path):
+    await start(client, tmp_path)
+    uri = open_doc(client, tmp_path / "model.py", MODEL)
+    (diag,) = await pushed(client, uri)
+    finding, = lint_text(str(tmp_path / "model.py"), MODEL, Config())
+    inside = types.Position(line=5, character=20)
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=inside))
+    assert hover is not None and hover.range == diag.range
+    value = hover.contents.value
+    assert finding.message in value and finding.why in value
+    assert f"Fix (safe): {finding.fix.message}" in value
+    assert f"]({ALL_RULES['INI001'].url})" in value
+    outside = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=1, character=3)))
+    assert outside is None
 
 
 async def test_change_that_removes_the_mistake_clears_diagnostics(client, tmp_path):
@@ -247,9 +268,10 @@ async def test_syntax_error_gives_ini000_and_the_server_keeps_working(client, tm
     assert diagnostics[0].severity == types.DiagnosticSeverity.Error
     assert diagnostics[0].message.startswith("SyntaxError")
     # requests on the broken buffer answer instead of failing
-    assert await client.text_document_hover_async(types.HoverParams(
+    hover = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=4, character=10))) is None
+        position=types.Position(line=4, character=10)))  # the error's line: its explanation
+    assert hover is not None and hover.contents.value.startswith("**INI000** syntax-error")
     actions = await code_actions(client, uri, line_range(4))
     assert all("INI000" not in a.title or "Disable" in a.title for a in actions)
     change_doc(client, uri, MODEL, 2)

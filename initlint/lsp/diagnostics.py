@@ -1,4 +1,5 @@
-"""Findings → LSP diagnostics: range in the client's units, code, severity, rule link, why."""
+"""Findings → LSP diagnostics: range in the client's units, code, severity, rule link; the
+one-line message only (the why is in :func:`hover_markdown`, shown on hover)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,26 @@ SEVERITY = {
 
 
 def message(finding: Finding) -> str:
-    """The message, then the why: editors show both on hover, Neovim's virtual text the first
-    line only."""
-    return f"{finding.message}\nWhy: {finding.why}" if finding.why else finding.message
+    """The one-line message: editors show it inline and in lists, where the why (a
+    paragraph with numbers) would drown the code; hover gives the rest."""
+    return " ".join(finding.message.split())
+
+
+def hover_markdown(findings: list[Finding]) -> str:
+    """What a hover over findings shows: each one's message, why, fix and rule link."""
+    parts = []
+    for finding in findings:
+        rule = ALL_RULES.get(finding.code)
+        title = f"**{finding.code}** {rule.name}" if rule else f"**{finding.code}**"
+        lines = [f"{title} ({finding.severity.value})", "", message(finding)]
+        if finding.why:
+            lines += ["", finding.why]
+        if finding.fix is not None:
+            lines += ["", f"Fix ({finding.fix.applicability}): {finding.fix.message}"]
+        if rule:
+            lines += ["", f"[{finding.code} documentation]({rule.url})"]
+        parts.append("\n".join(lines))
+    return "\n\n---\n\n".join(parts)
 
 
 def to_diagnostic(finding: Finding, index: TextIndex, codec: PositionCodec) -> types.Diagnostic:

@@ -33,7 +33,7 @@ from initlint.checks import ALL_RULES
 from initlint.docs import rule_doc
 from initlint.findings import Finding, Span
 from initlint.lsp import actions
-from initlint.lsp.diagnostics import to_diagnostics
+from initlint.lsp.diagnostics import hover_markdown, to_diagnostics
 from initlint.lsp.noqa import noqa_code_at
 from initlint.lsp.positions import TextIndex
 from initlint.lsp.workspace import Linter
@@ -105,6 +105,14 @@ class InitlintServer(LanguageServer):
                 type=types.MessageType.Error, message=f"initlint: {what} failed:\n{text}"))
         except Exception:  # the connection may be gone
             log.exception("could not send a log message")
+
+    def log_loads(self) -> None:
+        """Tell the client's log how each new batch of context files was read (the cache
+        makes the first diagnostics in a big package fast; this shows whether it did)."""
+        loads = self.linter.neighbours.loads
+        while loads:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Log, message=f"initlint: {loads.pop(0).describe()}"))
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
@@ -184,6 +192,7 @@ class InitlintServer(LanguageServer):
             self.lint_thread, self._compute, uri, path, text, version, buffers, codec)
         if error:
             self.show_error(error)
+        self.log_loads()
         current = self.open_document(uri)
         if current is None or current.version != version or current.source != text:
             return None
@@ -235,6 +244,14 @@ class InitlintServer(LanguageServer):
 
     async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.lint_thread, fn, *args)
+
+
+def _covers(span: Span, row: int, column: int) -> bool:
+    """Is (row, column) inside the range the client shows for ``span``? (An empty span is
+    shown as its whole line.)"""
+    if span.row == span.end_row and span.column == span.end_column:
+        return row == span.row
+    return (span.row, span.column) <= (row, column) <= (span.end_row, span.end_column)
 
 
 def rule_markdown(code: str) -> str | None:
@@ -292,6 +309,8 @@ def create_server() -> InitlintServer:
         options = params.initialization_options
         if isinstance(options, dict) and isinstance(options.get("debounceMs"), (int, float)):
             server.debounce = max(0.0, options["debounceMs"] / 1000)
+        if isinstance(options, dict) and options.get("cache") is False:
+            server.linter.neighbours.use_cache = False  # neither read nor write the cache
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded(server)
@@ -320,6 +339,8 @@ def create_server() -> InitlintServer:
         if task is not None:
             task.cancel()
         server.results.pop(uri, None)
+        path = file_path(uri)
+        server.linter.forget(path or uri)
         if not server.pulls:
             server.publish(uri, None, [])
 
@@ -370,22 +391,33 @@ def create_server() -> InitlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded(server)
-    def hover(params: types.HoverParams):
-        doc = server.open_document(params.text_document.uri)
+    async def hover(params: types.HoverParams):
+        """On a ``# noqa:`` code: the rule's doc. On a finding's range: its message, why,
+        fix and rule link (diagnostics carry the one-line message only)."""
+        uri = params.text_document.uri
+        doc = server.open_document(uri)
         if doc is None:
             return None
         codec = server.workspace.position_codec
         index = TextIndex(doc.source)
         row, column = index.from_client(params.position, codec)
         found = noqa_code_at(index.line(row), column)
-        if found is None:
+        if found is not None:
+            text = rule_markdown(found.code)
+            if text is None:
+                return None
+            rng = index.range(Span(row, found.start, row, found.end), codec)
+            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                            value=text), range=rng)
+        result = await server.current(uri)
+        if result is None:
             return None
-        text = rule_markdown(found.code)
-        if text is None:
+        at = [f for f in result.findings if _covers(f.span, row, column)]
+        if not at:
             return None
-        rng = index.range(Span(row, found.start, row, found.end), codec)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                        value=text), range=rng)
+                                                        value=hover_markdown(at)),
+                           range=TextIndex(result.text).visible_range(at[0].span, codec))
 
     return server
 

@@ -1,10 +1,15 @@
-"""What a re-lint needs besides the buffer: the workspace's config and the other files.
+"""What a re-lint needs besides the buffer: the document's config and the other files.
 
-Both are cached so a keystroke re-parses only the document being edited: configs by the
-pyproject's (path, mtime), neighbours by (path, mtime, size). Neighbours are the files of the
-document's top-level package (or its directory's ``.py`` siblings outside a package), nearest
-first and capped, parsed the first time a document of that package is linted. Open buffers
-stand in for their files on disk.
+Both are kept so a keystroke re-parses only the document being edited: configs by the config
+file's (path, mtime), neighbours by (path, mtime, size). A document's config is the nearest
+``initlint.toml`` or ``pyproject.toml`` with ``[tool.initlint]``, as on the command line.
+Its neighbours are the files of its project (the nearest directory with a pyproject.toml,
+initlint.toml or .git; else its top-level package, else its directory), found by the CLI's
+walk (excludes, .gitignore), nearest first and capped. Their facts come from the CLI's cache
+when it has them; the others are parsed in worker processes and written to it, so the next
+editor session and the next ``initlint`` run start warm. Open buffers stand in for their
+files on disk. A keystroke that leaves the document's facts as they were (a comment, a
+docstring, a name nothing reads) reuses the last findings instead of relinking.
 
 Everything here runs on the server's single lint thread; nothing is shared with the event
 loop except the immutable values it returns.
@@ -19,14 +24,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from initlint.config import Config, ConfigError, find_pyproject, load_config
+from initlint.cache import Cache
+from initlint.config import Config, ConfigError, find_config, load_config
+from initlint.context import project_root
 from initlint.discover import DiscoveryError, Source, discover
-from initlint.engine import Parsed, lint_text, parse_path, parse_source
+from initlint.engine import Parsed, check_project, load_facts, parse_source
 from initlint.findings import Finding
 from initlint.selection import enabled_codes
+from initlint.walk import Resolver, Walk
 
 #: Other files linked into a document's lint, at most (nearest first).
-MAX_NEIGHBOURS = 200
+MAX_NEIGHBOURS = 3_000
 #: Files larger than this are left out of the context (generated tables, vendored code).
 MAX_NEIGHBOUR_BYTES = 1_000_000
 #: Parsed files kept across packages before the least recently used are dropped.
@@ -54,7 +62,7 @@ class ConfigCache:
         """The config for a document, and an error message the first time it is broken."""
         if not path:
             return Config(), None
-        pyproject = find_pyproject(Path(path).parent)
+        pyproject = find_config(Path(path).parent)
         if pyproject is None:
             return Config(), None
         try:
@@ -81,8 +89,12 @@ class ConfigCache:
 
 def context_scope(path: str) -> tuple[Path, bool]:
     """The directory whose files give a document context, and whether to recurse into it:
-    the top-level package when the file is in one, else the file's own directory."""
+    the document's project when it is in one (as on the command line), else its top-level
+    package, else its own directory."""
     directory = Path(path).resolve().parent
+    root = project_root(directory)
+    if root is not None:
+        return root, True
     if not (directory / "__init__.py").is_file():
         return directory, False
     while (directory.parent / "__init__.py").is_file() and directory.parent != directory:
@@ -99,19 +111,38 @@ def _distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     return len(a) + len(b) - 2 * common
 
 
-class Neighbours:
-    """Parsed neighbour files, cached by (path, mtime, size) and parsed on first use."""
+@dataclass(frozen=True)
+class Load:
+    """Files that joined a document's context at once: how many came from the cache."""
 
-    def __init__(self, limit: int = MAX_NEIGHBOURS) -> None:
+    files: int
+    from_cache: int
+    parsed: int
+    seconds: float
+
+    def describe(self) -> str:
+        return (f"{self.files} context files read: {self.parsed} parsed, {self.from_cache} "
+                f"from the cache, {self.files - self.parsed - self.from_cache} without model "
+                f"code, in {self.seconds * 1000:.0f} ms")
+
+
+class Neighbours:
+    """Parsed neighbour files, kept by (path, mtime, size); facts of files not yet seen come
+    from the shared cache or are parsed in workers (and cached)."""
+
+    def __init__(self, limit: int = MAX_NEIGHBOURS, use_cache: bool = True) -> None:
         self.limit = limit
+        self.use_cache = use_cache
         self._parsed: OrderedDict[str, tuple[tuple, Parsed]] = OrderedDict()
         self._listings: dict[tuple, tuple[float, list[str]]] = {}
-        self.parses = 0  # files parsed so far (the benchmark and tests read it)
+        self.parses = 0  # files parsed or loaded so far (the benchmark and tests read it)
+        self.loads: list[Load] = []  # each time files joined the context (the server logs it)
 
     def files(self, path: str, config: Config) -> list[str]:
         """The context files for ``path``, nearest first, capped, ``path`` itself left out."""
         root, recursive = context_scope(path)
-        key = (str(root), recursive, config.exclude, config.extend_exclude, config.root)
+        key = (str(root), recursive, config.exclude, config.extend_exclude, config.root,
+               config.respect_gitignore)
         listed = self._listings.get(key)
         if listed is None or time.monotonic() - listed[0] > LISTING_TTL:
             listed = (time.monotonic(), self._list(root, recursive, config))
@@ -126,9 +157,12 @@ class Neighbours:
     def _list(root: Path, recursive: bool, config: Config) -> list[str]:
         if recursive:
             try:
-                paths = discover([str(root)], config)
-            except DiscoveryError:
-                return []
+                paths = Walk(Resolver()).files([str(root)])  # each directory's own config
+            except (ConfigError, DiscoveryError):
+                try:
+                    paths = discover([str(root)], config)
+                except DiscoveryError:
+                    return []
         else:
             try:
                 paths = [str(root / n) for n in sorted(os.listdir(root)) if n.endswith(".py")]
@@ -146,34 +180,51 @@ class Neighbours:
     def parsed(self, path: str, config: Config, open_docs: Mapping[str, str]) -> list[Parsed]:
         """The neighbours of ``path`` as Parsed; open buffers replace their files."""
         buffers = {os.path.realpath(p): t for p, t in open_docs.items()}
-        out = []
+        out: list[Parsed] = []
+        missing: list[tuple[str, tuple]] = []
         for file in self.files(path, config):
             text = buffers.get(file)
             if text is not None:
-                item = self._get(file, ("buffer", len(text), hash(text)),
-                                 lambda f=file, t=text: parse_source(Source(f, t)))
+                out.append(self._buffer(file, text))
+                continue
+            try:
+                stat = os.stat(file)
+            except OSError:
+                continue
+            key = (stat.st_mtime_ns, stat.st_size)
+            cached = self._parsed.get(file)
+            if cached is not None and cached[0] == key:
+                self._parsed.move_to_end(file)
+                out.append(cached[1])
             else:
-                try:
-                    stat = os.stat(file)
-                except OSError:
-                    continue
-                item = self._get(file, (stat.st_mtime_ns, stat.st_size),
-                                 lambda f=file: parse_path(f))
-            out.append(item)
+                missing.append((file, key))
+        if missing:
+            start = time.perf_counter()
+            cache = Cache.for_config(config) if self.use_cache else None
+            loaded, hits, parsed = load_facts([f for f, _ in missing], cache=cache,
+                                              spawn=True)
+            for (file, key), item in zip(missing, loaded, strict=True):
+                self._store(file, key, item)
+                out.append(item)
+            self.loads.append(Load(len(missing), hits, parsed, time.perf_counter() - start))
         return out
 
-    def _get(self, file: str, key: tuple, parse) -> Parsed:
+    def _buffer(self, file: str, text: str) -> Parsed:
+        key = ("buffer", len(text), hash(text))
         cached = self._parsed.get(file)
         if cached is not None and cached[0] == key:
             self._parsed.move_to_end(file)
             return cached[1]
-        item = parse()
+        item = parse_source(Source(file, text))
+        self._store(file, key, item)
+        return item
+
+    def _store(self, file: str, key: tuple, item: Parsed) -> None:
         self.parses += 1
         self._parsed[file] = (key, item)
         self._parsed.move_to_end(file)
         while len(self._parsed) > MAX_CACHED:
             self._parsed.popitem(last=False)
-        return item
 
 
 def excluded(path: str, config: Config) -> bool:
@@ -187,12 +238,41 @@ def excluded(path: str, config: Config) -> bool:
         return False
 
 
-class Linter:
-    """Lint and fix documents with the workspace's config and neighbours."""
+@dataclass(frozen=True)
+class _Last:
+    """A document's last lint: what it depended on, and what it found."""
 
-    def __init__(self, neighbour_limit: int = MAX_NEIGHBOURS) -> None:
+    text: str
+    parsed: Parsed
+    neighbours: tuple[int, ...]  # identities of the neighbour Parsed objects used
+    config: Config
+    findings: tuple[Finding, ...]
+
+
+def _changed_rows(before: str, after: str) -> set[int] | None:
+    """1-based rows that differ, or None when lines were added or removed."""
+    old, new = before.splitlines(), after.splitlines()
+    if len(old) != len(new):
+        return None
+    return {i + 1 for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
+
+
+def _rows(finding: Finding) -> set[int]:
+    rows = set(range(finding.span.row, finding.span.end_row + 1))
+    if finding.fix is not None:
+        for edit in finding.fix.edits:
+            rows.update(range(edit.span.row, edit.span.end_row + 1))
+    return rows
+
+
+class Linter:
+    """Lint and fix documents with their config and neighbours."""
+
+    def __init__(self, neighbour_limit: int = MAX_NEIGHBOURS, use_cache: bool = True) -> None:
         self.configs = ConfigCache()
-        self.neighbours = Neighbours(neighbour_limit)
+        self.neighbours = Neighbours(neighbour_limit, use_cache)
+        self._last: dict[str, _Last] = {}
+        self.relinks = 0  # lints that linked and checked (not reused); tests read it
 
     def context(self, path: str | None,
                 open_docs: Mapping[str, str]) -> tuple[Config, list[Parsed], str | None]:
@@ -208,7 +288,34 @@ class Linter:
         config, neighbours, error = self.context(path, open_docs)
         if path and excluded(path, config):
             return Outcome((), error)
-        return Outcome(tuple(lint_text(path or name, text, config, neighbours)), error)
+        target = path or name
+        current = parse_source(Source(target, text))
+        others = [p for p in neighbours if p.path != target]
+        ids = tuple(id(p) for p in others)
+        last = self._last.get(target)
+        if last is not None and self._reusable(last, current, ids, config, text):
+            findings = last.findings
+        else:
+            self.relinks += 1
+            findings = tuple(check_project([current, *others], config, only=[target]))
+        self._last[target] = _Last(text, current, ids, config, findings)
+        return Outcome(findings, error)
+
+    @staticmethod
+    def _reusable(last: _Last, current: Parsed, ids: tuple[int, ...], config: Config,
+                  text: str) -> bool:
+        """Same facts, same context, and no finding (or its fix) on a changed line."""
+        if last.neighbours != ids or last.config != config:
+            return False
+        if last.parsed.facts != current.facts or last.parsed.error != current.error:
+            return False
+        changed = _changed_rows(last.text, text)
+        if changed is None:
+            return False
+        return not any(_rows(f) & changed for f in last.findings)
+
+    def forget(self, path: str) -> None:
+        self._last.pop(path, None)
 
     def fix_all(self, path: str | None, name: str, text: str,
                 open_docs: Mapping[str, str]) -> str:

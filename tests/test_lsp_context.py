@@ -1,0 +1,146 @@
+"""The language server's context (issue 14, items 3 and 6): it shares the command line's
+cache, skips what git ignores, takes each document's nearest config, and re-links only when
+an edit changes what the document means. End to end with a real pytest-lsp client where the
+protocol matters, on the Linter itself otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from click.testing import CliRunner
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from initlint.cli import main
+from initlint.lsp.workspace import ConfigCache, Linter
+
+#: One cache directory for the server processes of this module and the CLI runs that warm
+#: it (files live in per-test directories, so entries never collide).
+CACHE = tempfile.mkdtemp(prefix="initlint-lsp-cache-")
+SERVER = [sys.executable, "-m", "initlint.cli", "lsp"]
+
+HELPERS = textwrap.dedent("""\
+    import torch.nn as nn
+
+
+    def init_weights(m):
+        if isinstance(m, nn.Linear):
+            nn.init.zeros_(m.bias)
+    """)
+USES = textwrap.dedent("""\
+    import torch.nn as nn
+
+    from pkg.init_utils import init_weights
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2, bias=False)
+            self.apply(init_weights)
+    """)
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER,
+                                              server_env={"INITLINT_CACHE_DIR": CACHE}))
+async def client(lsp_client: LanguageClient):
+    yield
+    try:
+        await asyncio.wait_for(lsp_client.shutdown_session(), 10)
+    finally:
+        server = lsp_client._server
+        if server is not None and server.returncode is None:
+            server.kill()
+
+
+async def open_and_wait(client: LanguageClient, root: Path, path: Path) -> list[str]:
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),
+        initialization_options={"debounceMs": 0}))
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                             text=path.read_text())))
+    while True:
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.uri == uri:
+            return sorted(str(d.code) for d in params.diagnostics)
+
+
+def reads(client: LanguageClient) -> list[str]:
+    return [m.message for m in client.log_messages if "context files read" in m.message]
+
+
+async def test_the_server_reads_the_facts_the_cli_cached(client, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch):
+    root = write(tmp_path / "proj", {"pyproject.toml": "", "pkg/__init__.py": "",
+                                     "pkg/init_utils.py": HELPERS, "pkg/models.py": USES,
+                                     **{f"pkg/part{i}.py": USES.replace("Head", f"Head{i}")
+                                        for i in range(3)}})
+    monkeypatch.setenv("INITLINT_CACHE_DIR", CACHE)
+    assert CliRunner().invoke(main, [str(root)]).exit_code == 1  # warms the cache
+    codes = await open_and_wait(client, root, root / "pkg" / "init_utils.py")
+    assert codes == ["INI005"]  # the Linear built with bias=False is in another file
+    (line,) = reads(client)
+    assert line.startswith("initlint: 5 context files read: 0 parsed, 4 from the cache, "
+                           "1 without model code, in ")
+
+
+async def test_the_server_skips_gitignored_files(client, tmp_path: Path):
+    root = write(tmp_path / "proj", {".gitignore": "generated/\n", "pkg/__init__.py": "",
+                                     "pkg/init_utils.py": HELPERS,
+                                     "pkg/generated/models.py": USES})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    codes = await open_and_wait(client, root, root / "pkg" / "init_utils.py")
+    assert codes == ["INI201"]  # the only caller is ignored: not part of the project
+
+
+def test_a_nested_pyproject_without_the_table_does_not_hide_the_root(tmp_path: Path):
+    write(tmp_path, {"pyproject.toml": '[tool.initlint]\nselect = ["INI005"]\n',
+                     "sub/pyproject.toml": '[project]\nname = "sub"\n', "sub/m.py": ""})
+    config, error = ConfigCache().for_path(str(tmp_path / "sub" / "m.py"))
+    assert (config.select, config.source, error) == (("INI005",), str(tmp_path /
+                                                                       "pyproject.toml"), None)
+
+
+def test_an_edit_that_changes_no_fact_is_not_relinked(tmp_path: Path):
+    root = write(tmp_path, {"pkg/__init__.py": "", "pkg/init_utils.py": HELPERS,
+                            "pkg/models.py": USES})
+    path = str(root / "pkg" / "models.py")
+    linter = Linter(use_cache=False)
+    first = linter.lint(path, path, USES, {})
+    assert linter.relinks == 1
+    comment = USES.replace("import torch.nn as nn\n", "import torch.nn as nn  # layers\n")
+    assert linter.lint(path, path, comment, {}) == first
+    assert linter.relinks == 1  # same facts, same context: the findings stand
+    wider = comment.replace("nn.Linear(4, 2, bias=False)", "nn.Linear(8, 2, bias=False)")
+    linter.lint(path, path, wider, {})
+    assert linter.relinks == 2  # a fact changed: linked and checked again
+    helper = str(root / "pkg" / "init_utils.py")
+    before = [f.code for f in linter.lint(helper, helper, HELPERS, {}).findings]
+    guarded = HELPERS.replace("nn.init.zeros_(m.bias)", "nn.init.zeros_(m.bias)  # noqa: INI005")
+    assert guarded != HELPERS
+    after = [f.code for f in linter.lint(helper, helper, guarded, {}).findings]
+    assert (before, after) == (["INI005"], [])  # a comment on a finding's line counts
+
+
+def test_lint_uses_the_documents_own_config(tmp_path: Path):
+    write(tmp_path, {"a/initlint.toml": 'ignore = ["INI001"]\n',
+                     "a/m.py": "import torch.nn as nn\nnn.init.normal(w)\n"})
+    path = str(tmp_path / "a" / "m.py")
+    assert Linter(use_cache=False).lint(path, path, (tmp_path / "a" / "m.py").read_text(),
+                                        {}).findings == ()  # INI001 ignored by a/initlint.toml
