@@ -25,7 +25,7 @@ from initlint.cli_io import NO_IO_OPTIONS, IOOptions, describe_run, emit, io_opt
 from initlint.config import Config, ConfigError, with_overrides
 from initlint.docs import rule_doc
 from initlint.engine import lint_paths
-from initlint.report import REPORTERS
+from initlint.report import REPORTERS, escape
 from initlint.selection import enabled_codes
 from initlint.walk import Resolver
 
@@ -51,7 +51,7 @@ class DefaultGroup(click.Group):
             return
         close = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
         if close:
-            click.echo(f"initlint: error: unknown command {word!r}; did you "
+            click.echo(f"initlint: error: unknown command `{escape.text(word)}`; did you "
                        f"mean `initlint {close[0]}`? (no file or directory of that name "
                        "either)", err=True)
             ctx.exit(EXIT_ERROR)
@@ -137,8 +137,8 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     except ConfigError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    for message in run.errors:
-        click.echo(message, err=True)
+    for message in run.errors + run.warnings:
+        click.echo(escape.path(message), err=True)  # names from the tree: escaped
     status = EXIT_ERROR if run.errors else EXIT_CLEAN
     if discovery.show_settings or discovery.show_files:
         click.echo(show_settings(paths, run, resolver) if discovery.show_settings

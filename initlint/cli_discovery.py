@@ -67,6 +67,7 @@ class Run:
     config: Config = field(default_factory=Config)  # the first path's (runtime, cache place)
     errors: list[str] = field(default_factory=list)  # one line each, for stderr
     empty: list[str] = field(default_factory=list)  # paths under which nothing was found
+    warnings: list[str] = field(default_factory=list)  # entries the walk left out, and why
 
 
 def resolve_run(paths: tuple[str, ...], resolver: Resolver, options: DiscoveryOptions
@@ -89,6 +90,7 @@ def resolve_run(paths: tuple[str, ...], resolver: Resolver, options: DiscoveryOp
         if os.path.isfile(path):
             named += files
     found = list(dict.fromkeys(found))
+    run.warnings = [f"initlint: warning: {message}" for message in walk.warnings]
     scope = with_project(found, named, walk) if named else None
     run.files = list(scope.files) if scope else found
     run.report = scope.report if scope else frozenset(found)

@@ -1,12 +1,13 @@
-"""Find the Python files to lint and read them without losing any."""
+"""Find the Python files to lint and read them without losing any (and only regular files
+of a bounded size: :func:`initlint.safe_fs.read_bytes`)."""
 
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
-from pathlib import Path
 
 from initlint.config import Config
+from initlint.safe_fs import read_bytes
 from initlint.walk import DiscoveryError, Resolver, WalkOptions, discover_files
 
 __all__ = ["DiscoveryError", "Source", "discover", "read_source"]
@@ -36,7 +37,7 @@ def read_source(path: str) -> Source:
 
         return read_notebook(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes(path)
     except OSError as exc:
         return Source(path, "", f"cannot read file: {exc.strerror or exc}")
     bom = data.startswith(codecs.BOM_UTF8)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from initlint.config import Config, ConfigError, config_in, load_config
 from initlint.gitignore import GitIgnore
+from initlint.safe_fs import safe_walk
 
 #: Files a directory walk picks up.
 SUFFIXES = (".py", ".pyi", ".ipynb")
@@ -138,6 +139,7 @@ class Walk:
 
     def __post_init__(self) -> None:
         self.gitignore = GitIgnore()
+        self.warnings: list[str] = []  # entries left out (symlinks out of the tree, loops, ...)
 
     def named_file_excluded(self, path: str | os.PathLike[str]) -> bool:
         """Is a file named explicitly (command line, pre-commit, an editor) left out?
@@ -182,12 +184,14 @@ class Walk:
     def _walk(self, path: Path) -> list[str]:
         base = path.resolve()
         out: list[str] = []
-        for directory, dirnames, filenames in os.walk(path):
+        real = {str(path): base}  # safe_walk enters no symlinked directory: no resolve()
+        for directory, dirnames, filenames in safe_walk(path, self.warnings.append):
             current = Path(directory)
-            here = current.resolve()
+            here = real.pop(directory, None) or current.resolve()
             config = self.resolver.config_for_dir(here)
             dirnames[:] = sorted(d for d in dirnames
                                  if not self._skip(here / d, config, base, True))
+            real.update((os.path.join(directory, d), here / d) for d in dirnames)
             for filename in sorted(filenames):
                 if filename.endswith(SUFFIXES) and not self._skip(here / filename, config,
                                                                   base, False):

@@ -2,7 +2,8 @@
 
 ``::error title=…,file=…,line=…,col=…,endLine=…,endColumn=…::message``, escaped the way the
 runner unescapes them (``%``, CR, LF everywhere; ``:`` and ``,`` also in property values),
-so a message cannot end the command early or inject another one.
+so a message cannot end the command early or inject another one; every piece is first
+neutralized by :mod:`initlint.report.escape` (control characters, ``##[``, odd file names).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 from initlint.findings import Finding, Severity
+from initlint.report import escape
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -36,13 +38,13 @@ def _path(path: str) -> str:
 
 def format_finding(finding: Finding) -> str:
     span = finding.span
-    props = [("title", f"initlint ({finding.code})"), ("file", _path(finding.path)),
+    props = [("title", f"initlint ({finding.code})"), ("file", escape.path(_path(finding.path))),
              ("line", str(span.row)), ("col", str(span.column)),
              ("endLine", str(span.end_row)), ("endColumn", str(span.end_column))]
     head = ",".join(f"{key}={escape_property(value)}" for key, value in props)
-    body = f"{finding.code} {finding.message}"
+    body = f"{finding.code} {escape.text(finding.message, newlines=True)}"
     if finding.why:
-        body += f"\n{finding.why}"
+        body += f"\n{escape.text(finding.why, newlines=True)}"
     return f"::{COMMANDS[finding.severity]} {head}::{escape_data(body)}"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from initlint.checks import ALL_RULES
 from initlint.findings import Finding, Span
+from initlint.report import escape
 
 
 def _location(row: int, column: int) -> dict[str, int]:
@@ -50,4 +51,5 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
 
 
 def render(findings: list[Finding], sources: dict[str, str]) -> str:
-    return json.dumps([finding_to_dict(f) for f in findings], indent=2, default=str) + "\n"
+    document = json.dumps([finding_to_dict(f) for f in findings], indent=2, default=str)
+    return escape.json_text(document) + "\n"  # ASCII: control characters are \\u escapes

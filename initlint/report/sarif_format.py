@@ -18,6 +18,7 @@ from initlint.checks import ALL_RULES, Rule
 from initlint.checks.base import DOCS_SITE
 from initlint.docs import doc_section, rule_doc
 from initlint.findings import Finding, Fix, Severity, Span
+from initlint.report import escape
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = DOCS_SITE
@@ -47,8 +48,9 @@ def _rule(rule: Rule) -> dict[str, Any]:
 def _artifact(path: str, root: Path) -> dict[str, str]:
     """A relative URI under ``%SRCROOT%`` when inside ``root``, else an absolute file URI."""
     absolute = Path(os.path.abspath(path))
-    if absolute.is_relative_to(root):
-        return {"uri": quote(absolute.relative_to(root).as_posix()), "uriBaseId": SRCROOT}
+    if absolute.is_relative_to(root):  # bytes, not text: any file name is a valid URI
+        return {"uri": quote(os.fsencode(absolute.relative_to(root).as_posix())),
+                "uriBaseId": SRCROOT}
     return {"uri": absolute.as_uri()}
 
 
@@ -105,4 +107,6 @@ def to_sarif(findings: list[Finding], root: str | None = None) -> dict[str, Any]
 
 
 def render(findings: list[Finding], sources: dict[str, str]) -> str:
-    return json.dumps(to_sarif(findings), indent=2, ensure_ascii=False) + "\n"
+    # strings from the repository may hold lone surrogates (undecodable names): valid UTF-8
+    return escape.json_text(escape.scrub(json.dumps(to_sarif(findings), indent=2,
+                                                    ensure_ascii=False))) + "\n"

@@ -11,6 +11,7 @@ import re
 import textwrap
 
 from initlint.findings import Finding
+from initlint.report import escape
 from initlint.report.location import source_of, where
 from initlint.report.style import PLAIN, SEVERITY, Style
 from initlint.text import split_lines
@@ -43,7 +44,7 @@ def _excerpt(finding: Finding, sources: dict[str, str], style: Style) -> list[st
     row = finding.span.row
     if not 0 < row <= len(lines):
         return []
-    line = lines[row - 1].rstrip()
+    line = escape.text(lines[row - 1].rstrip())  # one column per code point: carets align
     width = len(str(row))
     end = finding.span.end_column if finding.span.end_row == row else len(line) + 1
     marks = max(1, end - finding.span.column)
@@ -61,24 +62,25 @@ def format_finding(finding: Finding, sources: dict[str, str], style: Style = PLA
     """One finding. ``shown`` maps each why already printed in this report to where: a
     finding whose why is the same (a rule's explanation for the same situation in another
     file) points there instead of repeating it."""
-    head = (f"{style(where(finding), 'bold')}: "
+    place = escape.path(where(finding))
+    head = (f"{style(place, 'bold')}: "
             f"{style(finding.code, SEVERITY[finding.severity.value])} "
-            f"[{finding.severity.value}] {finding.message}")
+            f"[{finding.severity.value}] {escape.text(finding.message)}")
     out = [head, *_excerpt(finding, sources, style)]
-    why = short_why(finding.why, finding.code) if finding.why else ""
+    why = escape.text(short_why(finding.why, finding.code)) if finding.why else ""
     if shown is not None and why:
         if why in shown:
             why = f"as for {shown[why]} above."
         else:
-            shown[why] = where(finding)
+            shown[why] = place
     out += [f"  {style('= why:', 'cyan')} " + line if i == 0 else "         " + line
             for i, line in enumerate(textwrap.wrap(why, WIDTH - 9))]
     if finding.fix is not None:
         out.append(f"  {style('= fix', 'cyan')} ({finding.fix.applicability}): "
-                   f"{finding.fix.message}")
+                   f"{escape.text(finding.fix.message)}")
     if finding.runtime is not None and finding.runtime.summary:
         out.append(f"  {style('= measured', 'cyan')} ({finding.runtime.status}): "
-                   f"{finding.runtime.summary}")
+                   f"{escape.text(finding.runtime.summary)}")
     return "\n".join(out)
 
 
@@ -99,4 +101,5 @@ def render(findings: list[Finding], sources: dict[str, str], style: Style = PLAI
     if not findings:
         return ""
     shown: dict[str, str] = {}
-    return "\n\n".join(format_finding(f, sources, style, shown) for f in findings) + "\n\n"
+    return escape.lines("\n\n".join(format_finding(f, sources, style, shown)
+                                     for f in findings) + "\n\n")
