@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from initlint.extract import NOQA
 from initlint.findings import Finding
+from initlint.report import escape
 from initlint.text import NEWLINE
 
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.I)
@@ -119,13 +120,13 @@ def add_noqa(findings: Iterable[Finding]) -> NoqaRun:
             continue
         after, skipped = with_noqa(source.text, rows)
         for row, why in skipped:
-            run.messages.append(f"{path}:{row}: no noqa comment added: {why}")
+            run.messages.append(f"{escape.path(path)}:{row}: no noqa comment added: {why}")
         if after == source.text:
             continue
         try:
             write_fixed(path, source.text, after)
         except (OSError, WriteError) as exc:
-            run.messages.append(f"initlint: error: {exc}")
+            run.messages.append(f"initlint: error: {escape.text(str(exc))}")
             continue
         run.files += 1
         run.added += sum(1 for row in rows if row not in dict(skipped))

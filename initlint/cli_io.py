@@ -23,7 +23,7 @@ import click
 from initlint.config import Config, ConfigError
 from initlint.findings import Finding
 from initlint.notebook import Notebook, NotebookError, is_notebook, parse_notebook, to_cells
-from initlint.report import REPORTERS, STYLED
+from initlint.report import REPORTERS, STYLED, escape
 from initlint.report.location import source_key
 from initlint.report.style import PLAIN, Style, wants_color
 from initlint.report.text_format import summary
@@ -167,9 +167,9 @@ def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions
 
 
 def verbose(io: IOOptions, message: str) -> None:
-    """One ``-v`` line on stderr."""
+    """One ``-v`` line on stderr (it names files and config paths: escaped)."""
     if io.verbose:
-        click.echo(f"initlint: {message}", err=True)
+        click.echo(f"initlint: {escape.text(message)}", err=True)
 
 
 def describe_run(io: IOOptions, files: Sequence[str], report: Iterable[str],
@@ -267,7 +267,7 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         setup = _stdin_setup(name, options)
         text = _stdin_text()
     except (ConfigError, UnicodeDecodeError, LookupError) as exc:
-        click.echo(f"initlint: error: {exc}", err=True)
+        click.echo(f"initlint: error: {escape.text(str(exc))}", err=True)
         return EXIT_ERROR
     if setup is None:  # excluded (--force-exclude): nothing to say, as ruff
         verbose(io, f"{name} is excluded")
@@ -282,7 +282,8 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         try:
             notebooks[name] = parse_notebook(text)
         except NotebookError as exc:
-            click.echo(f"initlint: error: {name}: {exc}", err=True)
+            click.echo(f"initlint: error: {escape.path(name)}: {escape.text(str(exc))}",
+                       err=True)
             return EXIT_ERROR
         program = notebooks[name].program
     if options.get("fix") or options.get("diff"):
@@ -291,7 +292,7 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         result = fix_text(name, program, config, neighbours,
                           unsafe=bool(options.get("unsafe_fixes")))
         for message in result.dropped:
-            click.echo(message, err=True)
+            click.echo(escape.text(message), err=True)
         after = result.after
         if name in notebooks:
             from initlint.notebook import cell_diff, render
@@ -347,7 +348,8 @@ def watch(paths: Sequence[str], once: Callable[[], Any],
     roots = [p for p in paths if p != STDIN]
     missing = [p for p in roots if not os.path.exists(p)]
     if missing or not roots:
-        click.echo(f"initlint: error: --watch needs existing paths (not {missing or '-'})",
+        click.echo(f"initlint: error: --watch needs existing paths (not "
+                   f"{escape.text(', '.join(missing) or '-')})",
                    err=True)
         sys.exit(EXIT_ERROR)
 
