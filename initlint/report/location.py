@@ -7,7 +7,8 @@ from initlint.findings import Finding
 
 
 def where(finding: Finding) -> str:
-    """``path:row:col`` (``path:cell 3:4:5`` for a notebook cell), as typed by ruff."""
+    """``path:row:col`` (``path:cell 3:4:5`` for a notebook cell), as typed by ruff; raw:
+    callers escape it for the terminal (``escape.path``)."""
     cell = f"cell {finding.cell}:" if finding.cell is not None else ""
     return f"{finding.path}:{cell}{finding.span.row}:{finding.span.column}"
 
