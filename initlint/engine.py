@@ -61,6 +61,9 @@ class RunResult:
     errors: list[str] = field(default_factory=list)  # one-line messages for stderr
     cached: int = 0  # files whose facts came from the cache
     from_cache: bool = False  # the whole run's findings came from the cache
+    #: content hash of the text each file's findings were computed from (runs with a cache;
+    #: --fix applies findings only to a text with the same hash, else it lints again)
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 def syntax_finding(path: str, message: str, row: int = 1, column: int = 1) -> Finding:
@@ -419,16 +422,20 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
             if progress is not None:
                 progress.advance(len(paths))
             cache.prune()
-            return RunResult(list(findings), reported, parsed_count,
-                             cached=len(paths), from_cache=True)
+            return RunResult(list(findings), reported, parsed_count, cached=len(paths),
+                             from_cache=True, digests={e.path: e.digest for e in entries})
     with _gc_thawed():
         hits = _settle(entries, jobs or default_jobs(), cache, progress)
         parsed = [e.parsed for e in entries if e.parsed is not None]
         changed: set[str] = set()
-        digests = {e.path: e.digest for e in entries if e.digest} if cache is not None else None
+        # a file whose worker read other bytes than the scan is parsed again by the check
+        digests = ({e.path: "changed" if e.stale else e.digest for e in entries if e.digest}
+                   if cache is not None else None)
         findings = check_project(parsed, config, report, configs, digests, changed)
+    exact = {path: digest for path, digest in (digests or {}).items()
+             if path not in changed and digest != "changed"}
     result = RunResult(findings, reported, sum(1 for p in parsed if p.facts is not None),
-                       cached=hits)
+                       cached=hits, digests=exact)
     if cache is not None and not changed and not any(e.stale for e in entries):
         # stored only when every file analysed had the bytes the run key was computed from
         cache.put("run", run_key, (tuple(findings), result.parsed))

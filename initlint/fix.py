@@ -12,15 +12,14 @@ import ast
 import codecs
 import difflib
 import os
-import stat
-import tempfile
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
-from initlint.cache import Cache
+from initlint import safe_write
+from initlint.cache import Cache, content_hash
 from initlint.config import Config
 from initlint.discover import Source, _declared_encoding, read_source
 from initlint.engine import (
@@ -296,34 +295,22 @@ def write_fixed(path: str, before: str, after: str) -> None:
     """
     if is_notebook(path):
         before, after = _notebook_texts(path, before, after)
-    target = os.path.realpath(path)  # write through a symlink, never over it
-    data = Path(target).read_bytes()
-    bom = data.startswith(codecs.BOM_UTF8)
-    body = data[len(codecs.BOM_UTF8):] if bom else data
-    encoding = _declared_encoding(body) or "utf-8"
-    try:
-        if before.encode(encoding) != body:
-            raise WriteError(f"{path}: changed on disk or not round-trippable as {encoding}; "
-                             "not written")
-        out = after.encode(encoding)
-    except (UnicodeEncodeError, LookupError) as exc:
-        raise WriteError(f"{path}: cannot encode the fixed text as {encoding}: {exc}") from exc
-    if bom:
-        out = codecs.BOM_UTF8 + out
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".initlint-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(out)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    def change(data: bytes) -> bytes:  # the bytes on disk now, under the write lock
+        bom = data.startswith(codecs.BOM_UTF8)
+        body = data[len(codecs.BOM_UTF8):] if bom else data
+        encoding = _declared_encoding(body) or "utf-8"
+        try:
+            if before.encode(encoding) != body:
+                raise WriteError(f"{path}: changed on disk or not round-trippable as "
+                                 f"{encoding}; not written")
+            out = after.encode(encoding)
+        except (UnicodeEncodeError, LookupError) as exc:
+            raise WriteError(f"{path}: cannot encode the fixed text as {encoding}: "
+                             f"{exc}") from exc
+        return codecs.BOM_UTF8 + out if bom else out
+
+    safe_write.rewrite(path, change)  # locked compare-and-swap; refuses odd files
 
 
 def _notebook_texts(path: str, before: str, after: str) -> tuple[str, str]:
@@ -405,6 +392,8 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
         if source.error:
             continue
         settings = configs.get(path, config) if configs else config
+        if first.digests.get(path) != content_hash(source.text):
+            findings = None  # not the text the first lint saw: lint it again, then fix
         result = fix_text(path, source.text, settings, parsed.values(), unsafe, findings)
         run.errors += result.dropped
         if result.changed and write:
