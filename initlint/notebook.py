@@ -60,8 +60,9 @@ class Notebook:
     program: str
     cells: tuple[Cell, ...]
     originals: tuple[str, ...]  # neutralized lines, by their tag
-    indent: int
+    indent: int | None
     trailing_newline: bool
+    ascii_only: bool  # written with \uXXXX escapes for every non-ASCII character
 
     def cell_at(self, row: int) -> Cell | None:
         for cell in self.cells:
@@ -137,7 +138,10 @@ def _neutralize(lines: list[str], originals: list[str]) -> list[str]:
     return out
 
 
-def _indent_of(text: str) -> int:
+def _indent_of(text: str) -> int | None:
+    """The JSON indentation the file was written with (nbformat: 1; None: one line)."""
+    if "\n" not in text.strip():
+        return None
     match = re.search(r"\n( *)\"", text)
     return len(match.group(1)) if match else 1
 
@@ -165,7 +169,8 @@ def parse_notebook(text: str) -> Notebook:
         cells.append(Cell(number, len(program) + 1, len(lines)))
         program += _neutralize(lines, originals)
     return Notebook(data, "".join(program), tuple(cells), tuple(originals),
-                    _indent_of(text), text.endswith("\n"))
+                    _indent_of(text), text.endswith("\n"),
+                    text.isascii() and "\\u" in text)
 
 
 # --- findings: program rows → (cell, row) ------------------------------------------------------
@@ -247,7 +252,8 @@ def _as_stored(original: Any, text: str, had_newline: bool) -> Any:
 
 def render(notebook: Notebook, program: str) -> str | None:
     """The notebook's JSON text with the cells of ``program``; only changed cells differ.
-    Indentation as found (nbformat writes 1), non-ASCII kept, a final newline as found."""
+    Indentation, key order, non-ASCII (as is or escaped) and the final newline as found
+    (nbformat writes indent 1, UTF-8 as is, a final newline)."""
     sources = cells_of(notebook, program)
     if sources is None:
         return None
@@ -259,7 +265,7 @@ def render(notebook: Notebook, program: str) -> str | None:
         if text == (before if had_newline else before + "\n") or (not before and not text):
             continue
         stored["source"] = _as_stored(stored.get("source", ""), text, had_newline)
-    out = json.dumps(data, indent=notebook.indent, ensure_ascii=False)
+    out = json.dumps(data, indent=notebook.indent, ensure_ascii=notebook.ascii_only)
     return out + "\n" if notebook.trailing_newline else out
 
 

@@ -155,6 +155,15 @@ def test_render_round_trips_an_unchanged_notebook(nb: Path):
     text = nb.read_text(encoding="utf-8")
     parsed = parse_notebook(text)
     assert render(parsed, parsed.program) == text
+    data = notebook(("code", "x = 'é'\n"), ("markdown", "ü"))
+    for written in (json.dumps(data), json.dumps(data, indent=2) + "\n",
+                    json.dumps(data, indent=1, ensure_ascii=False)):
+        parsed = parse_notebook(written)
+        assert render(parsed, parsed.program) == written
+    nbformat = pytest.importorskip("nbformat")
+    written = nbformat.writes(nbformat.from_dict(data)) + "\n"  # as nbformat.write does
+    parsed = parse_notebook(written)
+    assert render(parsed, parsed.program) == written
 
 
 def test_notebook_noqa_is_per_cell_line(tmp_path: Path):
