@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from initlint.project import ProjectFacts
 
 #: The rule's page on the documentation site (mkdocs.yml: site_url; rules/<CODE>.md is built
-#: into rules/<CODE>/index.html there).
+#: into rules/<CODE>/index.html there, which GitHub Pages serves at rules/<CODE>).
 DOCS_SITE = "https://initlint.github.io/initlint/"
-DOCS_URL = DOCS_SITE + "rules/{code}/"
+DOCS_URL = DOCS_SITE + "rules/{code}"
 
 
 @dataclass(frozen=True)
