@@ -195,10 +195,10 @@ def _inferred_activation(run: ModelRun, layer: LayerStats) -> tuple[str, float] 
         return None
     if -1.0 <= after.in_min < 0 and after.in_max <= 1.0:
         return "tanh (inferred: inputs in [-1, 1])", 1.0
+    if after.in_min == 0 and (after.in_zero or 0) > 0.2:  # sigmoid is never exactly 0
+        return "ReLU (inferred: ≥ 0 with many zeros)", 2.0
     if after.in_min >= 0 and after.in_max <= 1.0:
         return "sigmoid (inferred: inputs in [0, 1])", 1.0
-    if after.in_min == 0 and (after.in_zero or 0) > 0.2:
-        return "ReLU (inferred: ≥ 0 with many zeros)", 2.0
     return None
 
 

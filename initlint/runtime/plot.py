@@ -84,11 +84,9 @@ def _panel(axis, run: ModelRun, marks: dict[str, list[str]]) -> None:
     axis.tick_params(labelsize=6)
 
 
-def write_plot(runs: list[ModelRun], path: str, findings: list[Finding] = ()) -> None:
+def figure_for(runs: list[ModelRun], findings: list[Finding] = (), path: str | None = None):
+    """The figure (one panel per model, the worst MAX_PANELS), saved to ``path`` if given."""
     require_matplotlib()
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     drawn = [run for run in runs if run.ran and not run.nonfinite and _weights(run)]
@@ -99,23 +97,33 @@ def write_plot(runs: list[ModelRun], path: str, findings: list[Finding] = ()) ->
     columns = min(COLUMNS, max(1, len(shown)))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows),
                                 squeeze=False)
-    try:
-        for axis, run in zip(axes.flat, shown, strict=False):
-            _panel(axis, run, marks[id(run)])
-        for axis in list(axes.flat)[len(shown):]:
-            axis.set_visible(False)
-        if shown:
-            axes.flat[0].legend(fontsize=6, loc="best")
-        more = f" (the {len(shown)} worst of {len(drawn)} models)" if len(drawn) > \
-            len(shown) else ""
-        figure.suptitle("initlint runtime: input-driven std / reference per weight layer "
-                        f"(call order); red: findings{more}", fontsize=9)
-        figure.supxlabel("weight layer (Linear/Conv, in call order)", fontsize=8)
-        figure.supylabel("std / reference (log)", fontsize=8)
-        figure.tight_layout()
+    for axis, run in zip(axes.flat, shown, strict=False):
+        _panel(axis, run, marks[id(run)])
+    for axis in list(axes.flat)[len(shown):]:
+        axis.set_visible(False)
+    if shown:
+        axes.flat[0].legend(fontsize=6, loc="best")
+    more = f" (the {len(shown)} worst of {len(drawn)} models)" if len(drawn) > len(shown) \
+        else ""
+    figure.suptitle("initlint runtime: input-driven std / reference per weight layer "
+                    f"(call order); red: findings{more}", fontsize=9)
+    figure.supxlabel("weight layer (Linear/Conv, in call order)", fontsize=8)
+    figure.supylabel("std / reference (log)", fontsize=8)
+    figure.tight_layout()
+    if path is not None:
         try:
             figure.savefig(path, dpi=110)
         except OSError as exc:
+            plt.close(figure)
             raise RuntimeSetupError(f"--runtime-plot: cannot write {path}: {exc}") from None
-    finally:
-        plt.close(figure)
+    return figure
+
+
+def write_plot(runs: list[ModelRun], path: str, findings: list[Finding] = ()) -> None:
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure_for(runs, findings, path))

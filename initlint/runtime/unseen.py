@@ -111,6 +111,24 @@ def activation_between(run: ModelRun, first: LayerStats, last: LayerStats) -> st
     return found.most_common(1)[0][0] if found else None
 
 
+def inferred_activation(run: ModelRun, chain: list[LayerStats]) -> str | None:
+    """A functional activation (``torch.relu(layer(x))``) told by what the next layers read:
+    ≥ 0 with many exact zeros is ReLU, [-1, 1] is tanh."""
+    names = [_inferred(run, layer) for layer in chain[:-1]]
+    found = Counter(n for n in names if n)
+    return found.most_common(1)[0][0] if found and found.most_common(1)[0][1] * 2 > \
+        len(names) else None
+
+
+def _inferred(run: ModelRun, layer: LayerStats) -> str | None:
+    from initlint.runtime.confirm import _inferred_activation
+
+    found = _inferred_activation(run, layer)
+    if found is None:
+        return None
+    return {"tanh": "tanh", "sigmoid": "sigmoid", "ReLU": "relu"}.get(found[0].split()[0])
+
+
 def _chain_advice(act: str | None, shrinking: bool) -> str:
     if act is None:
         return ("Draw each layer's weights at std √(gain²/fan_in) for the activation that "
@@ -155,7 +173,7 @@ def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | No
             continue
         shrinking = ratio < 1
         per_layer = ratio ** (1 / (len(chain) - 1))
-        act = activation_between(run, chain[0], chain[-1])
+        act = activation_between(run, chain[0], chain[-1]) or inferred_activation(run, chain)
         init = init_of(chain)
         name = run.label.rsplit(".", 1)[-1]
         layers = f"{chain[0].path} → {chain[-1].path}"
