@@ -130,6 +130,14 @@ def test_an_edit_that_changes_no_fact_is_not_relinked(tmp_path: Path):
     wider = comment.replace("nn.Linear(4, 2, bias=False)", "nn.Linear(8, 2, bias=False)")
     linter.lint(path, path, wider, {})
     assert linter.relinks == 2  # a fact changed: linked and checked again
+    noted = "# The heads.\n" + wider
+    linter.lint(path, path, noted, {})
+    assert linter.relinks == 3  # every row moved
+    parses = linter.parses
+    reworded = noted.replace("# The heads.", "# The model heads.")
+    assert linter.lint(path, path, reworded, {}).findings == linter.lint(path, path, noted,
+                                                                           {}).findings
+    assert (linter.relinks, linter.parses) == (3, parses)  # comment lines: not even parsed
     helper = str(root / "pkg" / "init_utils.py")
     before = [f.code for f in linter.lint(helper, helper, HELPERS, {}).findings]
     guarded = HELPERS.replace("nn.init.zeros_(m.bias)", "nn.init.zeros_(m.bias)  # noqa: INI005")

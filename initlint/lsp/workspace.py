@@ -21,7 +21,7 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from initlint.cache import Cache
@@ -257,6 +257,23 @@ def _changed_rows(before: str, after: str) -> set[int] | None:
     return {i + 1 for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b}
 
 
+def _comments_only(before: str, after: str, findings: tuple[Finding, ...]) -> bool:
+    """Did the edit change only comment or blank lines (which are not part of the program),
+    none of them a noqa comment or a coding line, and no line a finding or its fix touches?"""
+    changed = _changed_rows(before, after)
+    if not changed:
+        return changed is not None and before == after
+    old, new = before.splitlines(), after.splitlines()
+    for row in changed:
+        for line in (old[row - 1], new[row - 1]):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                return False
+            if "noqa" in line.lower() or (row <= 2 and "coding" in line):
+                return False
+    return not any(_rows(f) & changed for f in findings)
+
+
 def _rows(finding: Finding) -> set[int]:
     rows = set(range(finding.span.row, finding.span.end_row + 1))
     if finding.fix is not None:
@@ -273,6 +290,7 @@ class Linter:
         self.neighbours = Neighbours(neighbour_limit, use_cache)
         self._last: dict[str, _Last] = {}
         self.relinks = 0  # lints that linked and checked (not reused); tests read it
+        self.parses = 0  # documents parsed (a comment-only edit is not)
 
     def context(self, path: str | None,
                 open_docs: Mapping[str, str]) -> tuple[Config, list[Parsed], str | None]:
@@ -289,10 +307,15 @@ class Linter:
         if path and excluded(path, config):
             return Outcome((), error)
         target = path or name
-        current = parse_source(Source(target, text))
         others = [p for p in neighbours if p.path != target]
         ids = tuple(id(p) for p in others)
         last = self._last.get(target)
+        if last is not None and last.neighbours == ids and last.config == config and \
+                _comments_only(last.text, text, last.findings):
+            self._last[target] = replace(last, text=text)  # not even parsed again
+            return Outcome(last.findings, error)
+        current = parse_source(Source(target, text))
+        self.parses += 1
         if last is not None and self._reusable(last, current, ids, config, text):
             findings = last.findings
         else:
