@@ -30,6 +30,7 @@ from initlint.selection import enabled_codes
 from initlint.walk import Resolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130
 
 
 class DefaultGroup(click.Group):
@@ -63,11 +64,15 @@ class DefaultGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: 130 as shells report SIGINT, never 1 (findings)
+            click.echo("initlint: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             if os.environ.get("INITLINT_TRACEBACK"):
                 raise
-            click.echo(f"initlint: internal error: {type(exc).__name__}: {exc} (set "
-                       "INITLINT_TRACEBACK=1 for the traceback)", err=True)
+            click.echo(f"initlint: internal error: {type(exc).__name__}: "
+                       f"{escape.text(str(exc))} (set INITLINT_TRACEBACK=1 for the traceback)",
+                       err=True)
             ctx.exit(EXIT_ERROR)
 
 

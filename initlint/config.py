@@ -120,7 +120,10 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{where}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-    section = data if path.name == CONFIG_FILE else data.get("tool", {}).get("initlint")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{where}: `tool` must be a table, not {type(tool).__name__}")
+    section = data if path.name == CONFIG_FILE else tool.get("initlint")
     root = str(path.parent.resolve())
     if section is None:
         return Config(root=root, source=where)

@@ -228,6 +228,13 @@ def _chunks(sizes: list[int], jobs: int) -> list[list[int]]:
     return chunks
 
 
+def worker_count(requested: int, files: int) -> int:
+    """Worker processes for ``files`` to parse: what was asked, but never more than the
+    cores this process may use nor one per file (``--jobs 100000`` must not fork 100,000
+    processes), and at least one."""
+    return max(1, min(requested, default_jobs(), files))
+
+
 def default_jobs() -> int:
     """The cores this process may use (affinity masks and containers included)."""
     try:
@@ -283,6 +290,7 @@ def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
     if progress is not None:
         progress.advance(len(entries) - len(open_))
     todo = [e for e in open_ if cache is None or not cache.has("facts", e.key)]
+    jobs = worker_count(jobs, len(todo))
     pool = futures = None
     if jobs > 1 and len(todo) >= MIN_PARALLEL_FILES:
         try:

@@ -36,6 +36,7 @@ from initlint.lsp import actions
 from initlint.lsp.diagnostics import hover_markdown, to_diagnostics
 from initlint.lsp.noqa import noqa_code_at
 from initlint.lsp.positions import TextIndex
+from initlint.lsp.protocol import AnsweringProtocol
 from initlint.lsp.workspace import Linter
 
 log = logging.getLogger("initlint.lsp")
@@ -64,7 +65,7 @@ class InitlintServer(LanguageServer):
     """pygls server plus initlint's state: caches, results and pending lints per document."""
 
     def __init__(self) -> None:
-        super().__init__("initlint", __version__)
+        super().__init__("initlint", __version__, protocol_cls=AnsweringProtocol)
         self.linter = Linter()
         self.lint_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlint")
         self.results: dict[str, LintResult] = {}
