@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -150,17 +151,17 @@ def test_concise_is_one_line_per_finding(tree: Path):
     assert lines[-2:] == ["Found 2 findings.", "[*] 2 fixable with `initlint --fix`."]
 
 
-def test_full_why_is_cut_with_a_pointer_to_the_rule_doc():
-    result = run(str(ROOT / "fixtures" / "signal" / "deep_stack_default.py"), "--no-cache",
-                 cwd=ROOT)
+def test_full_why_is_cut_with_a_pointer_to_the_rule_doc(tmp_path: Path):
+    shutil.copy(ROOT / "fixtures" / "signal" / "deep_stack_default.py", tmp_path / "deep.py")
+    result = run("deep.py", "--no-cache", cwd=tmp_path)
     blocks = result.stdout.split("\n\n")
     ini101 = next(b for b in blocks if " INI101 " in b.splitlines()[0])
     why = " ".join(line.strip() for line in ini101.splitlines() if line.startswith("   "))
     assert "~62× over these 5 layers" in why  # this finding's numbers stay
     assert "width-256" not in why  # the rule's reference measurement is in the doc
     assert why.endswith("(more: `initlint rule INI101`)")
-    full = json.loads(run(str(ROOT / "fixtures" / "signal" / "deep_stack_default.py"),
-                          "--output-format", "json", "--no-cache", cwd=ROOT).stdout)
+    full = json.loads(run("deep.py", "--output-format", "json", "--no-cache",
+                          cwd=tmp_path).stdout)
     assert "width-256" in full[0]["why"]  # machine formats keep the whole why
 
 
