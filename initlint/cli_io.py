@@ -46,6 +46,9 @@ class IOOptions:
 
 
 NO_IO_OPTIONS = IOOptions()
+#: Formats whose locations are file lines only (annotations, code scanning): a notebook
+#: finding's message starts with its cell, the rows count from that cell.
+CELL_IN_MESSAGE = frozenset({"github", "sarif"})
 
 _OPTIONS = (
     click.option("--stdin-filename", metavar="PATH",
@@ -140,6 +143,9 @@ def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions
     then, for people, a summary, or "All checks passed!" when there are no findings and
     nothing went wrong (``status`` is still clean)."""
     findings, notebooks = cell_view(findings, notebooks)
+    if output_format in CELL_IN_MESSAGE:  # formats with no place for a cell: say it
+        findings = [replace(f, message=f"cell {f.cell}: {f.message}") if f.cell else f
+                    for f in findings]
     sources = sources_for(findings, notebooks, texts) if output_format == "text" else {}
     stream: TextIO = sys.stdout
     target = None

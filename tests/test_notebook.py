@@ -98,6 +98,15 @@ def test_notebook_json_carries_the_cell(nb: Path):
     assert data[0]["fix"]["edits"][0]["location"] == {"row": 5, "column": 17}
 
 
+def test_annotation_formats_name_the_cell(nb: Path):
+    github = run(str(nb), "--output-format", "github", "--no-cache", cwd=nb.parent)
+    assert "line=6," in github.stdout and "::INI005 cell 3: `self.fc.bias`" in github.stdout
+    sarif = json.loads(run(str(nb), "--output-format", "sarif", "--no-cache",
+                           cwd=nb.parent).stdout)
+    messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
+    assert [m.split(":")[0] for m in messages] == ["cell 3", "cell 3", "cell 4"]
+
+
 def test_text_excerpt_shows_the_cell_line(nb: Path):
     result = run(str(nb), "--no-cache", cwd=nb.parent)
     assert " 6 |         nn.init.zeros_(self.fc.bias)" in result.stdout.splitlines()
