@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -204,6 +203,7 @@ def test_colour_follows_no_color_force_color_and_the_terminal(tree: Path):
     assert not ANSI.search(run("model.py", "--output-format", "json", cwd=tree,
                                env={"FORCE_COLOR": "1"}).stdout)
     # a real terminal: colour by default, none with NO_COLOR
+    pty = pytest.importorskip("pty", reason="no pseudo-terminals on this platform")
     for env, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
         leader, follower = pty.openpty()
         base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
