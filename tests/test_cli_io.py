@@ -164,6 +164,20 @@ def test_full_why_is_cut_with_a_pointer_to_the_rule_doc(tmp_path: Path):
     assert "width-256" in full[0]["why"]  # machine formats keep the whole why
 
 
+def test_why_sentences_never_split_abbreviations_or_code():
+    from initlint.report.text_format import short_why
+
+    why = ("Nothing reaches it, so the model trains from the default (Var(w)=1/(3·fan_in)). "
+           "Measured: std 0.02. Call it at the end of `__init__` (e.g. `self.apply(f)`) or "
+           "delete it.")
+    assert short_why(why, "INI201") == (
+        "Nothing reaches it, so the model trains from the default (Var(w)=1/(3·fan_in)). "
+        "Call it at the end of `__init__` (e.g. `self.apply(f)`) or delete it. "
+        "(more: `initlint rule INI201`)")
+    assert short_why("One sentence only; measured on x: 3.5.", "INI101") == (
+        "One sentence only. (more: `initlint rule INI101`)")
+
+
 def test_a_why_already_shown_is_not_repeated(tree: Path):
     (tree / "other.py").write_text(MODEL, encoding="utf-8")
     result = run("model.py", "other.py", "--no-cache", cwd=tree)

@@ -24,11 +24,30 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(])")
 _REFERENCE_CLAUSE = re.compile(r";\s*measured\b[^;]*?(?=;|\.$|$)")
 
 
+_ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "vs.", "etc.")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences: never after an abbreviation (``e.g. `x```) nor inside
+    parentheses or a code span."""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[start:match.start()]
+        if (piece.endswith(_ABBREVIATIONS) or piece.count("(") != piece.count(")")
+                or piece.count("`") % 2):
+            continue
+        out.append(piece)
+        start = match.end()
+    out.append(text[start:])
+    return [s for s in out if s]
+
+
 def short_why(why: str, code: str) -> str:
     """The first sentence (the reason, with this finding's numbers) and the last (what to
     do), without the rule's reference measurements; a pointer to the doc when cut."""
-    sentences = [s for s in _SENTENCE_END.split(why.strip()) if s]
-    kept = sentences[:1] + (sentences[-1:] if len(sentences) > 1 else [])
+    sentences_ = sentences(why.strip())
+    kept = sentences_[:1] + (sentences_[-1:] if len(sentences_) > 1 else [])
     kept = [_REFERENCE_CLAUSE.sub("", s) for s in kept]
     short = " ".join(kept)
     if short != why.strip():
