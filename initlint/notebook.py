@@ -30,6 +30,10 @@ _NEUTRAL = re.compile(r"^[ \t]*pass  # initlint-notebook-magic (\d+)$")
 _MAGIC_START = re.compile(r"^[ \t]*(%|!|\?)")
 #: ``x = !ls``, ``files = %sx ls``: an assignment from a magic or a shell command.
 _MAGIC_ASSIGN = re.compile(r"^[ \t]*[\w.\[\], ]+=[ \t]*(%|!)")
+#: ``%%name`` on a cell's first line: the cell is that magic's input.
+_CELL_MAGIC = re.compile(r"^[ \t]*%%(\w+)")
+#: Cell magics whose input is Python that runs in the kernel (the rest of the cell is linted).
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 #: ``obj?``, ``obj.attr??``: help by trailing question marks.
 _HELP_SUFFIX = re.compile(r"^[ \t]*[\w.]+\?{1,2}[ \t]*$")
 
@@ -110,12 +114,13 @@ def _continuation_rows(lines: list[str]) -> set[int]:
 
 def _neutralize(lines: list[str], originals: list[str]) -> list[str]:
     """Replace IPython lines of one cell by tagged ``pass`` lines (same count, same indent)."""
-    if lines and lines[0].lstrip().startswith("%%"):  # a cell magic: the cell is not Python
+    magic = _CELL_MAGIC.match(lines[0]) if lines else None
+    if magic and magic.group(1) not in PYTHON_CELL_MAGICS:  # the cell is not Python
         candidates = set(range(len(lines)))
     else:
         candidates = {i for i, line in enumerate(lines)
                       if _MAGIC_START.match(line) or _MAGIC_ASSIGN.match(line)
-                      or _HELP_SUFFIX.match(line)}
+                      or _HELP_SUFFIX.match(line)}  # (a `%%time` line is one of them)
         # a magic line continued with a backslash takes its continuation lines with it
         for i in sorted(candidates):
             j = i

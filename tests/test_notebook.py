@@ -146,14 +146,16 @@ def test_diff_shows_cells_and_writes_nothing(nb: Path):
 def test_magics_are_neutralized_in_place():
     from initlint.notebook import cells_of, parse_notebook
 
-    source = ("%%time\nx = 1\n", "import torch\n!ls \\\n  -l\nfiles = !ls\ntorch?\n"
-              "s = '''\n%d text\n'''\ny = (1\n     % 2)\n")
+    source = ("%%bash\nls -l\n", "import torch\n!ls \\\n  -l\nfiles = !ls\ntorch?\n"
+              "s = '''\n%d text\n'''\ny = (1\n     % 2)\n", "%%time\nx = 1\n")
     parsed = parse_notebook(json.dumps(notebook(*(("code", s) for s in source))))
     lines = parsed.program.splitlines()
-    cell2 = lines[parsed.cells[1].start - 1:]
+    cell2 = lines[parsed.cells[1].start - 1:parsed.cells[2].start - 2]
     assert [line.startswith("pass  #") for line in cell2] == [
         False, True, True, True, True, False, False, False, False, False]
-    assert lines[0].startswith("pass") and lines[1].startswith("pass")  # a %%cell magic
+    assert lines[0].startswith("pass") and lines[1].startswith("pass")  # %%bash: not Python
+    time_cell = lines[parsed.cells[2].start - 1:]
+    assert time_cell[0].startswith("pass") and time_cell[1] == "x = 1"  # %%time runs Python
     compile(parsed.program, "nb", "exec")  # the program is Python
     assert cells_of(parsed, parsed.program) == ["".join(s) for s in source]
 
