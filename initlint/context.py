@@ -21,9 +21,10 @@ from initlint.config import CONFIG_FILE
 from initlint.walk import DiscoveryError, Walk
 
 ROOT_MARKERS = ("pyproject.toml", CONFIG_FILE, ".git")
-#: A project bigger than this lends only its nearest files as context (a home directory
-#: under git, a monorepo): linking ever more files would slow the hook for little gain.
-MAX_CONTEXT_FILES = 20_000
+#: A project bigger than this (a home directory under git, a monorepo) lends only the named
+#: file's top-level package as context: linking ever more files would slow every run for
+#: little gain, and the first run would parse them all.
+MAX_CONTEXT_FILES = 5_000
 
 
 @lru_cache(maxsize=1024)
@@ -59,10 +60,14 @@ def with_project(files: list[str], named: Iterable[str], walk: Walk) -> Scope:
     context: list[str] = []
     for root in roots:
         try:
-            found = walk.files([str(root)])
+            found = walk.files([str(root)], limit=MAX_CONTEXT_FILES)
+            if walk.truncated:  # too big: the named files' own packages only
+                packages = {_package(Path(os.path.abspath(f)).parent) for f in named}
+                found = walk.files([str(p) for p in sorted(packages) if p.is_relative_to(root)],
+                                   limit=MAX_CONTEXT_FILES)
         except DiscoveryError:
             continue
-        for path in _nearest(found, [Path(os.path.abspath(f)).parent for f in named]):
+        for path in found:
             real = os.path.realpath(path)
             if real not in seen:
                 seen.add(real)
@@ -70,17 +75,8 @@ def with_project(files: list[str], named: Iterable[str], walk: Walk) -> Scope:
     return Scope((*files, *context), frozenset(files))
 
 
-def _nearest(found: list[str], anchors: list[Path]) -> list[str]:
-    """All of ``found`` when small enough, else those nearest to an anchor directory."""
-    if len(found) <= MAX_CONTEXT_FILES:
-        return found
-
-    def distance(path: str) -> int:
-        parts = Path(path).parent.parts
-        best = len(parts)
-        for anchor in anchors:
-            common = len(os.path.commonpath([path, str(anchor)]).split(os.sep))
-            best = min(best, len(parts) + len(anchor.parts) - 2 * common)
-        return best
-
-    return sorted(found, key=distance)[:MAX_CONTEXT_FILES]
+def _package(directory: Path) -> Path:
+    """The top-level package holding ``directory`` (itself outside any package)."""
+    while (directory / "__init__.py").is_file() and (directory.parent / "__init__.py").is_file():
+        directory = directory.parent
+    return directory

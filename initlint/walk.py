@@ -139,6 +139,8 @@ class Walk:
 
     def __post_init__(self) -> None:
         self.gitignore = GitIgnore()
+        self.limit: int | None = None
+        self.truncated = False
         self.warnings: list[str] = []  # entries left out (symlinks out of the tree, loops, ...)
 
     def named_file_excluded(self, path: str | os.PathLike[str]) -> bool:
@@ -159,8 +161,10 @@ class Walk:
             candidate = candidate.parent
         return False
 
-    def files(self, paths: Iterable[str]) -> list[str]:
-        """Python files under ``paths``, in a stable order, each once."""
+    def files(self, paths: Iterable[str], limit: int | None = None) -> list[str]:
+        """Python files under ``paths``, in a stable order, each once; a directory walk stops
+        after ``limit`` files (``self.truncated`` says it did)."""
+        self.limit, self.truncated = limit, False
         found: list[str] = []
         for raw in paths:
             path = Path(raw)
@@ -196,6 +200,9 @@ class Walk:
                 if filename.endswith(SUFFIXES) and not self._skip(here / filename, config,
                                                                   base, False):
                     out.append(str(current / filename))
+            if self.limit is not None and len(out) >= self.limit:
+                self.truncated = True
+                break
         return out
 
 

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import initlint.context
 import initlint.engine
 from initlint.cache import Cache
 from initlint.cli import main
 from initlint.config import Config
+from initlint.context import with_project
 from initlint.discover import discover
 from initlint.engine import lint_paths
 from initlint.fix import fix_paths
+from initlint.walk import Resolver, Walk
 
 HELPERS = textwrap.dedent("""\
     import torch.nn as nn
@@ -98,6 +101,18 @@ def test_only_the_named_files_are_reported(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(root)
     assert findings("pkg/models.py") == []
     assert findings("pkg/other.py", "pkg/models.py") == [("other.py", "INI001", 5)]
+
+
+def test_a_huge_project_lends_only_the_named_files_package(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    root = project(tmp_path / "proj", ".git")
+    write(root, {f"other/m{i}.py": "import torch\n" for i in range(5)})
+    monkeypatch.setattr(initlint.context, "MAX_CONTEXT_FILES", 4)
+    monkeypatch.chdir(root)
+    scope = with_project(["pkg/init_utils.py"], ["pkg/init_utils.py"], Walk(Resolver()))
+    assert scope.report == {"pkg/init_utils.py"}
+    assert sorted(Path(f).name for f in scope.files) == ["__init__.py", "init_utils.py",
+                                                         "models.py"]  # not other/
 
 
 def test_outside_any_project_the_named_files_are_all_there_is(tmp_path: Path):
