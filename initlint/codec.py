@@ -202,6 +202,8 @@ def _hook(table: dict[str, _Plan | type]) -> Any:
         if builder is not None:
             return builder(body)
         if not key.startswith(_MARK):
+            if any(k.startswith(_MARK) for k, _ in pairs):
+                raise DecodeError("a tagged object with other keys")
             return {k: _tuples(v) if type(v) is list else v for k, v in pairs}
         if key == _ELLIPSIS and body == 0:
             return ...
