@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from initlint.findings import Edit, Finding, Fix, Span
+from initlint.text import NEWLINE
 
 SUFFIX = ".ipynb"
 #: The line between two cells in the program: a comment, so it changes nothing Python sees.
@@ -76,6 +77,17 @@ class Notebook:
 
     def cell_source(self, number: int) -> str:
         return _source_text(self.data["cells"][number - 1])
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings, split only where Python's tokenizer splits (not at form
+    feeds or U+2028 inside a string, as ``str.splitlines`` would: rows would shift)."""
+    parts = NEWLINE.split(text)
+    endings = NEWLINE.findall(text)
+    out = [part + ending for part, ending in zip(parts, endings, strict=False)]
+    if parts[-1]:
+        out.append(parts[-1])
+    return out
 
 
 def _source_text(cell: dict[str, Any]) -> str:
@@ -167,7 +179,7 @@ def parse_notebook(text: str) -> Notebook:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code" or not python:
             continue
         source = _source_text(cell)
-        lines = source.splitlines(keepends=True) if source else []
+        lines = _lines(source)
         lines = [line if line.endswith(("\n", "\r")) else line + "\n" for line in lines]
         if cells:
             program.append(_BOUNDARY + "\n")
@@ -221,15 +233,13 @@ def _rows_in_text(text: str, notebook: Notebook, here: Cell) -> str:
 
 # --- writing back ------------------------------------------------------------------------------
 
-def _split_lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
 
 
 def cells_of(notebook: Notebook, program: str) -> list[str] | None:
     """The code cells' sources for ``program`` (a fixed version of ``notebook.program``);
     None when its cell boundaries no longer line up."""
     chunks: list[list[str]] = [[]]
-    for line in _split_lines(program):
+    for line in _lines(program):
         if line.rstrip("\r\n") == _BOUNDARY:
             chunks.append([])
             continue

@@ -211,3 +211,12 @@ def test_add_noqa_in_a_notebook(nb: Path):
     assert cells[2]["source"][-1] == "        nn.init.zeros_(self.fc.bias)  # noqa: INI005"
     assert cells[1]["source"][0] == "%matplotlib inline\n"  # magics written back as they were
     assert run(str(nb), "--no-cache", cwd=nb.parent).stdout == "All checks passed!\n"
+
+
+def test_rows_are_the_tokenizers_rows(tmp_path: Path):
+    """A form feed or U+2028 inside a string is no line break for Python: rows stay true."""
+    path = write(tmp_path / "n.ipynb", notebook(
+        ("code", "import torch.nn as nn\ns = 'a\u2028b\x0cc'\n"
+                 "nn.init.xavier_uniform(nn.Linear(2, 2).weight)")))
+    result = run(str(path), "--output-format", "json", "--no-cache", cwd=tmp_path)
+    assert [(d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [(1, 3)]
