@@ -216,7 +216,7 @@ def test_add_noqa_in_a_notebook(nb: Path):
 def test_rows_are_the_tokenizers_rows(tmp_path: Path):
     """A form feed or U+2028 inside a string is no line break for Python: rows stay true."""
     path = write(tmp_path / "n.ipynb", notebook(
-        ("code", "import torch.nn as nn\ns = 'a\u2028b\x0cc'\n"
-                 "nn.init.xavier_uniform(nn.Linear(2, 2).weight)")))
+        ("code", "import torch.nn as nn\ns = 'a\u2028b\x0cc'\n"),
+        ("code", "x = 1\nnn.init.xavier_uniform(nn.Linear(2, 2).weight)")))
     result = run(str(path), "--output-format", "json", "--no-cache", cwd=tmp_path)
-    assert [(d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [(1, 3)]
+    assert [(d["cell"], d["location"]["row"]) for d in json.loads(result.stdout)] == [(2, 2)]
