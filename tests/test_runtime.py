@@ -459,3 +459,122 @@ def test_coverage_warnings_on_the_rule_fixtures_are_confirmed_from_the_weights(p
                 "confirmed", "not-run"), (finding.subject, finding.runtime)
             if "?" not in finding.subject and "was not built" not in finding.runtime.summary:
                 assert finding.runtime.status == "confirmed", finding.runtime.summary
+
+
+# --- issue 12: reference, stream, real projects --------------------------------------------
+
+
+def test_healthy_architectures_get_no_runtime_finding():
+    """GAP over noise is no collapse; a Linear after LayerNorm in a GPT with 0.02 embeddings
+    is no growth; a post-LN encoder's stream stays flat."""
+    report = runtime([RUNTIME / "clean_architectures.py"])
+    assert report.findings == []
+    runs = {run.label.rsplit(".", 1)[-1]: run for run in report.models}
+    assert set(runs) == {"HeCNN", "TinyGPT", "TinyBERT"}
+    assert runs["HeCNN"].streams == ()  # plain blocks of Sequential: no residual stream
+    assert runs["TinyGPT"].streams == (tuple(f"blocks.{i}" for i in range(6)),)
+    # the reference is the first block's input, never the embedding lookup's raw std
+    assert runs["TinyGPT"].reference_at == "input of `blocks.0`"
+    assert runs["TinyBERT"].reference_at == "input of `layers.0`"
+    assert runs["TinyBERT"].reference_std == pytest.approx(1.0, rel=0.15)  # after embed_ln
+
+
+def test_the_stream_of_unscaled_he_blocks_compounds_and_a_pre_ln_one_does_not(residual):
+    from initlint.runtime.stream import points
+    from initlint.runtime.unseen import compounding
+
+    he = next(run for run in residual.models if run.label.endswith("ResidualHeDynamic"))
+    gpt = next(run for run in runtime([RUNTIME / "clean_architectures.py"]).models
+               if run.label.endswith("TinyGPT"))
+    he_stream, gpt_stream = (points(r.layers, r.streams[0]) for r in (he, gpt))
+    assert compounding(he_stream) > 1.5
+    assert compounding(gpt_stream) < 1.3
+    # the table shows the stream
+    from initlint.runtime.table import model_table
+
+    assert "residual stream: 6 blocks (blocks.0 … blocks.5)" in model_table(gpt)
+
+
+def test_weight_rules_are_confirmed_without_any_forward(tmp_path):
+    """forward() needs two inputs nobody named: no forward pass, yet the padding row drawn
+    by the model's init (INI205) is confirmed from the built weights."""
+    path = tmp_path / "two_input_model.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class Pair(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 16, padding_idx=0)
+                self.fc = nn.Linear(32, 2)
+                nn.init.normal_(self.embed.weight)
+
+            def forward(self, left, right):
+                return self.fc(self.embed(left).mean(1) * self.embed(right).mean(1))
+    """))
+    report = runtime([path])
+    [finding] = by_code(report, "INI205")
+    assert finding.runtime.status == "confirmed", finding.runtime.summary
+    [run] = report.models
+    assert not run.ran and "forward() needs 2 inputs (left, right)" in run.note
+
+
+def test_two_inputs_named_in_the_settings_run_the_forward(tmp_path):
+    path = tmp_path / "pairmod.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class Pair(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 16)
+                self.fc = nn.Linear(16, 2)
+
+            def forward(self, left, right, scale=None):
+                return self.fc(self.embed(left).mean(1) + self.embed(right).mean(1)) * scale
+    """))
+    from initlint.runtime.options import TensorSpec
+
+    spec = ModelSpec("pairmod:Pair", inputs=(("", TensorSpec((4, 5), "long")),
+                                             ("", TensorSpec((4, 7), "long")),
+                                             ("scale", TensorSpec((4, 1), "half"))))
+    report = run_runtime([], [], ALL_SELECTED,
+                         RuntimeOptions(root=str(tmp_path), models=(spec,), only_named=True))
+    [run] = report.models
+    assert run.ran and run.inputs == "(4, 5) token ids, (4, 7) token ids, scale=(4, 1) float16"
+
+
+def test_only_named_models_are_built():
+    options = RuntimeOptions(root=str(RUNTIME), only_named=True,
+                             models=(ModelSpec("rtpkg.models:build_mlp_he"),))
+    report = runtime([RUNTIME / "deep_relu.py"], options)
+    assert [run.label for run in report.models] == ["rtpkg.models:build_mlp_he"]
+    # the static finding on the class that was not built says why
+    [finding] = by_code(report, "INI101")
+    assert finding.runtime.status == "not-run"
+
+
+def test_the_project_never_shadows_installed_packages(tmp_path):
+    """A `yaml.py` in the project (and the working directory first on sys.path, as
+    `python -m` puts it) must not replace the installed yaml the model imports."""
+    pytest.importorskip("yaml")
+    (tmp_path / "yaml.py").write_text("raise ImportError('the project shadowed yaml')\n")
+    (tmp_path / "uses_yaml.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        import yaml
+
+        class UsesYaml(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.dump = yaml.safe_dump
+
+            def forward(self, x):
+                return self.fc(x)
+    """))
+    result = subprocess.run([sys.executable, "-m", "initlint.cli", "check", "uses_yaml.py",
+                             "--runtime", "--exit-zero", "--no-cache"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert "Runtime: uses_yaml.UsesYaml: input (8, 4) float32" in result.stdout, \
+        result.stdout + result.stderr
+    assert "shadowed" not in result.stdout + result.stderr

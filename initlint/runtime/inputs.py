@@ -299,11 +299,15 @@ def _meta_state(model: Any) -> dict[str, Any]:
 
 
 def _smallest_map(model: Any, run) -> int | None:
-    """Run ``run()`` with hooks; the narrowest spatial side among conv and norm outputs."""
+    """Run ``run()`` with hooks; the narrowest spatial side that a norm layer normalizes
+    over (BatchNorm at 1×1 normalizes over the batch alone), else among conv outputs.
+    Convs on pooled 1×1 maps (squeeze-excitation) are no stage of the network."""
     import torch.nn as nn
 
     sides: list[int] = []
-    kinds = (nn.modules.conv._ConvNd, nn.modules.batchnorm._NormBase, nn.GroupNorm)
+    norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm)
+    kinds = norms if any(isinstance(m, norms) for m in model.modules()) else \
+        (nn.modules.conv._ConvNd,)
 
     def hook(module, args, output):
         if hasattr(output, "dim") and output.dim() >= 3:
@@ -338,7 +342,10 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
         target = model  # through functional_call on meta copies
     accepted: InputPlan | None = None
     first_error = None
+    wanted = 0  # an image side that would keep the maps ≥ MIN_MAP, from the last trial
     for plan in plans:
+        if len(plan.shape) >= 4 and plan.shape[-1] < wanted:
+            continue
         try:
             if target is not None:
                 side = _smallest_map(target, lambda p=plan: _on_meta(target, Feed((p,))))
@@ -351,6 +358,7 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
         if side is None or side >= MIN_MAP or len(plan.shape) < 4:
             return plan
         accepted = accepted or plan
+        wanted = plan.shape[-1] * MIN_MAP // max(side, 1)  # maps scale with the image
     if accepted is not None:
         return accepted
     if target is not None:  # meta could not run it: for real
