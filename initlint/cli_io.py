@@ -162,6 +162,9 @@ def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions
                                               if status == EXIT_CLEAN else "")
         else:
             body = REPORTERS[output_format](findings, sources)
+        if output_format in STYLED:  # the runtime tables too (machine formats escape
+            body = escape.lines(body + measured)  # themselves: github's lines ARE commands)
+            measured = ""
         stream.write(body + measured)
         stream.flush()
     finally:

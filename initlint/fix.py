@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
 
 from initlint import safe_write
 from initlint.cache import Cache, content_hash
@@ -316,9 +315,10 @@ def write_fixed(path: str, before: str, after: str) -> None:
 def _notebook_texts(path: str, before: str, after: str) -> tuple[str, str]:
     """(the notebook file's text, its text with the fixed cells) for fixed ``after``."""
     from initlint.notebook import NotebookError, parse_notebook, render
+    from initlint.safe_fs import read_bytes
 
     try:
-        on_disk = Path(path).read_text(encoding="utf-8")
+        on_disk = read_bytes(path).decode("utf-8-sig")  # a BOM is kept by write_fixed
         notebook = parse_notebook(on_disk)
     except (OSError, UnicodeDecodeError, NotebookError) as exc:
         raise WriteError(f"{path}: cannot read the notebook back: {exc}") from exc

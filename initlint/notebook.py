@@ -287,9 +287,14 @@ def render(notebook: Notebook, program: str) -> str | None:
 # --- reading -----------------------------------------------------------------------------------
 
 def load(path: str) -> Notebook:
-    """Read and parse a notebook file (UTF-8, as nbformat writes it)."""
-    with open(path, encoding="utf-8-sig") as handle:
-        return parse_notebook(handle.read())
+    """Read and parse a notebook file (UTF-8, as nbformat writes it; a regular file of at
+    most the size any linted file may have, read as discovery reads files)."""
+    from initlint.safe_fs import read_bytes
+
+    data = read_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return parse_notebook(data.decode("utf-8"))
 
 
 def read_notebook(path: str):  # -> initlint.discover.Source (imported late: no cycle)

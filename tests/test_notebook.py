@@ -101,6 +101,7 @@ def test_notebook_json_carries_the_cell(nb: Path):
 def test_annotation_formats_name_the_cell(nb: Path):
     github = run(str(nb), "--output-format", "github", "--no-cache", cwd=nb.parent)
     assert "line=6," in github.stdout and "::INI005 cell 3: `self.fc.bias`" in github.stdout
+    assert all(line.startswith("::error ") for line in github.stdout.splitlines())
     sarif = json.loads(run(str(nb), "--output-format", "sarif", "--no-cache",
                            cwd=nb.parent).stdout)
     messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
