@@ -33,15 +33,37 @@ def reads_stdin(paths: Sequence[str], io: IOOptions) -> bool:
     return STDIN in paths or (bool(io.stdin_filename) and not paths)
 
 
-def _stdin_text() -> str:
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
-        sys.stdin.read().encode("utf-8")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+@dataclass(frozen=True)
+class StdinText:
+    """What came on stdin: the text, and how to write a fixed version back the same way."""
+
+    text: str
+    encoding: str = "utf-8"
+    bom: bool = False
+
+    def write(self, text: str) -> None:
+        """``text`` to stdout as bytes in the input's encoding (and BOM), whatever the
+        locale's encoding is."""
+        data = (b"\xef\xbb\xbf" if self.bom else b"") + text.encode(self.encoding)
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:  # a test runner's captured stream
+            sys.stdout.write(text)
+
+
+def _stdin_text() -> StdinText:
+    """Read stdin as a file is read: a BOM and a PEP 263 coding line are honoured."""
     from initlint.discover import _declared_encoding
 
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
+        sys.stdin.read().encode("utf-8")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        data = data[3:]
     encoding = _declared_encoding(data) or "utf-8"
-    return data.decode(encoding, errors="strict")
+    return StdinText(data.decode(encoding, errors="strict"), encoding, bom)
 
 
 @dataclass(frozen=True)
@@ -105,14 +127,21 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         click.echo("initlint: error: `-` (stdin) cannot be combined with other paths", err=True)
         return EXIT_ERROR
     name = io.stdin_filename or STDIN
+    if io.add_noqa:
+        click.echo("initlint: error: --add-noqa cannot write to stdin", err=True)
+        return EXIT_ERROR
+    fixing = bool(options.get("fix")) and not options.get("diff")
     try:
         setup = _stdin_setup(name, options)
-        text = _stdin_text()
+        source = _stdin_text()
     except (ConfigError, UnicodeDecodeError, LookupError) as exc:
         click.echo(f"initlint: error: {escape.text(str(exc))}", err=True)
         return EXIT_ERROR
-    if setup is None:  # excluded (--force-exclude): nothing to say, as ruff
-        verbose(io, f"{name} is excluded")
+    text = source.text
+    if setup is None:  # excluded (--force-exclude): nothing to say, as ruff; a --fix
+        verbose(io, f"{name} is excluded")  # filter still gives its input back unchanged
+        if fixing:
+            source.write(text)
         return EXIT_CLEAN
     config = setup.config
     verbose(io, f"stdin as {name}, configuration: {config.source or 'defaults'}, "
@@ -147,7 +176,7 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         if options.get("diff"):
             click.echo(unified_diff(name, text, after), nl=False)
             return EXIT_FINDINGS if after != text else EXIT_CLEAN
-        sys.stdout.write(after)
+        source.write(after)
         remaining, notebooks = cell_view(result.findings, notebooks)
         from initlint.report.concise_format import format_finding
 
@@ -157,9 +186,6 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
             click.echo(_summary(remaining), err=True, nl=False)
         return EXIT_FINDINGS if remaining and not options.get("exit_zero") else EXIT_CLEAN
     findings = lint_text(name, program, config, neighbours)
-    if io.add_noqa:
-        click.echo("initlint: error: --add-noqa cannot write to stdin", err=True)
-        return EXIT_ERROR
     emit(findings, options.get("output_format") or "text", EXIT_CLEAN, io,
          notebooks=notebooks, texts={name: program})
     if options.get("statistics"):

@@ -121,6 +121,23 @@ def test_stdin_fix_prints_the_fixed_source(tree: Path):
     compile(result.stdout, "stem.py", "exec")
 
 
+def test_stdin_fix_is_a_filter(tree: Path):
+    """Editors pipe a buffer through ``initlint --fix -``: the bytes come back in the
+    input's own encoding whatever the locale, and an excluded name comes back unchanged."""
+    source = ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + MODEL).encode("latin-1")
+    result = subprocess.run([sys.executable, "-c", ENTRY, "-", "--stdin-filename", "m.py",
+                             "--fix"], cwd=tree, input=source, capture_output=True,
+                            timeout=120, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == source.replace(b"xavier_uniform(", b"xavier_uniform_(").replace(
+        b"        nn.init.zeros_(self.conv.bias)",
+        b"        if self.conv.bias is not None:\n            nn.init.zeros_(self.conv.bias)")
+    (tree / "pyproject.toml").write_text('[tool.initlint]\nexclude = ["gen"]\n')
+    excluded = run("-", "--stdin-filename", "gen/m.py", "--fix", "--force-exclude",
+                   cwd=tree, stdin=MODEL)
+    assert (excluded.returncode, excluded.stdout) == (0, MODEL)
+
+
 def test_misspelled_subcommand_is_an_error_not_a_path(tree: Path):
     result = run("chek", "model.py", cwd=tree)
     assert result.returncode == 2
