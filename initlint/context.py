@@ -62,7 +62,7 @@ def with_project(files: list[str], named: Iterable[str], walk: Walk) -> Scope:
         try:
             found = walk.files([str(root)], limit=MAX_CONTEXT_FILES)
             if walk.truncated:  # too big: the named files' own packages only
-                packages = {_package(Path(os.path.abspath(f)).parent) for f in named}
+                packages = {package_of(Path(os.path.abspath(f)).parent) for f in named}
                 found = walk.files([str(p) for p in sorted(packages) if p.is_relative_to(root)],
                                    limit=MAX_CONTEXT_FILES)
         except DiscoveryError:
@@ -75,7 +75,7 @@ def with_project(files: list[str], named: Iterable[str], walk: Walk) -> Scope:
     return Scope((*files, *context), frozenset(files))
 
 
-def _package(directory: Path) -> Path:
+def package_of(directory: Path) -> Path:
     """The top-level package holding ``directory`` (itself outside any package)."""
     while (directory / "__init__.py").is_file() and (directory.parent / "__init__.py").is_file():
         directory = directory.parent

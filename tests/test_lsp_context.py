@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from click.testing import CliRunner
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from initlint.cli import main
 from initlint.lsp.workspace import ConfigCache, Linter
 
 #: One cache directory for the server processes of this module and the CLI runs that warm
@@ -92,7 +90,9 @@ async def test_the_server_reads_the_facts_the_cli_cached(client, tmp_path: Path,
                                      **{f"pkg/part{i}.py": USES.replace("Head", f"Head{i}")
                                         for i in range(3)}})
     monkeypatch.setenv("INITLINT_CACHE_DIR", CACHE)
-    assert CliRunner().invoke(main, [str(root)]).exit_code == 1  # warms the cache
+    warm = subprocess.run([sys.executable, "-m", "initlint.cli", str(root)], timeout=120,
+                          capture_output=True, text=True)  # a fresh process, as the server
+    assert warm.returncode == 1, warm.stdout + warm.stderr  # ...and the cache is warm
     codes = await open_and_wait(client, root, root / "pkg" / "init_utils.py")
     assert codes == ["INI005"]  # the Linear built with bias=False is in another file
     (line,) = reads(client)

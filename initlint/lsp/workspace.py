@@ -26,7 +26,7 @@ from pathlib import Path
 
 from initlint.cache import Cache
 from initlint.config import Config, ConfigError, find_config, load_config
-from initlint.context import project_root
+from initlint.context import MAX_CONTEXT_FILES, package_of, project_root
 from initlint.discover import DiscoveryError, Source, discover
 from initlint.engine import Parsed, check_project, load_facts, parse_source
 from initlint.findings import Finding
@@ -141,28 +141,38 @@ class Neighbours:
     def files(self, path: str, config: Config) -> list[str]:
         """The context files for ``path``, nearest first, capped, ``path`` itself left out."""
         root, recursive = context_scope(path)
+        listed = self._listing(root, recursive, config)
+        if listed is None:  # a project too big to read: the document's top-level package
+            listed = self._listing(package_of(Path(path).resolve().parent), True, config) or []
+        me = os.path.realpath(path)
+        here = Path(me).parent.parts
+        found = [f for f in listed if f != me]
+        found.sort(key=lambda f: (_distance(here, Path(f).parent.parts), f))
+        return found[: self.limit]
+
+    def _listing(self, root: Path, recursive: bool, config: Config) -> list[str] | None:
+        """The files under ``root`` (kept for LISTING_TTL); None when there are too many."""
         key = (str(root), recursive, config.exclude, config.extend_exclude, config.root,
                config.respect_gitignore)
         listed = self._listings.get(key)
         if listed is None or time.monotonic() - listed[0] > LISTING_TTL:
             listed = (time.monotonic(), self._list(root, recursive, config))
             self._listings[key] = listed
-        me = os.path.realpath(path)
-        here = Path(me).parent.parts
-        found = [f for f in listed[1] if f != me]
-        found.sort(key=lambda f: (_distance(here, Path(f).parent.parts), f))
-        return found[: self.limit]
+        return listed[1]
 
     @staticmethod
-    def _list(root: Path, recursive: bool, config: Config) -> list[str]:
+    def _list(root: Path, recursive: bool, config: Config) -> list[str] | None:
         if recursive:
+            walk = Walk(Resolver())  # each directory's own config
             try:
-                paths = Walk(Resolver()).files([str(root)])  # each directory's own config
+                paths = walk.files([str(root)], limit=MAX_CONTEXT_FILES)
             except (ConfigError, DiscoveryError):
                 try:
                     paths = discover([str(root)], config)
                 except DiscoveryError:
                     return []
+            if walk.truncated:
+                return None
         else:
             try:
                 paths = [str(root / n) for n in sorted(os.listdir(root)) if n.endswith(".py")]
