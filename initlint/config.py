@@ -73,7 +73,7 @@ def has_settings(path: Path) -> bool:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError:
         return False
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return True
     tool = data.get("tool")
     return isinstance(tool, dict) and "initlint" in tool
@@ -120,6 +120,8 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{where}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: invalid TOML: nested too deeply") from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{where}: `tool` must be a table, not {type(tool).__name__}")

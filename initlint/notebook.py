@@ -167,7 +167,7 @@ def parse_notebook(text: str) -> Notebook:
     """The program of a notebook's code cells; NotebookError when it is not a notebook."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise NotebookError(f"not a valid notebook (JSON): {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a valid notebook: no `cells` list")

@@ -134,3 +134,19 @@ def test_lsp_answers_requests_with_invalid_params() -> None:
         proc.kill()
         proc.wait()
     assert answers and answers[0]["error"]["code"] == -32602
+
+
+def test_a_deeply_nested_pyproject_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.initlint]\nselect = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    model(tmp_path)
+    result = run_cli(["--no-cache", "."], tmp_path)
+    assert result.returncode == 2 and b"nested too deeply" in result.stderr
+    assert b"internal error" not in result.stderr
+
+
+def test_a_deeply_nested_notebook_is_one_ini000(tmp_path: Path) -> None:
+    (tmp_path / "deep.ipynb").write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    model(tmp_path)
+    result = run_cli(["--no-cache", "--output-format", "concise", "."], tmp_path)
+    assert b"deep.ipynb:1:1: INI000" in result.stdout and result.stdout.count(b"INI001") == 1
