@@ -169,6 +169,7 @@ class Cache:
         self.problem = "" if _SUPPORTED else "this platform cannot open files safely"
         self.hits = 0
         self.misses = 0
+        self._kinds: dict[str, int] = {}  # kind → fd of its directory, once opened
 
     @classmethod
     def for_config(cls, config: Config | None = None,
@@ -220,16 +221,38 @@ class Cache:
 
     @contextlib.contextmanager
     def _shard(self, kind: str, key: str, create: bool) -> Iterator[int]:
-        """The directory fd of ``<root>/v<LAYOUT>/<fingerprint>/<kind>/<key[:2]>``."""
-        fds: list[int] = []
-        try:
-            fds.append(self._root_fd(create))
-            for name in (f"v{LAYOUT}", self.base.name, kind, key[:2]):
-                fds.append(_subdir(fds[-1], name, create))
-            yield fds[-1]
-        finally:
-            for fd in reversed(fds):
+        """The directory fd of ``<root>/v<LAYOUT>/<fingerprint>/<kind>/<key[:2]>``. The
+        ``<kind>`` directory's fd is opened (checked, without following symlinks) once and
+        kept for the cache's life: each entry then costs one more open, not five."""
+        kind_fd = self._kinds.get(kind)
+        if kind_fd is None:
+            fds = [self._root_fd(create)]
+            try:
+                for name in (f"v{LAYOUT}", self.base.name, kind):
+                    fds.append(_subdir(fds[-1], name, create))
+            except BaseException:
+                for fd in fds:
+                    os.close(fd)
+                raise
+            for fd in fds[:-1]:
                 os.close(fd)
+            kind_fd = self._kinds[kind] = fds[-1]
+        shard = _subdir(kind_fd, key[:2], create)
+        try:
+            yield shard
+        finally:
+            os.close(shard)
+
+    def close(self) -> None:
+        """Release the directory descriptors kept open (also done when collected)."""
+        for fd in self._kinds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._kinds.clear()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def _off(self, exc: OSError) -> None:
         self.enabled = False
@@ -341,6 +364,7 @@ class Cache:
         ever removed; symlinks are never followed. Returns the number of files removed."""
         if not self.enabled:
             return 0
+        self.close()  # a kept directory fd must not outlive a directory pruned away
         now = time.time() if now is None else now
         try:
             root = self._root_fd(create=False)

@@ -197,3 +197,23 @@ def test_a_file_edited_during_a_run_is_never_cached_under_the_other_content(
     again = lint_paths([str(path)], Config(), jobs=1, cache=Cache(tmp_path / "c"))
     fresh = lint_paths([str(path)], Config(), jobs=1)
     assert again.findings == fresh.findings and [f.code for f in fresh.findings] == ["INI001"]
+
+
+def test_concurrent_runs_share_one_cache_safely(tmp_path: Path) -> None:
+    """Three runs at once on one cache (a pre-commit hook, the editor and a terminal):
+    every run, and the warm run after them, reports exactly what --no-cache reports."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    for i in range(24):
+        model(src, f"m{i}.py", MODEL.replace("Net", f"Net{i}"))
+    env = {**os.environ, ENV_VAR: str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "initlint.cli", "--output-format", "json", "-j", "2",
+               str(src)]
+    expected = run_cli([*command[3:], "--no-cache"], tmp_path).stdout
+    procs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(3)]
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert all(out == expected for out in outputs)
+    assert run_cli(command[3:], tmp_path, {ENV_VAR: str(tmp_path / "cache")}).stdout == expected
