@@ -151,24 +151,43 @@ def zoo(device: str) -> None:
             print(f"    {finding.code} {finding.message}")
 
 
-def fixtures(device: str) -> None:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import ALL_SELECTED, lint_files
-    from test_fixtures import parse_header
+def _config_of(text: str) -> Config:
+    """The fixture's ``# initlint-test:`` settings (tests/test_fixtures.py's convention),
+    read here without pytest (the zoo's venv has none)."""
+    from dataclasses import replace
 
-    print("\nplanted-bug fixtures: static findings the runtime measures, and their verdicts")
+    config = Config(select=("ALL",))
+    for line in text.splitlines():
+        if not line.startswith("# initlint-test:"):
+            continue
+        for option in line.partition(":")[2].split():
+            key, _, value = option.partition("=")
+            values = tuple(v for v in value.upper().split(",") if v)
+            if key in ("select", "ignore", "extend-select"):
+                config = replace(config, **{key.replace("-", "_"): values})
+            elif key == "min-depth":
+                config = replace(config, min_depth=int(value))
+    return config
+
+
+def fixtures(device: str) -> None:
+    from initlint.discover import discover
+    from initlint.engine import lint_paths
+
+    print("\nplanted-bug fixtures: verdicts on the static INI1xx findings, runtime-only findings")
     paths = sorted((ROOT / "fixtures" / "runtime").glob("*.py")) + \
         sorted((ROOT / "fixtures" / "signal").glob("*.py"))
     for path in paths:
-        config, _ = parse_header(path.read_text(encoding="utf-8"))
-        config = config if config is not None else ALL_SELECTED
-        report = run_runtime([str(path)], lint_files([path], config), config,
-                             RuntimeOptions(device=device))
+        config = _config_of(path.read_text(encoding="utf-8"))
+        static = lint_paths(discover([str(path)], config), config, jobs=1).findings
+        report = run_runtime([str(path)], static, config, RuntimeOptions(device=device))
         verdicts: dict[str, int] = {}
         for finding in report.findings:
             if finding.runtime is not None and finding.code.startswith("INI1"):
-                verdicts[finding.runtime.status] = verdicts.get(finding.runtime.status, 0) + 1
-        print(f"  {path.parent.name}/{path.name:28} {verdicts or 'no signal findings'}")
+                kind = "runtime-only" if finding.message.startswith("measured:") else \
+                    finding.runtime.status
+                verdicts[kind] = verdicts.get(kind, 0) + 1
+        print(f"  {path.parent.name}/{path.name:30} {verdicts or 'no signal findings'}")
 
 
 if __name__ == "__main__":
@@ -176,11 +195,13 @@ if __name__ == "__main__":
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", help="comma-separated factory names")
     parser.add_argument("--no-fixtures", action="store_true")
+    parser.add_argument("--no-zoo", action="store_true")
     parser.add_argument("--all-costs", action="store_true", help="time every model's baseline")
     parsed = parser.parse_args()
     ALL_COSTS = parsed.all_costs
     if parsed.only:
         ZOO[:] = [s for s in ZOO if s.attr in parsed.only.split(",")]
-    zoo(parsed.device)
+    if not parsed.no_zoo:
+        zoo(parsed.device)
     if not parsed.no_fixtures:
         fixtures(parsed.device)

@@ -76,14 +76,18 @@ def probe(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[str, An
     return {"torch": torch.__version__}
 
 
-def list_file(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[str, Any]:
-    loader = Loader()
-    for root in payload["roots"]:
-        loader.add_path(root)
+def list_files(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[str, Any]:
+    """Import each file and list the models in it (one listing per file)."""
     phase("import")
-    found = list(loader.candidates_from_file(payload["path"], payload["classes"]))
-    return {"candidates": [c.descriptor() for c in found],
-            "skipped": [to_json(s) for s in loader.skipped]}
+    out = {}
+    for path, classes in payload["files"].items():
+        loader = Loader()
+        for root in payload["roots"]:
+            loader.add_path(root)
+        found = list(loader.candidates_from_file(path, classes))
+        out[path] = {"candidates": [c.descriptor() for c in found],
+                     "skipped": [to_json(s) for s in loader.skipped]}
+    return out
 
 
 def measure_one(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[str, Any]:
@@ -109,5 +113,5 @@ def measure_one(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[s
 
 
 JOBS: dict[str, Callable[[dict[str, Any], Callable[[str], None]], dict[str, Any]]] = {
-    "probe": probe, "list": list_file, "measure": measure_one,
+    "probe": probe, "list": list_files, "measure": measure_one,
 }

@@ -102,8 +102,7 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
     jobs: list[tuple[str, dict[str, Any]]] = [
         (spec.target, {"spec": spec, "label": spec.target}) for spec in options.models]
     if not options.only_named:
-        for path, classes in view.classes.items():
-            listed, skipped = _list(runner, path, classes, roots)
+        for path, (listed, skipped) in _list(runner, view.classes, roots).items():
             report.skipped += skipped
             jobs += [(c["label"], {"candidate": c, "label": c["label"]}) for c in listed]
     built: set[str] = set()
@@ -126,12 +125,29 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
     return report
 
 
-def _list(runner: Runner, path: str, classes: dict[str, int],
-          roots: list[str]) -> tuple[list[dict[str, Any]], list[Skipped]]:
-    result, reason, output = runner("list", {"path": path, "classes": classes, "roots": roots},
-                                    LIST_TIMEOUT, path)
-    if result is None:
-        return [], [Skipped(path, f"importing it failed: {reason}", output=output)]
+Listing = tuple[list[dict[str, Any]], list[Skipped]]
+
+
+def _list(runner: Runner, files: dict[str, dict[str, int]],
+          roots: list[str]) -> dict[str, Listing]:
+    """The models of every file: all files in one child; when that child fails (a file
+    exits or hangs on import), one child per file, so only the culprit is lost."""
+    if not files:
+        return {}
+    result, reason, output = runner("list", {"files": files, "roots": roots}, LIST_TIMEOUT,
+                                    "listing")
+    if result is not None and set(result) == set(files):
+        return {path: _listing(path, result[path], "") for path in files}
+    if len(files) == 1:
+        [path] = files
+        return {path: ([], [Skipped(path, f"importing it failed: {reason}", output=output)])}
+    out: dict[str, Listing] = {}
+    for path, classes in files.items():
+        out.update(_list(runner, {path: classes}, roots))
+    return out
+
+
+def _listing(path: str, result: Any, output: str) -> Listing:
     try:
         listed = [c for c in result["candidates"] if _descriptor_ok(c)]
         skipped = [s for s in map(from_json, result["skipped"]) if isinstance(s, Skipped)]

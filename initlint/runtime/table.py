@@ -125,7 +125,11 @@ def model_summary(run: ModelRun) -> str:
 
 
 def skipped_line(skipped: Skipped) -> str:
-    return f"Runtime: skipped {printable(skipped.label)}: {printable(skipped.reason)}"
+    """One line; the model's last line of output, when it printed one, ends it."""
+    last = next((line.strip() for line in reversed(skipped.output.splitlines())
+                 if line.strip()), "")
+    tail = f" (its last output: {printable(last[-160:])})" if last else ""
+    return f"Runtime: skipped {printable(skipped.label)}: {printable(skipped.reason)}{tail}"
 
 
 def problem_lines(report: RuntimeReport) -> list[str]:

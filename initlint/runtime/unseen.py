@@ -87,6 +87,7 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
 def init_of(layers: list[LayerStats]) -> str:
     """The init the weights were drawn with, read from their std against each fan rule."""
     named = Counter()
+    fixed: list[LayerStats] = []
     for layer in layers:
         if not layer.weight_std or not layer.fan_in:
             continue
@@ -97,7 +98,13 @@ def init_of(layers: list[LayerStats]) -> str:
                 named[name] += 1
                 break
         else:
-            named[f"std ×{fmt(layer.weight_std / layer.he_std)} of He"] += 1
+            fixed.append(layer)
+    if fixed:  # one std for every fan (normal_(std=0.02)): name the std and its He ratio
+        stds = sorted(layer.weight_std for layer in fixed)
+        middle = fixed[len(fixed) // 2]
+        what = f"a fixed std {fmt(stds[len(stds) // 2])}" if stds[-1] <= 1.2 * stds[0] \
+            else "stds off every fan rule"
+        named[f"{what} (×{fmt(middle.weight_std / middle.he_std)} of He)"] += len(fixed)
     if not named:
         return "an unknown init"
     name, count = named.most_common(1)[0]
@@ -193,8 +200,8 @@ def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | No
                + (f", {act} between them" if act else "") + ") the part of each layer's "
                f"output that depends on the input changes {step} per layer, {factor} in all"
                + (", so what reaches the end is mostly bias." if shrinking else ".")
-               + " The static analysis did not see this chain (built in a loop or through "
-               "code it cannot follow). " + _chain_advice(act, shrinking))
+               + " The static analysis could not prove it (the chain or its init goes "
+               "through code it cannot follow). " + _chain_advice(act, shrinking))
         return _finding(
             run, "INI101" if shrinking else "INI103",
             f"measured: the signal {verb} {factor} through {len(chain)} weight layers of "
