@@ -124,6 +124,25 @@ def test_runtime_model_from_the_config(tmp_path):
     assert "Runtime: rtpkg.models.Tower: input (4, 32)" in result.stdout  # batch = 4
 
 
+def test_the_runtime_settings_come_from_the_linted_paths_pyproject(tmp_path):
+    """No --config, run from elsewhere: the pyproject.toml above the linted files is the one
+    the static run uses, and its runtime settings and factories apply."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent("""
+        [tool.initlint.runtime]
+        only-named = true
+        [tool.initlint.runtime.models]
+        "rtpkg.models:build_mlp" = {kwargs = {width = 8, init = "he"}, input = [2, 8]}
+    """))
+    (project / "rtpkg").symlink_to(RUNTIME / "rtpkg")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run(str(project / "rtpkg" / "models.py"), "--runtime", cwd=elsewhere)
+    assert "Runtime: rtpkg.models:build_mlp: input (2, 8) float32" in result.stdout
+    assert "rtpkg.models.Tower" not in result.stdout  # only the named model
+
+
 def test_bad_runtime_settings_exit_2(tmp_path):
     config = tmp_path / "pyproject.toml"
     config.write_text("[tool.initlint.runtime]\nbatchsize = 3\n")
