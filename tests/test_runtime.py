@@ -578,3 +578,36 @@ def test_the_project_never_shadows_installed_packages(tmp_path):
     assert "Runtime: uses_yaml.UsesYaml: input (8, 4) float32" in result.stdout, \
         result.stdout + result.stderr
     assert "shadowed" not in result.stdout + result.stderr
+
+
+def test_an_imagenet_style_net_gets_images_large_enough_for_its_last_stage(tmp_path):
+    """Five stride-2 stages with BatchNorm: at 32² the last one normalizes 1×1 maps (over
+    the batch alone); the input grows until the last maps are ≥ 4×4 (128²)."""
+    path = tmp_path / "five_stages.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class FiveStages(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers, channels = [], 3
+                for _ in range(5):
+                    layers += [nn.Conv2d(channels, 4, 3, stride=2, padding=1),
+                               nn.BatchNorm2d(4), nn.ReLU()]
+                    channels = 4
+                self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                self.head = nn.Linear(4, 10)
+
+            def forward(self, x):
+                return self.head(self.body(x))
+    """))
+    [run] = runtime([path]).models
+    assert run.input_shape == (8, 3, 128, 128)
+
+
+def test_plot_marks_findings_on_the_layers_they_name(deep_relu):
+    from initlint.runtime.plot import marks_for
+
+    [run] = deep_relu.models
+    marks = marks_for(run, deep_relu.findings)
+    assert marks == {f"fc{i}": ["INI101"] for i in range(1, 7)}
