@@ -611,3 +611,25 @@ def test_plot_marks_findings_on_the_layers_they_name(deep_relu):
     [run] = deep_relu.models
     marks = marks_for(run, deep_relu.findings)
     assert marks == {f"fc{i}": ["INI101"] for i in range(1, 7)}
+
+
+def test_names_from_the_model_cannot_drive_the_terminal(tmp_path):
+    """A module registered under an escape sequence prints as a visible stand-in."""
+    from initlint.runtime.table import render_report
+
+    path = tmp_path / "escapes_model.py"
+    path.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class Escapes(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.add_module("\\x1b]52;c;aGk=\\x07x", nn.Linear(4, 4))
+
+            def forward(self, x):
+                return getattr(self, "\\x1b]52;c;aGk=\\x07x")(x)
+    """))
+    report = runtime([path])
+    text = render_report(report)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "␛]52;c;aGk=␇x" in text

@@ -30,7 +30,9 @@ def run_for_cli(files, findings, config, device, models, plot, output_format, ec
         from initlint.runtime.plot import require_matplotlib
 
         require_matplotlib()
-    progress = (lambda message: echo(f"initlint: runtime {message}")) \
+    from initlint.report.escape import text
+
+    progress = (lambda message: echo(f"initlint: runtime {text(message)}")) \
         if sys.stderr.isatty() else None
     report = run_runtime(files, findings, config, options, progress)
     if plot:

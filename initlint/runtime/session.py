@@ -102,7 +102,7 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
     jobs: list[tuple[str, dict[str, Any]]] = [
         (spec.target, {"spec": spec, "label": spec.target}) for spec in options.models]
     if not options.only_named:
-        for path, (listed, skipped) in _list(runner, view.classes, roots).items():
+        for listed, skipped in _list(runner, view.classes, roots).values():
             report.skipped += skipped
             jobs += [(c["label"], {"candidate": c, "label": c["label"]}) for c in listed]
     built: set[str] = set()

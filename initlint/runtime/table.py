@@ -1,14 +1,15 @@
 """The per-layer table of each measured model, for people (text output).
 
 Every printed quantity is explained once, in LEGEND, one line each. Names that come from
-the model (module paths, class names, reasons) are printed through ``printable``: a module
-registered as ``"\\x1b[2J"`` must not clear the user's screen.
+the model (module paths, class names, reasons) are printed through ``printable``
+(``report.escape.text``): a module registered as ``"\\x1b[2J"`` must not clear the screen.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from initlint.report import escape
 from initlint.runtime.confirm import fmt
 from initlint.runtime.results import LayerStats, ModelRun, RuntimeReport, Skipped
 from initlint.runtime.stream import points
@@ -34,8 +35,8 @@ LEGEND = (
 
 
 def printable(text: str) -> str:
-    """Control characters (escape sequences, newlines, CR) shown as \\x.. escapes."""
-    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
+    """Text from the model's code (names, reasons, its output) made safe for one line."""
+    return escape.text(text)
 
 
 def _ratio(value: float | None, reference: float | None) -> str:
