@@ -203,12 +203,15 @@ def find_input(model: Any, batch: int, spec: ModelSpec | None, device: Any,
     """An input the model accepts and that fits in memory (a smaller batch if need be)."""
     feed = feed_from_spec(model, spec) if spec is not None else None
     named = feed is not None
+    needed = None  # the meta trial of the chosen guess counted its bytes already
     if feed is None:
-        feed = Feed((_accepted_input(model, batch, device, meta_model),))
+        plan, needed = _accepted_input(model, batch, device, meta_model)
+        feed = Feed((plan,))
     if meta_model is None and sum(p.numel() for p in model.parameters()) < MEMORY_CHECK_ABOVE:
         return feed
     budget = memory_budget(device) if budget is None else budget
-    needed = estimate_bytes(meta_model if meta_model is not None else model, feed)
+    if needed is None:
+        needed = estimate_bytes(meta_model if meta_model is not None else model, feed)
     if needed is None or needed <= budget:
         return feed
     if not named and len(feed.shape) > 1 and feed.shape[0] > SMALL_BATCH:
@@ -267,9 +270,8 @@ def _is_meta(model: Any) -> bool:
     return first is not None and first.is_meta
 
 
-def estimate_bytes(model: Any, feed: Feed) -> int | None:
-    """Bytes of every tensor the forward pass creates, counted on meta (no data, no time);
-    None when the model cannot run on meta."""
+def byte_counter():
+    """A dispatch mode that adds up the bytes of every tensor an operation returns."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
@@ -283,8 +285,14 @@ def estimate_bytes(model: Any, feed: Feed) -> int | None:
                               if isinstance(t, torch.Tensor))
             return out
 
+    return Count()
+
+
+def estimate_bytes(model: Any, feed: Feed) -> int | None:
+    """Bytes of every tensor the forward pass creates, counted on meta (no data, no time);
+    None when the model cannot run on meta."""
     try:
-        with Count() as counter:
+        with byte_counter() as counter:
             _on_meta(model, feed)
         return counter.total
     except Exception:
@@ -323,9 +331,10 @@ def _smallest_map(model: Any, run) -> int | None:
 
 
 def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
-                    use_meta: bool = True) -> InputPlan:
+                    use_meta: bool = True) -> tuple[InputPlan, int | None]:
     """The first guess the model accepts whose maps stay ≥ MIN_MAP wide (else the first
-    accepted): on the meta copy where there is one, else for real."""
+    accepted): on the meta copy where there is one, else for real. With the bytes its
+    forward creates, when a meta trial counted them."""
     import torch
 
     needed = required_inputs(model)
@@ -342,13 +351,16 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
         target = model  # through functional_call on meta copies
     accepted: InputPlan | None = None
     first_error = None
+    counted: dict[InputPlan, int] = {}  # bytes each meta trial created: the estimate, free
     wanted = 0  # an image side that would keep the maps ≥ MIN_MAP, from the last trial
     for plan in plans:
         if len(plan.shape) >= 4 and plan.shape[-1] < wanted:
             continue
         try:
             if target is not None:
-                side = _smallest_map(target, lambda p=plan: _on_meta(target, Feed((p,))))
+                with byte_counter() as counter:
+                    side = _smallest_map(target, lambda p=plan: _on_meta(target, Feed((p,))))
+                counted[plan] = counter.total
             else:
                 with torch.no_grad():
                     side = _smallest_map(model, lambda p=plan: model(make_tensor(p, device)))
@@ -356,11 +368,11 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
             first_error = first_error or exc
             continue
         if side is None or side >= MIN_MAP or len(plan.shape) < 4:
-            return plan
+            return plan, counted.get(plan)
         accepted = accepted or plan
         wanted = plan.shape[-1] * MIN_MAP // max(side, 1)  # maps scale with the image
     if accepted is not None:
-        return accepted
+        return accepted, counted.get(accepted)
     if target is not None:  # meta could not run it: for real
         return _accepted_input(model, batch, device, None, use_meta=False)
     tried = ", ".join(p.describe() for p in plans[:4]) + ("…" if len(plans) > 4 else "")

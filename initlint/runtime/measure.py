@@ -73,7 +73,9 @@ class Recorder:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # reductions of ≤ MAX_UNITS·batch values: threads only
         try:  # wait for each other (18× slower on 2 busy cores, measured)
-            numbers = _call_numbers(x, y, kind)
+            weight = getattr(module, "weight", None)
+            weighted = isinstance(weight, torch.Tensor) and weight.dim() >= 2
+            numbers = _call_numbers(x, y, kind, weighted)
             if x is not None and y is not None and next(module.children(), None) is not None:
                 numbers["carry"] = _carry(x, y)
         finally:
@@ -123,7 +125,7 @@ def _carry(x: Any, y: Any) -> float | None:
         return _round((a * b).sum().item() / denominator.item())
 
 
-def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
+def _call_numbers(x: Any, y: Any, kind: str, weighted: bool = True) -> dict[str, Any]:
     """std/rms of input and output, signal fraction, dead and saturated fractions."""
     import torch
 
@@ -133,16 +135,16 @@ def _call_numbers(x: Any, y: Any, kind: str) -> dict[str, Any]:
         if x is not None and x.numel() > 1:
             xf = _sample(x)
             values["in_std"] = xf.std()
+            second_in = xf.pow(2).mean()
             if x.dim() >= 2 and x.shape[0] > 1:
-                second_in = xf.pow(2).mean()
                 values["in_signal"] = (second_in - xf.mean(0).pow(2).mean()).clamp_min(0) / \
                     second_in.clamp_min(1e-30)
-            values["in_rms"] = xf.pow(2).mean().sqrt()
-            # the input's range tells a functional activation before it (tanh: [-1, 1])
-            values["in_min"] = xf.min()
-            values["in_max"] = xf.max()
-            values["in_zero"] = (xf == 0).float().mean()
-            values["in_sat"] = (xf.abs() > 0.95).float().mean()
+            values["in_rms"] = second_in.sqrt()
+            if weighted:  # what a weight layer reads tells a functional activation before
+                values["in_min"] = xf.min()  # it (tanh: [-1, 1]; ReLU: ≥ 0, many zeros)
+                values["in_max"] = xf.max()
+                values["in_zero"] = (xf == 0).float().mean()
+                values["in_sat"] = (xf.abs() > 0.95).float().mean()
         if y is not None and y.numel() > 1:
             yf = _sample(y)
             second = yf.pow(2).mean()
