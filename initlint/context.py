@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from initlint.config import CONFIG_FILE
@@ -27,7 +26,6 @@ ROOT_MARKERS = ("pyproject.toml", CONFIG_FILE, ".git")
 MAX_CONTEXT_FILES = 5_000
 
 
-@lru_cache(maxsize=1024)
 def project_root(directory: Path) -> Path | None:
     """The nearest directory at or above ``directory`` (absolute) with a root marker."""
     for candidate in (directory, *directory.parents):
