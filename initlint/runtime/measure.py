@@ -54,18 +54,37 @@ class Recorder:
         self.calls: list[dict[str, Any]] = []
         self.handles = []
         self.names = {}
+        # id → (tensor, its version then, basic_numbers): one module's output is the next
+        # one's input; computed once. The tensor is held so its id stays its own.
+        self.seen: dict[int, tuple[Any, int, dict[str, Any]]] = {}
         for name, module in model.named_modules():
             self.names[id(module)] = name
-            self.handles.append(module.register_forward_pre_hook(self._pre))
+            self.handles.append(module.register_forward_pre_hook(self._pre, with_kwargs=True))
             self.handles.append(module.register_forward_hook(self._post, with_kwargs=True))
 
-    def _pre(self, module: Any, args: Any) -> None:
-        self.open.setdefault(id(module), []).append(next(self.counter))
+    def _pre(self, module: Any, args: Any, kwargs: Any) -> None:
+        """Number the call; take the input's numbers now, before an in-place module
+        (ReLU(inplace=True)) overwrites it."""
+        import torch
+
+        x = _first(args)
+        if x is None:
+            x = _first(kwargs)
+        numbers = None
+        if x is not None and x.numel() > 1:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with torch.no_grad():
+                    numbers = self._basic(x)
+            finally:
+                torch.set_num_threads(threads)
+        self.open.setdefault(id(module), []).append((next(self.counter), numbers))
 
     def _post(self, module: Any, args: Any, kwargs: Any, output: Any) -> None:
         import torch
 
-        start = self.open[id(module)].pop()
+        start, x_numbers = self.open[id(module)].pop()
         kind = type(module).__name__
         x, y = _first(args), _first(output)
         if x is None:  # called with keywords only (hidden_states=...)
@@ -75,7 +94,9 @@ class Recorder:
         try:  # wait for each other (18× slower on 2 busy cores, measured)
             weight = getattr(module, "weight", None)
             weighted = isinstance(weight, torch.Tensor) and weight.dim() >= 2
-            numbers = _call_numbers(x, y, kind, weighted)
+            numbers = _call_numbers(x, y, kind, weighted,
+                                    lambda t, is_input: x_numbers if is_input and x_numbers
+                                    is not None else self._basic(t))
             if x is not None and y is not None and next(module.children(), None) is not None:
                 numbers["carry"] = _carry(x, y)
         finally:
@@ -86,9 +107,20 @@ class Recorder:
                                                                       "negative_slope", None),
                            **numbers})
 
+    def _basic(self, t: Any) -> dict[str, Any]:
+        """basic_numbers of ``t`` as it is now, computed once per tensor version: one
+        module's output is the next one's input."""
+        found = self.seen.get(id(t))
+        if found is not None and found[0] is t and found[1] == t._version:
+            return found[2]
+        numbers = basic_numbers(t)
+        self.seen[id(t)] = (t, t._version, numbers)
+        return numbers
+
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+        self.seen.clear()
 
 
 #: Statistics of a big activation are taken on at most this many units per sample (an even
@@ -125,37 +157,50 @@ def _carry(x: Any, y: Any) -> float | None:
         return _round((a * b).sum().item() / denominator.item())
 
 
-def _call_numbers(x: Any, y: Any, kind: str, weighted: bool = True) -> dict[str, Any]:
-    """std/rms of input and output, signal fraction, dead and saturated fractions."""
+def basic_numbers(t: Any) -> dict[str, Any]:
+    """A tensor's sample and its std, second moment and signal fraction (0-dim tensors, not
+    yet read back: one sync per call for all of them)."""
+    sample = _sample(t)
+    second = sample.pow(2).mean()
+    out = {"sample": sample, "std": sample.std(), "second": second}
+    if t.dim() >= 2 and t.shape[0] > 1:
+        across = second - sample.mean(0).pow(2).mean()  # mean over units of Var_batch
+        out["signal"] = across.clamp_min(0) / second.clamp_min(1e-30)
+    return out
+
+
+def _call_numbers(x: Any, y: Any, kind: str, weighted: bool = True,
+                  basic: Any = None) -> dict[str, Any]:
+    """std/rms of input and output, signal fraction, dead and saturated fractions.
+    ``basic(t, is_input)``: basic_numbers, possibly cached (the Recorder's)."""
     import torch
 
+    basic = basic or (lambda t, is_input: basic_numbers(t))
     out: dict[str, Any] = {}
     with torch.no_grad():
         values: dict[str, Any] = {}
         if x is not None and x.numel() > 1:
-            xf = _sample(x)
-            values["in_std"] = xf.std()
-            second_in = xf.pow(2).mean()
-            if x.dim() >= 2 and x.shape[0] > 1:
-                values["in_signal"] = (second_in - xf.mean(0).pow(2).mean()).clamp_min(0) / \
-                    second_in.clamp_min(1e-30)
-            values["in_rms"] = second_in.sqrt()
+            xb = basic(x, True)
+            xf = xb["sample"]
+            values["in_std"] = xb["std"]
+            if "signal" in xb:
+                values["in_signal"] = xb["signal"]
+            values["in_rms"] = xb["second"].sqrt()
             if weighted:  # what a weight layer reads tells a functional activation before
                 values["in_min"] = xf.min()  # it (tanh: [-1, 1]; ReLU: ≥ 0, many zeros)
                 values["in_max"] = xf.max()
                 values["in_zero"] = (xf == 0).float().mean()
                 values["in_sat"] = (xf.abs() > 0.95).float().mean()
         if y is not None and y.numel() > 1:
-            yf = _sample(y)
-            second = yf.pow(2).mean()
-            values["out_std"] = yf.std()
-            values["out_rms"] = second.sqrt()
+            yb = basic(y, False)
+            yf = yb["sample"]
+            values["out_std"] = yb["std"]
+            values["out_rms"] = yb["second"].sqrt()
             # a sum is NaN/inf when any term is: exact, and cheaper than isfinite on all
             values["nonfinite"] = (~torch.isfinite(y.detach().sum())).float()
-            batched = y.dim() >= 2 and y.shape[0] > 1
+            batched = "signal" in yb
             if batched:
-                across = second - yf.mean(0).pow(2).mean()  # mean over units of Var_batch
-                values["signal"] = across.clamp_min(0) / second.clamp_min(1e-30)
+                values["signal"] = yb["signal"]
             if kind in DEAD_TYPES and batched:
                 values["dead"] = (yf <= 0).all(0).float().mean()
             elif kind in SATURATING:
@@ -163,7 +208,7 @@ def _call_numbers(x: Any, y: Any, kind: str, weighted: bool = True) -> dict[str,
             elif kind in SIGMOID_TYPES:
                 values["saturated"] = ((yf < 0.025) | (yf > 0.975)).float().mean()
         if values:
-            numbers = torch.stack(list(values.values())).tolist()
+            numbers = torch.stack([v.float() for v in values.values()]).tolist()
             out = dict(zip(values, numbers, strict=True))
     out["nonfinite"] = bool(out.get("nonfinite", 0.0))
     for name, t in (("in_units", x), ("out_units", y)):
