@@ -68,16 +68,19 @@ def _panel(axis, run: ModelRun, marks: dict[str, list[str]]) -> None:
         axis.plot(place, [max((p.std or 0) / reference, 1e-12) for p in found],
                   color="tab:orange", linewidth=1.2, marker="s", markersize=2,
                   label="residual stream" if stream is run.streams[0] else None)
+    labelled: set[str] = set()
     for index, layer in enumerate(weights, 1):
         block = next((path for path in marks if layer.path == path or
                       layer.path.startswith(path + ".")), None)
-        if block is not None:
-            axis.plot([index], [max(layer.driven_std / reference, 1e-12)], "o",
-                      color="tab:red", markersize=6, fillstyle="none")
-            axis.annotate(",".join(sorted(set(marks[block]))), (index, layer.driven_std /
-                                                                reference),
-                          fontsize=6, color="tab:red", xytext=(2, 4),
-                          textcoords="offset points")
+        if block is None:
+            continue
+        axis.plot([index], [max(layer.driven_std / reference, 1e-12)], "o",
+                  color="tab:red", markersize=6, fillstyle="none")
+        label = ",".join(sorted(set(marks[block])))
+        if label not in labelled:  # once per finding: the first layer it names
+            labelled.add(label)
+            axis.annotate(label, (index, layer.driven_std / reference), fontsize=6,
+                          color="tab:red", xytext=(2, 4), textcoords="offset points")
     axis.set_yscale("log")
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     axis.set_title(run.label.rsplit(".", 1)[-1][:40], fontsize=8)
@@ -105,8 +108,8 @@ def figure_for(runs: list[ModelRun], findings: list[Finding] = (), path: str | N
         axes.flat[0].legend(fontsize=6, loc="best")
     more = f" (the {len(shown)} worst of {len(drawn)} models)" if len(drawn) > len(shown) \
         else ""
-    figure.suptitle("initlint runtime: input-driven std / reference per weight layer "
-                    f"(call order); red: findings{more}", fontsize=9)
+    figure.suptitle("initlint runtime: input-driven std / reference per weight layer\n"
+                    f"orange: residual stream; red: findings{more}", fontsize=8)
     figure.supxlabel("weight layer (Linear/Conv, in call order)", fontsize=8)
     figure.supylabel("std / reference (log)", fontsize=8)
     figure.tight_layout()
