@@ -437,7 +437,10 @@ def test_every_signal_finding_on_the_rule_fixtures_is_confirmed(path):
         assert finding.runtime is not None, finding.subject
         assert finding.runtime.status == "confirmed", (finding.subject,
                                                        finding.runtime.summary)
-    assert not [f.subject for f in report.findings if f.message.startswith("measured:")]
+    # TimmInitMLP (built only where timm is installed) draws 4 Linear+GELU layers at std
+    # 0.02: statically unknown (timm's helper), measured it truly collapses (÷12 per layer)
+    assert not [f.subject for f in report.findings if f.message.startswith("measured:")
+                and not f.subject.startswith("deep_stack_clean.TimmInitMLP::")]
 
 
 COVERAGE_FIXTURES = sorted((FIXTURES / "coverage").glob("*.py"))
