@@ -210,15 +210,41 @@ def _tuples(items: list) -> tuple:
 @cache
 def _builder(plan: _Plan) -> Any:
     """The rebuild of one dataclass from its decoded field list (one closure per class:
-    this runs once per stored object)."""
-    cls, names, sequences, enums = plan.cls, plan.names, plan.sequences, plan.enums
+    this runs once per stored object, so the plain case gets the shortest code)."""
+    cls, names, enums = plan.cls, plan.names, plan.enums
     count, new, setter = len(names), object.__new__, object.__setattr__
     inline = tuple((index, _builder(_plan(kind))) for index, kind in plan.inline)
-    sequences = tuple(i for i in sequences if i not in {index for index, _ in inline})
+    sequences = tuple(i for i in plan.sequences if i not in {index for index, _ in inline})
 
-    def build(body: Any) -> Any:
+    def check(body: Any) -> None:
         if type(body) is not list or len(body) != count:
             raise DecodeError(f"not the fields of {cls.__qualname__}")
+
+    if plan.slots:
+        def build(body: Any) -> Any:
+            check(body)
+            convert(body)
+            obj = new(cls)
+            for name, item in zip(names, body, strict=False):
+                setter(obj, name, item)
+            return obj
+    elif not (inline or sequences or enums):  # Span and friends: scalars only
+        def build(body: Any) -> Any:
+            if type(body) is not list or len(body) != count:
+                raise DecodeError(f"not the fields of {cls.__qualname__}")
+            obj = new(cls)
+            obj.__dict__.update(zip(names, body, strict=False))
+            return obj
+    else:
+        def build(body: Any) -> Any:
+            if type(body) is not list or len(body) != count:
+                raise DecodeError(f"not the fields of {cls.__qualname__}")
+            convert(body)
+            obj = new(cls)
+            obj.__dict__.update(zip(names, body, strict=False))
+            return obj
+
+    def convert(body: list) -> None:
         for index, make in inline:
             if type(body[index]) is list:
                 body[index] = make(body[index])
@@ -227,13 +253,6 @@ def _builder(plan: _Plan) -> Any:
                 body[index] = _tuples(body[index])
         for index, enum in enums:
             body[index] = enum(body[index])
-        obj = new(cls)
-        if plan.slots:
-            for name, item in zip(names, body, strict=True):
-                setter(obj, name, item)
-        else:
-            obj.__dict__.update(zip(names, body, strict=True))
-        return obj
 
     return build
 
