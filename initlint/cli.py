@@ -127,11 +127,15 @@ def main() -> None:
                    "PKG.MOD:FACTORY@8x3x224x224 gives the input shape).")
 @click.option("--runtime-plot", type=click.Path(dir_okay=False), default=None,
               help="With --runtime: write a PNG of activation std per layer (matplotlib).")
+@click.option("--runtime-only-named", is_flag=True,
+              help="With --runtime: build only the --runtime-model / configured factories, "
+                   "not every default-constructible class of the linted files.")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
           no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
           unsafe_fixes: bool, diff: bool, runtime: bool = False, device: str | None = None,
           runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None,
+          runtime_only_named: bool = False,
           discovery: DiscoveryOptions = NO_DISCOVERY_OPTIONS,
           io: IOOptions = NO_IO_OPTIONS) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
@@ -159,10 +163,10 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
                 else _lint(files, config, jobs, no_cache, **scope).findings)
     measured = ""
-    if runtime or device or runtime_models or runtime_plot:
+    if runtime or device or runtime_models or runtime_plot or runtime_only_named:
         reported = [f for f in files if f in run.report]
         findings, measured = _runtime(reported, findings, config, device, runtime_models,
-                                      runtime_plot, output_format)
+                                      runtime_plot, output_format, runtime_only_named)
     if io.add_noqa:
         from initlint.add_noqa import add_noqa_cli
 
@@ -176,13 +180,14 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
 
 
 def _runtime(files: list[str], findings: list, config: Config, device: str | None,
-             models: tuple[str, ...], plot: str | None, output_format: str) -> tuple[list, str]:
+             models: tuple[str, ...], plot: str | None, output_format: str,
+             only_named: bool = False) -> tuple[list, str]:
     """``--runtime``: measure the models; a setup problem (no torch, no device) exits 2."""
     from initlint.runtime import RuntimeSetupError, run_for_cli
 
     try:
         return run_for_cli(files, findings, config, device, models, plot, output_format,
-                           lambda line: click.echo(line, err=True))
+                           lambda line: click.echo(line, err=True), only_named=only_named)
     except RuntimeSetupError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

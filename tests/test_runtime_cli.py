@@ -143,6 +143,18 @@ def test_the_runtime_settings_come_from_the_linted_paths_pyproject(tmp_path):
     assert "rtpkg.models.Tower" not in result.stdout  # only the named model
 
 
+def test_runtime_only_named_flag_builds_only_the_named_factory(tmp_path):
+    """--runtime-only-named does on the command line what `only-named = true` does in config."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.initlint]\n")
+    (project / "rtpkg").symlink_to(RUNTIME / "rtpkg")
+    result = run(str(project / "rtpkg" / "models.py"), "--runtime-only-named",
+                 "--runtime-model", "rtpkg.models:build_mlp@2x16", cwd=project)
+    assert "Runtime: rtpkg.models:build_mlp: input (2, 16) float32" in result.stdout
+    assert "rtpkg.models.Tower" not in result.stdout
+
+
 def test_bad_runtime_settings_exit_2(tmp_path):
     config = tmp_path / "pyproject.toml"
     config.write_text("[tool.initlint.runtime]\nbatchsize = 3\n")
