@@ -1,14 +1,17 @@
-"""Autofix: apply the edits findings carry, re-lint until nothing is left to fix, prove the
-result still parses, and write it back without disturbing anything else about the file.
+"""Autofix: turn the changes rules describe into text, re-lint until nothing is left to fix,
+prove the result still parses, and write it back without disturbing anything else.
 
-Fix application is generic: a rule only describes edits (spans + replacement text); this
-module never knows what a rule means. Edits that overlap an earlier fix wait for the next
-round, which re-lints the new text so every span is fresh.
+One engine: a rule names nodes and their replacements (:mod:`initlint.fixes.plan`); libcst
+applies them to the file's concrete syntax tree (:mod:`initlint.fixes.cst`, parsed lazily,
+only for files with a fix to apply or offer); :func:`with_edits` diffs the old and new text
+into the minimal edits that JSON, ``--diff`` and the editor carry. Edits that overlap an
+earlier fix wait for the next round, which re-lints the new text so every node is fresh.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import codecs
 import difflib
 import os
@@ -16,14 +19,14 @@ import stat
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 
 from initlint.config import Config
 from initlint.discover import Source, _declared_encoding, read_source
 from initlint.engine import Parsed, check_project, lint_text, parse_all, parse_source
-from initlint.findings import Finding, Fix
+from initlint.findings import Edit, Finding, Fix, Span
 from initlint.text import NEWLINE
 
 #: A fix loop that has not converged after this many rounds is stopped where it is.
@@ -34,9 +37,111 @@ _NEWLINE = NEWLINE
 
 def applicable(fix: Fix | None, unsafe: bool = False) -> bool:
     """Does this fix run under ``--fix`` (safe) or ``--fix --unsafe-fixes`` (also unsafe)?"""
-    if fix is None or not fix.edits:
+    if fix is None or not (fix.edits or fix.changes):
         return False
     return fix.applicability == "safe" or (unsafe and fix.applicability == "unsafe")
+
+
+# --- from changes to edits -------------------------------------------------------------------
+
+def minimal_edits(before: str, after: str) -> tuple[Edit, ...]:
+    """The smallest edits (difflib over lines, then trimmed to the changed characters) that
+    turn ``before`` into ``after``, at positions of ``before``."""
+    if before == after:
+        return ()
+    lines = Lines.of(before)
+    old = _keep_ends(before)
+    new = _keep_ends(after)
+    offsets = [0]
+    for line in old:
+        offsets.append(offsets[-1] + len(line))
+    new_offsets = [0]
+    for line in new:
+        new_offsets.append(new_offsets[-1] + len(line))
+    edits = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = offsets[i1], offsets[i2]
+        content = after[new_offsets[j1]:new_offsets[j2]]
+        head = _common_prefix(before[start:end], content)
+        tail = _common_prefix(before[start + head:end][::-1], content[head:][::-1])
+        start, end = start + head, end - tail
+        content = content[head:len(content) - tail]
+        if start < end and before[start - 1:start + 1] == "\r\n":
+            start, content = start - 1, "\r" + content  # never split a CRLF
+        if end > start and before[end - 1:end + 1] == "\r\n":
+            end, content = end + 1, content + "\n"
+        edits.append(Edit(Span(*lines.position(start), *lines.position(end)), content))
+    return tuple(edits)
+
+
+def _keep_ends(text: str) -> list[str]:
+    """Lines with their endings, split only where Python's tokenizer splits."""
+    out, pos = [], 0
+    for match in _NEWLINE.finditer(text):
+        out.append(text[pos:match.end()])
+        pos = match.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` with each fix's edits computed against ``text``; a fix whose changes do
+    not fit this text (or whose result would not parse) is dropped from its finding.
+    libcst is loaded only when some finding has changes to apply."""
+    pending = [f for f in findings if f.fix is not None and f.fix.changes and not f.fix.edits]
+    if not pending:
+        return list(findings)
+    from initlint.fixes.cst import CannotApplyError, Rewriter
+
+    try:
+        rewriter = Rewriter(text)
+    except Exception:  # libcst cannot parse this text: no fix is offered
+        rewriter = None
+    out = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or not fix.changes or fix.edits:
+            out.append(finding)
+            continue
+        edits: tuple[Edit, ...] = ()
+        if rewriter is not None:
+            try:
+                after = rewriter.apply(fix.changes)
+            except (CannotApplyError, Exception):  # a change libcst cannot build here
+                after = text
+            if after != text and parse_error(after, libcst_too=False) is None:
+                edits = minimal_edits(text, after)
+        out.append(replace(finding, fix=replace(fix, edits=edits) if edits else None))
+    return out
+
+
+def with_edits_from_files(findings: Sequence[Finding]) -> list[Finding]:
+    """:func:`with_edits` for a whole run: each file with fixes is read (once) again."""
+    by_path: dict[str, list[int]] = {}
+    for i, finding in enumerate(findings):
+        if finding.fix is not None and finding.fix.changes and not finding.fix.edits:
+            by_path.setdefault(finding.path, []).append(i)
+    out = list(findings)
+    for path, indices in by_path.items():
+        source = read_source(path)
+        if source.error:
+            continue
+        for i, done in zip(indices, with_edits(source.text, [out[i] for i in indices]),
+                           strict=True):
+            out[i] = done
+    return out
 
 
 # --- text positions --------------------------------------------------------------------------
@@ -69,6 +174,11 @@ class Lines:
         if column - 1 > length:
             return None
         return start + column - 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based (row, code-point column) of an offset."""
+        row = bisect.bisect_right(self.starts, offset)
+        return row, offset - self.starts[row - 1] + 1
 
     def newline(self, row: int) -> str:
         """The line ending to use for text inserted on ``row``: its own, else the file's."""
@@ -228,7 +338,8 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
     fixed = 0
     for _ in range(MAX_ROUNDS):
         lines = Lines.of(current)
-        candidates = [f for f in findings
+        candidates = [f for f in with_edits(current, [f for f in findings
+                                                      if applicable(f.fix, unsafe)])
                       if applicable(f.fix, unsafe) and _key(lines, f) not in rejected]
         if not candidates:
             break
