@@ -128,6 +128,10 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     if runtime or device or runtime_models or runtime_plot:
         findings, measured = _runtime(files, findings, config, device, runtime_models,
                                       runtime_plot, output_format)
+    if output_format in ("json", "sarif"):  # they carry each fix's edits: computed now
+        from initlint.fix import with_edits_from_files
+
+        findings = with_edits_from_files(findings)
     sources = _sources_for(findings) if output_format == "text" else {}
     click.echo(REPORTERS[output_format](findings, sources), nl=False)
     click.echo(measured, nl=False)
@@ -192,6 +196,11 @@ def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | Non
     if run.fixed:
         click.echo(f"Fixed {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
                    f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    from initlint.fix import remaining_summary
+
+    summary = remaining_summary(run.findings, unsafe)
+    if summary:
+        click.echo(summary, err=True)
     return run.findings
 
 

@@ -441,6 +441,27 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 # --- many files ------------------------------------------------------------------------------
 
+def remaining_summary(findings: Sequence[Finding], unsafe: bool) -> str:
+    """What ``--fix`` left: the unsafe fixes it did not apply and the findings to fix by
+    hand, by code (``Remaining: 2 with unsafe fixes (--unsafe-fixes): INI101 ×2; 1 to fix
+    by hand: INI104``)."""
+    def counted(items: list[Finding]) -> str:
+        codes: dict[str, int] = {}
+        for f in items:
+            codes[f.code] = codes.get(f.code, 0) + 1
+        return ", ".join(f"{c} ×{n}" if n > 1 else c for c, n in sorted(codes.items()))
+
+    hidden = [f for f in findings if f.fix is not None and f.fix.applicability == "unsafe"
+              and not unsafe]
+    manual = [f for f in findings if f not in hidden]
+    parts = []
+    if hidden:
+        parts.append(f"{len(hidden)} with unsafe fixes (--unsafe-fixes): {counted(hidden)}")
+    if manual:
+        parts.append(f"{len(manual)} to fix by hand: {counted(manual)}")
+    return f"Remaining: {'; '.join(parts)}." if parts else ""
+
+
 @dataclass
 class FixRun:
     """A ``--fix`` / ``--diff`` run over files: per-file results and what still remains."""
