@@ -17,6 +17,7 @@ from typing import Any
 
 from initlint import torch_api as api
 from initlint.astutil import names_in, self_attr
+from initlint.expr import Expr, from_ast
 from initlint.extract_flow import FlowReader
 from initlint.extract_layers import LayerReader
 from initlint.facts import (
@@ -80,7 +81,7 @@ class Scope:
     shadowed: frozenset[str]
     env: dict[str, Any]  # constant values of names (parameter defaults, module constants)
     nested: dict[str, str]  # names of nested functions → their qualname
-    locals_built: dict[str, ast.expr] = field(default_factory=dict)  # var = nn.Linear(...)
+    defs: dict[str, Expr] = field(default_factory=dict)  # local name → what it was assigned
     conditions: tuple[Condition, ...] = ()
     no_grad: bool = False
     loops: dict[str, LoopBinding] = field(default_factory=dict)
@@ -403,6 +404,8 @@ class Extractor(LayerReader, FlowReader):
             return
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             self._expressions(stmt.iter, scope, stmt)
+            for name in names_in(stmt.target):
+                scope.defs.pop(name, None)
             binding = self._loop_binding(stmt, scope)
             saved_loops = dict(scope.loops)
             if binding is not None:
@@ -440,15 +443,26 @@ class Extractor(LayerReader, FlowReader):
                 self._walk_body(block, scope)
             return
         if isinstance(stmt, ast.Match):
+            saved = scope.conditions
             for case in stmt.cases:
+                test = _pattern_test(stmt.subject, case.pattern)
+                here = () if test is None else self._conditions(test, scope, True)
+                if case.guard is not None:
+                    here += self._conditions(case.guard, scope, True)
+                scope.conditions = scope.conditions + here
                 self._walk_body(case.body, scope)
+                # later cases run only when this one did not match
+                scope.conditions = scope.conditions[: len(scope.conditions) - len(here)]
+                if test is not None and case.guard is None:
+                    scope.conditions = scope.conditions + self._conditions(test, scope, False)
+            scope.conditions = saved
             return
         if isinstance(stmt, ast.AugAssign):
             self._augassign(stmt, scope)
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
-            if isinstance(target, ast.Name) and isinstance(stmt.value, ast.Call):
-                scope.locals_built[target.id] = stmt.value
+            if isinstance(target, ast.Name):
+                scope.defs[target.id] = self.expression(stmt.value, scope)
             self._param_assignment(stmt, target, scope)
         self._expressions(stmt, scope, stmt)
 
@@ -477,78 +491,11 @@ class Extractor(LayerReader, FlowReader):
         return None
 
     def _conditions(self, test: ast.expr, scope: Scope, positive: bool) -> tuple[Condition, ...]:
-        """Turn an ``if`` test into conditions; a negated conjunction becomes "other"."""
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return self._conditions(test.operand, scope, not positive)
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-            if positive:
-                return tuple(c for v in test.values for c in self._conditions(v, scope, True))
-            parts = [self._conditions(v, scope, True) for v in test.values]
-            return (Condition("other", "", tuple(parts), False),)
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-            parts = [self._conditions(v, scope, True) for v in test.values]
-            merged = _merge_or(parts)
-            if merged is not None:
-                return (replace(merged, positive=positive),)
-            if not positive:
-                return tuple(c for v in test.values for c in self._conditions(v, scope, False))
-            return (Condition("other", "", tuple(parts), True),)
-        cond = self._condition(test, scope)
-        return (replace(cond, positive=cond.positive == positive),)
+        """An ``if`` test as an expression the evaluator runs (locals it reads inlined)."""
+        return (Condition(self.expression(test, scope), positive),)
 
-    def _condition(self, test: ast.expr, scope: Scope) -> Condition:
-        if isinstance(test, ast.Call):
-            func = dotted(test.func)
-            if func in ("isinstance", "issubclass") and len(test.args) == 2:
-                subject = dotted(test.args[0]) or ""
-                if subject.endswith(".__class__"):
-                    subject = subject[: -len(".__class__")]
-                types = test.args[1]
-                elts = types.elts if isinstance(types, ast.Tuple) else [types]
-                names = tuple(self.qualify(e, scope) or dotted(e) or "?" for e in elts)
-                return Condition("isinstance", subject, names)
-            if func == "hasattr" and len(test.args) == 2:
-                attr = self.value(test.args[1], scope.env)
-                return Condition("has_attr", f"{dotted(test.args[0])}.{attr}", ())
-            if isinstance(test.func, ast.Attribute) and test.func.attr == "dim":
-                return Condition("dim", dotted(test.func.value) or "", ("?", UNKNOWN))
-            if func == "getattr" and len(test.args) >= 2:
-                attr = self.value(test.args[1], scope.env)
-                return Condition("not_none", f"{dotted(test.args[0])}.{attr}", ())
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            left, op, right = test.left, test.ops[0], test.comparators[0]
-            if isinstance(op, (ast.IsNot, ast.Is)) and isinstance(right, ast.Constant) \
-                    and right.value is None:
-                subject = dotted(left) or "?"
-                if isinstance(left, ast.Call) and dotted(left.func) == "getattr" \
-                        and len(left.args) >= 2:
-                    subject = f"{dotted(left.args[0])}.{self.value(left.args[1], scope.env)}"
-                return Condition("not_none", subject, (), isinstance(op, ast.IsNot))
-            if isinstance(op, (ast.In, ast.NotIn)) and isinstance(left, ast.Constant) \
-                    and isinstance(left.value, str):
-                subject = dotted(right) or ""
-                kind = "classname" if _is_classname(right, scope) else "name_contains"
-                return Condition(kind, subject, (left.value,), isinstance(op, ast.In))
-            dim = _dim_condition(left, op, right)
-            if dim is not None:
-                return dim
-            # classname.find('Conv') != -1
-            if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) \
-                    and left.func.attr == "find" and left.args \
-                    and isinstance(left.args[0], ast.Constant):
-                return Condition("classname", dotted(left.func.value) or "",
-                                 (left.args[0].value,), not isinstance(op, ast.Eq))
-            if isinstance(op, ast.Eq) and isinstance(right, ast.Constant) \
-                    and isinstance(right.value, str) and _is_classname(left, scope):
-                return Condition("classname", dotted(left) or "", (right.value,), True)
-        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) \
-                and test.func.attr in ("startswith", "endswith") and test.args:
-            return Condition("name_contains", dotted(test.func.value) or "",
-                             ("?",), True)
-        if isinstance(test, ast.Attribute):
-            # ``if m.bias:`` / ``if m.affine:`` / ``if self.use_bias:``
-            return Condition("not_none", dotted(test) or "?", ())
-        return Condition("other", ast.unparse(test) if len(self.text) < 2_000_000 else "", ())
+    def expression(self, node: ast.expr, scope: Scope) -> Expr:
+        return from_ast(node, lambda n: self.qualify(n, scope), scope.defs.get)
 
     def _expressions(self, node: ast.AST, scope: Scope, stmt: ast.stmt) -> None:
         """Visit the calls in a statement's own expressions (not nested blocks)."""
@@ -732,6 +679,7 @@ class Extractor(LayerReader, FlowReader):
             wrapped=wrapped,
             indent=self.pos.indent(stmt.lineno),
             arg_spans=tuple(arg_spans),
+            bindings=_bindings(scope),
         ))
 
     def _param_assignment(self, stmt: ast.Assign, target_node: ast.expr, scope: Scope) -> None:
@@ -747,7 +695,8 @@ class Extractor(LayerReader, FlowReader):
         self._has_init = True
         self.sites.append(InitSite("assign", "assign", target, (), span, span, scope.conditions,
                                    scope.no_grad, scope.function, span, False,
-                                   indent=self.pos.indent(stmt.lineno)))
+                                   indent=self.pos.indent(stmt.lineno),
+                                   bindings=_bindings(scope)))
 
     def _augassign(self, stmt: ast.AugAssign, scope: Scope) -> None:
         target = self.target(stmt.target, scope)
@@ -761,7 +710,8 @@ class Extractor(LayerReader, FlowReader):
                                            (("value", self.value(stmt.value, scope.env)),),
                                            span, span, scope.conditions, scope.no_grad,
                                            scope.function, span, True,
-                                           indent=self.pos.indent(stmt.lineno)))
+                                           indent=self.pos.indent(stmt.lineno),
+                                           bindings=_bindings(scope)))
 
     def target(self, node: ast.AST, scope: Scope) -> Target:
         """Understand the tensor expression an init call writes to."""
@@ -868,55 +818,31 @@ def _is_inert(stmt: ast.stmt) -> bool:
 
 
 def _exits(body: list[ast.stmt]) -> bool:
-    return len(body) == 1 and isinstance(body[0], (ast.Return, ast.Continue, ast.Raise))
+    """The block always leaves (``return``/``continue``/``raise`` last): what follows runs
+    only when its test was false."""
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Continue, ast.Raise))
 
 
-def _merge_or(parts: list[tuple[Condition, ...]]) -> Condition | None:
-    """``isinstance(m, A) or isinstance(m, B)`` is ``isinstance(m, (A, B))``."""
-    if not parts or any(len(p) != 1 for p in parts):
-        return None
-    first = parts[0][0]
-    if not all(p[0].kind == first.kind and p[0].subject == first.subject and p[0].positive
-               for p in parts):
-        return None
-    if first.kind not in ("isinstance", "classname", "name_contains"):
-        return None
-    return Condition(first.kind, first.subject, tuple(v for p in parts for v in p[0].values))
+def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
+    return tuple(dict.fromkeys(scope.loops.values()))
 
 
-def _is_classname(node: ast.AST, scope: Scope) -> bool:
-    text = dotted(node) or ""
-    if text.endswith("__name__"):
-        return True
-    built = scope.locals_built.get(text)
-    if built is not None:
-        return False
-    return "classname" in text.lower() or "class_name" in text.lower()
-
-
-def _dim_condition(left: ast.AST, op: ast.cmpop, right: ast.AST) -> Condition | None:
-    """``p.dim() > 1``, ``p.ndim >= 2``, ``len(p.shape) > 1``."""
-    subject = ""
-    if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) \
-            and left.func.attr in ("dim", "ndimension") and not left.args:
-        subject = dotted(left.func.value) or ""
-    elif isinstance(left, ast.Attribute) and left.attr == "ndim":
-        subject = dotted(left.value) or ""
-    elif isinstance(left, ast.Call) and dotted(left.func) == "len" and left.args \
-            and isinstance(left.args[0], ast.Attribute) and left.args[0].attr in ("shape",):
-        subject = dotted(left.args[0].value) or ""
-    elif isinstance(left, ast.Call) and dotted(left.func) == "len" and left.args \
-            and isinstance(left.args[0], ast.Call) and isinstance(left.args[0].func,
-                                                                  ast.Attribute) \
-            and left.args[0].func.attr == "size":
-        subject = dotted(left.args[0].func.value) or ""
-    if not subject or not isinstance(right, ast.Constant) or not isinstance(right.value, int):
-        return None
-    symbol = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==",
-              ast.NotEq: "!="}.get(type(op))
-    if symbol is None:
-        return None
-    return Condition("dim", subject, (symbol, right.value))
+def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:
+    """A ``case`` pattern as the test it performs (``case nn.Linear():`` is an isinstance);
+    None for a pattern that always matches or that we do not model."""
+    if isinstance(pattern, ast.MatchClass) and not pattern.patterns and not pattern.kwd_patterns:
+        return ast.Call(func=ast.Name("isinstance", ast.Load()), args=[subject, pattern.cls],
+                        keywords=[])
+    if isinstance(pattern, ast.MatchValue):
+        return ast.Compare(left=subject, ops=[ast.Eq()], comparators=[pattern.value])
+    if isinstance(pattern, ast.MatchOr):
+        tests = [_pattern_test(subject, p) for p in pattern.patterns]
+        if any(t is None for t in tests):
+            return None
+        return ast.BoolOp(op=ast.Or(), values=tests)
+    if isinstance(pattern, ast.MatchAs) and pattern.pattern is not None:
+        return _pattern_test(subject, pattern.pattern)
+    return None
 
 
 def _applies(call: ast.Call) -> bool:

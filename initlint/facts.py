@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from initlint.expr import Expr
 from initlint.findings import Span
 from initlint.imports import ImportTable
 
@@ -29,6 +30,10 @@ class LayerFact:
     count: Any = 1  # copies built (ModuleList comprehension over range(n)); UNKNOWN if not known
     star: bool = False  # built with *args or **kwargs: absent arguments are not known defaults
     from_params: tuple[str, ...] = ()  # keywords (or positions) passed a variable's value
+    # built wrapped: ``weight_norm(nn.Linear(...))`` → the wrapper's qualified name and the
+    # parameter it reparametrizes (ADDED BY rules for INI209)
+    reparam: str = ""
+    reparam_name: str = "weight"
 
     def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
@@ -66,10 +71,13 @@ class ParamFact:
 class FlowStep:
     """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
 
-    kind: str  # "module" | "act" | "opaque" | "residual"
-    ref: str  # layer name for "module"; activation name for "act"
+    kind: str  # "module" | "act" | "opaque" | "residual" | "factor"
+    ref: str  # layer name for "module"; activation name for "act"; functional for "factor"
     slope: Any = None  # LeakyReLU negative slope when known
     layer: LayerFact | None = None  # inline layers of a Sequential literal
+    # "factor" (pooling, dropout, interpolate... as functionals): the call's literal keyword
+    # arguments and its second positional one as "1" (dropout's p, interpolate's size)
+    params: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,17 +91,13 @@ class Chain:
 
 @dataclass(frozen=True)
 class Condition:
-    """One test on the path to an init site, as the code wrote it.
+    """One test on the path to an init site, kept as an expression the evaluator runs.
 
-    kind: "isinstance" (subject var, values = qualified types), "classname" (values =
-    substrings of the class name), "not_none" (subject = "m.bias"), "name_contains"
-    (subject = name var, values = substrings), "dim" (subject var, values = (op, n)),
-    "other" (anything else).
+    ``positive``: the site runs when the test is true (the ``if`` branch) or false (the
+    ``else`` branch, or the code after ``if test: continue``).
     """
 
-    kind: str
-    subject: str
-    values: tuple[Any, ...]
+    test: Expr
     positive: bool = True
 
 
@@ -142,6 +146,14 @@ class InitSite:
     wrapped: bool = False  # result wrapped in nn.Parameter(...)
     indent: str = ""  # the statement's indentation, for fixes
     arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
+    bindings: tuple[LoopBinding, ...] = ()  # the loops around the site (``for m in ...``)
+
+    def loops(self, fn: FunctionFacts | None) -> dict[str, LoopBinding]:
+        """Loop variable → the loop binding it at this site (the enclosing loop wins over
+        a same-named loop elsewhere in the function)."""
+        out = {b.var: b for b in fn.loops} if fn is not None else {}
+        out.update((b.var, b) for b in self.bindings)
+        return out
 
     def arg(self, name: str, default: Any = UNKNOWN) -> Any:
         for key, value in self.args:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from initlint import torch_api as api
-from initlint.dispatch import hits
+from initlint.evaluate import (
+    Evaluator,
+    ModuleVal,
+    ParamVal,
+    World,
+    site_runs_on_module,
+    site_runs_on_param,
+)
 from initlint.facts import (
     CallRef,
     ClassFacts,
@@ -156,6 +163,11 @@ class ProjectFacts:
         return index
 
     @cached_property
+    def evaluator(self) -> Evaluator:
+        """The abstract evaluator over this project's classes (conditions, values)."""
+        return Evaluator(World(self))
+
+    @cached_property
     def grad_enabled(self) -> dict[str, bool]:
         """See :func:`grad_enabled_functions`; computed once per project."""
         return grad_enabled_functions(self)
@@ -280,8 +292,8 @@ class ProjectFacts:
 
     def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
                        applied: list[Applied]) -> None:
-        loops = {b.var: b for b in fn.loops}
         for site in self.sites_in(fn):
+            loops = site.loops(fn)
             base = site.target.base
             if base in loops:
                 binding = loops[base]
@@ -370,8 +382,8 @@ class ProjectFacts:
         for site in self.sites_in(fn):
             if site.target.base == var:
                 applied.append(Applied(site, receiver, "each_module", binding))
-        loops = {b.var: b for b in fn.loops}
         for site in self.sites_in(fn):
+            loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
                 inner = loops[site.target.base]
                 how = "each_param" if "parameters" in inner.source else "each_module"
@@ -602,3 +614,76 @@ def grad_enabled_functions(project: ProjectFacts) -> dict[str, bool]:
             if callee is not None:
                 todo.append((callee, cls, grad and not call.no_grad))
     return reached
+
+
+def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr: str,
+         classes_at: dict[str, str]) -> str:
+    """Does ``item`` write ``<path>.<attr>``? "yes", "no" or "maybe": the site's tests are
+    evaluated on the abstract module (or parameter) at ``path``."""
+    site = item.site
+    scope = item.scope
+    if item.how == "unknown":
+        return "maybe"
+    if scope and not (path == scope or path.startswith(scope + ".")):
+        return "no"
+    if item.how == "direct":
+        return "yes" if item.scope == path and site.target.attr == attr else "no"
+    rel = path[len(scope) + 1:] if scope else path
+    if item.how == "members":
+        members = item.binding.members if item.binding else ()
+        return "yes" if rel in members and site.target.attr == attr and not site.target.path \
+            else "no"
+    binding = item.binding
+    var = binding.var if binding else site.target.base
+    loops = _loop_names(project, site)
+    if item.how == "each_child":
+        # ``for block in self.blocks: init(block.fc2.weight)``: direct children only
+        child, _, inner = rel.partition(".")
+        if inner != site.target.path or site.target.attr != attr:
+            return "no"
+        owner = f"{scope}.{child}" if scope else child
+        owner_cls = classes_at.get(owner) if inner else layer.cls
+        if not owner_cls:
+            return "maybe"
+        return _verdict(site_runs_on_module(project, site, var, owner_cls,
+                                            None if inner else layer, loops))
+    if item.how == "each_param":
+        if site.target.attr or site.target.path:
+            return "maybe"
+        name_var = binding.name_var if binding else ""
+        param = project.evaluator.attribute(_module_val(layer), attr)
+        if not isinstance(param, ParamVal):
+            param = ParamVal(attr)
+        return _verdict(site_runs_on_param(project, site, var, name_var, f"{rel}.{attr}",
+                                           param, loops))
+    # each_module: the site writes <var>.<path>.<attr>
+    if site.target.path:
+        # m.bn3.weight under isinstance(m, Bottleneck): the layer is bn3 of a matching module
+        if not path.endswith("." + site.target.path) and path != site.target.path:
+            return "no"
+        if site.target.attr != attr:
+            return "no"
+        owner_path = path[: -len(site.target.path)].rstrip(".")
+        owner_cls = classes_at.get(owner_path)
+        if owner_cls is None:
+            return "maybe"
+        return _verdict(site_runs_on_module(project, site, var, owner_cls, None, loops))
+    if site.target.attr != attr:
+        return "no"
+    return _verdict(site_runs_on_module(project, site, var, layer.cls, layer, loops))
+
+
+def _module_val(layer: LayerFact) -> ModuleVal:
+    return ModuleVal(layer.cls, layer)
+
+
+def _verdict(value: bool | None) -> str:
+    return "yes" if value is True else "no" if value is False else "maybe"
+
+
+def _loop_names(project: ProjectFacts, site: InitSite) -> frozenset[str]:
+    """Loop variables of the site's function: a test on one we did not bind is unknown."""
+    fn = project.functions.get(site.function)
+    if fn is None:
+        return frozenset()
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n)

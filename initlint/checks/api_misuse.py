@@ -6,6 +6,13 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
+from initlint.evaluate import (
+    ModuleVal,
+    ParamVal,
+    dispatched_types,
+    site_runs_on_param,
+    tests_on,
+)
 from initlint.facts import UNKNOWN, InitSite, LayerFact
 from initlint.findings import Edit, Finding, Fix, Severity, Span
 
@@ -113,7 +120,7 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
     """Is the target certainly a Parameter (not a buffer or plain tensor)?"""
     target = site.target
     function = ctx.project.functions.get(site.function)
-    loops = {b.var: b for b in function.loops} if function else {}
+    loops = site.loops(function)
     if target.base in loops:
         binding = loops[target.base]
         if "parameters" in binding.source:
@@ -130,7 +137,7 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
         return _layer_has_param(layers.get(target.path), target.attr)
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
-        kinds = [api.LAYERS.get(t) for t in _dispatch_types(site, target.base)]
+        kinds = [api.LAYERS.get(t) for t in _dispatch_types(ctx, site, target.base)]
         return bool(kinds) and all(k is not None and k.weight_ndim is not None for k in kinds)
     return False
 
@@ -180,7 +187,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
         return n < spec.min_ndim or (spec.max_ndim is not None and n > spec.max_ndim)
 
     function = ctx.project.functions.get(site.function)
-    loops = {b.var: b for b in function.loops} if function else {}
+    loops = site.loops(function)
     if target.index:
         return None
     if target.attr == "bias" and (target.base != "self" or not target.path):
@@ -213,7 +220,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
     if target.attr in ("weight",) and not target.path and (
             (binding is not None and binding.source in ("modules", "named_modules", "children"))
             or _is_callback_param(ctx, site)):
-        types = _dispatch_types(site, target.base)
+        types = _dispatch_types(ctx, site, target.base)
         bad_types = [t for t in types if api.LAYERS.get(t) is not None
                      and api.LAYERS[t].weight_ndim is not None
                      and bad(api.LAYERS[t].weight_ndim)]
@@ -234,43 +241,47 @@ def _layer_param_problem(layer: LayerFact | None, attr: str, bad, what: str):
 
 
 def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
-    """``for name, p in self.named_parameters(): if 'bias' in name: xavier_uniform_(p)``."""
-    filters = [c for c in site.conditions if c.kind in ("name_contains", "dim")]
-    if any(c.kind == "dim" for c in filters):
-        return None
-    if any(c.kind == "other" for c in site.conditions):
-        return None
-    names = [c for c in filters if c.kind == "name_contains" and c.positive]
-    if any("?" in c.values for c in names):
-        return None
-    values = [v for c in names for v in c.values]
-    if any(isinstance(v, str) and "bias" in v for v in values):
+    """``for name, p in self.named_parameters(): if 'bias' in name: xavier_uniform_(p)``:
+    the loop's tests evaluated on each parameter the model holds (name and dimensions)."""
+    project = ctx.project
+    var, name_var = binding.var, binding.name_var
+    loops = _loop_names(ctx, site)
+
+    def runs(name: str, ndim) -> bool:
+        param = ParamVal(name.rsplit(".", 1)[-1], ndim)
+        return site_runs_on_param(project, site, var, name_var, name, param, loops) is True
+
+    if name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1) \
+            and not runs("layer.weight", 2):
         return "parameters named '*bias*'", 1
     cls = _site_class(ctx, site)
     if cls is None or binding.receiver != "self":
         return None
-    excluded = [v for c in filters if c.kind == "name_contains" and not c.positive
-                for v in c.values]
-    placed = ctx.project.placed_layers(cls)
+    placed = project.placed_layers(cls)
+    params = []
     for p in placed:
         kind = api.LAYERS.get(p.layer.cls)
-        if kind is None or kind.family != "norm":
+        if kind is None or kind.weight_ndim is None:
             continue
-        if p.layer.arg(kind.affine_param or "affine", None, kind.affine_default) is False:
+        for attr in ("weight", "bias"):
+            value = project.evaluator.attribute(ModuleVal(p.layer.cls, p.layer), attr)
+            if isinstance(value, ParamVal) and isinstance(value.ndim, int) and bad(value.ndim):
+                params.append((kind.family != "norm", p.path, attr, value.ndim))
+    for _not_norm, path, attr, ndim in sorted(params, key=lambda x: x[0]):
+        if not runs(f"{path}.{attr}", ndim):
             continue
-        name = f"{p.path}.weight"
-        if all(isinstance(v, str) and v in name for v in values) and not any(
-                isinstance(v, str) and v in name for v in excluded):
-            if values and not all(isinstance(v, str) and v in "weight" for v in values):
-                continue
-            return f"the weight of norm layer `{p.path}` (matched by the loop's filter)", 1
-    if not values:
-        for p in placed:
-            kind = api.LAYERS.get(p.layer.cls)
-            if kind and kind.family in api.WEIGHT_LAYER_FAMILIES and \
-                    p.layer.arg("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True) is True:
-                return f"the bias of `{p.path}` (the loop has no dim filter)", 1
+        if attr == "weight":
+            return f"the weight of norm layer `{path}` (matched by the loop's filter)", ndim
+        if tests_on(site, (var, name_var)):
+            return f"the bias of `{path}` (matched by the loop's filter)", ndim
+        return f"the bias of `{path}` (the loop has no dim filter)", ndim
     return None
+
+
+def _loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
+    fn = ctx.project.functions.get(site.function)
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
+        frozenset()
 
 
 def _site_class(ctx: FileContext, site: InitSite):
@@ -283,21 +294,17 @@ def _site_class(ctx: FileContext, site: InitSite):
 
 
 def _is_callback_param(ctx: FileContext, site: InitSite) -> bool:
-    """The target's base is the module parameter of an ``apply``-style callback."""
+    """The target's base is the module parameter of an ``apply``-style callback whose tests
+    look at it (an isinstance / class-name dispatch)."""
     function = ctx.project.functions.get(site.function)
     if function is None:
         return False
     params = [p for p in function.params if p not in ("self", "cls")]
-    return bool(params) and site.target.base in params and any(
-        c.kind in ("isinstance", "classname") and c.subject == site.target.base
-        for c in site.conditions)
+    return bool(params) and site.target.base in params and tests_on(site, (site.target.base,))
 
 
-def _dispatch_types(site: InitSite, var: str) -> list[str]:
-    for cond in reversed(site.conditions):
-        if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-            return list(cond.values)
-    return []
+def _dispatch_types(ctx: FileContext, site: InitSite, var: str) -> list[str]:
+    return dispatched_types(ctx.project, site, var)
 
 
 @rule("INI005", "unguarded-bias", E,

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import init_module_spelling, module_classes
-from initlint.dispatch import match_module, match_param
+from initlint.evaluate import (
+    ParamVal,
+    dispatched_types,
+    site_runs_on_module,
+    site_runs_on_param,
+    tests_on,
+)
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Edit, Finding, Fix, Severity, Span
 from initlint.project import Applied, EffectiveInit, Placed
@@ -212,7 +218,7 @@ def _would_cover(ctx: FileContext, cls: ClassFacts, sites: list[Applied],
         if item.site.target.path or item.site.target.attr != "weight":
             continue
         var = item.binding.var if item.binding else item.site.target.base
-        if match_module(ctx.project, item.site.conditions, var, layer.cls) == "yes":
+        if site_runs_on_module(ctx.project, item.site, var, layer.cls, layer) is True:
             return True
     return False
 
@@ -280,16 +286,13 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 
 
 def _handled_types(project, function: str, var: str) -> set[str]:
-    """All layer types an isinstance ladder in ``function`` dispatches on for ``var``."""
-    types: set[str] = set()
+    """All weight-layer types the tests in ``function`` let through for ``var`` (evaluated:
+    isinstance, ``type(m) in``, class-name tests in any spelling)."""
     fn = project.functions.get(function)
     if fn is None:
-        return types
-    for site in project.sites_in(fn):
-        for cond in site.conditions:
-            if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-                types |= {t for t in cond.values if t in api.LAYERS}
-    return {t for t in types if api.LAYERS[t].family in api.WEIGHT_LAYER_FAMILIES}
+        return set()
+    return {t for site in project.sites_in(fn)
+            for t in dispatched_types(project, site, var, api.WEIGHT_LAYER_FAMILIES)}
 
 
 # --- INI204 ---------------------------------------------------------------------------------
@@ -324,15 +327,16 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 ctx, site.span,
                 f"the parameter loop re-draws the γ of norm layer `{display_path(hit.path)}` "
                 f"({hit.layer.cls.rsplit('.', 1)[-1]}) with `{site.func}`",
-                f"{_filter_text(site)} `{display_path(hit.path)}.weight`, a norm layer's "
+                f"{_filter_text(site, binding)} `{display_path(hit.path)}.weight`, a norm layer's "
                 f"scale γ (PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
                 "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
                 "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
                 subject=f"{cls.qualname}::{hit.path}")
 
 
-def _filter_text(site: InitSite) -> str:
-    if any(c.kind in ("name_contains", "dim") for c in site.conditions):
+def _filter_text(site: InitSite, binding) -> str:
+    names = (binding.var, binding.name_var) if binding else ()
+    if tests_on(site, names):
         return "The loop's filter lets through"
     return "The loop re-draws every parameter, including"
 
@@ -349,9 +353,9 @@ def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed 
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
         rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
-        verdict = match_param(item.site.conditions, var, name_var, rel, placed.layer,
-                               "weight")
-        if verdict == "yes":
+        verdict = site_runs_on_param(effective.project, item.site, var, name_var,
+                                     f"{rel}.weight", ParamVal("weight", 1))
+        if verdict is True:
             return placed
     return None
 
@@ -569,20 +573,16 @@ def _small_uniform(site: InitSite) -> bool:
 
 
 def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:
-    """The norm classes a module-dispatch site writes γ of (every one, not a chosen layer)."""
-    var = site.target.base
-    found: list[str] = []
-    for cond in site.conditions:
-        if cond.subject != var or not cond.positive:
-            continue
-        if cond.kind == "isinstance":
-            for t in cond.values:
-                kind = api.LAYERS.get(t)
-                if kind is not None and kind.family == "norm" and kind.affine_param:
-                    found.append(t.rsplit(".", 1)[-1])
-        elif cond.kind == "classname":
-            found += [v for v in cond.values if isinstance(v, str) and "Norm" in v]
-    return found
+    """The norm classes (short names) a module-dispatch site writes γ of, every one of them
+    rather than a chosen layer: the site's tests evaluated on each torch norm class."""
+    types = [t for t in dispatched_types(ctx.project, site, site.target.base,
+                                         frozenset({"norm"}))
+             if api.LAYERS[t].affine_param]
+    present = {p.layer.cls for model in ctx.project.models_running(site)
+               for p in ctx.project.placed_layers(model)}
+    shown = [t for t in types if t in present] or [
+        t for t in types if not t.rsplit(".", 1)[-1].startswith(("Lazy", "Sync"))] or types
+    return [t.rsplit(".", 1)[-1] for t in shown]
 
 
 RULES = (init_never_called, init_before_layers, isinstance_gap, name_filter_hits_norm,

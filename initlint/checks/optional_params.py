@@ -10,46 +10,46 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
-from initlint.facts import Construction, InitSite, LayerFact
+from initlint.evaluate import dispatched_types, missing_param, site_runs_on_module
+from initlint.facts import Construction, InitSite
 from initlint.findings import Edit, Finding, Fix, Span
 from initlint.text import split_lines
 
-_GUARD_KINDS = ("not_none", "isinstance")
 
-
-def missing_param(cls: str, args: LayerFact | Construction, attr: str) -> str:
-    """Why ``<layer>.<attr>`` is None for this construction, or "" when it exists (or may)."""
-    kind = api.LAYERS.get(cls)
-    if kind is None:
-        return ""
-    if kind.family in api.WEIGHT_LAYER_FAMILIES and attr == "bias":
-        value = args.literal("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True)
-        return "bias=False" if value is False else ""
-    if kind.family == "norm" and kind.affine_param and attr in ("weight", "bias"):
-        value = args.literal(kind.affine_param, api.POSITIONAL_AFFINE_INDEX.get(cls),
-                             kind.affine_default)
-        if value is False:
-            explicit = any(k == kind.affine_param for k, _ in args.kwargs)
-            return f"{kind.affine_param}=False" + ("" if explicit else " (its default)")
-    return ""
-
-
-def _guarded(site: InitSite) -> bool:
-    owner = site.target.owner
-    for cond in site.conditions:
-        if cond.kind in _GUARD_KINDS and cond.positive and (
-                cond.subject.startswith(owner + ".") and cond.subject != owner + ".__class__"):
+def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
+    """Does the site's path exclude a ``cls`` layer built as ``layer`` (whose target is
+    None)? Evaluated: ``if m.bias is not None``, ``getattr(m, 'bias', None)``, ``if
+    m.affine``, an isinstance ladder that picks other types... A test we cannot decide on
+    that module counts as a guard (we only report what certainly runs)."""
+    target = site.target
+    var = target.base
+    if var == "self":
+        owner = ctx.project.classes.get(_function_class(ctx, site))
+        if owner is None:
             return True
-        if cond.kind not in ("isinstance", "classname", "not_none", "has_attr"):
-            return True  # a test we do not understand may be the guard, or pick other modules
-    return False
+        env_cls, env_layer = owner.qualname, None
+    else:
+        env_cls, env_layer = cls, layer
+    return site_runs_on_module(ctx.project, site, var, env_cls, env_layer,
+                               _free_loop_names(ctx, site)) is not True
+
+
+def _function_class(ctx: FileContext, site: InitSite) -> str:
+    fn = ctx.project.functions.get(site.function)
+    return fn.cls if fn is not None else ""
+
+
+def _free_loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
+    fn = ctx.project.functions.get(site.function)
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
+        frozenset()
 
 
 def unguarded_optional_params(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         target = site.target
         if target.attr not in ("bias", "weight") or target.index or not target.base \
-                or target.copy or site.style in ("assign", "helper") or _guarded(site):
+                or target.copy or site.style in ("assign", "helper"):
             continue
         found = _offending_layer(ctx, site)
         if found is None:
@@ -79,10 +79,10 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
         for layer in project.all_layers(cls):
             if layer.name == target.path:
                 reason = missing_param(layer.cls, layer, target.attr)
-                if reason:
+                if reason and not _guarded(ctx, site, layer.cls, layer):
                     return layer.cls, reason, f"line {layer.span.row}"
         return None
-    types = _dispatched_types(site)
+    types = frozenset(dispatched_types(project, site, target.base))
     if not types:
         return None
     models = _models_running(ctx, site)
@@ -90,13 +90,13 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
     for cons in ctx.facts.constructions:
         if cons.cls in types and (parts is None or not cons.owner or cons.owner in parts):
             reason = missing_param(cons.cls, cons, target.attr)
-            if reason:
+            if reason and not _guarded(ctx, site, cons.cls, cons):
                 return cons.cls, reason, f"line {cons.span.row}"
     for model in models:
         for placed in project.placed_layers(model):
             if placed.layer.cls in types:
                 reason = missing_param(placed.layer.cls, placed.layer, target.attr)
-                if reason:
+                if reason and not _guarded(ctx, site, placed.layer.cls, placed.layer):
                     return placed.layer.cls, reason, f"`{model.name}.{placed.path}`"
     # Types whose default has no such parameter (InstanceNorm): a construction anywhere in
     # the same package that does not pass ``affine=`` keeps the default, **kwargs or not.
@@ -109,7 +109,8 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
             if facts.module.split(".")[0] != package or (not package and facts is not ctx.facts):
                 continue
             for cons in facts.constructions:
-                if cons.cls == cls and not _passes_affine(cons, kind):
+                if cons.cls == cls and not _passes_affine(cons, kind) \
+                        and not _guarded(ctx, site, cons.cls, cons):
                     return cls, f"{kind.affine_param}=False (its default)", \
                         f"{facts.path}:{cons.span.row}"
     return None
@@ -119,14 +120,6 @@ def _passes_affine(cons: Construction, kind: api.LayerKind) -> bool:
     index = api.POSITIONAL_AFFINE_INDEX.get(cons.cls)
     return any(k == kind.affine_param for k, _ in cons.kwargs) or (
         index is not None and index < len(cons.args))
-
-
-def _dispatched_types(site: InitSite) -> frozenset[str]:
-    var = site.target.base
-    for cond in reversed(site.conditions):
-        if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-            return frozenset(t for t in cond.values if t in api.LAYERS)
-    return frozenset()
 
 
 def _models_running(ctx: FileContext, site: InitSite):
