@@ -6,6 +6,8 @@ zeroed, an init that now runs), which is the point, but never "the same program"
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from typing import TYPE_CHECKING
 
 from initlint import torch_api as api
@@ -20,6 +22,7 @@ from initlint.fixes.common import (
     statement,
 )
 from initlint.fixes.plan import Append, Insert, Move, Node, Rename, Replace, SetArg, Wrap
+from initlint.text import split_lines
 
 if TYPE_CHECKING:
     from initlint.checks.base import FileContext
@@ -126,22 +129,45 @@ def gamma_around_one(ctx: FileContext, site: InitSite, kind: str) -> Fix | None:
 
 
 def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | None:
-    """INI201: call the method at the end of ``__init__``: ``self.apply(self.fn)`` for a
-    per-module callback, ``self.fn()`` otherwise."""
-    init = ctx.project.functions.get(f"{cls.qualname}.__init__")
-    if init is None or ctx.project.function_file.get(init.qualname) not in (None, ctx.facts):
+    """INI201: call the method at the end of ``__init__`` (of the class, or of its
+    subclasses in this file when it has none: they build the layers): ``self.fn()``, or
+    ``self.apply(self.fn)`` for a per-module callback."""
+    required = _required_params(ctx, fn)
+    if required is None or len(required) > 1:
         return None
-    params = [p for p in fn.params if p not in ("self", "cls")]
-    if fn.static:
-        params = list(fn.params)
-    if len(params) == 0:
-        code = f"self.{fn.name}()"
-    elif len(params) == 1:
-        code = f"self.apply(self.{fn.name})"
-    else:
+    code = f"self.apply(self.{fn.name})" if required else f"self.{fn.name}()"
+    owners = [cls] if f"{cls.qualname}.__init__" in ctx.project.functions else \
+        sorted(ctx.project.subclasses(cls), key=lambda k: k.span.row)
+    changes = []
+    for owner in owners:
+        init = ctx.project.functions.get(f"{owner.qualname}.__init__")
+        if init is None or ctx.project.function_file.get(init.qualname) not in (None, ctx.facts):
+            continue
+        changes.append(Append(Node(init.span, "def"), code))
+    if not changes:
         return None
-    return Fix("unsafe", f"Call `{code}` at the end of `{cls.name}.__init__`",
-               changes=(Append(Node(init.span, "def"), code),))
+    where = ", ".join(f"`{o.name}.__init__`" for o in owners)
+    return Fix("unsafe", f"Call `{code}` at the end of {where}", changes=tuple(changes))
+
+
+def _required_params(ctx: FileContext, fn: FunctionFacts) -> list[str] | None:
+    """The parameters a call must pass (beyond ``self``), read from the def itself."""
+    lines = split_lines(ctx.text)[fn.span.row - 1:fn.span.end_row]
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    except SyntaxError:
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    args = node.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if positional and positional[0] in ("self", "cls") and not fn.static:
+        positional = positional[1:]
+    required = positional[:len(positional) - len(args.defaults)]
+    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+                 if d is None]
+    return required
 
 
 def move_after_layers(ctx: FileContext, cls: ClassFacts, call_span: Span,
