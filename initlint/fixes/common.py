@@ -85,7 +85,7 @@ def quoted(text: str, value: str) -> str:
     """``value`` as a string literal in the file's prevailing quote style."""
     double = text.count('"') - 3 * text.count('"""')
     single = text.count("'") - 3 * text.count("'''")
-    quote = '"' if double > single else "'"
+    quote = '"' if double >= single else "'"
     return f"{quote}{value}{quote}"
 
 
