@@ -34,7 +34,7 @@ def deprecated_alias(ctx: FileContext, site: InitSite) -> Fix | None:
     if ctx.source(span) != site.func or \
             ctx.source(Span(span.row, span.column - 1, span.row, span.column)) != ".":
         return None  # a bare imported name: renaming the call would leave it unbound
-    return Fix("safe", f"Rename to `{new}` (same init, no deprecation warning)",
+    return Fix("safe", f"Use `{new}` (same init, no deprecation warning)",
                changes=(Rename(call(site), new),))
 
 
