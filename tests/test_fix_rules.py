@@ -362,3 +362,16 @@ def test_ini204_fix_keeps_norm_scales_at_one(tmp_path: Path):
             assert any(abs(w.mean().item() - 1) > 0.5 for w in norms)
         else:
             assert all(torch.equal(w, torch.ones_like(w)) for w in norms)
+
+
+@pytest.mark.parametrize("fixture, model", [
+    ("api_misuse/unguarded_bias.py", "Head"),  # INI005: AttributeError on a None bias
+    ("api_misuse/fan_of_1d.py", "Seq2Seq"),  # INI004: ValueError on 1-D tensors
+])
+def test_safe_fixes_stop_the_crash(fixture: str, model: str, tmp_path: Path):
+    src = FIXTURES / fixture
+    path = tmp_path / src.name
+    shutil.copy(src, path)
+    assert isinstance(_build_all(path)[model], str)  # crashes before
+    fix_paths([str(path)], Config(select=("ALL",)), unsafe=False, jobs=1)
+    assert isinstance(_build_all(path)[model], dict)  # builds after --fix
