@@ -14,7 +14,8 @@ from initlint.evaluate import (
     tests_on,
 )
 from initlint.facts import UNKNOWN, InitSite, LayerFact
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Severity, Span
+from initlint.fixes import api as fixes
 
 E = Severity.ERROR
 
@@ -33,10 +34,7 @@ def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if site.style != "alias":
             continue
         new = api.DEPRECATED_ALIASES[site.func]
-        spelled = ctx.source(site.name_span)
-        fix = None
-        if spelled == site.func and ctx.source(_before(site.name_span)) == ".":
-            fix = Fix("safe", f"Use `{new}`", (Edit(site.name_span, new),))
+        fix = fixes.deprecated_alias(ctx, site)
         yield rule.finding(
             ctx, site.name_span,
             f"`{site.func}` is a deprecated alias of `torch.nn.init.{new}`",
@@ -46,12 +44,9 @@ def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             fix)
 
 
-def _before(span: Span) -> Span:
-    return Span(span.row, span.column - 1, span.row, span.column)
-
-
 @rule("INI002", "init-on-a-copy", E,
-      "An initializer writes into a temporary copy, so the parameter never changes.")
+      "An initializer writes into a temporary copy, so the parameter never changes.",
+      fix="unsafe")
 def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         target = site.target
@@ -65,7 +60,7 @@ def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                     "A module's parameter attribute only accepts an nn.Parameter or None: "
                     "this raises TypeError (cannot assign 'torch.FloatTensor' as parameter). "
                     "Initialize the existing parameter in place, or wrap the tensor in "
-                    "nn.Parameter(...).")
+                    "nn.Parameter(...).", fixes.parameter_assignment(ctx, site))
             elif site.discarded:
                 yield rule.finding(
                     ctx, site.span,
@@ -82,7 +77,7 @@ def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 f"`.{target.copy}()` returns a new tensor (for `.to()`/`.float()`/`.cpu()`, "
                 "whenever dtype or device differ), so the in-place init fills the copy and the "
                 "parameter keeps its old values. Initialize the parameter itself, or its "
-                "`.data`.")
+                "`.data`.", fixes.write_through(ctx, site))
 
 
 _INIT_LIKE_METHODS = frozenset({"normal_", "uniform_", "fill_", "zero_", "copy_"})
@@ -94,7 +89,8 @@ def _is_layer_param_attr(assigned: str) -> bool:
 
 
 @rule("INI003", "inplace-on-parameter-with-grad", E,
-      "An in-place tensor method on a Parameter that requires grad, outside torch.no_grad().")
+      "An in-place tensor method on a Parameter that requires grad, outside torch.no_grad().",
+      fix="safe")
 def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     if not any(s.style == "inplace" and not s.no_grad and not s.target.via_data
                for s in ctx.facts.sites):
@@ -113,7 +109,8 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "A Parameter is a leaf that requires grad; an in-place op on it outside "
             "torch.no_grad() raises RuntimeError ('a leaf Variable that requires grad is "
             "being used in an in-place operation'). Use torch.nn.init.* (which runs under "
-            "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.")
+            "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.",
+            fixes.no_grad(ctx, site))
 
 
 def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
@@ -156,7 +153,7 @@ def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
 
 @rule("INI004", "fan-of-1d-tensor", E,
       "An init that needs a ≥2-D tensor (xavier, kaiming, orthogonal...) on a bias, norm "
-      "weight or other 1-D parameter: raises ValueError.")
+      "weight or other 1-D parameter: raises ValueError.", fix="safe")
 def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
@@ -176,7 +173,8 @@ def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{site.func}` on {what}, a {ndim}-D tensor: raises ValueError",
             f"{site.func} needs a tensor with {limits} dimensions; on a {ndim}-D tensor it "
             f"raises ValueError ('{reason}'). Use zeros_/constant_ for biases and norm "
-            "weights, or filter the loop with `p.dim() > 1`.")
+            "weights, or filter the loop with `p.dim() > 1`.", fixes.fan_of_1d(ctx, site, what,
+                                                                           ndim))
 
 
 def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
@@ -354,11 +352,7 @@ def _bad_name(rule: Rule, ctx: FileContext, span: Span, func: str, value: str,
               accepted: dict, arg: str = "") -> Finding:
     normalized = value.lower().replace("-", "_")
     candidates = [name for name in accepted if name == normalized]
-    fix = None
-    literal = ctx.source(span)
-    if candidates and literal[:1] and literal[:1] in "'\"" and literal[-1:] == literal[:1]:
-        fix = Fix("safe", f"Use '{candidates[0]}'",
-                  (Edit(span, f"{literal[0]}{candidates[0]}{literal[0]}"),))
+    fix = fixes.bad_name(ctx, span, candidates[0]) if candidates else None
     where = f"{arg}=" if arg else ""
     message = f"`{func}({where}'{value}')` is not accepted"
     if candidates:

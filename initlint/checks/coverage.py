@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.checks.signal import init_module_spelling, module_classes
+from initlint.checks.signal import module_classes
 from initlint.evaluate import (
     ParamVal,
     dispatched_types,
@@ -16,10 +16,10 @@ from initlint.evaluate import (
     tests_on,
 )
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Fix, Severity, Span
+from initlint.fixes import coverage as fixes
 from initlint.project import Applied, EffectiveInit, Placed
 from initlint.signal import describe, display_path, fan_in, weight_init
-from initlint.text import split_lines
 
 W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
@@ -35,7 +35,8 @@ def _explicitly_selected(ctx: FileContext, code: str) -> bool:
 
 @rule("INI201", "init-never-called", W,
       "An init method or function that nothing reaches: not called from __init__, not "
-      "passed to .apply, not referenced anywhere in the linted tree, not a framework hook.")
+      "passed to .apply, not referenced anywhere in the linted tree, not a framework hook.",
+      fix="unsafe")
 def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for fn in ctx.facts.functions:
@@ -66,6 +67,7 @@ def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "trains from PyTorch's default init (kaiming_uniform_(a=√5), "
             "Var(w)=1/(3·fan_in)) instead. Call it at the end of `__init__` "
             f"(e.g. `self.apply({fn.name})`) or delete it.",
+            fixes.call_init(ctx, cls, fn) if fn.cls else None,
             subject=fn.qualname)
 
 
@@ -144,7 +146,7 @@ def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
 
 @rule("INI202", "init-before-layers", W,
       "In __init__, an init call runs before some weight layers are assigned; those keep "
-      "PyTorch's default.")
+      "PyTorch's default.", fix="unsafe")
 def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for cls in module_classes(ctx):
@@ -175,6 +177,9 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 + ("Run the base's init again at the end of this `__init__`."
                    if call.receiver == "super" else
                    "Move the call to the end of `__init__`."),
+                None if call.receiver == "super" else fixes.move_after_layers(
+                    ctx, cls, call.span, max((layer.span for layer in late),
+                                             key=lambda span: span.row)),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
 
 
@@ -302,7 +307,8 @@ _SHRINKING = {"normal", "uniform", "zeros", "orthogonal", "sparse", "other"}
 
 @rule("INI204", "name-filter-hits-norm", W,
       "A named_parameters()/parameters() loop re-draws every parameter matching 'weight' (or "
-      "every parameter) in a model with norm layers: their γ scales are re-drawn too.")
+      "every parameter) in a model with norm layers: their γ scales are re-drawn too.",
+      fix="unsafe")
 def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for cls in module_classes(ctx):
@@ -331,6 +337,7 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 f"scale γ (PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
                 "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
                 "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
+                fixes.dim_filter(ctx, site),
                 subject=f"{cls.qualname}::{hit.path}")
 
 
@@ -369,7 +376,8 @@ def _in_file(ctx: FileContext, site: InitSite) -> bool:
 
 
 @rule("INI205", "padding-idx-overwritten", W,
-      "An nn.Embedding(padding_idx=p) whose weight is re-initialized without zeroing row p.")
+      "An nn.Embedding(padding_idx=p) whose weight is re-initialized without zeroing row p.",
+      fix="unsafe")
 def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     reported: set[tuple[str, int]] = set()
@@ -404,6 +412,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "every padded position (summed position inputs, attention, logits). Add "
                 f"`module.weight.data[module.padding_idx].zero_()` after the draw (as "
                 "transformers' _init_weights does).",
+                fixes.rezero_padding(ctx, site) if _in_file(ctx, site) else None,
                 subject=f"{cls.qualname}::{placed.path}")
 
 
@@ -436,7 +445,7 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
 
 @rule("INI206", "bias-left-default", W,
       "A layer whose weight gets an explicit init while its bias keeps PyTorch's default draw "
-      "U(±1/√fan_in).", fix="safe")
+      "U(±1/√fan_in).", fix="unsafe")
 def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     want_info = _explicitly_selected(ctx, "INI206")
@@ -497,20 +506,7 @@ def _bias_severity(weight, layer: LayerFact) -> tuple[Severity, str]:
 
 
 def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
-    """In a loop body or apply callback: zero the bias under a guard after the weight init."""
-    spelling = init_module_spelling(ctx)
-    base = site.target.base
-    if spelling is None or base in ("", "self") or site.target.path or not site.discarded:
-        return None
-    span = site.statement_span
-    lines = split_lines(ctx.text)
-    line = lines[span.end_row - 1] if span.end_row <= len(lines) else ""
-    if line[span.end_column - 1:].strip():
-        return None
-    text = (f"\n{site.indent}if {base}.bias is not None:\n{site.indent}    "
-            f"{spelling}.zeros_({base}.bias)")
-    end = Span(span.end_row, span.end_column, span.end_row, span.end_column)
-    return Fix("safe", f"Zero `{base}.bias` after the weight init", (Edit(end, text),))
+    return fixes.zero_bias(ctx, site)
 
 
 # --- INI207 ---------------------------------------------------------------------------------
@@ -518,7 +514,7 @@ def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
 
 @rule("INI207", "norm-scale-near-zero", W,
       "A norm layer's γ drawn around 0 (normal_(w, 0, 0.02), zeros_) for every norm layer: "
-      "each normalized output is scaled to ≈0.")
+      "each normalized output is scaled to ≈0.", fix="unsafe")
 def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         if site.target.attr != "weight" or site.target.path or site.target.index:
@@ -547,6 +543,7 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "output std 0.021 instead of ~1). The DCGAN recipe is "
             "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "
             "(zero_init_residual) on purpose.",
+            fixes.gamma_around_one(ctx, site, kind),
             subject=_norm_subject(ctx, site, types))
 
 

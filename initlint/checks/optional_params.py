@@ -12,8 +12,8 @@ from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
 from initlint.evaluate import dispatched_types, missing_param, site_runs_on_module
 from initlint.facts import Construction, InitSite
-from initlint.findings import Edit, Finding, Fix, Span
-from initlint.text import split_lines
+from initlint.findings import Finding, Fix
+from initlint.fixes.api import guard
 
 
 def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
@@ -127,13 +127,4 @@ def _models_running(ctx: FileContext, site: InitSite):
 
 
 def _guard_fix(ctx: FileContext, site: InitSite, subject: str) -> Fix | None:
-    span = site.statement_span
-    if span.row != span.end_row or span.column != len(site.indent) + 1 or not site.discarded:
-        return None
-    line = split_lines(ctx.text)[span.row - 1]
-    if line[span.end_column - 1:].strip() and not line[span.end_column - 1:].lstrip() \
-            .startswith("#"):
-        return None  # more code on the line (``a(); b()``)
-    edit = Edit(Span(span.row, span.column, span.row, span.column),
-                f"if {subject} is not None:\n{site.indent}    ")
-    return Fix("safe", f"Guard with `if {subject} is not None:`", (edit,))
+    return guard(site, subject)

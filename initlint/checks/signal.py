@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.facts import UNKNOWN, ClassFacts, InitSite
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Severity, Span
+from initlint.fixes import signal as fixes
 from initlint.project import EffectiveInit, Placed
 from initlint.signal import (
     ChainLayer,
@@ -114,7 +115,7 @@ def _act_label(act: str) -> str:
 
 @rule("INI101", "deep-stack-on-default-init", W,
       "A plain chain of ≥ 4 weight layers with nonlinearities between them, left on "
-      "PyTorch's default init, with no normalization and no residual path.")
+      "PyTorch's default init, with no normalization and no residual path.", fix="unsafe")
 def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls, effective, placed, run in plain_runs(ctx):
         if len(run.layers) < ctx.config.min_depth:
@@ -158,6 +159,8 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
         f"{measured}. There is no normalization between the layers and no residual path to "
         f"rescue the signal. Initialize them explicitly, e.g. {fix_hint}, or add "
         "BatchNorm/LayerNorm between them.",
+        fixes.explicit_init(ctx, cls, [fixes.Layer(layer.path, layer.layer, layer.act,
+                                                   layer.slope) for layer in run.layers]),
         subject=_subject(cls, run.paths))
 
 
@@ -223,7 +226,7 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
         f"over these {len(layers)} layers); measured on a width-256 ReLU MLP: std 0.16 at "
         "depth 5, 0.021 at depth 10 (He: 0.88, 0.68). Use "
         "gain=nn.init.calculate_gain('relu') or kaiming_*_(w, nonlinearity='relu').",
-        _gain_fix(ctx, site) if in_file else None,
+        fixes.relu_gain(ctx, site) if in_file else None,
         subject=_subject(cls, paths))
 
 
@@ -241,21 +244,6 @@ def init_module_spelling(ctx: FileContext) -> str | None:
     return None
 
 
-def _gain_fix(ctx: FileContext, site: InitSite) -> Fix | None:
-    spelling = init_module_spelling(ctx)
-    if spelling is None or site.span.row != site.span.end_row:
-        return None
-    gain = f"{spelling}.calculate_gain('relu')"
-    spans = dict(site.arg_spans)
-    if "gain" in spans:
-        edit = Edit(spans["gain"], gain)
-    else:
-        end = site.span
-        closing = Span(end.end_row, end.end_column - 1, end.end_row, end.end_column - 1)
-        edit = Edit(closing, f", gain={gain}")
-    return Fix("unsafe", "Use gain=calculate_gain('relu')", (edit,))
-
-
 # --- INI103 ---------------------------------------------------------------------------------
 
 
@@ -267,7 +255,7 @@ def _hidden(run: Run) -> list[ChainLayer]:
 @rule("INI103", "gain-mismatch", W,
       "An init gain made for one nonlinearity on layers that feed another: kaiming (ReLU "
       "gain) before tanh/sigmoid, a leaky_relu slope unlike the network's, "
-      "calculate_gain(X) before Y.")
+      "calculate_gain(X) before Y.", fix="unsafe")
 def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     reported: set[tuple[str, InitSite]] = set()
     for cls, effective, placed, run in plain_runs(ctx):
@@ -285,9 +273,11 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             reported.add(key)
             message, why = problem
             span = site.span if _site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
+            fix = fixes.matching_gain(ctx, site, layer.act, layer.slope) \
+                if _site_in_file(ctx, site) else None
             yield rule.finding(ctx, span,
                                f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
-                               subject=_subject(cls, (layer.path,)))
+                               fix, subject=_subject(cls, (layer.path,)))
 
 
 def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
@@ -340,7 +330,7 @@ def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
 
 @rule("INI104", "residual-without-norm-unscaled", W,
       "≥ 5 residual blocks without normalization whose last branch layer is neither "
-      "zero-initialized nor scaled by 1/√(2·n_blocks).")
+      "zero-initialized nor scaled by 1/√(2·n_blocks).", fix="unsafe")
 def residual_unscaled(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for container in module_classes(ctx):
         effective = ctx.project.effective(container)
@@ -365,6 +355,7 @@ def residual_unscaled(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "blocks (measured, no norm, width 256: He ×5.8 at 5 blocks, ×1,227 at 20). "
                 "Zero-initialize the last layer of each branch (Fixup, zero_init_residual) "
                 "or scale its std by 1/√(2·n_blocks) (GPT-2), or add normalization.",
+                fixes.zero_last_branch_layer(ctx, container, layer.name, block),
                 subject=f"{container.qualname}::{layer.name}")
 
 
