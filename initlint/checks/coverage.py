@@ -18,6 +18,7 @@ from initlint.evaluate import (
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Finding, Fix, Severity, Span
 from initlint.fixes import coverage as fixes
+from initlint.norms import norm_info
 from initlint.project import Applied, EffectiveInit, Placed
 from initlint.signal import describe, display_path, fan_in, weight_init
 
@@ -324,16 +325,17 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
                 continue
             binding = item.binding
-            hit = _first_norm_hit(effective, item, binding)
-            if hit is None:
+            found = _first_norm_hit(effective, item, binding)
+            if found is None:
                 continue
+            hit, scale = found
             drawn = {"normal": f"N(0, {std:g})" if isinstance(std, (int, float)) else "N(0, σ)",
                      "zeros": "0"}.get(kind, f"{site.func}")
             yield rule.finding(
                 ctx, site.span,
                 f"the parameter loop re-draws the γ of norm layer `{display_path(hit.path)}` "
                 f"({hit.layer.cls.rsplit('.', 1)[-1]}) with `{site.func}`",
-                f"{_filter_text(site, binding)} `{display_path(hit.path)}.weight`, a norm layer's "
+                f"{_filter_text(site, binding)} `{display_path(hit.path)}.{scale}`, a norm layer's "
                 f"scale γ (PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
                 "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
                 "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
@@ -348,22 +350,26 @@ def _filter_text(site: InitSite, binding) -> str:
     return "The loop re-draws every parameter, including"
 
 
-def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed | None:
+def _first_norm_hit(effective: EffectiveInit, item: Applied,
+                    binding) -> tuple[Placed, str] | None:
+    """The first norm layer (torch's, derived, or a project's own) whose γ the loop re-draws,
+    with γ's name."""
     var = binding.var if binding else ""
     name_var = binding.name_var if binding else ""
     for placed in effective.placed:
-        kind = api.LAYERS.get(placed.layer.cls)
-        if kind is None or kind.family != "norm" or kind.affine_param is None:
-            continue
-        if placed.layer.arg(kind.affine_param, None, kind.affine_default) is False:
+        info = norm_info(effective.project, placed.layer.cls)
+        kind = info.torch_kind if info else None
+        if info is None or info.scale is None or (kind is not None and (
+                kind.affine_param is None
+                or placed.layer.arg(kind.affine_param, None, kind.affine_default) is False)):
             continue
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
         rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
         verdict = site_runs_on_param(effective.project, item.site, var, name_var,
-                                     f"{rel}.weight", ParamVal("weight", 1))
+                                     f"{rel}.{info.scale}", ParamVal(info.scale, 1))
         if verdict is True:
-            return placed
+            return placed, info.scale
     return None
 
 
@@ -517,7 +523,8 @@ def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
       "each normalized output is scaled to ≈0.", fix="unsafe")
 def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
-        if site.target.attr != "weight" or site.target.path or site.target.index:
+        if site.target.attr not in api.NORM_SCALE_NAMES or site.target.path \
+                or site.target.index:
             continue
         types = _norm_dispatch(ctx, site)
         if not types:
@@ -577,6 +584,12 @@ def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:
              if api.LAYERS[t].affine_param]
     present = {p.layer.cls for model in ctx.project.models_running(site)
                for p in ctx.project.placed_layers(model)}
+    own = sorted(cls for cls in present if cls not in api.LAYERS and (
+        info := norm_info(ctx.project, cls)) is not None and info.scale == site.target.attr
+        and site_runs_on_module(ctx.project, site, site.target.base, cls) is True)
+    if own:  # a project's own norm classes (LayerNorm2d with weight/bias, forward normalizes)
+        return sorted({t.rsplit(".", 1)[-1] for t in [*types, *own]
+                       if t in present})
     shown = [t for t in types if t in present] or [
         t for t in types if not t.rsplit(".", 1)[-1].startswith(("Lazy", "Sync"))] or types
     return [t.rsplit(".", 1)[-1] for t in shown]
