@@ -171,14 +171,19 @@ def test_safe_fixes_keep_every_model_building_with_the_same_weights(path: Path,
     target_before = next(p for p in before_paths if p.name == path.name and
                          p.parent.name == (rel.parent.name or p.parent.name))
     target_after = after_dir / target_before.relative_to(before_dir)
-    before = _build_all(target_before)
+    before, again = _build_all(target_before), _build_all(target_before)
     after = _build_all(target_after)
     for name, state in before.items():
         if isinstance(state, str):
             continue  # crashed before the fix (what INI0xx fixes stop)
         assert name in after and isinstance(after[name], dict), \
             f"{name} built before --fix and not after: {after.get(name)} ({run.fixed} fixes)"
-        assert _same(state, after[name]), f"{name}: a safe fix changed the initial weights"
+        # Only what a seed determines: torch.empty's memory (INI007) differs build to build.
+        fixed = {k for k in state if torch.equal(torch.nan_to_num(state[k]),
+                                                 torch.nan_to_num(again[name][k]))}
+        assert after[name].keys() == state.keys()
+        assert _same({k: state[k] for k in fixed}, {k: after[name][k] for k in fixed}), \
+            f"{name}: a safe fix changed the initial weights"
 
 
 # --- the numbers after each rule's fix ------------------------------------------------------
@@ -307,7 +312,7 @@ class Net(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, 0.0, 0.01)
 """, "INI206")
-    assert "if getattr(m, 'bias', None) is not None:" in text
+    assert 'if getattr(m, "bias", None) is not None:' in text
     torch.manual_seed(0)
     assert torch.count_nonzero(before.Net().fc.bias) > 0
     torch.manual_seed(0)

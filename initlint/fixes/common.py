@@ -98,6 +98,11 @@ def math_spelling(facts: FileFacts) -> Spelling | None:
     return Spelling("math", (Import("math"),))
 
 
+def self_name(fn: FunctionFacts | None) -> str:
+    """How the method spells its instance parameter (the facts read it as ``self``)."""
+    return getattr(fn, "self_name", "self") if fn is not None else "self"
+
+
 def call(site: InitSite) -> Node:
     return Node(site.span, "call")
 

@@ -19,6 +19,7 @@ from initlint.fixes.common import (
     init_spelling,
     loop_var,
     quoted,
+    self_name,
     statement,
 )
 from initlint.fixes.plan import Append, Insert, Move, Node, Rename, Replace, SetArg, Wrap
@@ -51,7 +52,8 @@ def zero_bias(ctx: FileContext, site: InitSite) -> Fix | None:
             or not target.base or _param_loop(ctx, site):
         return None
     if target.base == "self":
-        owner = attribute_path("self", target.path) if target.path else None
+        me = self_name(ctx.project.functions.get(site.function))
+        owner = attribute_path(me, target.path) if target.path else None
         if owner is None:
             return None
         code = f"{init.text}.zeros_({owner}.bias)"  # the check saw this layer built with one
@@ -89,7 +91,8 @@ def rezero_padding(ctx: FileContext, site: InitSite) -> Fix | None:
             or _param_loop(ctx, site):
         return None
     if target.base == "self":
-        owner = attribute_path("self", target.path) if target.path else None
+        me = self_name(ctx.project.functions.get(site.function))
+        owner = attribute_path(me, target.path) if target.path else None
         if owner is None:
             return None
         code = f"{owner}.weight.data[{owner}.padding_idx].zero_()"
@@ -135,7 +138,6 @@ def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | Non
     required = _required_params(ctx, fn)
     if required is None or len(required) > 1:
         return None
-    code = f"self.apply(self.{fn.name})" if required else f"self.{fn.name}()"
     owners = [cls] if f"{cls.qualname}.__init__" in ctx.project.functions else \
         sorted(ctx.project.subclasses(cls), key=lambda k: k.span.row)
     changes = []
@@ -143,6 +145,8 @@ def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | Non
         init = ctx.project.functions.get(f"{owner.qualname}.__init__")
         if init is None or ctx.project.function_file.get(init.qualname) not in (None, ctx.facts):
             continue
+        me = self_name(init)
+        code = f"{me}.apply({me}.{fn.name})" if required else f"{me}.{fn.name}()"
         changes.append(Append(Node(init.span, "def"), code))
     if not changes:
         return None

@@ -8,6 +8,7 @@ that feeds nothing, zeros for biases.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from initlint import torch_api as api
 from initlint.facts import ClassFacts, InitSite, LayerFact
 from initlint.findings import Fix
-from initlint.fixes.common import attribute_path, call, init_spelling, quoted
+from initlint.fixes.common import attribute_path, call, init_spelling, quoted, self_name
 from initlint.fixes.plan import Append, Node, Replace, SetArg
 
 if TYPE_CHECKING:
@@ -117,7 +118,9 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
     if existing is not None:
         return Fix("unsafe", f"Add {what} for the chain's layers (zero biases) to "
                    f"`{existing.name}`",
-                   changes=(Append(Node(existing.span, "def"), statements), *init.imports))
+                   changes=(Append(Node(existing.span, "def"),
+                                   re.sub(r"\bself\b", self_name(existing), statements)),
+                            *init.imports))
     names = {m.rsplit(".", 1)[-1] for m in cls.methods}
     name = next(n for n in ("_init_weights", "_init_chain_weights", "_init_weights_he")
                 if n not in names)
@@ -125,7 +128,8 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
     return Fix("unsafe", f"Add `{name}` ({what} for the chain's layers, zero biases), called "
                "at the end of `__init__`",
                changes=(Append(Node(cls.span, "class"), method),
-                        Append(Node(ctor.span, "def"), f"self.{name}()"), *init.imports))
+                        Append(Node(ctor.span, "def"), f"{self_name(ctor)}.{name}()"),
+                        *init.imports))
 
 
 def _called_init_method(ctx: FileContext, cls: ClassFacts, ctor):
@@ -205,7 +209,7 @@ def zero_last_branch_layer(ctx: FileContext, container: ClassFacts, layer_name: 
     if init is None or ctor is None or last is None or ctx.project.function_file.get(
             ctor.qualname) not in (None, ctx.facts):
         return None
-    stack = attribute_path("self", layer_name.removesuffix(".*"))
+    stack = attribute_path(self_name(ctor), layer_name.removesuffix(".*"))
     inner = attribute_path("block", last.name)
     if stack is None or inner is None:
         return None
