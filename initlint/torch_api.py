@@ -196,6 +196,9 @@ _GLOBAL_MAX = SignalFactor("global_max_pool", 4.16, 4.66, "32×32 maps; grows wi
 _NEAREST = SignalFactor("upsample", 1.0, 1.0, "nearest: copies values")
 _BILINEAR = SignalFactor("upsample", 0.77, 0.97, "bilinear/bicubic interpolation smooths")
 _RESHAPE = SignalFactor("reshape", 1.0, 1.0)
+_CONCAT = SignalFactor("concat", 1.0, 1.0, "the RMS of the parts (×1.000 measured for parts at "
+                       "one scale); two signal paths joined end the chain instead: the shorter "
+                       "one rescues the signal like a residual path")
 _DROPOUT = SignalFactor("dropout", 1.41, 1.41, "train mode, p=0.5: ×1/√(1-p); ×1 in eval")
 _ATTENTION = SignalFactor("attention", 0.031, 0.115, "nn.MultiheadAttention at its own init, "
                           "sequence 256–16: the softmax averages values, ≈1/√seq")
@@ -218,6 +221,7 @@ SIGNAL_FACTORS: dict[str, SignalFactor] = {
     F + "upsample": _NEAREST, NN + "PixelShuffle": _NEAREST, NN + "PixelUnshuffle": _NEAREST,
     F + "pixel_shuffle": _NEAREST,
     NN + "Flatten": _RESHAPE, "torch.flatten": _RESHAPE,
+    **{"torch." + f: _CONCAT for f in ("cat", "concat", "concatenate", "stack", "hstack")},
     **{NN + c: _DROPOUT for c in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
                                   "AlphaDropout", "FeatureAlphaDropout")},
     **{F + c: _DROPOUT for c in ("dropout", "dropout1d", "dropout2d", "dropout3d",
