@@ -54,6 +54,8 @@ class Rewriter:
         self._starts: dict[tuple[int, int], list[tuple[cst.CSTNode, Any]]] = {}
         self._ranges: dict[int, Any] = {}
         self._blocks: list[cst.CSTNode] = [self.module]
+        self._texts: dict[int, str] | None = None  # top-level statement → its text
+        self._edges: tuple[str, str] = ("", "")  # the module's header and footer text
         for node, rng in wrapper.resolve(PositionProvider).items():
             if isinstance(node, cst.IndentedBlock):
                 self._blocks.append(node)
@@ -131,13 +133,36 @@ class Rewriter:
                 edits.setdefault(id(after), []).append(_Land(id(node)))
         module = self.module
         if edits:
-            transformer = _Transformer(self.module, edits)
+            spans = [self._ranges[key] for key in edits if key in self._ranges]
+            transformer = _Transformer(self.module, edits, self._ranges, spans)
             module = module.visit(transformer)
             if transformer.carried:
                 raise CannotApplyError("the moved statement comes after where it should land")
         for wanted in imports:
             module = _ensure_import(module, wanted)
-        return module.code
+        return self._code(module)
+
+    def _code(self, module: cst.Module) -> str:
+        """``module.code``, re-generating only the top-level statements a fix changed
+        (the others are the same objects as before: their text is reused)."""
+        old = self.module
+        if module.header is not old.header or module.footer is not old.footer or \
+                not module.has_trailing_newline or not old.has_trailing_newline:
+            return module.code
+        if self._texts is None:
+            self._texts = {id(stmt): old.code_for_node(stmt) for stmt in old.body}
+            self._edges = (_lines_code(old, old.header), _lines_code(old, old.footer))
+        parts = [self._edges[0]]
+        for stmt in module.body:
+            text = self._texts.get(id(stmt))
+            parts.append(text if text is not None else module.code_for_node(stmt))
+        parts.append(self._edges[1])
+        code = "".join(parts)
+        return code if code else module.code
+
+
+def _lines_code(module: cst.Module, lines: Sequence[cst.EmptyLine]) -> str:
+    return "".join(module.code_for_node(line) for line in lines)
 
 
 # --- building snippets in the file's own style ---------------------------------------------
@@ -188,12 +213,24 @@ class _Land:
 class _Transformer(cst.CSTTransformer):
     """Rewrites the nodes named by the changes, leaves every other node as it was."""
 
-    def __init__(self, module: cst.Module, edits: dict[int, list[Any]]):
+    def __init__(self, module: cst.Module, edits: dict[int, list[Any]],
+                 ranges: dict[int, Any] | None = None, spans: list[Any] = ()):
         super().__init__()
         self.module = module
         self.edits = edits
+        self.ranges = ranges or {}
+        self.spans = spans
         self.carried: dict[int, cst.BaseStatement] = {}  # moved, not yet landed
         self.groups: dict[int, list[cst.BaseStatement]] = {}  # to wrap together
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        """Walk only into nodes that hold a node to change: the rest is kept as it is."""
+        rng = self.ranges.get(id(node))
+        if rng is None:
+            return True  # no position (the module, whitespace): look inside
+        start, end = (rng.start.line, rng.start.column), (rng.end.line, rng.end.column)
+        return any(start <= (s.start.line, s.start.column) and
+                   (s.end.line, s.end.column) <= end for s in self.spans)
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
         changes = self.edits.get(id(original_node))
