@@ -16,6 +16,7 @@ from initlint.fix import Lines, apply_fixes, minimal_edits, with_edits
 from initlint.fixes.cst import CannotApplyError, Rewriter
 from initlint.fixes.plan import (
     Append,
+    Branch,
     Decorate,
     Import,
     Insert,
@@ -207,3 +208,28 @@ def test_json_output_builds_edits_with_libcst():
         assert fixes and all(f["edits"] for f in fixes)
     """)
     assert "libcst" in loaded
+
+
+def test_branch_goes_at_the_end_of_the_dispatch_before_else():
+    text = textwrap.dedent("""\
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                init(m.weight)  # conv
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+            else:
+                pass
+        """)
+    out = Rewriter(text).apply([Branch(Node(Span(3, 9, 3, 23), "stmt"), "m",
+                                       "isinstance(m, nn.Linear)", "init(m.weight)")])
+    assert out == textwrap.dedent("""\
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                init(m.weight)  # conv
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+            elif isinstance(m, nn.Linear):
+                init(m.weight)
+            else:
+                pass
+        """)

@@ -380,3 +380,38 @@ def test_safe_fixes_stop_the_crash(fixture: str, model: str, tmp_path: Path):
     assert isinstance(_build_all(path)[model], str)  # crashes before
     fix_paths([str(path)], Config(select=("ALL",)), unsafe=False, jobs=1)
     assert isinstance(_build_all(path)[model], dict)  # builds after --fix
+
+
+def test_ini101_fix_joins_an_existing_dispatch(tmp_path: Path):
+    """The model already dispatches on types in a modules() loop: the fix adds a branch for
+    the chain's type there instead of a second init method; the collapse is gone."""
+    before, after, text = _snippet(tmp_path, """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.mlp = nn.Sequential(
+            nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, 256),
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+
+    def forward(self, x):
+        return self.mlp(self.conv(x).flatten(1))
+""", "INI101")
+    assert "            elif isinstance(m, nn.Linear):\n" in text
+    assert "_init_weights" not in text
+    stds = []
+    for module in (before, after):
+        torch.manual_seed(0)
+        mlp = module.Net().mlp
+        torch.manual_seed(1)
+        with torch.no_grad():
+            stds.append(float(mlp(torch.randn(512, 256)).std()))
+    assert stds[0] < 0.1 and 0.5 < stds[1] < 2, stds

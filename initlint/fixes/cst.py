@@ -18,6 +18,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from initlint.findings import Span
 from initlint.fixes.plan import (
     Append,
+    Branch,
     Change,
     Decorate,
     Import,
@@ -95,6 +96,25 @@ class Rewriter:
             return exact[-1]  # outermost last: PositionProvider visits parents after children
         raise CannotApplyError(f"no {at.kind} at {span.row}:{span.column}")
 
+    def _dispatch_if(self, inner: cst.CSTNode, var: str) -> cst.If:
+        """The innermost ``if isinstance(<var>, ...)`` whose branch holds ``inner``."""
+        rng = self._ranges[id(inner)]
+        best = None
+        for nodes in self._starts.values():
+            for node, outer in nodes:
+                if not isinstance(node, cst.If) or (outer.start.line, outer.start.column) > (
+                        rng.start.line, rng.start.column) or (outer.end.line, outer.end.column) \
+                        < (rng.end.line, rng.end.column):
+                    continue
+                test = self.module.code_for_node(node.test).replace(" ", "")
+                if f"isinstance({var}," in test and (best is None or (
+                        outer.start.line, outer.start.column) > (
+                        self._ranges[id(best)].start.line, self._ranges[id(best)].start.column)):
+                    best = node
+        if best is None:
+            raise CannotApplyError(f"no isinstance({var}, ...) dispatch around the statement")
+        return best
+
     def _wrap_range(self, first: cst.CSTNode, change: Wrap, edits: dict) -> None:
         """Carry the siblings from ``first`` to the one at ``through`` into one block."""
         last = self.find(Node(change.through, "stmt"))
@@ -121,6 +141,8 @@ class Rewriter:
                 imports.append(change)
                 continue
             node = self.find(change.at)
+            if isinstance(change, Branch):
+                node = self._dispatch_if(node, change.var)
             if isinstance(change, Wrap) and change.through is not None:
                 self._wrap_range(node, change, edits)
                 continue
@@ -252,6 +274,8 @@ class _Transformer(cst.CSTTransformer):
                 node = self._append(node, change.code)
             elif isinstance(change, Insert):
                 (after if change.after else before).extend(statements(self.module, change.code))
+            elif isinstance(change, Branch):
+                node = self._branch(node, change)
             elif isinstance(change, Decorate):
                 node = _decorate(self.module, node, change.code)
             elif isinstance(change, Move):
@@ -304,6 +328,20 @@ class _Transformer(cst.CSTTransformer):
         inner = [nodes[0].with_changes(leading_lines=()), *nodes[1:]]
         return shell.with_changes(leading_lines=nodes[0].leading_lines,
                                   body=shell.body.with_changes(body=inner))
+
+    def _branch(self, node: Any, change: Branch) -> Any:
+        """``node`` (an If, possibly the head of an elif chain) with one more ``elif``."""
+        body = "\n".join(f"    {line}" for line in change.code.split("\n"))
+        new = statements(self.module, f"if {change.test}:\n{body}")[0]
+        if not isinstance(node, cst.If) or not isinstance(new, cst.If):
+            raise CannotApplyError("a branch goes on an if statement")
+
+        def extend(head: cst.If) -> cst.If:
+            if isinstance(head.orelse, cst.If):
+                return head.with_changes(orelse=extend(head.orelse))
+            return head.with_changes(orelse=new.with_changes(orelse=head.orelse))
+
+        return extend(node)
 
     def _append(self, node: Any, code: str) -> Any:
         if not isinstance(node, (cst.FunctionDef, cst.ClassDef)) or \

@@ -80,6 +80,18 @@ class Append:
 
 
 @dataclass(frozen=True)
+class Branch:
+    """Add ``elif <test>:`` with the statements ``code`` to the end of the if/elif chain
+    around the statement ``at`` whose test reads ``isinstance(<var>, ...)`` (before its
+    ``else``)."""
+
+    at: Node
+    var: str
+    test: str
+    code: str
+
+
+@dataclass(frozen=True)
 class Decorate:
     """Add the decorator ``@<code>`` to the def ``at`` (innermost, next to the def)."""
 
@@ -112,4 +124,5 @@ class Import:
     alias: str = ""
 
 
-Change = Replace | Rename | SetArg | Insert | Wrap | Append | Decorate | Move | Remove | Import
+Change = (Replace | Rename | SetArg | Insert | Wrap | Append | Branch | Decorate | Move | Remove
+          | Import)

@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any
 from initlint import torch_api as api
 from initlint.facts import ClassFacts, InitSite, LayerFact
 from initlint.findings import Fix
-from initlint.fixes.common import attribute_path, call, init_spelling, quoted, self_name
-from initlint.fixes.plan import Append, Node, Replace, SetArg
+from initlint.fixes.common import (
+    attribute_path,
+    call,
+    init_spelling,
+    nn_spelling,
+    quoted,
+    self_name,
+)
+from initlint.fixes.plan import Append, Branch, Node, Replace, SetArg
 
 if TYPE_CHECKING:
     from initlint.checks.base import FileContext
@@ -67,9 +74,12 @@ def _bias(layer: LayerFact) -> Any:
     return layer.literal("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True)
 
 
-def _body(init: str, var: str, layer: Layer, q: Callable[[str], str]) -> list[str]:
+def _body(init: str, var: str, layer: Layer, q: Callable[[str], str],
+          any_layer: bool = False) -> list[str]:
+    """The init of one layer (``any_layer``: of whichever layer of its type the code gets:
+    its bias may be None)."""
     lines = [weight_init(init, layer.act, layer.slope, f"{var}.weight", q)]
-    bias = _bias(layer.layer)
+    bias = None if any_layer else _bias(layer.layer)
     if bias is True:
         lines.append(f"{init}.zeros_({var}.bias)")
     elif bias is not False:
@@ -114,6 +124,9 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
     kinds = sorted({weight_init("", layer.act, layer.slope, "w").split("(")[0].lstrip(".")
                     for layer in layers})
     what = " / ".join(kinds)
+    branch = _type_branch(ctx, cls, layers, init.text)
+    if branch is not None:
+        return branch
     existing = _called_init_method(ctx, cls, ctor)
     if existing is not None:
         return Fix("unsafe", f"Add {what} for the chain's layers (zero biases) to "
@@ -130,6 +143,39 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
                changes=(Append(Node(cls.span, "class"), method),
                         Append(Node(ctor.span, "def"), f"{self_name(ctor)}.{name}()"),
                         *init.imports))
+
+
+def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
+                 init: str) -> Fix | None:
+    """When the model already runs an isinstance dispatch over all its modules (a
+    ``self.modules()`` loop or an ``apply`` callback, in this file) that handles other
+    types: one more ``elif isinstance(m, <the chain's type>):`` branch, with the init of the
+    chain's hidden layers (its first activation decides)."""
+    from initlint.evaluate import tests_on
+
+    types = sorted({layer.layer.cls for layer in layers})
+    nn = nn_spelling(ctx.facts)
+    if nn is None or not all(t.startswith("torch.nn.") and t.count(".") == 2 for t in types):
+        return None
+    for item in ctx.project.effective(cls).applied:
+        site = item.site
+        var = item.binding.var if item.binding else site.target.base
+        if item.how != "each_module" or item.scope or not var or site.target.path or \
+                site.target.attr != "weight" or not tests_on(site, (var,)) or \
+                ctx.project.function_file.get(site.function) not in (None, ctx.facts):
+            continue
+        first = layers[0]
+        body = _body(init, var, Layer(first.path, first.layer, first.act, first.slope),
+                     partial(quoted, ctx.text), any_layer=True)
+        names = [f"{nn.text}.{t.rsplit('.', 1)[-1]}" for t in types]
+        spec = names[0] if len(names) == 1 else f"({', '.join(names)})"
+        what = weight_init("", first.act, first.slope, "w").split("(")[0].lstrip(".")
+        return Fix("unsafe", f"Add `elif isinstance({var}, {spec}):` ({what}, zero bias) to "
+                   "the init dispatch",
+                   changes=(Branch(Node(site.statement_span, "stmt"), var,
+                                   f"isinstance({var}, {spec})", "\n".join(body)),
+                            *nn.imports))
+    return None
 
 
 def _called_init_method(ctx: FileContext, cls: ClassFacts, ctor):
