@@ -415,3 +415,21 @@ class Net(nn.Module):
         with torch.no_grad():
             stds.append(float(mlp(torch.randn(512, 256)).std()))
     assert stds[0] < 0.1 and 0.5 < stds[1] < 2, stds
+
+
+def test_ini105_fix_makes_every_gate_block_orthogonal(tmp_path: Path):
+    before, after, _ = _snippet(tmp_path, """\
+import torch.nn as nn
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(64, 64)
+        nn.init.orthogonal_(self.lstm.weight_hh_l0)
+""", "INI105")
+    for module, worst in ((before, 0.3), (after, 1e-4)):
+        torch.manual_seed(0)
+        weight = module.Policy().lstm.weight_hh_l0.detach()
+        errors = [float((b @ b.T - torch.eye(64)).abs().max()) for b in weight.chunk(4, 0)]
+        assert (min(errors) > worst) if module is before else (max(errors) < worst), errors

@@ -8,6 +8,7 @@ that feeds nothing, zeros for biases.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from initlint.fixes.common import (
     quoted,
     self_name,
 )
-from initlint.fixes.plan import Append, Branch, Node, Replace, SetArg
+from initlint.fixes.plan import Append, Branch, Node, Replace, SetArg, Wrap
 
 if TYPE_CHECKING:
     from initlint.checks.base import FileContext
@@ -287,3 +288,34 @@ def _last_weight_layer(block: ClassFacts) -> LayerFact | None:
         last = weights[-1] if weights else None
     return last if last is not None and "*" not in last.name else None
 
+
+
+def chunk_per_gate(ctx: FileContext, site: InitSite, gates: int) -> Fix | None:
+    """INI105: run the orthogonal/eye init on each gate's block of the stacked recurrent
+    weight (``chunk`` returns views, so the init writes into the parameter)."""
+    text = ctx.source(site.span)
+    first = _first_arg(text)
+    if first is None or not site.discarded:
+        return None
+    start, end = first
+    tensor = text[start:end]
+    block = "block" if "block" not in text else "gate_block"
+    loop = f"for {block} in {tensor}.chunk({gates}, 0)"
+    return Fix("unsafe", f"Initialize each of the {gates} gate blocks: `{loop}: ...`",
+               changes=(SetArg(call(site), "tensor", block, 0),
+                        Wrap(Node(site.statement_span, "stmt"), loop)))
+
+
+def _first_arg(text: str) -> tuple[int, int] | None:
+    """Where the first positional argument of the one-line call ``text`` is written."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Call) or not node.args or isinstance(node.args[0], ast.Starred):
+        return None
+    arg = node.args[0]
+    raw = text.encode("utf-8")
+    start = len(raw[:arg.col_offset].decode("utf-8"))
+    end = len(raw[:arg.end_col_offset].decode("utf-8"))
+    return start, end
