@@ -494,6 +494,8 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
         source = read_source(path)
         if source.error:
             continue
+        if source.text != parsed[path].text:  # changed since the first lint: lint it again
+            findings = None
         result = fix_text(path, source.text, config, parsed.values(), unsafe, findings)
         run.errors += result.dropped
         if result.changed and write:
