@@ -31,3 +31,29 @@ def flat_statements(stmt: ast.stmt):
 
 def names_in(node: ast.AST) -> list[str]:
     return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+
+
+def canonical_self(tree: ast.Module) -> dict[tuple[int, int], str]:
+    """Name every method's instance parameter ``self`` (``def forward(this, x)``): what the
+    code means does not depend on that name, and every reader can then ask about ``self``.
+    Returns the original names of the renamed methods, by (row, column) of their ``def``."""
+    renamed: dict[tuple[int, int], str] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for item in node.body:
+            if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            positional = item.args.posonlyargs + item.args.args
+            if not positional or positional[0].arg == "self" or any(
+                    dotted(d) in ("staticmethod", "classmethod") for d in item.decorator_list):
+                continue
+            old = positional[0].arg
+            if any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(item)):
+                continue  # ``self`` already means something else here
+            positional[0].arg = "self"
+            renamed[(item.lineno, item.col_offset)] = old
+            for inner in ast.walk(item):
+                if isinstance(inner, ast.Name) and inner.id == old:
+                    inner.id = "self"
+    return renamed

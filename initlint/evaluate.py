@@ -34,6 +34,13 @@ class ClassRef:
 
 
 @dataclass(frozen=True)
+class InstanceRef:
+    """An instance of a project class built with its defaults (a config object)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
 class ModuleVal:
     """An abstract module: its class, and the construction that built it when known."""
 
@@ -209,7 +216,7 @@ class World:
         for ancestor in self.project.mro(klass):
             for param in ancestor.params:
                 if param.name == name:
-                    return ParamVal(name, param.ndim)
+                    return ParamVal(name, param.ndim, param.requires_grad)
         placed = self.project.placed_by_path(klass).get(name)
         if placed is not None:
             return ModuleVal(placed.layer.cls, placed.layer)
@@ -667,11 +674,16 @@ def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
 
 def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: str,
                         layer: LayerFact | Construction | None = None,
-                        extra: frozenset[str] = frozenset()) -> Tri:
-    """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?"""
-    env = {var: ModuleVal(cls, layer)}
-    return conditions_hold(project.evaluator, site.conditions, env,
-                           frozenset({var}) | extra)
+                        extra: frozenset[str] = frozenset(), outer: tuple[Condition, ...] = (),
+                        alias: str = "") -> Tri:
+    """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?
+    ``outer``: tests around the call that passed the module as ``alias``."""
+    value = ModuleVal(cls, layer)
+    env = {var: value}
+    if alias:
+        env[alias] = value
+    return conditions_hold(project.evaluator, (*outer, *site.conditions), env,
+                           frozenset(env) | extra)
 
 
 def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,

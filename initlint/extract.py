@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from initlint import torch_api as api
-from initlint.astutil import names_in, self_attr
+from initlint.astutil import canonical_self, names_in, self_attr
+from initlint.evaluate import ClassRef, InstanceRef
 from initlint.expr import Expr, from_ast
 from initlint.extract_flow import FlowReader
 from initlint.extract_layers import LayerReader
@@ -38,6 +39,7 @@ from initlint.facts import (
 from initlint.findings import Span
 from initlint.imports import Resolver, build_import_table, dotted
 from initlint.text import split_lines
+from initlint.torch_api import canonical
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
@@ -94,6 +96,7 @@ class Extractor(LayerReader, FlowReader):
     def __init__(self, path: str, text: str, tree: ast.Module, module: str, is_package: bool):
         self.path = path
         self.text = text
+        self.self_names = canonical_self(tree)
         self.tree = tree
         self.module = module
         self.pos = Positions(text)
@@ -103,7 +106,11 @@ class Extractor(LayerReader, FlowReader):
                                                          ast.AsyncFunctionDef))
         }
         self.resolver = Resolver(self.imports, frozenset(top_defs))
+        self.class_attrs: dict[str, dict[str, Any]] = {}
         self.constants = self._module_constants()
+        self.class_attrs = {f"{module}.{n.name}" if module else n.name: {}
+                            for n in tree.body if isinstance(n, ast.ClassDef)}
+        self.class_attrs = self._class_attributes()
         self.helpers = self._layer_helpers()
         self.sites: list[InitSite] = []
         self.functions: list[FunctionFacts] = []
@@ -131,14 +138,63 @@ class Extractor(LayerReader, FlowReader):
                         env[target.id] = value
         return env
 
+    def _class_attributes(self) -> dict[str, dict[str, Any]]:
+        """Attribute defaults of the file's classes (config objects): class-level constants
+        and dataclass fields, and ``self.x = x`` in ``__init__`` with ``x``'s default."""
+        out: dict[str, dict[str, Any]] = {}
+        for node in self.tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            attrs: dict[str, Any] = {}
+            for item in node.body:
+                if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                    for target in targets:
+                        if isinstance(target, ast.Name):
+                            attrs[target.id] = self.value(item.value, self.constants)
+                elif isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    env = self._param_defaults(item)
+                    for stmt in item.body:
+                        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                            name = self_attr(stmt.targets[0])
+                            if name is not None and "." not in name:
+                                attrs[name] = self.value(stmt.value, env)
+            qualname = f"{self.module}.{node.name}" if self.module else node.name
+            out[qualname] = {k: v for k, v in attrs.items() if v is not UNKNOWN}
+        return out
+
     def value(self, node: ast.AST | None, env: dict[str, Any]) -> Any:
         """Constant-fold an expression; UNKNOWN when it depends on runtime values."""
         if node is None:
             return UNKNOWN
         if isinstance(node, ast.Constant):
             return node.value
-        if isinstance(node, ast.Name):
-            return env.get(node.id, UNKNOWN)
+        if isinstance(node, ast.Name) and node.id in env:
+            return env[node.id]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) \
+                and (dotted(node.value) or "").split(".")[0] in env:
+            # config.hidden_size / self.config.init_std on objects built with their defaults
+            owner = self.value(node.value, env)
+            if isinstance(owner, InstanceRef):
+                return self.class_attrs.get(owner.qualname, {}).get(node.attr, UNKNOWN)
+            return UNKNOWN
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return self._class_value(node)
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            built = self.qualify(node.func)
+            if built in self.class_attrs:
+                return InstanceRef(built)
+        if isinstance(node, ast.JoinedStr):
+            parts = [self.value(v.value if isinstance(v, ast.FormattedValue) else v, env)
+                     for v in node.values]
+            ok = all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in parts)
+            return "".join(str(p) for p in parts) if ok else UNKNOWN
+        if isinstance(node, ast.Call) and dotted(node.func) == "getattr" \
+                and len(node.args) == 2:  # getattr(nn, f"BatchNorm{n}d")
+            owner = self.qualify(node.args[0])
+            attr = self.value(node.args[1], env)
+            if owner and isinstance(attr, str) and attr.isidentifier():
+                return _class_ref(canonical(f"{owner}.{attr}"))
         if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, env)
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
@@ -176,6 +232,11 @@ class Extractor(LayerReader, FlowReader):
                     return api.leaky_relu_gain(slope)
             return api.GAINS.get(name, UNKNOWN)
         return UNKNOWN
+
+    def _class_value(self, node: ast.AST) -> Any:
+        """A class named by a global (``nn.BatchNorm2d``, an imported block) as a value."""
+        qualified = self.qualify(node)
+        return _class_ref(qualified) if qualified else UNKNOWN
 
     # --- module level ----------------------------------------------------------------
 
@@ -319,7 +380,9 @@ class Extractor(LayerReader, FlowReader):
             if kw_default is not None:
                 env[arg.arg] = self.value(kw_default, self.constants)
         for arg in positional + args.kwonlyargs:
-            env.setdefault(arg.arg, UNKNOWN)
+            annotated = self.qualify(arg.annotation) if arg.annotation is not None else None
+            env.setdefault(arg.arg, InstanceRef(annotated) if annotated in self.class_attrs
+                           else UNKNOWN)
         return env
 
     # --- layers built in __init__ ----------------------------------------------------
@@ -347,8 +410,10 @@ class Extractor(LayerReader, FlowReader):
         for item in ast.walk(node):
             if item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 nested[item.name] = f"{qualname}.{item.name}"
-        scope = Scope(qualname, cls, shadowed, {**self.constants, **self._param_defaults(node)},
-                      nested, no_grad=no_grad)
+        env = {**self.constants, **self._param_defaults(node)}
+        if cls in self.class_attrs and params[:1] == ("self",) and not static:
+            env["self"] = InstanceRef(cls)  # self.init_std: the value __init__ gave it
+        scope = Scope(qualname, cls, shadowed, env, nested, no_grad=no_grad)
         if outer is not None:
             scope.loops = dict(outer.loops)
         saved = (self._calls, self._loops, self._has_init, self._inits_only)
@@ -368,6 +433,8 @@ class Extractor(LayerReader, FlowReader):
             inits_only=self._has_init and self._inits_only,
             has_init_code=self._has_init,
             loops=tuple(self._loops),
+            unused_params=_unused_params(node, params) if self._has_init else (),
+            self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
         )
         self._calls, self._loops, self._has_init, self._inits_only = saved
         self.functions.append(facts)
@@ -508,7 +575,11 @@ class Extractor(LayerReader, FlowReader):
                 self._lambda(current, scope)
                 continue
             if isinstance(current, ast.Call):
+                before = len(self._calls)
                 self._call(current, scope, stmt, parents.get(id(current)))
+                if scope.conditions:
+                    for i in range(before, len(self._calls)):
+                        self._calls[i] = replace(self._calls[i], conditions=scope.conditions)
             for child in ast.iter_child_nodes(current):
                 parents[id(child)] = current
                 todo.append(child)
@@ -552,7 +623,8 @@ class Extractor(LayerReader, FlowReader):
             if method == "apply" and call.args:
                 self._calls.append(CallRef("apply", self._function_ref(call.args[0], scope),
                                            receiver, (), self.pos.span(call), scope.no_grad,
-                                           scope.order))
+                                           scope.order,
+                                           self._receiver_class(call.func.value, scope)))
                 return
             if receiver == "self":
                 self._calls.append(CallRef("self_method", method, "self",
@@ -587,6 +659,21 @@ class Extractor(LayerReader, FlowReader):
         fact = self._layer_fact("", cls, call, scope.env)
         self.constructions.append(Construction(cls, fact.kwargs, fact.args, fact.span,
                                                scope.cls, fact.star, fact.from_params))
+
+    def _receiver_class(self, node: ast.AST, scope: Scope) -> str:
+        """The class of an object the code just built (``Net(...)``, or a local assigned
+        ``Net(...)``); "<global>" for a class or module object (``Fn.apply(x)``)."""
+        if isinstance(node, ast.Call):
+            return self.qualify(node.func, scope) or ""
+        if isinstance(node, ast.Name) and node.id in scope.defs:
+            value = scope.defs[node.id]
+            if value.op == "call" and value.args[0].op == "global":
+                return value.args[0].args[0]
+            return ""
+        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) != "self" \
+                and self.qualify(node, scope):
+            return "<global>"
+        return ""
 
     def _function_ref(self, node: ast.AST, scope: Scope) -> str:
         """The qualified name a function-valued expression refers to, or ""."""
@@ -755,7 +842,7 @@ class Extractor(LayerReader, FlowReader):
                     base, _, path = owner.partition(".")
                     return Target(base, path, attr, via_data, index, copy, text)
             return Target("", "", "", via_data, index, copy, text)
-        name = dotted(node)
+        name = dotted(node) or _indexed_dotted(node)
         if name is None:
             return Target("", "", "", via_data, index, copy, text)
         parts = name.split(".")
@@ -776,6 +863,13 @@ _INPLACE_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "fill_": 
                    "copy_": ("src",), "mul_": ("value",), "div_": ("value",),
                    "add_": ("value",), "sub_": ("value",)}
 _INPLACE_ALIASES = {"from": "a", "to": "b", "value": "val"}
+
+
+def _unused_params(node: ast.FunctionDef | ast.AsyncFunctionDef,
+                   params: tuple[str, ...]) -> tuple[str, ...]:
+    """Parameters the body never names (an apply callback that ignores its module)."""
+    used = {n.id for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    return tuple(p for p in params if p not in used and p not in ("self", "cls"))
 
 
 def _Span(row: int, col: int, end_row: int, end_col: int) -> Span:  # noqa: N802
@@ -821,6 +915,37 @@ def _exits(body: list[ast.stmt]) -> bool:
     """The block always leaves (``return``/``continue``/``raise`` last): what follows runs
     only when its test was false."""
     return bool(body) and isinstance(body[-1], (ast.Return, ast.Continue, ast.Raise))
+
+
+def _indexed_dotted(node: ast.AST) -> str | None:
+    """``self.layers[-1].weight`` → "self.layers.-1.weight"; an index that is not a literal
+    int becomes "*" (every element: ``self.layers[i]`` in a loop over them)."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub) \
+                    and isinstance(key.operand, ast.Constant):
+                parts.append(f"-{key.operand.value}")
+            elif isinstance(key, ast.Constant) and isinstance(key.value, (int, str)):
+                parts.append(str(key.value))
+            else:
+                parts.append("*")
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return None
+
+
+def _class_ref(qualified: str) -> Any:
+    """Names that denote classes by convention (CapWords) become class values."""
+    last = qualified.rsplit(".", 1)[-1]
+    return ClassRef(qualified) if last[:1].isupper() else UNKNOWN
 
 
 def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:

@@ -34,6 +34,11 @@ class LayerFact:
     # parameter it reparametrizes (ADDED BY rules for INI209)
     reparam: str = ""
     reparam_name: str = "weight"
+    # which ``__init__`` parameter each argument slot (keyword, or position as "0") reads,
+    # and the parameter holding the class itself (``norm_layer(c)``): the linker binds them
+    # to the arguments of each construction of the class, else to their defaults
+    param_args: tuple[tuple[str, str], ...] = ()
+    cls_param: str = ""
 
     def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
@@ -65,6 +70,10 @@ class ParamFact:
     name: str
     ndim: Any  # from the factory's shape, UNKNOWN when not known
     span: Span
+    # "uninit": made from uninitialized memory (torch.empty, torch.Tensor(n, m), new_empty);
+    # "" otherwise or not known (ADDED BY rules for INI007)
+    alloc: str = ""
+    requires_grad: Any = True  # ``nn.Parameter(..., requires_grad=False)`` → False
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,10 @@ class CallRef:
     span: Span | None = None
     no_grad: bool = False
     order: int = 0  # statement index in the enclosing function body (for INI202)
+    # the class of the receiver when the code shows it (``model = Net(); model.apply(fn)``,
+    # ``Net().apply(fn)``); "<global>" when the receiver is a class or module object itself
+    receiver_cls: str = ""
+    conditions: tuple[Condition, ...] = ()  # the tests the call runs under
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,9 @@ class FunctionFacts:
     inits_only: bool  # the body does nothing but initialize parameters
     has_init_code: bool  # holds at least one init site
     loops: tuple[LoopBinding, ...] = ()
+    # parameters the body never reads, for functions with init code (ADDED BY rules, INI208)
+    unused_params: tuple[str, ...] = ()
+    self_name: str = "self"  # how the source spells the instance parameter (read as "self")
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,9 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
         cls = ctx.project.classes.get(function.cls)
         if cls is None:
             return False
-        if not target.path:
-            return any(p.name == target.attr for k in ctx.project.mro(cls) for p in k.params)
+        if not target.path:  # a raw parameter: certainly one that requires grad?
+            return any(p.name == target.attr and p.requires_grad is True
+                       for k in ctx.project.mro(cls) for p in k.params)
         layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
         return _layer_has_param(layers.get(target.path), target.attr)
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):

@@ -34,6 +34,15 @@ def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
                                _free_loop_names(ctx, site)) is not True
 
 
+def _spelled(ctx: FileContext, site: InitSite, text: str) -> str:
+    """``text`` with ``self`` spelled as the source spells the method's instance parameter."""
+    fn = ctx.project.functions.get(site.function)
+    if fn is not None and fn.self_name != "self" and (text == "self" or
+                                                        text.startswith("self.")):
+        return fn.self_name + text[len("self"):]
+    return text
+
+
 def _function_class(ctx: FileContext, site: InitSite) -> str:
     fn = ctx.project.functions.get(site.function)
     return fn.cls if fn is not None else ""
@@ -56,7 +65,7 @@ def unguarded_optional_params(rule: Rule, ctx: FileContext) -> Iterator[Finding]
             continue
         cls, reason, where = found
         name = cls.rsplit(".", 1)[-1]
-        subject = f"{target.owner}.{target.attr}"
+        subject = _spelled(ctx, site, f"{target.owner}.{target.attr}")
         yield rule.finding(
             ctx, site.span,
             f"`{subject}` is initialized without an `is not None` guard, but a `{name}` is "
