@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from initlint.findings import Finding
 
@@ -87,6 +88,7 @@ class ModelRun:
     path: str = ""  # the file that defines it, for findings the runtime discovers
     row: int = 1
     factory: bool = False  # named in the settings (always shown), not found in the files
+    params: Any = None  # confirm_params.ParamReport: per-parameter numbers (INI007/105/208/209)
 
     @property
     def ran(self) -> bool:

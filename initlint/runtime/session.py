@@ -107,6 +107,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
     import torch
     import torch.nn as nn
 
+    from initlint.runtime.confirm_params import after_forward, param_report, tracing_inits
     from initlint.runtime.inputs import NoInputError, find_input
     from initlint.runtime.measure import inspect_weights, measure
 
@@ -115,7 +116,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
     with user_code():
         try:
             torch.manual_seed(options.seed)
-            model = candidate.build()
+            with tracing_inits() as trace:
+                model = candidate.build()
         except (Exception, SystemExit) as exc:  # user code: anything can happen
             return Skipped(label, f"constructor raised {one_line(exc)}", candidate.key)
         if not isinstance(model, nn.Module):
@@ -125,9 +127,10 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         if next(model.parameters(), None) is None:
             return Skipped(label, "no parameters: nothing to initialize", key, quiet=True)
         instances = _instances(loader, model)
+        params = param_report(model, trace)
         if not candidate.forward:
             run = inspect_weights(model, key, label, instances, candidate.path, candidate.row)
-            return replace(run, seconds=time.perf_counter() - begun)
+            return replace(run, seconds=time.perf_counter() - begun, params=params)
         try:
             model.to(device)
         except Exception as exc:
@@ -139,6 +142,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         try:
             run = measure(model, plan, device, options.seed, key, label, instances,
                           candidate.path, candidate.row)
+            run = replace(run, params=after_forward(model, params))
         except (Exception, SystemExit) as exc:
             return Skipped(label, f"forward/backward failed on input {plan.describe()}: "
                                   f"{one_line(exc)}", key)
