@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.evaluate import site_runs_on_module, tests_on
-from initlint.expr import free_names
+from initlint.expr import free_names, walk
 from initlint.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, ParamFact
 from initlint.findings import Finding, Severity
 from initlint.project import (
@@ -323,22 +323,57 @@ def _callbacks_ignoring_module(rule: Rule, ctx: FileContext) -> Iterator[Finding
             continue
         var = _module_param(fn)
         sites = [s for s in ctx.project.sites_in(fn) if s.style != "helper"]
-        if not var or not sites or var not in fn.unused_params:
+        if not var or not sites or not (var in fn.unused_params
+                                        or _writes_elsewhere(fn, sites, var)):
             continue
         site = sites[0]
         owner = ctx.project.classes.get(fn.cls) if fn.cls else None
         models = [owner] if owner is not None else ctx.project.models_running(site)
         fixed = site.target.text or "a fixed tensor"
+        how = "never uses the module" if var in fn.unused_params else \
+            f"writes `{fixed}` instead of the module"
         yield rule.finding(
             ctx, site.span,
-            f"`{fn.name}` is an `apply` callback that never uses the module `{var}` it is "
-            "given",
+            f"`{fn.name}` is an `apply` callback that {how} `{var}` it is given",
             f"`apply` calls `{fn.name}` once per submodule with that module as `{var}`, but "
             f"the init writes `{fixed}` every time: that one tensor is re-drawn once per "
             "submodule and every other layer keeps PyTorch's default. It was probably meant "
             f"to initialize `{var}` (e.g. `if isinstance({var}, nn.Linear): "
             f"nn.init.xavier_uniform_({var}.weight)`).",
             subject=f"{models[0].qualname}::{fn.qualname}" if models else "")
+
+
+def _writes_elsewhere(fn: FunctionFacts, sites: list[InitSite], var: str) -> bool:
+    """The callback reads ``var`` only to test its type (``type(m) == nn.Linear``) and writes
+    named parameters of something else (``net[0].weight``): nothing it writes comes from
+    ``var``, no call or loop is handed ``var``, no test asks which module it is."""
+    def uses(text: str) -> bool:
+        return text == var or text.startswith((var + ".", var + "["))
+
+    loops = {loop.var for loop in fn.loops}
+    if any(uses(a) for call in fn.calls for a in call.args) or \
+            any(uses(loop.receiver) for loop in fn.loops):
+        return False
+    for site in sites:
+        target = site.target
+        if not target.attr or not target.base or target.base == var or target.base in loops:
+            return False
+        if any(_identity_test(c.test, var) for c in site.conditions):
+            return False
+    return True
+
+
+def _identity_test(test, var: str) -> bool:
+    """``m is self.fc``, ``m == layer``, ``m in heads``: a test of which module it is."""
+    for node in walk(test):
+        if node.op != "cmp":
+            continue
+        left, ops, rights = node.args
+        operands = [left, *rights]
+        if any(o.op == "name" and o.args[0] == var for o in operands) and \
+                any(op in ("is", "is not", "==", "!=", "in", "not in") for op in ops):
+            return True
+    return False
 
 
 def _helpers_handed_a_tensor(rule: Rule, ctx: FileContext) -> Iterator[Finding]:

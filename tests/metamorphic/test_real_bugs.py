@@ -33,9 +33,6 @@ MISSED: dict[str, str] = {
     "convnd_uninitialized_bias": (
         "INI007: `self.bias_initializer(self.bias)` counts as a write, but its guard "
         "`self.bias_initializer is not None` is false with the default None"),
-    "d2l_apply_ignores_argument": (
-        "INI208: a module-level `net.apply(cb)` whose callback writes the global `net[0]` "
-        "instead of its argument is not read"),
     "dimenet_inplace_freq": (
         "INI003: `torch.arange(..., out=self.freq).mul_(PI)` (an `out=` write, then an "
         "in-place method on its result) is not read as writing the Parameter"),
