@@ -236,7 +236,7 @@ _ROLE = {"conv": "conv", "conv_transpose": "conv"}
 
 @rule("INI203", "isinstance-gap", I,
       "An init loop dispatches on some layer types while the model holds weight layers of "
-      "other types in the same role, which stay on the default.")
+      "other types in the same role, which stay on the default.", fix="unsafe")
 def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     seen: set[tuple[str, str]] = set()
@@ -288,6 +288,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "through and keep PyTorch's default kaiming_uniform_(a=√5) (Var(w)=1/(3·fan_in)), "
             "so layers doing the same job start at different scales. Add them to the "
             "isinstance tuple if that was the intent.",
+            fixes.add_missed_types(ctx, handled, sorted(missed)),
             subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
 
 

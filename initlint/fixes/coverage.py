@@ -18,11 +18,22 @@ from initlint.fixes.common import (
     call,
     init_spelling,
     loop_var,
+    nn_spelling,
     quoted,
     self_name,
     statement,
 )
-from initlint.fixes.plan import Append, Insert, Move, Node, Rename, Replace, SetArg, Wrap
+from initlint.fixes.plan import (
+    AddTypes,
+    Append,
+    Insert,
+    Move,
+    Node,
+    Rename,
+    Replace,
+    SetArg,
+    Wrap,
+)
 from initlint.text import split_lines
 
 if TYPE_CHECKING:
@@ -182,3 +193,27 @@ def move_after_layers(ctx: FileContext, cls: ClassFacts, call_span: Span,
         return None
     return Fix("unsafe", "Move the init call after the last layer is built",
                changes=(Move(Node(call_span, "stmt"), last_layer, Node(init.span, "def")),))
+
+
+def add_missed_types(ctx: FileContext, handled: dict[InitSite, set[str]],
+                     missed: list[str]) -> Fix | None:
+    """INI203: add the missed layer types to the isinstance test of the dispatch branch
+    that handles their role (``Conv2d`` → ``(nn.Conv2d, nn.ConvTranspose2d)``)."""
+    nn = nn_spelling(ctx.facts)
+    if nn is None or not missed or not all(
+            t.startswith("torch.nn.") and t.count(".") == 2 for t in missed):
+        return None
+    roles = {api.LAYERS[t].family.replace("conv_transpose", "conv") for t in missed
+             if t in api.LAYERS}
+    for site in sorted(handled, key=lambda s: (s.span.row, s.span.column)):
+        families = {api.LAYERS[t].family.replace("conv_transpose", "conv")
+                    for t in handled[site] if t in api.LAYERS}
+        if not roles <= families or not site.target.base or site.target.path or \
+                ctx.project.function_file.get(site.function) not in (None, ctx.facts):
+            continue
+        names = tuple(f"{nn.text}.{t.rsplit('.', 1)[-1]}" for t in sorted(missed))
+        return Fix("unsafe", f"Add {', '.join(f'`{n}`' for n in names)} to the isinstance "
+                   "test of this branch",
+                   changes=(AddTypes(Node(site.statement_span, "stmt"), site.target.base,
+                                     names), *nn.imports))
+    return None

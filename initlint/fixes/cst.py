@@ -17,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.findings import Span
 from initlint.fixes.plan import (
+    AddTypes,
     Append,
     Branch,
     Change,
@@ -141,7 +142,7 @@ class Rewriter:
                 imports.append(change)
                 continue
             node = self.find(change.at)
-            if isinstance(change, Branch):
+            if isinstance(change, (Branch, AddTypes)):
                 node = self._dispatch_if(node, change.var)
             if isinstance(change, Wrap) and change.through is not None:
                 self._wrap_range(node, change, edits)
@@ -276,6 +277,8 @@ class _Transformer(cst.CSTTransformer):
                 (after if change.after else before).extend(statements(self.module, change.code))
             elif isinstance(change, Branch):
                 node = self._branch(node, change)
+            elif isinstance(change, AddTypes):
+                node = node.with_changes(test=_add_types(self.module, node.test, change))
             elif isinstance(change, Decorate):
                 node = _decorate(self.module, node, change.code)
             elif isinstance(change, Move):
@@ -351,6 +354,44 @@ class _Transformer(cst.CSTTransformer):
         if isinstance(node, cst.ClassDef) and new:
             new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
         return node.with_changes(body=node.body.with_changes(body=[*node.body.body, *new]))
+
+
+def _add_types(module: cst.Module, test: Any, change: AddTypes) -> Any:
+    """``isinstance(m, A)`` → ``isinstance(m, (A, B))``; a tuple gets B at its end."""
+    class Extend(cst.CSTTransformer):
+        done = False
+
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:  # noqa: N802
+            if self.done or not (isinstance(updated.func, cst.Name) and
+                                 updated.func.value == "isinstance" and len(updated.args) == 2
+                                 and isinstance(updated.args[0].value, cst.Name)
+                                 and updated.args[0].value.value == change.var):
+                return updated
+            self.done = True
+            spec = updated.args[1].value
+            new = [cst.Element(expression(module, t)) for t in change.types]
+            if isinstance(spec, cst.Tuple) and spec.elements:
+                last = spec.elements[-1]
+                elements = [*spec.elements[:-1], last.with_changes(comma=cst.Comma(
+                    whitespace_after=cst.SimpleWhitespace(" ")))]
+                elements += [e.with_changes(comma=cst.Comma(
+                    whitespace_after=cst.SimpleWhitespace(" "))) for e in new[:-1]] + new[-1:]
+                if isinstance(last.comma, cst.Comma):  # a trailing comma: keep one
+                    elements[-1] = elements[-1].with_changes(comma=cst.Comma())
+                spec = spec.with_changes(elements=elements)
+            else:
+                spec = cst.Tuple([cst.Element(spec, comma=cst.Comma(
+                    whitespace_after=cst.SimpleWhitespace(" "))),
+                    *[e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(
+                        " "))) for e in new[:-1]], new[-1]])
+            return updated.with_changes(args=[updated.args[0],
+                                              updated.args[1].with_changes(value=spec)])
+
+    extend = Extend()
+    out = test.visit(extend)
+    if not extend.done:
+        raise CannotApplyError(f"no isinstance({change.var}, ...) in the test")
+    return out
 
 
 def _decorate(module: cst.Module, node: Any, code: str) -> Any:

@@ -92,6 +92,16 @@ class Branch:
 
 
 @dataclass(frozen=True)
+class AddTypes:
+    """Add ``types`` (source spellings) to the ``isinstance(<var>, ...)`` test of the
+    innermost if around the statement ``at``."""
+
+    at: Node
+    var: str
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Decorate:
     """Add the decorator ``@<code>`` to the def ``at`` (innermost, next to the def)."""
 
@@ -124,5 +134,5 @@ class Import:
     alias: str = ""
 
 
-Change = (Replace | Rename | SetArg | Insert | Wrap | Append | Branch | Decorate | Move | Remove
-          | Import)
+Change = (Replace | Rename | SetArg | Insert | Wrap | Append | Branch | AddTypes | Decorate
+          | Move | Remove | Import)
