@@ -506,5 +506,7 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
                 continue
         run.results.append(result)
         parsed[path] = parse_source(Source(path, result.after, "", source.bom))
-    run.findings = check_project(list(parsed.values()), config)
+    # Nothing written: the first lint stands (a second link of the whole project costs as
+    # much as the first).
+    run.findings = check_project(list(parsed.values()), config) if run.changed else first
     return run
