@@ -35,9 +35,11 @@ class Built:
     error: str = ""
 
 
-def load(root: Path, rel: str, tag: str) -> object | None:
-    """Import ``root/rel`` under a fresh name: a file of a package fixture through its
-    package, any other file on its own. None when it needs a package not installed here."""
+def load(root: Path, rel: str, tag: str, seed: int = 0) -> object | None:
+    """Import ``root/rel`` under a fresh name (after ``torch.manual_seed(seed)``, for the
+    models built at import): a file of a package fixture through its package, any other
+    file on its own. None when it needs a package not installed here."""
+    torch.manual_seed(seed)
     parts = Path(rel).with_suffix("").parts
     top = next((i for i in range(len(parts) - 1)
                 if (root.joinpath(*parts[:i + 1]) / "__init__.py").is_file()), None)
@@ -129,38 +131,66 @@ def _ks(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def compare(before: object, after: object, cls: str, relabels: bool) -> str:
-    """"" when the two builds of ``cls`` agree, else what differs."""
-    first, second = build(before, cls, 0), build(after, cls, 0)
+    """"" when the two builds of class ``cls`` agree, else what differs."""
+    return _compare(lambda seed, again=False: build(before, cls, seed, again),
+                    lambda seed: build(after, cls, seed), cls, relabels)
+
+
+def instances(module: object) -> list[str]:
+    """Module-level models the file builds when imported (``net = nn.Sequential(...)``)."""
+    return sorted(name for name, value in vars(module).items()
+                  if isinstance(value, nn.Module) and not name.startswith("_"))
+
+
+def compare_instance(load_before, load_after, name: str, relabels: bool) -> str:
+    """Like compare, for a module-level model: each seed is a fresh import under it
+    (``load_*(seed)`` imports the file after ``torch.manual_seed(seed)``)."""
+
+    def state(loader, seed: int) -> Built:
+        module = loader(seed)
+        value = getattr(module, name, None) if module is not None else None
+        if not isinstance(value, nn.Module):
+            return Built((), (), "missing")
+        items = value.state_dict()
+        return Built(tuple(items), tuple(t.detach().clone() for t in items.values()))
+
+    return _compare(lambda seed, again=False: state(load_before, seed),
+                    lambda seed: state(load_after, seed), name, relabels)
+
+
+def _compare(before, after, label: str, relabels: bool) -> str:
+    """``before(seed, again)`` / ``after(seed)`` give the builds to compare."""
+    first, second = before(0), after(0)
     if first.error or second.error:
         return "" if first.error == second.error else (
-            f"{cls}: raised {first.error or 'nothing'} vs {second.error or 'nothing'}")
+            f"{label}: raised {first.error or 'nothing'} vs {second.error or 'nothing'}")
     if len(first.tensors) != len(second.tensors):
-        return f"{cls}: {len(first.tensors)} vs {len(second.tensors)} tensors"
+        return f"{label}: {len(first.tensors)} vs {len(second.tensors)} tensors"
     if not relabels and first.names != second.names:
-        return f"{cls}: state names differ: {first.names} vs {second.names}"
-    other_seed = build(before, cls, 1)
-    repeat = build(before, cls, 0, again=True)
+        return f"{label}: state names differ: {first.names} vs {second.names}"
+    other_seed = before(1)
+    repeat = before(0, True)
     for index, (x, y) in enumerate(zip(first.tensors, second.tensors, strict=True)):
-        label = f"{cls}.{first.names[index]}"
+        name = f"{label}.{first.names[index]}"
         if x.shape != y.shape or x.dtype != y.dtype:
-            return f"{label}: {tuple(x.shape)} vs {tuple(y.shape)}"
+            return f"{name}: {tuple(x.shape)} vs {tuple(y.shape)}"
         if _same(x, y):
             continue
         if not _same(x, repeat.tensors[index]):
             continue  # torch.empty never written: garbage in both, nothing to compare
         if _same(x, other_seed.tensors[index]):
-            return f"{label}: deterministic in the original, different after"
+            return f"{name}: deterministic in the original, different after"
         if not x.is_floating_point():
-            return f"{label}: integer tensor differs"
+            return f"{name}: integer tensor differs"
         seeds = min(SEEDS_MAX, max(2, math.ceil(SAMPLES / max(1, x.numel()))))
-        xs = torch.cat([x.flatten(), *(build(before, cls, s).tensors[index].flatten()
+        xs = torch.cat([x.flatten(), *(before(s).tensors[index].flatten()
                                       for s in range(1, seeds))])
-        ys = torch.cat([y.flatten(), *(build(after, cls, s).tensors[index].flatten()
+        ys = torch.cat([y.flatten(), *(after(s).tensors[index].flatten()
                                       for s in range(1, seeds))])
         n, m = len(xs), len(ys)
         limit = 1.95 * math.sqrt((n + m) / (n * m))  # alpha ~ 0.001
         stat = _ks(xs, ys)
         if stat > limit:
-            return (f"{label}: different law (KS {stat:.3f} > {limit:.3f}; std "
+            return (f"{name}: different law (KS {stat:.3f} > {limit:.3f}; std "
                     f"{xs.std():.4f} vs {ys.std():.4f}, mean {xs.mean():.4f} vs {ys.mean():.4f})")
     return ""

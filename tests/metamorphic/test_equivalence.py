@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from equivalence import compare, forget, load, model_classes
+from equivalence import compare, compare_instance, forget, instances, load, model_classes
 from exceptions import EXCEPTIONS
 from harness import UNITS, tagged_unit, transform_unit
 from transforms import TRANSFORMS, Transform
@@ -63,18 +63,22 @@ def check_pair(uid: str, files: list[Path], transform: Transform, tmp: Path) -> 
         for rel in sorted(r for r in new if new[r] != original[r]):
             before = load(before_root, rel, "b")
             classes = model_classes(before) if before is not None else []
-            if not classes:
+            models = instances(before) if before is not None else []
+            if not classes and not models:
                 continue
             after = load(after_root, rel, transform.name)
             assert after is not None, f"{uid}::{transform.name}: {rel} no longer imports"
             for cls in classes:
-                problem = compare(before, after, cls, transform.relabels_layers)
-                if problem:
-                    problems.append(problem)
+                problems.append(compare(before, after, cls, transform.relabels_layers))
+            for name in models:
+                problems.append(compare_instance(
+                    lambda seed, rel=rel: load(before_root, rel, "b", seed),
+                    lambda seed, rel=rel: load(after_root, rel, transform.name, seed),
+                    name, transform.relabels_layers))
             checked = True
             forget(before)
             forget(after)
-    return "; ".join(problems) if checked else None
+    return "; ".join(p for p in problems if p) if checked else None
 
 
 def _units_for(transform: Transform) -> list[tuple[str, list[Path]]]:
@@ -102,3 +106,26 @@ def test_transform_builds_the_same_models(transform: Transform, tmp_path: Path):
     assert broken == expected, "\n".join(
         f"{key}: {checked[key] or 'builds the same model now'}"
         for key in sorted(broken ^ expected))
+
+
+@pytest.mark.parametrize(("name", "model"), [("deeplab_bn_gamma_zero", "ASPPHead"),
+                                             ("d2l_apply_ignores_argument", "net"),
+                                             ("pytorch_examples_decoder_bias", "TransformerModel")])
+def test_the_check_tells_a_bug_from_its_fix(name: str, model: str):
+    """The checker is not vacuous: a real bug and its fix (different programs) differ."""
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "real_bugs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bug = load(root, f"{name}_bug.py", "bug")
+        fixed = load(root, f"{name}_fixed.py", "fixed")
+        assert bug is not None and fixed is not None
+        if model in model_classes(bug):
+            problem = compare(bug, fixed, model, relabels=False)
+            assert compare(bug, bug, model, relabels=False) == ""
+        else:
+            problem = compare_instance(lambda s: load(root, f"{name}_bug.py", "bug", s),
+                                       lambda s: load(root, f"{name}_fixed.py", "fixed", s),
+                                       model, relabels=False)
+        forget(bug)
+        forget(fixed)
+    assert problem, f"{name}: the bug and its fix built the same {model}"
