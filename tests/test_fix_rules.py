@@ -432,3 +432,62 @@ class Policy(nn.Module):
         weight = module.Policy().lstm.weight_hh_l0.detach()
         errors = [float((b @ b.T - torch.eye(64)).abs().max()) for b in weight.chunk(4, 0)]
         assert (min(errors) > worst) if module is before else (max(errors) < worst), errors
+
+
+def test_ini102_and_ini103_fixes_restore_the_scale(tmp_path: Path):
+    """xavier before ReLU (INI102) and kaiming before tanh (INI103): after the gain fix the
+    activations keep their scale through a 6-layer chain."""
+    relu, relu_fixed, _ = _snippet(tmp_path, """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+            nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+""", "INI102")
+    (tmp_path / "tanh").mkdir()
+    tanh, tanh_fixed, text = _snippet(tmp_path / "tanh", """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+            nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+            nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+""", "INI103")
+    assert "nn.init.xavier_normal_(m.weight)" in text
+
+    def last_std(module) -> float:
+        torch.manual_seed(0)
+        net = module.Net().net
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return float(net(torch.randn(1024, 256)).std())
+
+    assert last_std(relu) < 0.25 < 0.5 < last_std(relu_fixed)  # ReLU: 0.18 → ~0.8
+    def saturated(module) -> float:
+        torch.manual_seed(0)
+        net = module.Net().net
+        torch.manual_seed(1)
+        with torch.no_grad():
+            return float((net(torch.randn(1024, 256)).abs() > 0.99).float().mean())
+
+    assert saturated(tanh_fixed) < saturated(tanh) / 2  # fewer tanh units pinned at ±1
+    assert last_std(tanh_fixed) > 0.2  # and the signal still carries
