@@ -195,8 +195,8 @@ def _styled(module: cst.Module, code: str) -> str:
     out = []
     for line in textwrap.dedent(code).strip("\n").split("\n"):
         stripped = line.lstrip(" ")
-        depth = (len(line) - len(stripped)) // 4
-        out.append(module.default_indent * depth + stripped)
+        depth, extra = divmod(len(line) - len(stripped), 4)
+        out.append(module.default_indent * depth + " " * extra + stripped)
     return module.default_newline.join(out) + module.default_newline
 
 

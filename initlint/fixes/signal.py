@@ -116,7 +116,7 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
         if len(owners) == 1:
             code += [line.replace("layer.", f"{owners[0]}.") for line in body]
         else:
-            code.append(f"for layer in ({', '.join(owners)}):")
+            code += _wrapped("for layer in (", owners, "):")
             code += [f"    {line}" for line in body]
     for container, body in loops.items():
         code.append(f"for layer in {container}:")
@@ -177,6 +177,20 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
                                    f"isinstance({var}, {spec})", "\n".join(body)),
                             *nn.imports))
     return None
+
+
+def _wrapped(head: str, items: list[str], tail: str, width: int = 80) -> list[str]:
+    """``head + items + tail`` on as many lines as keep each under ``width`` (the method
+    body's own indentation comes on top), continuation lines aligned after ``head``."""
+    lines, current = [], head
+    for i, item in enumerate(items):
+        piece = item + (", " if i < len(items) - 1 else tail)
+        if current.strip() and len(current) + len(piece.rstrip()) > width and current != head:
+            lines.append(current.rstrip())
+            current = " " * len(head)
+        current += piece
+    lines.append(current)
+    return lines
 
 
 def _called_init_method(ctx: FileContext, cls: ClassFacts, ctor):
