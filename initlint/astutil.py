@@ -38,9 +38,7 @@ def canonical_self(tree: ast.Module) -> dict[tuple[int, int], str]:
     code means does not depend on that name, and every reader can then ask about ``self``.
     Returns the original names of the renamed methods, by (row, column) of their ``def``."""
     renamed: dict[tuple[int, int], str] = {}
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.ClassDef):
-            continue
+    for node in _class_defs(tree.body):
         for item in node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -57,3 +55,17 @@ def canonical_self(tree: ast.Module) -> dict[tuple[int, int], str]:
                 if isinstance(inner, ast.Name) and inner.id == old:
                     inner.id = "self"
     return renamed
+
+
+def _class_defs(body: list[ast.stmt]):
+    """Class definitions among statements, nested ones included (statements only: far
+    cheaper than walking every expression of the file)."""
+    for stmt in body:
+        if isinstance(stmt, ast.ClassDef):
+            yield stmt
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, name, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                yield from _class_defs(inner)
+        for handler in getattr(stmt, "handlers", ()) or ():
+            yield from _class_defs(handler.body)

@@ -221,6 +221,10 @@ class World:
         if placed is not None:
             return ModuleVal(placed.layer.cls, placed.layer)
         for ancestor in self.project.mro(klass):
+            for key, value in ancestor.attrs:
+                if key == name:
+                    return value
+        for ancestor in self.project.mro(klass):
             for base in ancestor.bases:
                 if base in api.LAYERS:  # class NoisyLinear(nn.Linear): its weight and bias
                     return self._torch_attribute(ModuleVal(base), api.LAYERS[base], name)
@@ -288,6 +292,10 @@ class Evaluator:
 
     def __init__(self, world: World):
         self.world = world
+        self.free_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
+        self.verdicts: dict[tuple, tuple[Any, Tri]] = {}
+        self.condition_ids: dict[int, tuple[tuple, int]] = {}
+        self.condition_numbers: dict[tuple, int] = {}
 
     def value(self, expr: Expr, env: dict[str, Any]) -> Any:
         method = getattr(self, "_" + expr.op, None)
@@ -655,6 +663,16 @@ def _regex(name: str, values: list) -> Any:
 # --- what rules ask -------------------------------------------------------------------------
 
 
+def _free(evaluator: Evaluator, expr: Expr) -> frozenset[str]:
+    """free_names, memoized per expression object for the project's lifetime."""
+    memo = evaluator.free_memo
+    found = memo.get(id(expr))
+    if found is None or found[0] is not expr:
+        found = (expr, free_names(expr))
+        memo[id(expr)] = found
+    return found[1]
+
+
 def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
                     env: dict[str, Any], relevant: frozenset[str]) -> Tri:
     """Do all the tests on the path to a site pass? A test we cannot decide only counts
@@ -664,7 +682,7 @@ def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
     for cond in conditions:
         value = evaluator.truth(cond.test, env)
         if value is None:
-            if free_names(cond.test) & relevant:
+            if _free(evaluator, cond.test) & relevant:
                 verdict = None
             continue
         if value != cond.positive:
@@ -678,12 +696,24 @@ def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: st
                         alias: str = "") -> Tri:
     """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?
     ``outer``: tests around the call that passed the module as ``alias``."""
+    if not site.conditions and not outer:
+        return True
+    evaluator = project.evaluator
+    # keyed by what the answer depends on: equal tests in many classes are evaluated once
+    key = (_number(evaluator, site.conditions), _owner(project, site, outer), var, cls,
+           id(layer), extra, _number(evaluator, outer), alias)
+    cached = evaluator.verdicts.get(key)
+    if cached is not None and cached[0] is layer:
+        return cached[1]
     value = ModuleVal(cls, layer)
     env = {var: value}
     if alias:
         env[alias] = value
-    return conditions_hold(project.evaluator, (*outer, *site.conditions), env,
-                           frozenset(env) | extra)
+    relevant = frozenset(env) | extra
+    _bind_self(project, site, env)
+    verdict = conditions_hold(evaluator, (*outer, *site.conditions), env, relevant)
+    evaluator.verdicts[key] = (layer, verdict)
+    return verdict
 
 
 def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,
@@ -692,22 +722,82 @@ def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var
     env: dict[str, Any] = {var: param}
     if name_var:
         env[name_var] = name
-    return conditions_hold(project.evaluator, site.conditions, env,
-                           frozenset(env) | extra)
+    relevant = frozenset(env) | extra
+    _bind_self(project, site, env)
+    return conditions_hold(project.evaluator, site.conditions, env, relevant)
+
+
+def _number(evaluator: Evaluator, conditions: tuple[Condition, ...]) -> int:
+    """A small number per distinct tuple of tests: equal tests (the same init code in many
+    classes) share their verdicts, and each tuple object is hashed once."""
+    entry = evaluator.condition_ids.get(id(conditions))
+    if entry is None or entry[0] is not conditions:
+        number = evaluator.condition_numbers.setdefault(conditions,
+                                                        len(evaluator.condition_numbers))
+        entry = (conditions, number)
+        evaluator.condition_ids[id(conditions)] = entry
+    return entry[1]
+
+
+def _owner(project: ProjectFacts, site: InitSite, outer: tuple[Condition, ...] = ()) -> str:
+    """The class ``self`` is bound to, when the tests read ``self`` at all."""
+    evaluator = project.evaluator
+    if not any("self" in _free(evaluator, c.test) for c in (*site.conditions, *outer)):
+        return ""
+    fn = project.functions.get(site.function)
+    return fn.cls if fn is not None else ""
+
+
+def _bind_self(project: ProjectFacts, site: InitSite, env: dict[str, Any]) -> None:
+    """``self`` in a method's tests is a module of the method's class, built with its
+    defaults (``if self.zero_init_last:``, ``if self.bias_initializer is not None:``)."""
+    if "self" in env:
+        return
+    fn = project.functions.get(site.function)
+    if fn is not None and fn.cls:
+        env["self"] = ModuleVal(fn.cls)
+
+
+def site_runs(project: ProjectFacts, site: InitSite) -> Tri:
+    """Do the tests on the path to a site that writes a chosen tensor (``self.fc.weight``)
+    pass? Only a decided "no" excludes it: undecided tests are configuration."""
+    return tests_pass(project, site.function, site.conditions)
+
+
+def tests_pass(project: ProjectFacts, function: str, conditions: tuple[Condition, ...]) -> Tri:
+    """The tests around a statement of ``function`` (a site's, a call's), evaluated with
+    ``self`` a module of the method's class built with its defaults."""
+    if not conditions:
+        return True
+    env: dict[str, Any] = {}
+    fn = project.functions.get(function)
+    if fn is not None and fn.cls:
+        env["self"] = ModuleVal(fn.cls)
+    return conditions_hold(project.evaluator, conditions, env, frozenset())
 
 
 def dispatched_types(project: ProjectFacts, site: InitSite, var: str,
                      families: frozenset[str] | None = None) -> list[str]:
     """The torch layer classes whose modules the site's tests certainly let through, when
     those tests look at ``var`` at all (a site with no test on it dispatches nothing)."""
-    if not any(var in free_names(c.test) for c in site.conditions):
+    if not any(var in _free(project.evaluator, c.test) for c in site.conditions):
         return []
+    key = ("dispatch", _number(project.evaluator, site.conditions), _owner(project, site),
+           var, families)
+    cached = project.evaluator.verdicts.get(key)
+    if cached is not None:
+        return list(cached[1])
     out = []
+    if site_runs_on_module(project, site, var, "") is True:
+        # the tests let a module of any class through (``if m is not None``): no dispatch
+        project.evaluator.verdicts[key] = (site, ())
+        return out
     for cls, kind in api.LAYERS.items():
         if families is not None and kind.family not in families:
             continue
         if site_runs_on_module(project, site, var, cls) is True:
             out.append(cls)
+    project.evaluator.verdicts[key] = (site, tuple(out))
     return out
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from initlint import torch_api as api
-from initlint.astutil import canonical_self, names_in, self_attr
+from initlint.astutil import canonical_self, flat_statements, names_in, self_attr
 from initlint.evaluate import ClassRef, InstanceRef
 from initlint.expr import Expr, from_ast
 from initlint.extract_flow import FlowReader
@@ -112,6 +112,7 @@ class Extractor(LayerReader, FlowReader):
                             for n in tree.body if isinstance(n, ast.ClassDef)}
         self.class_attrs = self._class_attributes()
         self.helpers = self._layer_helpers()
+        self.factories = self._callback_factories()
         self.sites: list[InitSite] = []
         self.functions: list[FunctionFacts] = []
         self.constructions: list[Construction] = []
@@ -232,6 +233,22 @@ class Extractor(LayerReader, FlowReader):
                     return api.leaky_relu_gain(slope)
             return api.GAINS.get(name, UNKNOWN)
         return UNKNOWN
+
+    def _callback_factories(self) -> dict[str, str]:
+        """Module functions that return a function they define (``def make_init(std):
+        def init(m): ...; return init``): name → the returned function's qualname."""
+        out: dict[str, str] = {}
+        for node in self.tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            inner = {n.name for n in node.body if isinstance(n, (ast.FunctionDef,
+                                                                  ast.AsyncFunctionDef))}
+            returned = [n.value.id for n in node.body if isinstance(n, ast.Return)
+                        and isinstance(n.value, ast.Name) and n.value.id in inner]
+            if len(returned) == 1:
+                prefix = f"{self.module}.{node.name}" if self.module else node.name
+                out[node.name] = f"{prefix}.{returned[0]}"
+        return out
 
     def _class_value(self, node: ast.AST) -> Any:
         """A class named by a global (``nn.BatchNorm2d``, an imported block) as a value."""
@@ -367,6 +384,7 @@ class Extractor(LayerReader, FlowReader):
             methods=tuple(methods),
             init_layer_order=tuple(order),
             sequential_subclass=is_seq_subclass,
+            attrs=_plain_attrs(self.class_attrs.get(qualname, {}), node),
         )
 
     def _param_defaults(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
@@ -531,6 +549,8 @@ class Extractor(LayerReader, FlowReader):
             if isinstance(target, ast.Name):
                 scope.defs[target.id] = self.expression(stmt.value, scope)
             self._param_assignment(stmt, target, scope)
+            if isinstance(target, ast.Subscript):
+                self._item_assignment(stmt, target, scope)
         self._expressions(stmt, scope, stmt)
 
     def _loop_binding(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> LoopBinding | None:
@@ -682,6 +702,9 @@ class Extractor(LayerReader, FlowReader):
             return self._function_ref(node.args[0], scope)
         if isinstance(node, ast.Lambda):
             return f"{scope.function or self.module}.<lambda:{node.lineno}:{node.col_offset}>"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in self.factories and node.func.id not in scope.shadowed:
+            return self.factories[node.func.id]  # make_init(0.02): the function it returns
         if isinstance(node, ast.Attribute) and dotted(node.value) in ("self", "cls") \
                 and scope.cls:
             return f"{scope.cls}.{node.attr}"
@@ -768,6 +791,24 @@ class Extractor(LayerReader, FlowReader):
             arg_spans=tuple(arg_spans),
             bindings=_bindings(scope),
         ))
+
+    def _item_assignment(self, stmt: ast.Assign, target_node: ast.Subscript,
+                         scope: Scope) -> None:
+        """``emb.weight.data[pad] = 0`` writes part of a tensor, as ``[pad].fill_(0)`` does
+        (``copy_`` when the value is not a number)."""
+        target = self.target(target_node, scope)
+        if not target.base or not target.index or not (target.attr or target.base in
+                                                      scope.loops or target.via_data):
+            return
+        value = self.value(stmt.value, scope.env)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        span = self.pos.span(stmt)
+        self._has_init = True
+        self.sites.append(InitSite("fill_" if number else "copy_", "inplace", target,
+                                   (("val" if number else "src", value),), span, span,
+                                   scope.conditions, scope.no_grad, scope.function, span, False,
+                                   indent=self.pos.indent(stmt.lineno),
+                                   bindings=_bindings(scope)))
 
     def _param_assignment(self, stmt: ast.Assign, target_node: ast.expr, scope: Scope) -> None:
         """``layer.bias = nn.Parameter(...)`` outside ``__init__`` replaces a parameter: a
@@ -940,6 +981,32 @@ def _indexed_dotted(node: ast.AST) -> str | None:
             return ".".join(reversed(parts))
         else:
             return None
+
+
+def _plain_attrs(attrs: dict[str, Any], node: ast.ClassDef) -> tuple[tuple[str, Any], ...]:
+    """The attribute values worth keeping as facts: plain data, assigned through ``self``
+    at most once in the whole class (a value set again elsewhere is not known)."""
+    if not attrs:
+        return ()
+    counts: dict[str, int] = {}
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for stmt in item.body:
+                for sub in flat_statements(stmt):
+                    targets = sub.targets if isinstance(sub, ast.Assign) else \
+                        [sub.target] if isinstance(sub, (ast.AugAssign, ast.AnnAssign)) else []
+                    for target in targets:
+                        name = self_attr(target)
+                        if name is not None:
+                            counts[name] = counts.get(name, 0) + 1
+    return tuple((k, v) for k, v in attrs.items()
+                 if counts.get(k, 0) <= 1 and _plain(v))
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool, ClassRef))
 
 
 def _class_ref(qualified: str) -> Any:

@@ -236,6 +236,9 @@ class ClassFacts:
     methods: tuple[str, ...]  # method qualnames
     init_layer_order: tuple[tuple[str, int], ...]  # (layer name, statement index in __init__)
     sequential_subclass: bool = False
+    # attributes with a value known at construction (class constants, ``self.x = x`` set once
+    # in ``__init__`` from a default): what ``self.x`` reads in the class's init code
+    attrs: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

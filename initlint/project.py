@@ -19,6 +19,7 @@ from initlint.evaluate import (
     ModuleVal,
     ParamVal,
     World,
+    site_runs,
     site_runs_on_module,
     site_runs_on_param,
 )
@@ -246,7 +247,7 @@ class ProjectFacts:
         if init is None:
             return ()
         params = [p for p in init.params if p != "self"]
-        pending = {slot for slot, _ in layer.param_args}
+        pending = set(layer.from_params)  # slots whose value is still not known
         out: dict[str, Any] = {}
         if not layer.star:
             for index, value in enumerate(layer.args):
@@ -360,7 +361,8 @@ class ProjectFacts:
                 applied.append(Applied(site, receiver, how, binding))
             elif base in bound:
                 path = ".".join(p for p in (bound[base], site.target.path) if p)
-                applied.append(Applied(site, path, "direct", None))
+                applied.append(Applied(site, path, "direct" if site.target.attr or not path
+                                       else "direct_param", None))
                 if any(seg == "*" or seg.lstrip("-").isdigit() for seg in path.split(".")):
                     applied[-1] = Applied(site, path, "indexed", None)
             elif not site.target.copy:
@@ -766,14 +768,21 @@ def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr
     scope = item.scope
     if item.how == "unknown":
         return "maybe"
-    if scope and not (path == scope or path.startswith(scope + ".")):
-        return "no"
-    if item.how == "direct":
-        return "yes" if item.scope == path and site.target.attr == attr else "no"
+    if item.how in ("direct", "direct_param", "indexed") and site.conditions \
+            and site_runs(project, site) is False:
+        return "no"  # ``if self.bias_initializer is not None:`` with the default None
+    if item.how == "direct_param":  # a helper given the tensor: init_(self.fc.weight)
+        return "yes" if item.scope == f"{path}.{attr}" else "no"
     if item.how == "indexed":  # self.layers[-1].weight, self.layers[i].weight
         if site.target.attr != attr:
             return "no"
         return _index_match(item.scope, path, classes_at)
+    if scope and not (path == scope or path.startswith(scope + ".")):
+        return "no"
+    if item.how == "direct":
+        return "yes" if item.scope == path and site.target.attr == attr else "no"
+
+
     rel = path[len(scope) + 1:] if scope else path
     if item.how == "members":
         members = item.binding.members if item.binding else ()

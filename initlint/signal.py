@@ -259,10 +259,22 @@ def weight_init(effective: EffectiveInit, placed: Placed, own_only: bool = False
     if not writes.sites:
         return WeightInit("default")
     kinds = {describe(site) for site in writes.sites}
+    sites = writes.sites
+    if len(kinds) != 1 and _overwritten_in_order(sites):
+        sites = (max(sites, key=lambda site: (site.span.row, site.span.column)),)
+        kinds = {describe(sites[0])}
     if len(kinds) != 1:
         return WeightInit("unknown", writes.sites)
     kind, gain, std, nonlinearity, slope = kinds.pop()
-    return WeightInit(kind, writes.sites, gain, std, nonlinearity, slope)
+    return WeightInit(kind, sites, gain, std, nonlinearity, slope)
+
+
+def _overwritten_in_order(sites: tuple[InitSite, ...]) -> bool:
+    """Whole-tensor writes, one after another in one function, none under a test: the last
+    one is what the tensor holds (``zeros_(w)`` then ``uniform_(w)`` is a uniform draw)."""
+    return len({s.function for s in sites}) == 1 and all(
+        not s.conditions and not s.target.index and s.style in ("init", "inplace")
+        and not s.bindings for s in sites)
 
 
 def describe(site: InitSite) -> tuple[str, Any, Any, Any, Any]:

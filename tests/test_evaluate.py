@@ -294,3 +294,46 @@ def test_evaluator_three_valued_logic():
     assert evaluator.truth(dim, {"p": ParamVal("weight")}) is None
     assert equal(evaluator.world, ClassRef("torch.nn.Linear"), ClassRef("torch.nn.Conv2d")) \
         is False
+
+
+def test_factory_callbacks_and_tensor_helpers_are_followed(lint):
+    findings = lint("""
+        import torch.nn as nn
+
+        def make_init(std):
+            def init(m):
+                if isinstance(m, nn.Embedding):
+                    nn.init.normal_(m.weight, std=std)
+            return init
+
+        def fill(t):
+            t.data.normal_(0, 0.02)
+
+        class Rec(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.item = nn.Embedding(100, 8, padding_idx=0)
+                self.apply(make_init(0.02))
+
+        class Rec2(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.item = nn.Embedding(100, 8, padding_idx=0)
+                fill(self.item.weight)
+    """, PAD)
+    assert sorted((f.code, f.span.row) for f in findings) == [("INI205", 7), ("INI205", 11)]
+
+
+def test_last_element_of_a_container(lint):
+    findings = lint("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.ModuleList([nn.Embedding(10, 4, padding_idx=0),
+                                          nn.Embedding(10, 4, padding_idx=1)])
+                self.emb[-1].weight.data.normal_()
+    """, PAD)
+    assert [(f.code, f.span.row) for f in findings] == [("INI205", 9)]
+    assert "padding_idx=1" in findings[0].message

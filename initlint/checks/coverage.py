@@ -298,8 +298,11 @@ def _handled_types(project, function: str, var: str) -> set[str]:
     fn = project.functions.get(function)
     if fn is None:
         return set()
-    return {t for site in project.sites_in(fn)
-            for t in dispatched_types(project, site, var, api.WEIGHT_LAYER_FAMILIES)}
+    types = {t for site in project.sites_in(fn)
+             for t in dispatched_types(project, site, var, api.WEIGHT_LAYER_FAMILIES)}
+    # LazyConv2d is a Conv2d: name the class the code tests, not its lazy twin
+    return {t for t in types if api.NN + t.rsplit(".", 1)[-1].removeprefix("Lazy") not in types
+            or not t.rsplit(".", 1)[-1].startswith("Lazy")}
 
 
 # --- INI204 ---------------------------------------------------------------------------------

@@ -30,8 +30,23 @@ def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
         env_cls, env_layer = owner.qualname, None
     else:
         env_cls, env_layer = cls, layer
-    return site_runs_on_module(ctx.project, site, var, env_cls, env_layer,
-                               _free_loop_names(ctx, site)) is not True
+    if site_runs_on_module(ctx.project, site, var, env_cls, env_layer,
+                           _free_loop_names(ctx, site)) is not True:
+        return True
+    return _callers_exclude(ctx, site, var, cls, layer)
+
+
+def _callers_exclude(ctx: FileContext, site: InitSite, var: str, cls: str, layer) -> bool:
+    """Every way a model runs the site passes through tests that reject this layer
+    (``for m in self.modules(): if isinstance(m, nn.BatchNorm2d): self._init_norm(m)``)."""
+    project = ctx.project
+    items = [a for model in project.models_running(site)
+             for a in project.construction(model)[0] if a.site is site]
+    if not items or not all(a.extra for a in items):
+        return False
+    return all(site_runs_on_module(project, site, a.binding.var if a.binding else var, cls,
+                                   layer, _free_loop_names(ctx, site), a.extra, a.alias)
+               is False for a in items)
 
 
 def _spelled(ctx: FileContext, site: InitSite, text: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.evaluate import site_runs_on_module, tests_on
+from initlint.evaluate import site_runs, site_runs_on_module, tests_on, tests_pass
 from initlint.expr import free_names, walk
 from initlint.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, ParamFact
 from initlint.findings import Finding, Severity
@@ -55,12 +55,16 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str) 
             if fn is None:
                 continue
             for site in project.sites_in(fn):
+                if site_runs(project, site) is False:
+                    continue  # its tests are false on this class (``if self.init is not None``)
                 if site.target.attr == name or not site.target.attr \
                         or site.style == "helper":
                     return True
             if any(name in loop.members for loop in fn.loops):
                 return True
             for call in fn.calls:
+                if tests_pass(project, fn.qualname, call.conditions) is False:
+                    continue
                 if any(a == attr or a.startswith((attr + ".", attr + "[")) for a in call.args):
                     return True
                 owner, _, attr_name = call.name.rpartition(".")

@@ -30,9 +30,6 @@ EXPECT = re.compile(r"^#\s*real-bug:\s*expect=(?P<codes>INI\d{3}(?:,INI\d{3})*)\
 
 #: bug name -> why initlint misses it today (strict xfail: remove the line once caught).
 MISSED: dict[str, str] = {
-    "convnd_uninitialized_bias": (
-        "INI007: `self.bias_initializer(self.bias)` counts as a write, but its guard "
-        "`self.bias_initializer is not None` is false with the default None"),
     "dimenet_inplace_freq": (
         "INI003: `torch.arange(..., out=self.freq).mul_(PI)` (an `out=` write, then an "
         "in-place method on its result) is not read as writing the Parameter"),
@@ -42,9 +39,10 @@ MISSED: dict[str, str] = {
     "fastai_icnr_weight_norm": (
         "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
         "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
-    "pytorch_examples_decoder_bias": (
-        "INI206: `zeros_(decoder.weight)` then `uniform_(decoder.weight)`: the earlier zero "
-        "write silences the rule though the last write (uniform_) is what the weight keeps"),
+    "mmdet_mask_head_never_initialized": (
+        "INI201: `self.bbox_head.init_weights()` reaches every method named `init_weights` "
+        "(the call is not resolved through the attribute's class, BBoxHead), so "
+        "FCNMaskHead.init_weights looks called"),
     "ssds_conv_key_filter": (
         "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
         "key-name filter is not read"),
@@ -52,9 +50,6 @@ MISSED: dict[str, str] = {
 
 #: bug name -> why initlint reports a warning/error on the fixed version today.
 FALSE_ALARMS: dict[str, str] = {
-    "fastai_awd_lstm_padding": (
-        "INI205: the padding row re-zeroed by item assignment "
-        "(`weight.data[pad_token] = 0`) is not read as a write"),
 }
 
 BUGS = sorted(p.name.removesuffix("_bug.py") for p in REAL_BUGS.glob("*_bug.py"))
