@@ -227,7 +227,9 @@ def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 
 
 def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
-    """Apply the fixes of ``findings`` that do not overlap, in source order."""
+    """Apply the fixes of ``findings`` that do not overlap, in source order (their edits
+    computed first where the rule gave changes)."""
+    findings = with_edits(text, findings)
     lines = Lines.of(text)
     taken: list[tuple[int, int, str]] = []
     seen: set[tuple] = set()
