@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import (
@@ -59,9 +59,11 @@ class Transform:
     rewrite: Callable[[cst.Module, Unit], cst.Module | None]
     doc: str
     relabels_layers: bool = False
-    tags: frozenset[str] = field(default_factory=frozenset)
+    needs: tuple[str, ...] = ()  # the rewrite can only apply to a source holding one of these
 
     def apply(self, source: str, unit: Unit = Unit()) -> str | None:
+        if self.needs and not any(n in source for n in self.needs):
+            return None  # a cheap no: libcst passes are the suite's main cost
         try:
             module = _parse(source)
         except cst.ParserSyntaxError:
@@ -76,11 +78,22 @@ class Transform:
 # --- small helpers ---------------------------------------------------------------------
 
 
+_SOURCES: dict[int, tuple[cst.Module, str]] = {}  # id -> (the parsed module, its source)
+
+
 @functools.lru_cache(maxsize=128)
 def _parse(source: str) -> cst.Module:
     """libcst parses are the suite's main cost; every transform reads the same sources
     (libcst trees are immutable, so sharing one is safe)."""
-    return cst.parse_module(source)
+    module = cst.parse_module(source)
+    _SOURCES[id(module)] = (module, source)
+    return module
+
+
+def _code(module: cst.Module) -> str:
+    """The module's source (kept from the parse: regenerating it costs a full pass)."""
+    known = _SOURCES.get(id(module))
+    return known[1] if known and known[0] is module else module.code
 
 
 def dotted(node: cst.BaseExpression) -> str | None:
@@ -246,7 +259,7 @@ def _function_locals(fn: cst.FunctionDef) -> set[str]:
 
 def _counter(prefix: str, module: cst.Module) -> Callable[[], str]:
     """Fresh names ``prefix0``, ``prefix1``... not used in the module."""
-    text = module.code
+    text = _code(module)
     state = {"n": 0}
 
     def fresh() -> str:
@@ -403,7 +416,7 @@ def _rewrite_loops(module: cst.Module, unit: Unit, where: str) -> cst.Module | N
                     others = sum(len(re.findall(rf"\b{cls.name.value}\b", s))
                                  for s in unit.sources) - 1
                     if (member.name.value != "__init__" or not last or others > 0
-                            or len(re.findall(rf"\b{cls.name.value}\b", module.code)) > 1):
+                            or len(re.findall(rf"\b{cls.name.value}\b", _code(module))) > 1):
                         new_stmts.append(inner)
                         continue
                     fname = fresh()
@@ -642,7 +655,7 @@ def _elements(args: Sequence[cst.Arg]) -> list[cst.Element]:
 
 
 def _sequential_attr_used_as_sequence(module: cst.Module, attr: str) -> bool:
-    text = module.code
+    text = _code(module)
     return bool(re.search(rf"\.{attr}\s*\[|in\s+(self\.)?{attr}\s*[:)]|\.{attr}\.children\(|"
                           rf"enumerate\((self\.)?{attr}\)|len\((self\.)?{attr}\)", text))
 
@@ -1277,7 +1290,7 @@ def _rename(module: cst.Module, unit: Unit, selves: bool) -> cst.Module | None:
     wrapper = MetadataWrapper(module)
     scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
     keywords = unit.keywords
-    text = module.code
+    text = _code(module)
     targets: dict[cst.CSTNode, str] = {}
     for scope in scopes:
         if isinstance(scope, (GlobalScope, ClassScope)) or not isinstance(
@@ -1324,57 +1337,79 @@ def _rename(module: cst.Module, unit: Unit, selves: bool) -> cst.Module | None:
 TRANSFORMS: tuple[Transform, ...] = (
     Transform("loop_to_apply", "init-site", loop_to_apply,
               "`for m in self.modules(): body` in a method → module-level `def f(m): body` "
-              "+ `self.apply(f)`"),
+              "+ `self.apply(f)`",
+              needs=(".modules()",)),
     Transform("loop_to_staticmethod", "init-site", loop_to_staticmethod,
-              "the same loop → a `@staticmethod` of the class + `self.apply(self.f)`"),
+              "the same loop → a `@staticmethod` of the class + `self.apply(self.f)`",
+              needs=(".modules()",)),
     Transform("loop_to_build", "init-site", loop_to_build,
               "the loop ending `__init__` → module-level `build_<Class>()` doing "
-              "`model = Class(); model.apply(f)`"),
+              "`model = Class(); model.apply(f)`",
+              needs=(".modules()",)),
     Transform("apply_to_loop", "init-site", apply_to_loop,
-              "`x.apply(fn)` → `for m in x.modules(): fn(m)`"),
+              "`x.apply(fn)` → `for m in x.modules(): fn(m)`",
+              needs=(".apply(",)),
     Transform("method_to_staticmethod", "init-site", method_to_staticmethod,
-              "`def _init(self, m)` that ignores self → `@staticmethod def _init(m)`"),
+              "`def _init(self, m)` that ignores self → `@staticmethod def _init(m)`",
+              needs=("def ",)),
     Transform("dispatch_name_in", "dispatch", _dispatch("name_in"),
-              '`isinstance(m, nn.X)` → `"X" in type(m).__name__`'),
+              '`isinstance(m, nn.X)` → `"X" in type(m).__name__`',
+              needs=("isinstance(",)),
     Transform("dispatch_class_find", "dispatch", _dispatch("class_find"),
-              '`isinstance(m, nn.X)` → `m.__class__.__name__.find("X") != -1`'),
+              '`isinstance(m, nn.X)` → `m.__class__.__name__.find("X") != -1`',
+              needs=("isinstance(",)),
     Transform("dispatch_startswith", "dispatch", _dispatch("startswith"),
-              '`isinstance(m, nn.X)` → `type(m).__name__.startswith("X")`'),
+              '`isinstance(m, nn.X)` → `type(m).__name__.startswith("X")`',
+              needs=("isinstance(",)),
     Transform("dispatch_name_eq", "dispatch", _dispatch("name_eq"),
-              '`isinstance(m, nn.X)` → `type(m).__name__ == "X"`'),
+              '`isinstance(m, nn.X)` → `type(m).__name__ == "X"`',
+              needs=("isinstance(",)),
     Transform("dispatch_type_in", "dispatch", _dispatch("type_in"),
-              "`isinstance(m, (nn.X, nn.Y))` → `type(m) in (nn.X, nn.Y)`"),
+              "`isinstance(m, (nn.X, nn.Y))` → `type(m) in (nn.X, nn.Y)`",
+              needs=("isinstance(",)),
     Transform("seq_nested_blocks", "container", seq_nested_blocks,
               "`nn.Sequential(a, b, c, d, e)` → `nn.Sequential(*[nn.Sequential(*blk) for blk "
-              "in ((a, b), (c, d), (e,))])`", relabels_layers=True),
+              "in ((a, b), (c, d), (e,))])`", relabels_layers=True,
+              needs=("Sequential(",)),
     Transform("seq_to_helper", "container", seq_to_helper,
-              "`nn.Sequential(...)` in a method → a module-level helper returning it"),
+              "`nn.Sequential(...)` in a method → a module-level helper returning it",
+              needs=("Sequential(",)),
     Transform("seq_to_append_loop", "container", seq_to_append_loop,
               "`x = nn.Sequential(a, b)` → `layers = []; for l in (a, b): layers.append(l); "
-              "x = nn.Sequential(*layers)`"),
+              "x = nn.Sequential(*layers)`",
+              needs=("Sequential(",)),
     Transform("comp_to_append_loop", "container", comp_to_append_loop,
               "`nn.ModuleList([E for v in it])` → a loop appending E, then "
-              "`nn.ModuleList(items)`"),
+              "`nn.ModuleList(items)`",
+              needs=("ModuleList(", "Sequential(")),
     Transform("literal_to_constant", "value", literal_to_constant,
               "literal call arguments in functions → module constants"),
     Transform("literal_to_init_default", "value", literal_to_init_default,
-              "literal call arguments in `__init__` → `__init__` parameters with that default"),
+              "literal call arguments in `__init__` → `__init__` parameters with that default",
+              needs=("__init__",)),
     Transform("literal_to_config", "value", literal_to_config,
               "literal call arguments in `__init__` → `mm_config.x` of a config class whose "
-              "defaults hold them"),
+              "defaults hold them",
+              needs=("__init__",)),
     Transform("init_to_data_method", "write", _init_to_method(nograd=False),
               "`nn.init.normal_(w, a, b)` → `w.data.normal_(a, b)` (uniform_, constant_, "
-              "zeros_, ones_ too)"),
+              "zeros_, ones_ too)",
+              needs=("init.",)),
     Transform("init_to_nograd_method", "write", _init_to_method(nograd=True),
-              "`nn.init.normal_(w, a, b)` → `with torch.no_grad(): w.normal_(a, b)`"),
+              "`nn.init.normal_(w, a, b)` → `with torch.no_grad(): w.normal_(a, b)`",
+              needs=("init.",)),
     Transform("data_method_to_init", "write", data_to_init,
-              "`w.data.normal_(a, b)` → `nn.init.normal_(w, a, b)` (uniform_, fill_, zero_)"),
+              "`w.data.normal_(a, b)` → `nn.init.normal_(w, a, b)` (uniform_, fill_, zero_)",
+              needs=(".data.",)),
     Transform("name_filter_in", "name-filter", _name_filter("in"),
-              'name tests on `named_parameters()` names → `"bias" in name`'),
+              'name tests on `named_parameters()` names → `"bias" in name`',
+              needs=("named_parameters",)),
     Transform("name_filter_endswith", "name-filter", _name_filter("endswith"),
-              '→ `name.endswith("bias")`'),
+              '→ `name.endswith("bias")`',
+              needs=("named_parameters",)),
     Transform("name_filter_split", "name-filter", _name_filter("split"),
-              '→ `name.split(".")[-1] == "bias"`'),
+              '→ `name.split(".")[-1] == "bias"`',
+              needs=("named_parameters",)),
     Transform("rename_locals", "names", rename_locals,
               "every local name of every function renamed (`m` → `m_r`), self/cls kept"),
     Transform("rename_self", "names", rename_self,
