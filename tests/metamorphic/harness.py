@@ -204,6 +204,10 @@ def report(pairs: list[Pair]) -> str:
     lines = ["metamorphic invariance (pairs invariant / pairs applied):"]
     for name, (ok, total) in rates(pairs).items():
         lines.append(f"  {name:<26} {ok:>3}/{total:<3} {ok / total:6.1%}")
+    loud = [p for p in pairs if p.before]
+    ok = sum(p.invariant for p in loud)
+    lines.append(f"  {'(originals with findings)':<26} {ok:>3}/{len(loud):<3} "
+                 f"{ok / max(1, len(loud)):6.1%}")
     for pair in pairs:
         if not pair.invariant:
             lines.append(f"  CHANGED {pair.key}: {pair.diff()}")
