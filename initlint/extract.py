@@ -639,6 +639,10 @@ class Extractor(LayerReader, FlowReader):
                                     or target.via_data):
                     self._init_site(call, method, "inplace", scope, stmt, parent, target)
                     return
+                if target.copy and isinstance(stmt, ast.Expr) and stmt.value is call:
+                    # ``torch.empty(n).data.zero_()``: a write into a temporary, then dropped
+                    self._init_site(call, method, "inplace", scope, stmt, parent, target)
+                    return
             receiver = dotted(call.func.value) or ""
             if method == "apply" and call.args:
                 self._calls.append(CallRef("apply", self._function_ref(call.args[0], scope),

@@ -318,6 +318,10 @@ class ProjectFacts:
         ``self._init_weights()``), and the opaque calls it makes."""
         applied: list[Applied] = []
         opaque: list[str] = []
+        init = self.method(cls, "__init__")
+        if init is not None and self._follow_walk(cls, init, call, {"self": ""}, applied,
+                                                  opaque, set(), 0):
+            return applied, opaque  # ``for m in self.modules(): self._init(m)``
         if call.kind == "apply":
             fn = self.functions.get(call.name)
             if fn is not None:

@@ -323,8 +323,8 @@ def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if isinstance(name, str) and name not in api.GAINS:
             yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
     for site in ctx.facts.sites:
-        if site.style != "init":
-            continue
+        if site.style not in ("init", "inplace"):
+            continue  # ``w.data.normal_(0, -0.02)`` rejects a negative std as normal_ does
         spans = dict(site.arg_spans)
         nonlinearity = site.arg("nonlinearity")
         if isinstance(nonlinearity, str) and nonlinearity not in api.GAINS:

@@ -80,7 +80,11 @@ def _is_init_function(ctx: FileContext, fn: FunctionFacts) -> bool:
     if fn.has_init_code:
         return True
     nested = fn.qualname + "."
-    return any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested))
+    if any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested)):
+        return True
+    # ``def _initialize_weights(self): self.apply(init_fn)`` runs init code it applies
+    applied = (ctx.project.functions.get(c.name) for c in fn.calls if c.kind == "apply")
+    return any(f is not None and f.has_init_code for f in applied)
 
 
 def _method_reached(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> bool:
@@ -277,8 +281,10 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         missed_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in missed))
         example = next(iter(missed.values()))
         in_file = project.function_file.get(site.function)
+        layer_file = project.class_file.get(example.owner)
         span = site.span if in_file is None or in_file.path == ctx.facts.path \
-            else example.layer.span
+            else example.layer.span if layer_file is not None \
+            and layer_file.path == ctx.facts.path else _name_span(cls)
         yield rule.finding(
             ctx, span,
             f"init dispatch handles {handled_names} but `{cls.name}` also holds "
@@ -290,6 +296,13 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "isinstance tuple if that was the intent.",
             fixes.add_missed_types(ctx, handled, sorted(missed)),
             subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
+
+
+def _name_span(cls: ClassFacts) -> Span:
+    """The ``class Name`` of a class: where a finding about it goes when the code it is
+    about lives in other files."""
+    start = cls.span.column + len("class ")
+    return Span(cls.span.row, start, cls.span.row, start + len(cls.name))
 
 
 def _handled_types(project, function: str, var: str) -> set[str]:

@@ -100,11 +100,12 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
         cls = project.classes.get(function.cls)
         if cls is None:
             return None
-        for layer in project.all_layers(cls):
-            if layer.name == target.path:
-                reason = missing_param(layer.cls, layer, target.attr)
-                if reason and not _guarded(ctx, site, layer.cls, layer):
-                    return layer.cls, reason, f"line {layer.span.row}"
+        placed = project.placed_by_path(cls).get(target.path)  # built with the defaults
+        if placed is not None:
+            layer = placed.layer
+            reason = missing_param(layer.cls, layer, target.attr)
+            if reason and not _guarded(ctx, site, layer.cls, layer):
+                return layer.cls, reason, f"line {layer.span.row}"
         return None
     types = frozenset(dispatched_types(project, site, target.base))
     if not types:
