@@ -656,7 +656,7 @@ def _elements(args: Sequence[cst.Arg]) -> list[cst.Element]:
 
 def _sequential_attr_used_as_sequence(module: cst.Module, attr: str) -> bool:
     text = _code(module)
-    return bool(re.search(rf"\.{attr}\s*\[|in\s+(self\.)?{attr}\s*[:)]|\.{attr}\.children\(|"
+    return bool(re.search(rf"\b{attr}\s*\[|in\s+(self\.)?{attr}\s*[:)]|\b{attr}\.children\(|"
                           rf"enumerate\((self\.)?{attr}\)|len\((self\.)?{attr}\)", text))
 
 
