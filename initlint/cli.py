@@ -163,14 +163,14 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
                 else _lint(files, config, jobs, no_cache, **scope).findings)
     measured = ""
-    if runtime or device or runtime_models or runtime_plot or runtime_only_named:
-        reported = [f for f in files if f in run.report]
-        findings, measured = _runtime(reported, findings, config, device, runtime_models,
-                                      runtime_plot, output_format, runtime_only_named)
     if io.add_noqa:
         from initlint.add_noqa import add_noqa_cli
 
         sys.exit(add_noqa_cli(findings, status))
+    if output_format in ("json", "sarif"):  # they carry each fix's edits: computed now
+        from initlint.fix import with_edits_from_files
+
+        findings = with_edits_from_files(findings)
     emit(findings, output_format, status, io, measured=measured)
     if statistics:  # beside a machine-readable report, on stderr so stdout still parses
         _print_statistics(findings, to_stderr=output_format != "text")
@@ -239,6 +239,11 @@ def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | Non
     if run.fixed:
         click.echo(f"Fixed {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
                    f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    from initlint.fix import remaining_summary
+
+    summary = remaining_summary(run.findings, unsafe)
+    if summary:
+        click.echo(summary, err=True)
     return run.findings
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from initlint import torch_api as api
-from initlint.astutil import names_in, self_attr
+from initlint.astutil import canonical_self, flat_statements, names_in, self_attr
+from initlint.evaluate import ClassRef, InstanceRef
+from initlint.expr import Expr, from_ast
 from initlint.extract_flow import FlowReader
 from initlint.extract_layers import LayerReader
 from initlint.facts import (
@@ -37,6 +39,7 @@ from initlint.facts import (
 from initlint.findings import Span
 from initlint.imports import Resolver, build_import_table, dotted
 from initlint.text import split_lines
+from initlint.torch_api import canonical
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
@@ -80,7 +83,7 @@ class Scope:
     shadowed: frozenset[str]
     env: dict[str, Any]  # constant values of names (parameter defaults, module constants)
     nested: dict[str, str]  # names of nested functions → their qualname
-    locals_built: dict[str, ast.expr] = field(default_factory=dict)  # var = nn.Linear(...)
+    defs: dict[str, Expr] = field(default_factory=dict)  # local name → what it was assigned
     conditions: tuple[Condition, ...] = ()
     no_grad: bool = False
     loops: dict[str, LoopBinding] = field(default_factory=dict)
@@ -93,6 +96,7 @@ class Extractor(LayerReader, FlowReader):
     def __init__(self, path: str, text: str, tree: ast.Module, module: str, is_package: bool):
         self.path = path
         self.text = text
+        self.self_names = canonical_self(tree)
         self.tree = tree
         self.module = module
         self.pos = Positions(text)
@@ -102,8 +106,13 @@ class Extractor(LayerReader, FlowReader):
                                                          ast.AsyncFunctionDef))
         }
         self.resolver = Resolver(self.imports, frozenset(top_defs))
+        self.class_attrs: dict[str, dict[str, Any]] = {}
         self.constants = self._module_constants()
+        self.class_attrs = {f"{module}.{n.name}" if module else n.name: {}
+                            for n in tree.body if isinstance(n, ast.ClassDef)}
+        self.class_attrs = self._class_attributes()
         self.helpers = self._layer_helpers()
+        self.factories = self._callback_factories()
         self.sites: list[InitSite] = []
         self.functions: list[FunctionFacts] = []
         self.constructions: list[Construction] = []
@@ -130,14 +139,63 @@ class Extractor(LayerReader, FlowReader):
                         env[target.id] = value
         return env
 
+    def _class_attributes(self) -> dict[str, dict[str, Any]]:
+        """Attribute defaults of the file's classes (config objects): class-level constants
+        and dataclass fields, and ``self.x = x`` in ``__init__`` with ``x``'s default."""
+        out: dict[str, dict[str, Any]] = {}
+        for node in self.tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            attrs: dict[str, Any] = {}
+            for item in node.body:
+                if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target]
+                    for target in targets:
+                        if isinstance(target, ast.Name):
+                            attrs[target.id] = self.value(item.value, self.constants)
+                elif isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                    env = self._param_defaults(item)
+                    for stmt in item.body:
+                        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                            name = self_attr(stmt.targets[0])
+                            if name is not None and "." not in name:
+                                attrs[name] = self.value(stmt.value, env)
+            qualname = f"{self.module}.{node.name}" if self.module else node.name
+            out[qualname] = {k: v for k, v in attrs.items() if v is not UNKNOWN}
+        return out
+
     def value(self, node: ast.AST | None, env: dict[str, Any]) -> Any:
         """Constant-fold an expression; UNKNOWN when it depends on runtime values."""
         if node is None:
             return UNKNOWN
         if isinstance(node, ast.Constant):
             return node.value
-        if isinstance(node, ast.Name):
-            return env.get(node.id, UNKNOWN)
+        if isinstance(node, ast.Name) and node.id in env:
+            return env[node.id]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) \
+                and (dotted(node.value) or "").split(".")[0] in env:
+            # config.hidden_size / self.config.init_std on objects built with their defaults
+            owner = self.value(node.value, env)
+            if isinstance(owner, InstanceRef):
+                return self.class_attrs.get(owner.qualname, {}).get(node.attr, UNKNOWN)
+            return UNKNOWN
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return self._class_value(node)
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            built = self.qualify(node.func)
+            if built in self.class_attrs:
+                return InstanceRef(built)
+        if isinstance(node, ast.JoinedStr):
+            parts = [self.value(v.value if isinstance(v, ast.FormattedValue) else v, env)
+                     for v in node.values]
+            ok = all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in parts)
+            return "".join(str(p) for p in parts) if ok else UNKNOWN
+        if isinstance(node, ast.Call) and dotted(node.func) == "getattr" \
+                and len(node.args) == 2:  # getattr(nn, f"BatchNorm{n}d")
+            owner = self.qualify(node.args[0])
+            attr = self.value(node.args[1], env)
+            if owner and isinstance(attr, str) and attr.isidentifier():
+                return _class_ref(canonical(f"{owner}.{attr}"))
         if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, env)
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
@@ -175,6 +233,27 @@ class Extractor(LayerReader, FlowReader):
                     return api.leaky_relu_gain(slope)
             return api.GAINS.get(name, UNKNOWN)
         return UNKNOWN
+
+    def _callback_factories(self) -> dict[str, str]:
+        """Module functions that return a function they define (``def make_init(std):
+        def init(m): ...; return init``): name → the returned function's qualname."""
+        out: dict[str, str] = {}
+        for node in self.tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            inner = {n.name for n in node.body if isinstance(n, (ast.FunctionDef,
+                                                                  ast.AsyncFunctionDef))}
+            returned = [n.value.id for n in node.body if isinstance(n, ast.Return)
+                        and isinstance(n.value, ast.Name) and n.value.id in inner]
+            if len(returned) == 1:
+                prefix = f"{self.module}.{node.name}" if self.module else node.name
+                out[node.name] = f"{prefix}.{returned[0]}"
+        return out
+
+    def _class_value(self, node: ast.AST) -> Any:
+        """A class named by a global (``nn.BatchNorm2d``, an imported block) as a value."""
+        qualified = self.qualify(node)
+        return _class_ref(qualified) if qualified else UNKNOWN
 
     # --- module level ----------------------------------------------------------------
 
@@ -305,6 +384,7 @@ class Extractor(LayerReader, FlowReader):
             methods=tuple(methods),
             init_layer_order=tuple(order),
             sequential_subclass=is_seq_subclass,
+            attrs=_plain_attrs(self.class_attrs.get(qualname, {}), node),
         )
 
     def _param_defaults(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
@@ -318,7 +398,9 @@ class Extractor(LayerReader, FlowReader):
             if kw_default is not None:
                 env[arg.arg] = self.value(kw_default, self.constants)
         for arg in positional + args.kwonlyargs:
-            env.setdefault(arg.arg, UNKNOWN)
+            annotated = self.qualify(arg.annotation) if arg.annotation is not None else None
+            env.setdefault(arg.arg, InstanceRef(annotated) if annotated in self.class_attrs
+                           else UNKNOWN)
         return env
 
     # --- layers built in __init__ ----------------------------------------------------
@@ -346,8 +428,10 @@ class Extractor(LayerReader, FlowReader):
         for item in ast.walk(node):
             if item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 nested[item.name] = f"{qualname}.{item.name}"
-        scope = Scope(qualname, cls, shadowed, {**self.constants, **self._param_defaults(node)},
-                      nested, no_grad=no_grad)
+        env = {**self.constants, **self._param_defaults(node)}
+        if cls in self.class_attrs and params[:1] == ("self",) and not static:
+            env["self"] = InstanceRef(cls)  # self.init_std: the value __init__ gave it
+        scope = Scope(qualname, cls, shadowed, env, nested, no_grad=no_grad)
         if outer is not None:
             scope.loops = dict(outer.loops)
         saved = (self._calls, self._loops, self._has_init, self._inits_only)
@@ -367,6 +451,8 @@ class Extractor(LayerReader, FlowReader):
             inits_only=self._has_init and self._inits_only,
             has_init_code=self._has_init,
             loops=tuple(self._loops),
+            unused_params=_unused_params(node, params) if self._has_init else (),
+            self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
         )
         self._calls, self._loops, self._has_init, self._inits_only = saved
         self.functions.append(facts)
@@ -403,6 +489,8 @@ class Extractor(LayerReader, FlowReader):
             return
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             self._expressions(stmt.iter, scope, stmt)
+            for name in names_in(stmt.target):
+                scope.defs.pop(name, None)
             binding = self._loop_binding(stmt, scope)
             saved_loops = dict(scope.loops)
             if binding is not None:
@@ -440,16 +528,29 @@ class Extractor(LayerReader, FlowReader):
                 self._walk_body(block, scope)
             return
         if isinstance(stmt, ast.Match):
+            saved = scope.conditions
             for case in stmt.cases:
+                test = _pattern_test(stmt.subject, case.pattern)
+                here = () if test is None else self._conditions(test, scope, True)
+                if case.guard is not None:
+                    here += self._conditions(case.guard, scope, True)
+                scope.conditions = scope.conditions + here
                 self._walk_body(case.body, scope)
+                # later cases run only when this one did not match
+                scope.conditions = scope.conditions[: len(scope.conditions) - len(here)]
+                if test is not None and case.guard is None:
+                    scope.conditions = scope.conditions + self._conditions(test, scope, False)
+            scope.conditions = saved
             return
         if isinstance(stmt, ast.AugAssign):
             self._augassign(stmt, scope)
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
-            if isinstance(target, ast.Name) and isinstance(stmt.value, ast.Call):
-                scope.locals_built[target.id] = stmt.value
+            if isinstance(target, ast.Name):
+                scope.defs[target.id] = self.expression(stmt.value, scope)
             self._param_assignment(stmt, target, scope)
+            if isinstance(target, ast.Subscript):
+                self._item_assignment(stmt, target, scope)
         self._expressions(stmt, scope, stmt)
 
     def _loop_binding(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> LoopBinding | None:
@@ -477,78 +578,11 @@ class Extractor(LayerReader, FlowReader):
         return None
 
     def _conditions(self, test: ast.expr, scope: Scope, positive: bool) -> tuple[Condition, ...]:
-        """Turn an ``if`` test into conditions; a negated conjunction becomes "other"."""
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            return self._conditions(test.operand, scope, not positive)
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-            if positive:
-                return tuple(c for v in test.values for c in self._conditions(v, scope, True))
-            parts = [self._conditions(v, scope, True) for v in test.values]
-            return (Condition("other", "", tuple(parts), False),)
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-            parts = [self._conditions(v, scope, True) for v in test.values]
-            merged = _merge_or(parts)
-            if merged is not None:
-                return (replace(merged, positive=positive),)
-            if not positive:
-                return tuple(c for v in test.values for c in self._conditions(v, scope, False))
-            return (Condition("other", "", tuple(parts), True),)
-        cond = self._condition(test, scope)
-        return (replace(cond, positive=cond.positive == positive),)
+        """An ``if`` test as an expression the evaluator runs (locals it reads inlined)."""
+        return (Condition(self.expression(test, scope), positive),)
 
-    def _condition(self, test: ast.expr, scope: Scope) -> Condition:
-        if isinstance(test, ast.Call):
-            func = dotted(test.func)
-            if func in ("isinstance", "issubclass") and len(test.args) == 2:
-                subject = dotted(test.args[0]) or ""
-                if subject.endswith(".__class__"):
-                    subject = subject[: -len(".__class__")]
-                types = test.args[1]
-                elts = types.elts if isinstance(types, ast.Tuple) else [types]
-                names = tuple(self.qualify(e, scope) or dotted(e) or "?" for e in elts)
-                return Condition("isinstance", subject, names)
-            if func == "hasattr" and len(test.args) == 2:
-                attr = self.value(test.args[1], scope.env)
-                return Condition("has_attr", f"{dotted(test.args[0])}.{attr}", ())
-            if isinstance(test.func, ast.Attribute) and test.func.attr == "dim":
-                return Condition("dim", dotted(test.func.value) or "", ("?", UNKNOWN))
-            if func == "getattr" and len(test.args) >= 2:
-                attr = self.value(test.args[1], scope.env)
-                return Condition("not_none", f"{dotted(test.args[0])}.{attr}", ())
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            left, op, right = test.left, test.ops[0], test.comparators[0]
-            if isinstance(op, (ast.IsNot, ast.Is)) and isinstance(right, ast.Constant) \
-                    and right.value is None:
-                subject = dotted(left) or "?"
-                if isinstance(left, ast.Call) and dotted(left.func) == "getattr" \
-                        and len(left.args) >= 2:
-                    subject = f"{dotted(left.args[0])}.{self.value(left.args[1], scope.env)}"
-                return Condition("not_none", subject, (), isinstance(op, ast.IsNot))
-            if isinstance(op, (ast.In, ast.NotIn)) and isinstance(left, ast.Constant) \
-                    and isinstance(left.value, str):
-                subject = dotted(right) or ""
-                kind = "classname" if _is_classname(right, scope) else "name_contains"
-                return Condition(kind, subject, (left.value,), isinstance(op, ast.In))
-            dim = _dim_condition(left, op, right)
-            if dim is not None:
-                return dim
-            # classname.find('Conv') != -1
-            if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) \
-                    and left.func.attr == "find" and left.args \
-                    and isinstance(left.args[0], ast.Constant):
-                return Condition("classname", dotted(left.func.value) or "",
-                                 (left.args[0].value,), not isinstance(op, ast.Eq))
-            if isinstance(op, ast.Eq) and isinstance(right, ast.Constant) \
-                    and isinstance(right.value, str) and _is_classname(left, scope):
-                return Condition("classname", dotted(left) or "", (right.value,), True)
-        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) \
-                and test.func.attr in ("startswith", "endswith") and test.args:
-            return Condition("name_contains", dotted(test.func.value) or "",
-                             ("?",), True)
-        if isinstance(test, ast.Attribute):
-            # ``if m.bias:`` / ``if m.affine:`` / ``if self.use_bias:``
-            return Condition("not_none", dotted(test) or "?", ())
-        return Condition("other", ast.unparse(test) if len(self.text) < 2_000_000 else "", ())
+    def expression(self, node: ast.expr, scope: Scope) -> Expr:
+        return from_ast(node, lambda n: self.qualify(n, scope), scope.defs.get)
 
     def _expressions(self, node: ast.AST, scope: Scope, stmt: ast.stmt) -> None:
         """Visit the calls in a statement's own expressions (not nested blocks)."""
@@ -561,7 +595,11 @@ class Extractor(LayerReader, FlowReader):
                 self._lambda(current, scope)
                 continue
             if isinstance(current, ast.Call):
+                before = len(self._calls)
                 self._call(current, scope, stmt, parents.get(id(current)))
+                if scope.conditions:
+                    for i in range(before, len(self._calls)):
+                        self._calls[i] = replace(self._calls[i], conditions=scope.conditions)
             for child in ast.iter_child_nodes(current):
                 parents[id(child)] = current
                 todo.append(child)
@@ -601,11 +639,16 @@ class Extractor(LayerReader, FlowReader):
                                     or target.via_data):
                     self._init_site(call, method, "inplace", scope, stmt, parent, target)
                     return
+                if target.copy and isinstance(stmt, ast.Expr) and stmt.value is call:
+                    # ``torch.empty(n).data.zero_()``: a write into a temporary, then dropped
+                    self._init_site(call, method, "inplace", scope, stmt, parent, target)
+                    return
             receiver = dotted(call.func.value) or ""
             if method == "apply" and call.args:
                 self._calls.append(CallRef("apply", self._function_ref(call.args[0], scope),
                                            receiver, (), self.pos.span(call), scope.no_grad,
-                                           scope.order))
+                                           scope.order,
+                                           self._receiver_class(call.func.value, scope)))
                 return
             if receiver == "self":
                 self._calls.append(CallRef("self_method", method, "self",
@@ -641,6 +684,21 @@ class Extractor(LayerReader, FlowReader):
         self.constructions.append(Construction(cls, fact.kwargs, fact.args, fact.span,
                                                scope.cls, fact.star, fact.from_params))
 
+    def _receiver_class(self, node: ast.AST, scope: Scope) -> str:
+        """The class of an object the code just built (``Net(...)``, or a local assigned
+        ``Net(...)``); "<global>" for a class or module object (``Fn.apply(x)``)."""
+        if isinstance(node, ast.Call):
+            return self.qualify(node.func, scope) or ""
+        if isinstance(node, ast.Name) and node.id in scope.defs:
+            value = scope.defs[node.id]
+            if value.op == "call" and value.args[0].op == "global":
+                return value.args[0].args[0]
+            return ""
+        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) != "self" \
+                and self.qualify(node, scope):
+            return "<global>"
+        return ""
+
     def _function_ref(self, node: ast.AST, scope: Scope) -> str:
         """The qualified name a function-valued expression refers to, or ""."""
         if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") \
@@ -648,6 +706,9 @@ class Extractor(LayerReader, FlowReader):
             return self._function_ref(node.args[0], scope)
         if isinstance(node, ast.Lambda):
             return f"{scope.function or self.module}.<lambda:{node.lineno}:{node.col_offset}>"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in self.factories and node.func.id not in scope.shadowed:
+            return self.factories[node.func.id]  # make_init(0.02): the function it returns
         if isinstance(node, ast.Attribute) and dotted(node.value) in ("self", "cls") \
                 and scope.cls:
             return f"{scope.cls}.{node.attr}"
@@ -732,7 +793,26 @@ class Extractor(LayerReader, FlowReader):
             wrapped=wrapped,
             indent=self.pos.indent(stmt.lineno),
             arg_spans=tuple(arg_spans),
+            bindings=_bindings(scope),
         ))
+
+    def _item_assignment(self, stmt: ast.Assign, target_node: ast.Subscript,
+                         scope: Scope) -> None:
+        """``emb.weight.data[pad] = 0`` writes part of a tensor, as ``[pad].fill_(0)`` does
+        (``copy_`` when the value is not a number)."""
+        target = self.target(target_node, scope)
+        if not target.base or not target.index or not (target.attr or target.base in
+                                                      scope.loops or target.via_data):
+            return
+        value = self.value(stmt.value, scope.env)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        span = self.pos.span(stmt)
+        self._has_init = True
+        self.sites.append(InitSite("fill_" if number else "copy_", "inplace", target,
+                                   (("val" if number else "src", value),), span, span,
+                                   scope.conditions, scope.no_grad, scope.function, span, False,
+                                   indent=self.pos.indent(stmt.lineno),
+                                   bindings=_bindings(scope)))
 
     def _param_assignment(self, stmt: ast.Assign, target_node: ast.expr, scope: Scope) -> None:
         """``layer.bias = nn.Parameter(...)`` outside ``__init__`` replaces a parameter: a
@@ -747,7 +827,8 @@ class Extractor(LayerReader, FlowReader):
         self._has_init = True
         self.sites.append(InitSite("assign", "assign", target, (), span, span, scope.conditions,
                                    scope.no_grad, scope.function, span, False,
-                                   indent=self.pos.indent(stmt.lineno)))
+                                   indent=self.pos.indent(stmt.lineno),
+                                   bindings=_bindings(scope)))
 
     def _augassign(self, stmt: ast.AugAssign, scope: Scope) -> None:
         target = self.target(stmt.target, scope)
@@ -761,7 +842,8 @@ class Extractor(LayerReader, FlowReader):
                                            (("value", self.value(stmt.value, scope.env)),),
                                            span, span, scope.conditions, scope.no_grad,
                                            scope.function, span, True,
-                                           indent=self.pos.indent(stmt.lineno)))
+                                           indent=self.pos.indent(stmt.lineno),
+                                           bindings=_bindings(scope)))
 
     def target(self, node: ast.AST, scope: Scope) -> Target:
         """Understand the tensor expression an init call writes to."""
@@ -805,7 +887,7 @@ class Extractor(LayerReader, FlowReader):
                     base, _, path = owner.partition(".")
                     return Target(base, path, attr, via_data, index, copy, text)
             return Target("", "", "", via_data, index, copy, text)
-        name = dotted(node)
+        name = dotted(node) or _indexed_dotted(node)
         if name is None:
             return Target("", "", "", via_data, index, copy, text)
         parts = name.split(".")
@@ -826,6 +908,13 @@ _INPLACE_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "fill_": 
                    "copy_": ("src",), "mul_": ("value",), "div_": ("value",),
                    "add_": ("value",), "sub_": ("value",)}
 _INPLACE_ALIASES = {"from": "a", "to": "b", "value": "val"}
+
+
+def _unused_params(node: ast.FunctionDef | ast.AsyncFunctionDef,
+                   params: tuple[str, ...]) -> tuple[str, ...]:
+    """Parameters the body never names (an apply callback that ignores its module)."""
+    used = {n.id for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    return tuple(p for p in params if p not in used and p not in ("self", "cls"))
 
 
 def _Span(row: int, col: int, end_row: int, end_col: int) -> Span:  # noqa: N802
@@ -868,55 +957,88 @@ def _is_inert(stmt: ast.stmt) -> bool:
 
 
 def _exits(body: list[ast.stmt]) -> bool:
-    return len(body) == 1 and isinstance(body[0], (ast.Return, ast.Continue, ast.Raise))
+    """The block always leaves (``return``/``continue``/``raise`` last): what follows runs
+    only when its test was false."""
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Continue, ast.Raise))
 
 
-def _merge_or(parts: list[tuple[Condition, ...]]) -> Condition | None:
-    """``isinstance(m, A) or isinstance(m, B)`` is ``isinstance(m, (A, B))``."""
-    if not parts or any(len(p) != 1 for p in parts):
-        return None
-    first = parts[0][0]
-    if not all(p[0].kind == first.kind and p[0].subject == first.subject and p[0].positive
-               for p in parts):
-        return None
-    if first.kind not in ("isinstance", "classname", "name_contains"):
-        return None
-    return Condition(first.kind, first.subject, tuple(v for p in parts for v in p[0].values))
+def _indexed_dotted(node: ast.AST) -> str | None:
+    """``self.layers[-1].weight`` → "self.layers.-1.weight"; an index that is not a literal
+    int becomes "*" (every element: ``self.layers[i]`` in a loop over them)."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub) \
+                    and isinstance(key.operand, ast.Constant):
+                parts.append(f"-{key.operand.value}")
+            elif isinstance(key, ast.Constant) and isinstance(key.value, (int, str)):
+                parts.append(str(key.value))
+            else:
+                parts.append("*")
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return None
 
 
-def _is_classname(node: ast.AST, scope: Scope) -> bool:
-    text = dotted(node) or ""
-    if text.endswith("__name__"):
-        return True
-    built = scope.locals_built.get(text)
-    if built is not None:
-        return False
-    return "classname" in text.lower() or "class_name" in text.lower()
+def _plain_attrs(attrs: dict[str, Any], node: ast.ClassDef) -> tuple[tuple[str, Any], ...]:
+    """The attribute values worth keeping as facts: plain data, assigned through ``self``
+    at most once in the whole class (a value set again elsewhere is not known)."""
+    if not attrs:
+        return ()
+    counts: dict[str, int] = {}
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for stmt in item.body:
+                for sub in flat_statements(stmt):
+                    targets = sub.targets if isinstance(sub, ast.Assign) else \
+                        [sub.target] if isinstance(sub, (ast.AugAssign, ast.AnnAssign)) else []
+                    for target in targets:
+                        name = self_attr(target)
+                        if name is not None:
+                            counts[name] = counts.get(name, 0) + 1
+    return tuple((k, v) for k, v in attrs.items()
+                 if counts.get(k, 0) <= 1 and _plain(v))
 
 
-def _dim_condition(left: ast.AST, op: ast.cmpop, right: ast.AST) -> Condition | None:
-    """``p.dim() > 1``, ``p.ndim >= 2``, ``len(p.shape) > 1``."""
-    subject = ""
-    if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) \
-            and left.func.attr in ("dim", "ndimension") and not left.args:
-        subject = dotted(left.func.value) or ""
-    elif isinstance(left, ast.Attribute) and left.attr == "ndim":
-        subject = dotted(left.value) or ""
-    elif isinstance(left, ast.Call) and dotted(left.func) == "len" and left.args \
-            and isinstance(left.args[0], ast.Attribute) and left.args[0].attr in ("shape",):
-        subject = dotted(left.args[0].value) or ""
-    elif isinstance(left, ast.Call) and dotted(left.func) == "len" and left.args \
-            and isinstance(left.args[0], ast.Call) and isinstance(left.args[0].func,
-                                                                  ast.Attribute) \
-            and left.args[0].func.attr == "size":
-        subject = dotted(left.args[0].func.value) or ""
-    if not subject or not isinstance(right, ast.Constant) or not isinstance(right.value, int):
-        return None
-    symbol = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==",
-              ast.NotEq: "!="}.get(type(op))
-    if symbol is None:
-        return None
-    return Condition("dim", subject, (symbol, right.value))
+def _plain(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool, ClassRef))
+
+
+def _class_ref(qualified: str) -> Any:
+    """Names that denote classes by convention (CapWords) become class values."""
+    last = qualified.rsplit(".", 1)[-1]
+    return ClassRef(qualified) if last[:1].isupper() else UNKNOWN
+
+
+def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
+    return tuple(dict.fromkeys(scope.loops.values()))
+
+
+def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:
+    """A ``case`` pattern as the test it performs (``case nn.Linear():`` is an isinstance);
+    None for a pattern that always matches or that we do not model."""
+    if isinstance(pattern, ast.MatchClass) and not pattern.patterns and not pattern.kwd_patterns:
+        return ast.Call(func=ast.Name("isinstance", ast.Load()), args=[subject, pattern.cls],
+                        keywords=[])
+    if isinstance(pattern, ast.MatchValue):
+        return ast.Compare(left=subject, ops=[ast.Eq()], comparators=[pattern.value])
+    if isinstance(pattern, ast.MatchOr):
+        tests = [_pattern_test(subject, p) for p in pattern.patterns]
+        if any(t is None for t in tests):
+            return None
+        return ast.BoolOp(op=ast.Or(), values=tests)
+    if isinstance(pattern, ast.MatchAs) and pattern.pattern is not None:
+        return _pattern_test(subject, pattern.pattern)
+    return None
 
 
 def _applies(call: ast.Call) -> bool:

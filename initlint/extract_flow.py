@@ -127,6 +127,8 @@ class FlowReader:
         if isinstance(call.func, ast.Name) and not self.qualify(call.func):
             return [FlowStep("module", call.func.id)]  # a loop variable over a ModuleList
         qualified = self.qualify(call.func)
+        if qualified in api.SIGNAL_FACTORS:  # pooling, dropout, interpolate: a factor
+            return [FlowStep("factor", qualified, params=self._factor_params(call))]
         if qualified in api.ACTIVATION_CALLABLES:
             slope = None
             if api.ACTIVATION_CALLABLES[qualified] == "leaky_relu":
@@ -145,6 +147,13 @@ class FlowReader:
         if name in TRANSPARENT_CALLS or (qualified or "").startswith(("torch.", "math.")):
             return [] if name in TRANSPARENT_CALLS else [FlowStep("opaque", name)]
         return [FlowStep("opaque", name or "call")]
+
+    def _factor_params(self, call: ast.Call) -> tuple[tuple[str, object], ...]:
+        """Literal arguments of a factor call: keywords, and the second positional as "1"."""
+        items = [(k.arg, self.value(k.value, self.constants)) for k in call.keywords if k.arg]
+        if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred):
+            items.append(("1", self.value(call.args[1], self.constants)))
+        return tuple(items)
 
 
 def _merge_paths(paths: list[list[FlowStep]]) -> list[FlowStep]:

@@ -10,11 +10,13 @@ helper functions, and raw ``nn.Parameter`` attributes.
 from __future__ import annotations
 
 import ast
+import copy
 from dataclasses import replace
 from typing import Any
 
 from initlint import torch_api as api
 from initlint.astutil import flat_statements, self_attr
+from initlint.evaluate import ClassRef
 from initlint.facts import (
     UNKNOWN,
     Chain,
@@ -120,6 +122,16 @@ class LayerReader:
                     and call.args and call.func.attr in ("append", "extend"):
                 items = call.args[0].elts if call.func.attr == "extend" and \
                     isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
+                loop = _enclosing_for(fn, stmt)
+                if loop is not None and call.func.attr == "append" \
+                        and isinstance(loop.target, ast.Name) and isinstance(items[0], ast.Name) \
+                        and items[0].id == loop.target.id \
+                        and isinstance(loop.iter, (ast.List, ast.Tuple)) \
+                        and not any(isinstance(e, ast.Starred) for e in loop.iter.elts):
+                    # ``for layer in (nn.Linear(...), nn.ReLU(), ...): layers.append(layer)``
+                    _remember_list(local_calls, call.func.value.id, list(loop.iter.elts), True,
+                                   _loop_count(fn, loop, self, env))
+                    return
                 _remember_list(local_calls, call.func.value.id, list(items), True,
                                _loop_count(fn, stmt, self, env))
 
@@ -184,10 +196,20 @@ class LayerReader:
         expanded = self._expand_helper(name, expr, env)
         if expanded is not None:
             return expanded
+        wrapped = self._reparametrized(name, expr, env, local_calls)
+        if wrapped is not None:
+            return wrapped
         cls = self._class_of_call(expr)
+        cls_param = ""
+        held = self.value(expr.func, env) if cls is None else None
+        if isinstance(held, ClassRef):  # norm_layer(c), getattr(nn, f"BatchNorm{n}d")(c)
+            cls = held.qualname
+            cls_param = expr.func.id if isinstance(expr.func, ast.Name) else ""
         if cls is None:
             return [], []
         layer = self._layer_fact(name, cls, expr, env)
+        if cls_param:
+            layer = replace(layer, cls_param=cls_param)
         layers = [layer]
         chains: list[Chain] = []
         if cls == api.SEQUENTIAL:
@@ -198,7 +220,25 @@ class LayerReader:
             if steps:
                 chains.append(Chain(name, tuple(steps), self.pos.span(expr)))
         elif cls in (api.MODULE_LIST, api.MODULE_DICT) and expr.args:
-            layers += self._list_children(name, expr.args[0], env, local_calls)
+            children, inner_chains = self._list_children(name, expr.args[0], env, local_calls)
+            layers += children
+            chains += inner_chains
+        return layers, chains
+
+    def _reparametrized(self, name: str, call: ast.Call, env: dict[str, Any],
+                        local_calls: dict[str, ast.expr]):
+        """``weight_norm(nn.Linear(...), name="weight")``: the inner layer, marked with the
+        wrapper that recomputes its parameter (INI209)."""
+        wrapper = self.qualify(call.func)
+        if wrapper not in api.REPARAM_WRAPPERS or not call.args:
+            return None
+        layers, chains = self._layer_from_expr(name, call.args[0], env, local_calls)
+        if not layers or layers[0].name != name:
+            return None
+        param = next((self.value(k.value, env) for k in call.keywords if k.arg == "name"),
+                     self.value(call.args[1], env) if len(call.args) > 1 else "weight")
+        layers[0] = replace(layers[0], reparam=wrapper,
+                            reparam_name=param if isinstance(param, str) else "")
         return layers, chains
 
     def _class_of_call(self, call: ast.Call) -> str | None:
@@ -232,7 +272,14 @@ class LayerReader:
                                  for k in inner.keywords if k.arg)
             kwargs = inner_kwargs + kwargs
             args, star = (), True
-        fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params)
+        param_args = tuple((k.arg, k.value.id) for k in call.keywords if k.arg
+                           and isinstance(k.value, ast.Name) and k.value.id in env
+                           and k.value.id not in self.constants)
+        param_args += tuple((str(i), a.id) for i, a in enumerate(call.args)
+                            if isinstance(a, ast.Name) and a.id in env
+                            and a.id not in self.constants)
+        fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params,
+                         param_args=param_args)
         return fact
 
     def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
@@ -277,6 +324,22 @@ class LayerReader:
                           chains: list[Chain]) -> list[FlowStep]:
         """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
         list) adds its layers, in order when every loop that filled it has a known length."""
+        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and len(value.generators) == 1 \
+                and isinstance(value.generators[0].target, ast.Name) \
+                and isinstance(value.generators[0].iter, (ast.List, ast.Tuple)) \
+                and not value.generators[0].ifs:
+            value = _unrolled(value)  # one child per element of a literal iterable
+        if isinstance(value, (ast.List, ast.Tuple)) \
+                and not any(isinstance(e, ast.Starred) for e in value.elts):
+            steps: list[FlowStep] = []
+            for position, elt in enumerate(value.elts):
+                child = _join(name, str(position))
+                found, inner = self._layer_from_expr(child, elt, env, local_calls)
+                layers += found
+                chains += inner
+                steps.append(step_for_layer(found[0], inner) if found else
+                             FlowStep("opaque", child))
+            return steps
         if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and isinstance(value.elt,
                                                                               ast.Call):
             gen = value.generators[0]
@@ -308,22 +371,45 @@ class LayerReader:
         return steps if exact else [FlowStep("opaque", "*args")]
 
     def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
-                       local_calls: dict[str, ast.expr]) -> list[LayerFact]:
+                       local_calls: dict[str, ast.expr]) -> tuple[list[LayerFact], list[Chain]]:
+        """Children of a ModuleList/ModuleDict, containers inside them included."""
+        layers: list[LayerFact] = []
+        chains: list[Chain] = []
         if isinstance(expr, (ast.List, ast.Tuple)):
-            layers: list[LayerFact] = []
             for index, elt in enumerate(expr.elts):
-                layers += self._layer_from_expr(f"{name}.{index}", elt, env, local_calls)[0]
-            return layers
+                found, inner = self._layer_from_expr(f"{name}.{index}", elt, env, local_calls)
+                layers += found
+                chains += inner
+            return layers, chains
+        listed = local_calls.get("*" + expr.id) if isinstance(expr, ast.Name) else None
+        if isinstance(listed, ast.List) and listed.elts:
+            # ``nn.ModuleList(layers)`` of a local list: one repeated element is a block
+            # built in a loop (``name.*``), else children in order
+            exact = "!" + expr.id not in local_calls
+            if all(e is listed.elts[0] for e in listed.elts):
+                found, inner = self._layer_from_expr(f"{name}.*", listed.elts[0], env,
+                                                     local_calls)
+                if found:
+                    found[0] = replace(found[0], count=len(listed.elts) if exact else UNKNOWN)
+                return found, inner
+            if exact:
+                return self._list_children(name, listed, env, local_calls)
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1 \
+                and isinstance(expr.generators[0].target, ast.Name) \
+                and isinstance(expr.generators[0].iter, (ast.List, ast.Tuple)) \
+                and not expr.generators[0].ifs:
+            return self._list_children(name, _unrolled(expr), env, local_calls)
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and isinstance(expr.elt, ast.Call):
             count: Any = UNKNOWN
             gen = expr.generators[0]
             if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
                     and len(gen.iter.args) == 1:
                 count = self.value(gen.iter.args[0], env)
-            cls = self._class_of_call(expr.elt)
-            if cls is not None:
-                return [self._layer_fact(f"{name}.*", cls, expr.elt, env, count)]
-        return []
+            found, inner = self._layer_from_expr(f"{name}.*", expr.elt, env, local_calls)
+            if found:
+                found[0] = replace(found[0], count=count)
+            return found, inner
+        return layers, chains
 
     def _sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
         """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
@@ -358,7 +444,31 @@ class LayerReader:
                     ndim = UNKNOWN  # one variable may hold a whole shape tuple
                 elif not (self.qualify(inner.func) or "").endswith(("_like", "tensor", "Tensor")):
                     ndim = len(shape_args)
-        return ParamFact(name, ndim, self.pos.span(expr))
+        grad = next((self.value(k.value, env) for k in expr.keywords
+                     if k.arg == "requires_grad"), True)
+        if len(expr.args) > 1:
+            grad = self.value(expr.args[1], env)
+        return ParamFact(name, ndim, self.pos.span(expr), self._allocation(inner, env), grad)
+
+    def _allocation(self, call: ast.expr, env: dict[str, Any]) -> str:
+        """"uninit" when ``call`` returns uninitialized memory: ``torch.empty(...)``,
+        ``x.new_empty(...)``, or a legacy constructor given sizes (``torch.Tensor(n, m)``;
+        ``torch.Tensor([1.0])`` copies data)."""
+        if not isinstance(call, ast.Call):
+            return ""
+        if isinstance(call.func, ast.Attribute) and call.func.attr in api.UNINITIALIZED_METHODS:
+            return "uninit"
+        qualified = self.qualify(call.func)
+        if qualified in api.UNINITIALIZED_FACTORIES:
+            return "uninit"
+        if qualified not in api.LEGACY_CONSTRUCTORS or not call.args or call.keywords:
+            return ""
+        values = [self.value(a, env) for a in call.args]
+        if any(isinstance(a, (ast.List, ast.Tuple, ast.Starred, ast.ListComp)) for a in call.args):
+            return ""
+        sizes = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        one_size = len(call.args) == 1 and _one_dim_size(call.args[0], env, values[0])
+        return "uninit" if sizes or one_size or len(call.args) >= 2 else ""
 
 
 def step_for_layer(layer: LayerFact, inner_chains: list[Chain]) -> FlowStep:
@@ -417,6 +527,48 @@ def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
 
     result = walk(fn.body, 1)
     return UNKNOWN if result is None else result
+
+
+def _enclosing_for(fn: ast.FunctionDef, stmt: ast.stmt) -> ast.For | None:
+    """The innermost ``for`` loop of ``fn`` whose body holds ``stmt``."""
+    found: list[ast.For] = []
+
+    def walk(body: list[ast.stmt], loop: ast.For | None) -> bool:
+        for node in body:
+            if node is stmt:
+                if loop is not None:
+                    found.append(loop)
+                return True
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            inner = node if isinstance(node, ast.For) else loop
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(node, field, None)
+                if isinstance(block, list) and walk(block, inner if field == "body" else loop):
+                    return True
+        return False
+
+    walk(fn.body, None)
+    return found[0] if found else None
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name: str, value: ast.expr):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.value if node.id == self.name else node
+
+
+def _unrolled(comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
+    """``[f(x) for x in (a, b)]`` → ``[f(a), f(b)]``: one element per literal item."""
+    gen = comp.generators[0]
+    assert isinstance(gen.target, ast.Name) and isinstance(gen.iter, (ast.List, ast.Tuple))
+    elts = []
+    for item in gen.iter.elts:
+        elt = _Substitute(gen.target.id, item).visit(copy.deepcopy(comp.elt))
+        elts.append(ast.copy_location(elt, item) if not hasattr(elt, "lineno") else elt)
+    return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), comp)
 
 
 def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:

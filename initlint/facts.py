@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from initlint.expr import Expr
 from initlint.findings import Span
 from initlint.imports import ImportTable
 
@@ -29,6 +30,15 @@ class LayerFact:
     count: Any = 1  # copies built (ModuleList comprehension over range(n)); UNKNOWN if not known
     star: bool = False  # built with *args or **kwargs: absent arguments are not known defaults
     from_params: tuple[str, ...] = ()  # keywords (or positions) passed a variable's value
+    # built wrapped: ``weight_norm(nn.Linear(...))`` → the wrapper's qualified name and the
+    # parameter it reparametrizes (ADDED BY rules for INI209)
+    reparam: str = ""
+    reparam_name: str = "weight"
+    # which ``__init__`` parameter each argument slot (keyword, or position as "0") reads,
+    # and the parameter holding the class itself (``norm_layer(c)``): the linker binds them
+    # to the arguments of each construction of the class, else to their defaults
+    param_args: tuple[tuple[str, str], ...] = ()
+    cls_param: str = ""
 
     def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
@@ -60,16 +70,23 @@ class ParamFact:
     name: str
     ndim: Any  # from the factory's shape, UNKNOWN when not known
     span: Span
+    # "uninit": made from uninitialized memory (torch.empty, torch.Tensor(n, m), new_empty);
+    # "" otherwise or not known (ADDED BY rules for INI007)
+    alloc: str = ""
+    requires_grad: Any = True  # ``nn.Parameter(..., requires_grad=False)`` → False
 
 
 @dataclass(frozen=True)
 class FlowStep:
     """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
 
-    kind: str  # "module" | "act" | "opaque" | "residual"
-    ref: str  # layer name for "module"; activation name for "act"
+    kind: str  # "module" | "act" | "opaque" | "residual" | "factor"
+    ref: str  # layer name for "module"; activation name for "act"; functional for "factor"
     slope: Any = None  # LeakyReLU negative slope when known
     layer: LayerFact | None = None  # inline layers of a Sequential literal
+    # "factor" (pooling, dropout, interpolate... as functionals): the call's literal keyword
+    # arguments and its second positional one as "1" (dropout's p, interpolate's size)
+    params: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,17 +100,13 @@ class Chain:
 
 @dataclass(frozen=True)
 class Condition:
-    """One test on the path to an init site, as the code wrote it.
+    """One test on the path to an init site, kept as an expression the evaluator runs.
 
-    kind: "isinstance" (subject var, values = qualified types), "classname" (values =
-    substrings of the class name), "not_none" (subject = "m.bias"), "name_contains"
-    (subject = name var, values = substrings), "dim" (subject var, values = (op, n)),
-    "other" (anything else).
+    ``positive``: the site runs when the test is true (the ``if`` branch) or false (the
+    ``else`` branch, or the code after ``if test: continue``).
     """
 
-    kind: str
-    subject: str
-    values: tuple[Any, ...]
+    test: Expr
     positive: bool = True
 
 
@@ -142,6 +155,14 @@ class InitSite:
     wrapped: bool = False  # result wrapped in nn.Parameter(...)
     indent: str = ""  # the statement's indentation, for fixes
     arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
+    bindings: tuple[LoopBinding, ...] = ()  # the loops around the site (``for m in ...``)
+
+    def loops(self, fn: FunctionFacts | None) -> dict[str, LoopBinding]:
+        """Loop variable → the loop binding it at this site (the enclosing loop wins over
+        a same-named loop elsewhere in the function)."""
+        out = {b.var: b for b in fn.loops} if fn is not None else {}
+        out.update((b.var, b) for b in self.bindings)
+        return out
 
     def arg(self, name: str, default: Any = UNKNOWN) -> Any:
         for key, value in self.args:
@@ -174,6 +195,10 @@ class CallRef:
     span: Span | None = None
     no_grad: bool = False
     order: int = 0  # statement index in the enclosing function body (for INI202)
+    # the class of the receiver when the code shows it (``model = Net(); model.apply(fn)``,
+    # ``Net().apply(fn)``); "<global>" when the receiver is a class or module object itself
+    receiver_cls: str = ""
+    conditions: tuple[Condition, ...] = ()  # the tests the call runs under
 
 
 @dataclass(frozen=True)
@@ -191,6 +216,9 @@ class FunctionFacts:
     inits_only: bool  # the body does nothing but initialize parameters
     has_init_code: bool  # holds at least one init site
     loops: tuple[LoopBinding, ...] = ()
+    # parameters the body never reads, for functions with init code (ADDED BY rules, INI208)
+    unused_params: tuple[str, ...] = ()
+    self_name: str = "self"  # how the source spells the instance parameter (read as "self")
 
 
 @dataclass(frozen=True)
@@ -208,6 +236,9 @@ class ClassFacts:
     methods: tuple[str, ...]  # method qualnames
     init_layer_order: tuple[tuple[str, int], ...]  # (layer name, statement index in __init__)
     sequential_subclass: bool = False
+    # attributes with a value known at construction (class constants, ``self.x = x`` set once
+    # in ``__init__`` from a default): what ``self.x`` reads in the class's init code
+    attrs: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

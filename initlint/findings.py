@@ -36,11 +36,15 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """Edits that resolve a finding; ``safe`` fixes change nothing beyond the intent."""
+    """What resolves a finding. A rule gives ``changes`` (:mod:`initlint.fixes.plan`: nodes
+    and their replacements); :func:`initlint.fix.with_edits` computes ``edits``, the minimal
+    text difference, when a fix is applied or shown. ``safe``: a working program computes
+    the same; only a crash or a silent no-op stops."""
 
     applicability: str  # "safe" | "unsafe"
-    message: str
-    edits: tuple[Edit, ...]
+    message: str  # what the fix writes, for --fix output, JSON and the editor's quick fix
+    edits: tuple[Edit, ...] = ()
+    changes: tuple[Any, ...] = ()  # initlint.fixes.plan.Change
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,23 @@
-"""Autofix: apply the edits findings carry, re-lint until nothing is left to fix, prove the
-result still parses, and write it back without disturbing anything else about the file.
+"""Autofix: turn the changes rules describe into text, re-lint until nothing is left to fix,
+prove the result still parses, and write it back without disturbing anything else.
 
-Fix application is generic: a rule only describes edits (spans + replacement text); this
-module never knows what a rule means. Edits that overlap an earlier fix wait for the next
-round, which re-lints the new text so every span is fresh.
+One engine: a rule names nodes and their replacements (:mod:`initlint.fixes.plan`); libcst
+applies them to the file's concrete syntax tree (:mod:`initlint.fixes.cst`, parsed lazily,
+only for files with a fix to apply or offer); :func:`with_edits` diffs the old and new text
+into the minimal edits that JSON, ``--diff`` and the editor carry. Edits that overlap an
+earlier fix wait for the next round, which re-lints the new text so every node is fresh.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import codecs
 import difflib
 import os
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from initlint import safe_write
@@ -29,7 +32,7 @@ from initlint.engine import (
     parse_all,
     parse_source,
 )
-from initlint.findings import Finding, Fix
+from initlint.findings import Edit, Finding, Fix, Span
 from initlint.notebook import is_notebook
 from initlint.text import NEWLINE
 
@@ -41,9 +44,111 @@ _NEWLINE = NEWLINE
 
 def applicable(fix: Fix | None, unsafe: bool = False) -> bool:
     """Does this fix run under ``--fix`` (safe) or ``--fix --unsafe-fixes`` (also unsafe)?"""
-    if fix is None or not fix.edits:
+    if fix is None or not (fix.edits or fix.changes):
         return False
     return fix.applicability == "safe" or (unsafe and fix.applicability == "unsafe")
+
+
+# --- from changes to edits -------------------------------------------------------------------
+
+def minimal_edits(before: str, after: str) -> tuple[Edit, ...]:
+    """The smallest edits (difflib over lines, then trimmed to the changed characters) that
+    turn ``before`` into ``after``, at positions of ``before``."""
+    if before == after:
+        return ()
+    lines = Lines.of(before)
+    old = _keep_ends(before)
+    new = _keep_ends(after)
+    offsets = [0]
+    for line in old:
+        offsets.append(offsets[-1] + len(line))
+    new_offsets = [0]
+    for line in new:
+        new_offsets.append(new_offsets[-1] + len(line))
+    edits = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = offsets[i1], offsets[i2]
+        content = after[new_offsets[j1]:new_offsets[j2]]
+        head = _common_prefix(before[start:end], content)
+        tail = _common_prefix(before[start + head:end][::-1], content[head:][::-1])
+        start, end = start + head, end - tail
+        content = content[head:len(content) - tail]
+        if start < end and before[start - 1:start + 1] == "\r\n":
+            start, content = start - 1, "\r" + content  # never split a CRLF
+        if end > start and before[end - 1:end + 1] == "\r\n":
+            end, content = end + 1, content + "\n"
+        edits.append(Edit(Span(*lines.position(start), *lines.position(end)), content))
+    return tuple(edits)
+
+
+def _keep_ends(text: str) -> list[str]:
+    """Lines with their endings, split only where Python's tokenizer splits."""
+    out, pos = [], 0
+    for match in _NEWLINE.finditer(text):
+        out.append(text[pos:match.end()])
+        pos = match.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` with each fix's edits computed against ``text``; a fix whose changes do
+    not fit this text (or whose result would not parse) is dropped from its finding.
+    libcst is loaded only when some finding has changes to apply."""
+    pending = [f for f in findings if f.fix is not None and f.fix.changes and not f.fix.edits]
+    if not pending:
+        return list(findings)
+    from initlint.fixes.cst import CannotApplyError, Rewriter
+
+    try:
+        rewriter = Rewriter(text)
+    except Exception:  # libcst cannot parse this text: no fix is offered
+        rewriter = None
+    out = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or not fix.changes or fix.edits:
+            out.append(finding)
+            continue
+        edits: tuple[Edit, ...] = ()
+        if rewriter is not None:
+            try:
+                after = rewriter.apply(fix.changes)
+            except (CannotApplyError, Exception):  # a change libcst cannot build here
+                after = text
+            if after != text and parse_error(after, libcst_too=False) is None:
+                edits = minimal_edits(text, after)
+        out.append(replace(finding, fix=replace(fix, edits=edits) if edits else None))
+    return out
+
+
+def with_edits_from_files(findings: Sequence[Finding]) -> list[Finding]:
+    """:func:`with_edits` for a whole run: each file with fixes is read (once) again."""
+    by_path: dict[str, list[int]] = {}
+    for i, finding in enumerate(findings):
+        if finding.fix is not None and finding.fix.changes and not finding.fix.edits:
+            by_path.setdefault(finding.path, []).append(i)
+    out = list(findings)
+    for path, indices in by_path.items():
+        source = read_source(path)
+        if source.error:
+            continue
+        for i, done in zip(indices, with_edits(source.text, [out[i] for i in indices]),
+                           strict=True):
+            out[i] = done
+    return out
 
 
 # --- text positions --------------------------------------------------------------------------
@@ -76,6 +181,11 @@ class Lines:
         if column - 1 > length:
             return None
         return start + column - 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The 1-based (row, code-point column) of an offset."""
+        row = bisect.bisect_right(self.starts, offset)
+        return row, offset - self.starts[row - 1] + 1
 
     def newline(self, row: int) -> str:
         """The line ending to use for text inserted on ``row``: its own, else the file's."""
@@ -124,7 +234,9 @@ def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
 
 
 def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
-    """Apply the fixes of ``findings`` that do not overlap, in source order."""
+    """Apply the fixes of ``findings`` that do not overlap, in source order (their edits
+    computed first where the rule gave changes)."""
+    findings = with_edits(text, findings)
     lines = Lines.of(text)
     taken: list[tuple[int, int, str]] = []
     seen: set[tuple] = set()
@@ -235,7 +347,8 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
     fixed = 0
     for _ in range(MAX_ROUNDS):
         lines = Lines.of(current)
-        candidates = [f for f in findings
+        candidates = [f for f in with_edits(current, [f for f in findings
+                                                      if applicable(f.fix, unsafe)])
                       if applicable(f.fix, unsafe) and _key(lines, f) not in rejected]
         if not candidates:
             break
@@ -350,6 +463,27 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 # --- many files ------------------------------------------------------------------------------
 
+def remaining_summary(findings: Sequence[Finding], unsafe: bool) -> str:
+    """What ``--fix`` left: the unsafe fixes it did not apply and the findings to fix by
+    hand, by code (``Remaining: 2 with unsafe fixes (--unsafe-fixes): INI101 ×2; 1 to fix
+    by hand: INI104``)."""
+    def counted(items: list[Finding]) -> str:
+        codes: dict[str, int] = {}
+        for f in items:
+            codes[f.code] = codes.get(f.code, 0) + 1
+        return ", ".join(f"{c} ×{n}" if n > 1 else c for c, n in sorted(codes.items()))
+
+    hidden = [f for f in findings if f.fix is not None and f.fix.applicability == "unsafe"
+              and not unsafe]
+    manual = [f for f in findings if f not in hidden]
+    parts = []
+    if hidden:
+        parts.append(f"{len(hidden)} with unsafe fixes (--unsafe-fixes): {counted(hidden)}")
+    if manual:
+        parts.append(f"{len(manual)} to fix by hand: {counted(manual)}")
+    return f"Remaining: {'; '.join(parts)}." if parts else ""
+
+
 @dataclass
 class FixRun:
     """A ``--fix`` / ``--diff`` run over files: per-file results and what still remains."""
@@ -404,5 +538,8 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
                 continue
         run.results.append(result)
         parsed[path] = parse_source(Source(path, result.after, "", source.bom))
-    run.findings = check_project(list(parsed.values()), config, report, configs)
+    # Nothing written: the first lint stands (a second link of the whole project costs as
+    # much as the first).
+    run.findings = (check_project(list(parsed.values()), config, report, configs)
+                    if run.changed else list(first.findings))
     return run

@@ -8,23 +8,37 @@ sites that write its parameters, and whether some init code we cannot see might.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 from initlint import torch_api as api
-from initlint.dispatch import hits
+from initlint.evaluate import (
+    ClassRef,
+    Evaluator,
+    ModuleVal,
+    ParamVal,
+    World,
+    site_runs,
+    site_runs_on_module,
+    site_runs_on_param,
+)
 from initlint.facts import (
+    UNKNOWN,
     CallRef,
     ClassFacts,
+    Condition,
     FileFacts,
     FunctionFacts,
     InitSite,
     LayerFact,
     LoopBinding,
 )
+from initlint.torch_api import canonical
 
 #: Bases from frameworks that call an init hook for you (transformers, diffusers...).
 FRAMEWORK_BASE_SUFFIXES = ("PreTrainedModel", "ModelMixin", "PreTrainedModelMixin")
+_INERT_BASES = frozenset({"object", "?", "ABC", "Generic", "Protocol", "abc.ABC"})
 MAX_DEPTH = 6
 
 
@@ -34,8 +48,12 @@ class Applied:
 
     site: InitSite
     scope: str  # path under the model the site's loop/receiver walks ("" = whole model)
-    how: str  # "direct" | "each_module" | "each_param" | "members"
+    how: str  # "direct" | "indexed" | "each_module" | "each_param" | "members"
     binding: LoopBinding | None
+    # tests around the call that ran the site's function with the walked module as
+    # ``alias`` (``for m in self.modules(): if isinstance(m, nn.Linear): self._init(m)``)
+    extra: tuple[Condition, ...] = ()
+    alias: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +90,7 @@ class ProjectFacts:
                 self.functions[fn.qualname] = fn
                 self.function_file[fn.qualname] = facts
         self._mro: dict[str, list[ClassFacts]] = {}
-        self._placed_cache: dict[str, list[Placed]] = {}
+        self._placed_cache: dict[tuple, list[Placed]] = {}
         self._placed_paths: dict[str, dict[str, Placed]] = {}
         self._composed: dict[str, set[str]] = {}
         self._short: dict[str, list[str]] = {}
@@ -111,12 +129,14 @@ class ProjectFacts:
         return seen
 
     def external_bases(self, cls: ClassFacts) -> list[str]:
-        """Bases we cannot see, other than torch's own classes."""
+        """Bases we cannot see, other than torch's own classes and the ones that add no
+        behaviour to a module (``object``, ``ABC``, ``Generic[T]``, ``Protocol``)."""
         out = []
         for klass in self.mro(cls):
             for base in klass.bases:
                 if self.resolve_class(base) is None and not base.startswith("torch.") \
-                        and base not in ("object", "?") and not base.startswith("typing"):
+                        and base not in _INERT_BASES and not base.startswith(("typing.", "abc.",
+                                                                            "typing_extensions.")):
                     out.append(base)
         return out
 
@@ -129,8 +149,16 @@ class ProjectFacts:
         return any(b.endswith(FRAMEWORK_BASE_SUFFIXES) for b in self.external_bases(cls))
 
     def framework_managed(self, cls: ClassFacts) -> bool:
-        """Derives from a class (transformers, diffusers...) whose machinery calls init hooks."""
-        return bool(self.external_bases(cls))
+        """Derives from a class (transformers, diffusers...) whose machinery may call init
+        hooks: a known framework base, or a module whose only route to ``nn.Module`` goes
+        through a base we cannot see. An extra base next to a visible ``nn.Module`` base (a
+        mixin, ``ABC``, ``Generic``) does not make the class framework-managed."""
+        external = self.external_bases(cls)
+        if not external:
+            return False
+        if any(b.endswith(FRAMEWORK_BASE_SUFFIXES) for b in external):
+            return True
+        return not any(b.startswith("torch.nn.") for k in self.mro(cls) for b in k.bases)
 
     def subclasses(self, cls: ClassFacts) -> list[ClassFacts]:
         return self._subclasses.get(cls.qualname, [])
@@ -156,6 +184,11 @@ class ProjectFacts:
         return index
 
     @cached_property
+    def evaluator(self) -> Evaluator:
+        """The abstract evaluator over this project's classes (conditions, values)."""
+        return Evaluator(World(self))
+
+    @cached_property
     def grad_enabled(self) -> dict[str, bool]:
         """See :func:`grad_enabled_functions`; computed once per project."""
         return grad_enabled_functions(self)
@@ -178,8 +211,12 @@ class ProjectFacts:
         """Every layer in the module tree of ``cls``, with its path (memoized)."""
         return self._placed(cls.qualname, frozenset())
 
-    def _placed(self, qualname: str, seen: frozenset[str]) -> list[Placed]:
-        cached = self._placed_cache.get(qualname)
+    def _placed(self, qualname: str, seen: frozenset[str],
+                bound: tuple[tuple[str, Any], ...] = ()) -> list[Placed]:
+        """The tree ``qualname`` builds with its ``__init__`` parameters bound to ``bound``
+        (a construction's arguments) and to their defaults otherwise (memoized per binding)."""
+        key = (qualname, bound)
+        cached = self._placed_cache.get(key)
         if cached is not None:
             return cached
         cls = self.classes[qualname]
@@ -187,16 +224,39 @@ class ProjectFacts:
         if len(seen) > MAX_DEPTH or qualname in seen:
             return out
         seen = seen | {qualname}
+        env = dict(bound)
+        init = self.method(cls, "__init__")
         for klass in self.mro(cls):
+            own = init is not None and init.cls == klass.qualname
             for layer in klass.layers:
+                layer = _bind_layer(layer, env if own else {})
                 out.append(Placed(layer.name, layer, klass.qualname))
                 child = self.resolve_class(layer.cls) if layer.cls else None
                 if child is not None and child.qualname not in seen:
+                    inner = self._call_binding(child, layer)
                     out += [Placed(f"{layer.name}.{p.path}", p.layer, p.owner)
-                            for p in self._placed(child.qualname, seen)]
-        if len(seen) == 1:
-            self._placed_cache[qualname] = out
+                            for p in self._placed(child.qualname, seen, inner)]
+        if len(seen) == 1 or bound:
+            self._placed_cache[key] = out
         return out
+
+    def _call_binding(self, cls: ClassFacts, layer: LayerFact) -> tuple[tuple[str, Any], ...]:
+        """``Block(64, norm_layer=nn.InstanceNorm2d)``: the known values it passes to the
+        parameters of ``Block.__init__``."""
+        init = self.method(cls, "__init__")
+        if init is None:
+            return ()
+        params = [p for p in init.params if p != "self"]
+        pending = set(layer.from_params)  # slots whose value is still not known
+        out: dict[str, Any] = {}
+        if not layer.star:
+            for index, value in enumerate(layer.args):
+                if index < len(params) and str(index) not in pending and _concrete(value):
+                    out[params[index]] = value
+        for key, value in layer.kwargs:
+            if key in params and key not in pending and _concrete(value):
+                out[key] = value
+        return tuple(sorted(out.items(), key=lambda kv: kv[0]))
 
     def placed_by_path(self, cls: ClassFacts) -> dict[str, Placed]:
         cached = self._placed_paths.get(cls.qualname)
@@ -237,6 +297,12 @@ class ProjectFacts:
         visited: set[tuple[str, str, str]] = set()
         if init is not None:
             self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
+        for name in self.typed_applies.get(cls.qualname, ()):
+            fn = self.functions.get(name)
+            if fn is None:
+                opaque.append(f"apply({name})")
+            else:
+                self._run_callback(cls, fn, "", applied, opaque, visited, 0)
         if self.framework_managed(cls):
             for hook in ("_init_weights", "init_weights", "_initialize_weights",
                          "reset_parameters"):
@@ -252,6 +318,10 @@ class ProjectFacts:
         ``self._init_weights()``), and the opaque calls it makes."""
         applied: list[Applied] = []
         opaque: list[str] = []
+        init = self.method(cls, "__init__")
+        if init is not None and self._follow_walk(cls, init, call, {"self": ""}, applied,
+                                                  opaque, set(), 0):
+            return applied, opaque  # ``for m in self.modules(): self._init(m)``
         if call.kind == "apply":
             fn = self.functions.get(call.name)
             if fn is not None:
@@ -280,8 +350,8 @@ class ProjectFacts:
 
     def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
                        applied: list[Applied]) -> None:
-        loops = {b.var: b for b in fn.loops}
         for site in self.sites_in(fn):
+            loops = site.loops(fn)
             base = site.target.base
             if base in loops:
                 binding = loops[base]
@@ -295,13 +365,18 @@ class ProjectFacts:
                 applied.append(Applied(site, receiver, how, binding))
             elif base in bound:
                 path = ".".join(p for p in (bound[base], site.target.path) if p)
-                applied.append(Applied(site, path, "direct", None))
+                applied.append(Applied(site, path, "direct" if site.target.attr or not path
+                                       else "direct_param", None))
+                if any(seg == "*" or seg.lstrip("-").isdigit() for seg in path.split(".")):
+                    applied[-1] = Applied(site, path, "indexed", None)
             elif not site.target.copy:
                 # an init whose target we cannot follow may write any layer
                 applied.append(Applied(site, "", "unknown", None))
 
     def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
                 applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
+        if self._follow_walk(cls, fn, call, bound, applied, opaque, visited, depth):
+            return
         if call.kind == "self_method" and "self" in bound:
             if call.receiver == "super":
                 owner = self.classes.get(fn.cls)
@@ -313,7 +388,7 @@ class ProjectFacts:
                 inner.update(_bind_args(target, call.args, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",
-                                   "add_module", "apply") and self.external_bases(cls):
+                                   "add_module", "apply") and self.framework_managed(cls):
                 opaque.append(f"self.{call.name}()")
         elif call.kind == "apply":
             receiver = _rebase(call.receiver, bound) if call.receiver else None
@@ -352,26 +427,53 @@ class ProjectFacts:
             elif call.name in api.INIT_METHOD_NAMES:
                 opaque.append(f"{call.receiver}.{call.name}()")
 
+    def _follow_walk(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
+                     bound: dict[str, str], applied: list[Applied], opaque: list[str],
+                     visited: set, depth: int) -> bool:
+        """``for m in self.modules(): self._init(m)`` / ``init_fn(m)``: the callee runs
+        once per module of the walk, like an ``apply`` callback (under the loop's tests)."""
+        walks = {b.var: b for b in fn.loops if b.source in ("modules", "named_modules")}
+        index = next((i for i, a in enumerate(call.args) if a in walks), None)
+        if index is None or call.kind not in ("self_method", "function"):
+            return False
+        if call.kind == "self_method":
+            if "self" not in bound or call.receiver == "super":
+                return False
+            target = self.method(cls, call.name)
+            params = [p for p in target.params if p != "self"] if target else []
+        else:
+            target = self.functions.get(call.name)
+            params = [p for p in target.params if p not in ("self", "cls")] if target else []
+        walk = walks[call.args[index]]
+        receiver = _rebase(walk.receiver, bound) if walk.receiver else None
+        if target is None or receiver is None or index >= len(params):
+            return False
+        self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
+                           params[index], call.conditions, walk.var)
+        return True
+
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
                       applied: list[Applied], opaque: list[str], visited: set,
-                      depth: int) -> None:
+                      depth: int, var: str = "", extra: tuple[Condition, ...] = (),
+                      alias: str = "") -> None:
         """``receiver.apply(fn)``: fn's module parameter walks every module under receiver."""
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
-        var = params[0]
-        if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
-            var = "module"
-        key = (fn.qualname, receiver, "callback")
+        if not var:
+            var = params[0]
+            if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
+                var = "module"
+        key = (fn.qualname, receiver, "callback", var, extra)
         if key in visited:
             return
         visited.add(key)
         binding = LoopBinding(var, "modules", receiver, function=fn.qualname)
         for site in self.sites_in(fn):
             if site.target.base == var:
-                applied.append(Applied(site, receiver, "each_module", binding))
-        loops = {b.var: b for b in fn.loops}
+                applied.append(Applied(site, receiver, "each_module", binding, extra, alias))
         for site in self.sites_in(fn):
+            loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
                 inner = loops[site.target.base]
                 how = "each_param" if "parameters" in inner.source else "each_module"
@@ -480,10 +582,68 @@ class ProjectFacts:
             calls += [(module, c) for c in fn.calls]
         for module, call in calls:
             if call.kind == "apply" and call.receiver and call.receiver != "self" and \
-                    not call.receiver.startswith("self."):
+                    not call.receiver.startswith("self.") and call.name \
+                    and not call.receiver_cls:
                 package = module.split(".")[0]
                 out.setdefault(package, []).append((self.functions.get(call.name), call.name))
         return out
+
+    @cached_property
+    def typed_applies(self) -> dict[str, list[str]]:
+        """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` anywhere: model class
+        qualname → the callbacks applied to it (only to that model, whose class we know)."""
+        out: dict[str, list[str]] = {}
+        calls = [c for f in self.files for c in f.calls_at_module_level]
+        calls += [c for fn in self.functions.values() for c in fn.calls]
+        for call in calls:
+            if call.kind != "apply" or call.receiver_cls in ("", "<global>"):
+                continue
+            klass = self.resolve_class(call.receiver_cls)
+            if klass is not None and call.name:
+                out.setdefault(klass.qualname, []).append(call.name)
+        return out
+
+
+def _concrete(value: Any) -> bool:
+    """A value worth binding (known, and hashable for the memo)."""
+    if isinstance(value, tuple):
+        return all(_concrete(v) for v in value)
+    return value is not UNKNOWN and isinstance(value, (str, int, float, bool, type(None),
+                                                       ClassRef))
+
+
+def _bind_layer(layer: LayerFact, env: dict[str, Any]) -> LayerFact:
+    """The layer as this construction builds it: arguments read from ``__init__`` parameters
+    take the bound values (else the defaults already folded in), the class a parameter holds
+    (``norm_layer(c)``) becomes the bound class."""
+    if not layer.param_args and not layer.cls_param:
+        return layer
+    args = list(layer.args)
+    kwargs = dict(layer.kwargs)
+    fixed = set()
+    for slot, param in layer.param_args:
+        value = env.get(param, _DEFAULT)
+        if value is _DEFAULT:
+            current = kwargs.get(slot) if not slot.isdigit() else (
+                args[int(slot)] if int(slot) < len(args) else UNKNOWN)
+            if current is not UNKNOWN:
+                fixed.add(slot)  # the parameter's default
+            continue
+        fixed.add(slot)
+        if slot.isdigit():
+            if int(slot) < len(args):
+                args[int(slot)] = value
+        else:
+            kwargs[slot] = value
+    cls = layer.cls
+    held = env.get(layer.cls_param) if layer.cls_param else None
+    if isinstance(held, ClassRef):
+        cls = canonical(held.qualname)
+    return replace(layer, cls=cls, args=tuple(args), kwargs=tuple(kwargs.items()),
+                   from_params=tuple(s for s in layer.from_params if s not in fixed))
+
+
+_DEFAULT = object()
 
 
 def _rebase(receiver: str, bound: dict[str, str]) -> str | None:
@@ -602,3 +762,114 @@ def grad_enabled_functions(project: ProjectFacts) -> dict[str, bool]:
             if callee is not None:
                 todo.append((callee, cls, grad and not call.no_grad))
     return reached
+
+
+def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr: str,
+         classes_at: dict[str, str]) -> str:
+    """Does ``item`` write ``<path>.<attr>``? "yes", "no" or "maybe": the site's tests are
+    evaluated on the abstract module (or parameter) at ``path``."""
+    site = item.site
+    scope = item.scope
+    if item.how == "unknown":
+        return "maybe"
+    if item.how in ("direct", "direct_param", "indexed") and site.conditions \
+            and site_runs(project, site) is False:
+        return "no"  # ``if self.bias_initializer is not None:`` with the default None
+    if item.how == "direct_param":  # a helper given the tensor: init_(self.fc.weight)
+        return "yes" if item.scope == f"{path}.{attr}" else "no"
+    if item.how == "indexed":  # self.layers[-1].weight, self.layers[i].weight
+        if site.target.attr != attr:
+            return "no"
+        return _index_match(item.scope, path, classes_at)
+    if scope and not (path == scope or path.startswith(scope + ".")):
+        return "no"
+    if item.how == "direct":
+        return "yes" if item.scope == path and site.target.attr == attr else "no"
+
+
+    rel = path[len(scope) + 1:] if scope else path
+    if item.how == "members":
+        members = item.binding.members if item.binding else ()
+        return "yes" if rel in members and site.target.attr == attr and not site.target.path \
+            else "no"
+    binding = item.binding
+    var = binding.var if binding else site.target.base
+    loops = _loop_names(project, site)
+    if item.how == "each_child":
+        # ``for block in self.blocks: init(block.fc2.weight)``: direct children only
+        child, _, inner = rel.partition(".")
+        if inner != site.target.path or site.target.attr != attr:
+            return "no"
+        owner = f"{scope}.{child}" if scope else child
+        owner_cls = classes_at.get(owner) if inner else layer.cls
+        if not owner_cls:
+            return "maybe"
+        return _verdict(site_runs_on_module(project, site, var, owner_cls,
+                                            None if inner else layer, loops, item.extra,
+                                            item.alias))
+    if item.how == "each_param":
+        if site.target.attr or site.target.path:
+            return "maybe"
+        name_var = binding.name_var if binding else ""
+        param = project.evaluator.attribute(_module_val(layer), attr)
+        if not isinstance(param, ParamVal):
+            param = ParamVal(attr)
+        return _verdict(site_runs_on_param(project, site, var, name_var, f"{rel}.{attr}",
+                                           param, loops))
+    # each_module: the site writes <var>.<path>.<attr>
+    if site.target.path:
+        # m.bn3.weight under isinstance(m, Bottleneck): the layer is bn3 of a matching module
+        if not path.endswith("." + site.target.path) and path != site.target.path:
+            return "no"
+        if site.target.attr != attr:
+            return "no"
+        owner_path = path[: -len(site.target.path)].rstrip(".")
+        owner_cls = classes_at.get(owner_path)
+        if owner_cls is None:
+            return "maybe"
+        return _verdict(site_runs_on_module(project, site, var, owner_cls, None, loops,
+                                            item.extra, item.alias))
+    if site.target.attr != attr:
+        return "no"
+    return _verdict(site_runs_on_module(project, site, var, layer.cls, layer, loops,
+                                        item.extra, item.alias))
+
+
+def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:
+    """Does ``layers.-1`` / ``layers.*`` / ``layers.2`` name the layer at ``path``?"""
+    want, have = pattern.split("."), path.split(".")
+    if len(want) != len(have):
+        return "no"
+    verdict = "yes"
+    for i, (w, h) in enumerate(zip(want, have, strict=True)):
+        if w == h:
+            continue
+        if w == "*" or h == "*":
+            # every element, or one element of a list built in a loop
+            verdict = "yes" if w == "*" and h == "*" else verdict if w == "*" else "maybe"
+            continue
+        if w.startswith("-") and w[1:].isdigit() and h.isdigit():
+            prefix = ".".join(have[:i]) + "."
+            siblings = sorted(int(k[len(prefix):].split(".")[0]) for k in classes_at
+                              if k.startswith(prefix) and k[len(prefix):].split(".")[0].isdigit())
+            if siblings and siblings[-int(w[1:])] == int(h):
+                continue
+            return "no"
+        return "no"
+    return verdict
+
+
+def _module_val(layer: LayerFact) -> ModuleVal:
+    return ModuleVal(layer.cls, layer)
+
+
+def _verdict(value: bool | None) -> str:
+    return "yes" if value is True else "no" if value is False else "maybe"
+
+
+def _loop_names(project: ProjectFacts, site: InitSite) -> frozenset[str]:
+    """Loop variables of the site's function: a test on one we did not bind is unknown."""
+    fn = project.functions.get(site.function)
+    if fn is None:
+        return frozenset()
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n)

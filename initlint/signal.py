@@ -17,9 +17,19 @@ from typing import Any
 
 from initlint import torch_api as api
 from initlint.facts import UNKNOWN, Chain, ClassFacts, FlowStep, InitSite, LayerFact
+from initlint.norms import norm_info
 from initlint.project import EffectiveInit, Placed, ProjectFacts
 
 MAX_EXPANSION_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A weightless operation in the chain and its measured RMS factor (typical, at most)."""
+
+    kind: str
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class ChainLayer:
     act: str | None  # the activation after it, if any
     slope: Any = None  # LeakyReLU slope when known
     norm_after: bool = False  # its output is normalized before anything else
+    # pooling, dropout, upsampling... between it and the next weight layer (api.SIGNAL_FACTORS)
+    factors: tuple[Factor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,11 @@ class Run:
     @property
     def paths(self) -> tuple[str, ...]:
         return tuple(layer.path for layer in self.layers)
+
+    def factors(self, upto: int | None = None) -> tuple[Factor, ...]:
+        """The weightless factors between the run's layers (not after the last one)."""
+        layers = self.layers[:-1] if upto is None else self.layers[:upto]
+        return tuple(f for layer in layers for f in layer.factors)
 
 
 @dataclass(frozen=True)
@@ -93,11 +110,14 @@ def _chain_named(cls: ClassFacts, origin: str) -> Chain | None:
 
 def _flatten(project: ProjectFacts, cls: ClassFacts, steps: tuple[FlowStep, ...],
              layers: dict[str, LayerFact], prefix: str, depth: int) -> list[tuple]:
-    """Steps → ("W", path, layer) / ("A", act, slope) / ("N",) / ("X", why)."""
+    """Steps → ("W", path, layer) / ("A", act, slope) / ("N",) / ("F", Factor) / ("X", why)."""
     items: list[tuple] = []
     for step in steps:
         if step.kind == "act":
             items.append(("A", step.ref, step.slope))
+            continue
+        if step.kind == "factor":
+            items.append(("F", factor_of(step.ref, dict(step.params))))
             continue
         if step.kind != "module":
             items.append(("X", step.ref))
@@ -119,6 +139,8 @@ def _layer_items(project: ProjectFacts, cls: ClassFacts, layer: LayerFact,
                  else None)]
     if layer.cls in api.TRANSPARENT_MODULES:
         return []
+    if layer.cls in api.SIGNAL_FACTORS:
+        return [("F", factor_of(layer.cls, _layer_params(layer)))]
     kind = api.LAYERS.get(layer.cls)
     if kind is not None:
         if kind.family in api.WEIGHT_LAYER_FAMILIES:
@@ -131,6 +153,8 @@ def _layer_items(project: ProjectFacts, cls: ClassFacts, layer: LayerFact,
         if inner is None:
             return [("X", path)]
         return _flatten(project, cls, inner.steps, layers, prefix, depth)
+    if norm_info(project, layer.cls) is not None:  # a project's own norm class
+        return [("N",)]
     child = project.resolve_class(layer.cls) if layer.cls else None
     if child is None or depth >= MAX_EXPANSION_DEPTH or child.residual or child is cls:
         return [("X", path)]
@@ -147,6 +171,7 @@ def _split(origin: str, items: list[tuple]) -> list[Run]:
     pending: tuple | None = None  # the last weight layer, waiting to see what follows it
     act: tuple | None = None
     norm = False
+    factors: list[Factor] = []
 
     def close(final: ChainLayer | None) -> None:
         nonlocal current
@@ -161,12 +186,15 @@ def _split(origin: str, items: list[tuple]) -> list[Run]:
         if tag == "W":
             if pending is not None:
                 done = ChainLayer(pending[1], pending[2], act[1] if act else None,
-                                  act[2] if act else None, norm)
+                                  act[2] if act else None, norm, tuple(factors))
                 if act is not None and not norm:
                     current.append(done)
                 else:
                     close(done)
-            pending, act, norm = item, None, False
+            pending, act, norm, factors = item, None, False, []
+        elif tag == "F":
+            if pending is not None:
+                factors.append(item[1])
         elif tag == "A":
             if pending is not None and act is None:
                 act = item
@@ -174,21 +202,50 @@ def _split(origin: str, items: list[tuple]) -> list[Run]:
             if pending is not None and act is None:
                 norm = True
             elif pending is not None:
-                close(ChainLayer(pending[1], pending[2], act[1], act[2], False))
-                pending, act, norm = None, None, False
+                close(ChainLayer(pending[1], pending[2], act[1], act[2], False, tuple(factors)))
+                pending, act, norm, factors = None, None, False, []
         else:  # opaque code: the chain ends here
             if pending is not None:
                 close(ChainLayer(pending[1], pending[2], act[1] if act else None,
-                                 act[2] if act else None, norm))
+                                 act[2] if act else None, norm, tuple(factors)))
             else:
                 close(None)
-            pending, act, norm = None, None, False
+            pending, act, norm, factors = None, None, False, []
     if pending is not None:
         close(ChainLayer(pending[1], pending[2], act[1] if act else None,
-                         act[2] if act else None, norm))
+                         act[2] if act else None, norm, tuple(factors)))
     else:
         close(None)
     return runs
+
+
+def factor_of(name: str, params: dict[str, Any]) -> Factor:
+    """The measured factor of a pooling/dropout/upsampling/attention module or functional,
+    adjusted by its literal arguments (dropout's p, interpolation mode)."""
+    spec = api.SIGNAL_FACTORS[name]
+    if spec.kind == "dropout":
+        p = params.get("p", params.get("1", 0.5))
+        training = params.get("training", True)
+        if training is False:
+            return Factor("dropout", 1.0, 1.0)
+        if _numbers(p):
+            value = api.dropout_factor(float(p))
+            return Factor("dropout", value, value)
+        return Factor("dropout", 1.0, spec.high)
+    if spec.kind == "upsample":
+        mode = params.get("mode", "nearest")
+        if not isinstance(mode, str):
+            return Factor("upsample", api.SMOOTHING_MODES["bilinear"].low, 1.0)
+        spec = api.SMOOTHING_MODES.get(mode, spec)
+    return Factor(spec.kind, spec.low, spec.high)
+
+
+def _layer_params(layer: LayerFact) -> dict[str, Any]:
+    """A factor module's arguments by name: ``nn.Dropout(0.1)``, ``nn.Upsample(mode=...)``."""
+    out = {"p": layer.arg("p", 0, UNKNOWN), "mode": layer.arg("mode", 2, UNKNOWN)}
+    if api.SIGNAL_FACTORS[layer.cls].kind == "upsample" and layer.cls.endswith("Bilinear2d"):
+        out["mode"] = "bilinear"
+    return {k: v for k, v in out.items() if v is not UNKNOWN or layer.star}
 
 
 # --- inits --------------------------------------------------------------------------------
@@ -202,10 +259,22 @@ def weight_init(effective: EffectiveInit, placed: Placed, own_only: bool = False
     if not writes.sites:
         return WeightInit("default")
     kinds = {describe(site) for site in writes.sites}
+    sites = writes.sites
+    if len(kinds) != 1 and _overwritten_in_order(sites):
+        sites = (max(sites, key=lambda site: (site.span.row, site.span.column)),)
+        kinds = {describe(sites[0])}
     if len(kinds) != 1:
         return WeightInit("unknown", writes.sites)
     kind, gain, std, nonlinearity, slope = kinds.pop()
-    return WeightInit(kind, writes.sites, gain, std, nonlinearity, slope)
+    return WeightInit(kind, sites, gain, std, nonlinearity, slope)
+
+
+def _overwritten_in_order(sites: tuple[InitSite, ...]) -> bool:
+    """Whole-tensor writes, one after another in one function, none under a test: the last
+    one is what the tensor holds (``zeros_(w)`` then ``uniform_(w)`` is a uniform draw)."""
+    return len({s.function for s in sites}) == 1 and all(
+        not s.conditions and not s.target.index and s.style in ("init", "inplace")
+        and not s.bindings for s in sites)
 
 
 def describe(site: InitSite) -> tuple[str, Any, Any, Any, Any]:

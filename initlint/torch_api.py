@@ -160,16 +160,127 @@ ACTIVATION_METHODS: dict[str, str] = {
     "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
 }
 
-#: Module classes that neither carry weights nor change the signal scale much: a chain
-#: passes through them. Pooling is not among them: max-pooling raises the second moment
-#: and average-pooling lowers it by amounts that depend on the data, so a pool ends a chain.
+#: Module classes that neither carry weights nor change the signal scale: a chain passes
+#: through them unchanged.
 TRANSPARENT_MODULES = frozenset(
     NN + c for c in (
-        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity",
-        "Flatten", "Unflatten", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-        "PixelShuffle", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ConstantPad2d",
+        "Identity", "Unflatten", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d",
+        "ConstantPad2d", "ZeroPad1d", "ReflectionPad1d", "ConstantPad1d",
     )
 )
+
+
+@dataclass(frozen=True)
+class SignalFactor:
+    """An operation that scales the signal without learned weights: a factor in the chain.
+
+    ``low``/``high`` are the measured ratios of the RMS (what the next layer's variance
+    depends on: Var(Wx) = fan_in·Var(w)·E[x²]) after/before the operation, on ReLU feature
+    maps of a He-initialized conv, torch 2.13, batch 32×64×32×32: ``low``/``high`` are the
+    two ends over spatially correlated (bilinearly upsampled noise) and i.i.d. inputs, or over
+    sequence lengths 16–256 for attention. A rule deciding that a chain is NOT rescued uses
+    ``high`` (the most the operation can raise the signal), messages the typical ``low``.
+    """
+
+    kind: str  # "max_pool" | "avg_pool" | "global_avg_pool" | "global_max_pool" | "upsample"
+    # | "dropout" | "reshape" | "attention"
+    low: float
+    high: float
+    note: str = ""
+
+
+_MAX_POOL = SignalFactor("max_pool", 1.27, 1.76, "2×2 window; a 3×3/stride-2 window ×1.47–2.26")
+_AVG_POOL = SignalFactor("avg_pool", 0.70, 0.96, "2×2 window; 3×3/stride-2 ×0.61")
+_GLOBAL_AVG = SignalFactor("global_avg_pool", 0.56, 0.58, "keeps the mean, drops the spread")
+_GLOBAL_MAX = SignalFactor("global_max_pool", 4.16, 4.66, "32×32 maps; grows with the map size")
+_NEAREST = SignalFactor("upsample", 1.0, 1.0, "nearest: copies values")
+_BILINEAR = SignalFactor("upsample", 0.77, 0.97, "bilinear/bicubic interpolation smooths")
+_RESHAPE = SignalFactor("reshape", 1.0, 1.0)
+_CONCAT = SignalFactor("concat", 1.0, 1.0, "the RMS of the parts (×1.000 measured for parts at "
+                       "one scale); two signal paths joined end the chain instead: the shorter "
+                       "one rescues the signal like a residual path")
+_DROPOUT = SignalFactor("dropout", 1.41, 1.41, "train mode, p=0.5: ×1/√(1-p); ×1 in eval")
+_ATTENTION = SignalFactor("attention", 0.031, 0.115, "nn.MultiheadAttention at its own init, "
+                          "sequence 256–16: the softmax averages values, ≈1/√seq")
+_SDPA = SignalFactor("attention", 0.10, 0.36, "unit q/k/v, sequence 256–16")
+
+#: Pooling, upsampling, dropout, flatten and attention: factors in a chain, not breakers.
+#: Keys are module classes and functionals (canonical qualified names).
+SIGNAL_FACTORS: dict[str, SignalFactor] = {
+    **{NN + f"MaxPool{n}d": _MAX_POOL for n in (1, 2, 3)},
+    **{F + f"max_pool{n}d": _MAX_POOL for n in (1, 2, 3)},
+    **{NN + f"AvgPool{n}d": _AVG_POOL for n in (1, 2, 3)},
+    **{F + f"avg_pool{n}d": _AVG_POOL for n in (1, 2, 3)},
+    **{NN + f"LPPool{n}d": _AVG_POOL for n in (1, 2, 3)},
+    **{NN + f"AdaptiveAvgPool{n}d": _GLOBAL_AVG for n in (1, 2, 3)},
+    **{F + f"adaptive_avg_pool{n}d": _GLOBAL_AVG for n in (1, 2, 3)},
+    **{NN + f"AdaptiveMaxPool{n}d": _GLOBAL_MAX for n in (1, 2, 3)},
+    **{F + f"adaptive_max_pool{n}d": _GLOBAL_MAX for n in (1, 2, 3)},
+    NN + "Upsample": _NEAREST, NN + "UpsamplingNearest2d": _NEAREST,
+    NN + "UpsamplingBilinear2d": _BILINEAR, F + "interpolate": _NEAREST,
+    F + "upsample": _NEAREST, NN + "PixelShuffle": _NEAREST, NN + "PixelUnshuffle": _NEAREST,
+    F + "pixel_shuffle": _NEAREST,
+    NN + "Flatten": _RESHAPE, "torch.flatten": _RESHAPE,
+    **{"torch." + f: _CONCAT for f in ("cat", "concat", "concatenate", "stack", "hstack")},
+    **{NN + c: _DROPOUT for c in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+                                  "AlphaDropout", "FeatureAlphaDropout")},
+    **{F + c: _DROPOUT for c in ("dropout", "dropout1d", "dropout2d", "dropout3d",
+                                 "alpha_dropout")},
+    NN + "MultiheadAttention": _ATTENTION,
+    F + "scaled_dot_product_attention": _SDPA,
+}
+#: Interpolation modes that smooth (the rest copy values).
+SMOOTHING_MODES: dict[str, SignalFactor] = {
+    mode: _BILINEAR for mode in ("bilinear", "bicubic", "linear", "trilinear", "area")
+}
+
+
+def dropout_factor(p: float) -> float:
+    """Inverted dropout in train mode scales kept values by 1/(1-p): RMS ×1/√(1-p)."""
+    return 1.0 / math.sqrt(1.0 - p) if 0 <= p < 1 else 1.0
+
+
+@dataclass(frozen=True)
+class Reparam:
+    """A wrapper that recomputes a layer's parameter from others at every forward."""
+
+    label: str
+    instead: str  # what to initialize instead, for ``{name}`` = the wrapped parameter
+    how: str  # why a write to the parameter is lost
+
+
+_HOOK = "a forward pre-hook recomputes `{name}` from `{name}_g`·`{name}_v`/‖`{name}_v`‖"
+_SN_HOOK = "a forward pre-hook recomputes `{name}` as `{name}_orig`/σ in train mode"
+_PARAMETRIZED = ("`{name}` is a property: every read computes a fresh tensor from "
+                 "`parametrizations.{name}.original`, so a write lands in a temporary")
+REPARAM_WRAPPERS: dict[str, Reparam] = {
+    "torch.nn.utils.weight_norm": Reparam("weight_norm", "`{name}_v` (and `{name}_g`)", _HOOK),
+    "torch.nn.utils.spectral_norm": Reparam("spectral_norm", "`{name}_orig`", _SN_HOOK),
+    "torch.nn.utils.parametrizations.weight_norm": Reparam(
+        "weight_norm", "`parametrizations.{name}.original1` (v; original0 is g)", _PARAMETRIZED),
+    "torch.nn.utils.parametrizations.spectral_norm": Reparam(
+        "spectral_norm", "`parametrizations.{name}.original`", _PARAMETRIZED),
+    "torch.nn.utils.parametrizations.orthogonal": Reparam(
+        "orthogonal", "nothing (it is kept orthogonal; initialize before wrapping)",
+        _PARAMETRIZED),
+}
+
+#: Calls whose presence on a forward path means the module normalizes its input (a
+#: project's own LayerNorm2d / RMSNorm): a scale of the spread, or torch's norm functionals.
+NORMALIZING_CALLS = frozenset({
+    "rsqrt", "sqrt", "std", "var", "var_mean", "std_mean", "norm", "normalize",
+    "layer_norm", "group_norm", "batch_norm", "instance_norm", "rms_norm",
+})
+#: Parameter names a norm layer's scale γ and shift β go by.
+NORM_SCALE_NAMES = ("weight", "gamma", "scale", "g", "alpha")
+NORM_SHIFT_NAMES = ("bias", "beta", "shift", "b")
+
+#: Recurrent layers whose weights stack one block per gate along dim 0: (gates·h, ·).
+RNN_GATES: dict[str, int] = {
+    NN + "LSTM": 4, NN + "LSTMCell": 4, NN + "GRU": 3, NN + "GRUCell": 3,
+}
+#: Init functions that make a matrix orthogonal (or the identity): meaningless on a stack.
+ORTHOGONAL_INITS = frozenset({"orthogonal_", "orthogonal", "eye_"})
 
 #: The sequential container classes whose children run in order.
 SEQUENTIAL = NN + "Sequential"
@@ -245,6 +356,14 @@ TENSOR_FACTORIES = frozenset(
                            "empty_like", "zeros_like", "ones_like", "randn_like",
                            "rand_like", "full", "Tensor", "FloatTensor")
 )
+#: Factories whose result is uninitialized memory (INI007): values are whatever was there.
+UNINITIALIZED_FACTORIES = frozenset({"torch.empty", "torch.empty_like", "torch.empty_strided"})
+UNINITIALIZED_METHODS = frozenset({"new_empty", "new_empty_strided"})
+#: Legacy constructors: given sizes they allocate without initializing, given data they copy.
+LEGACY_CONSTRUCTORS = frozenset("torch." + c for c in (
+    "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor",
+    "cuda.FloatTensor", "cuda.DoubleTensor", "cuda.HalfTensor",
+))
 PARAMETER = NN + "Parameter"
 CALCULATE_GAIN = INIT + "calculate_gain"
 

@@ -124,9 +124,9 @@ def test_json_format_is_pinned(tree: Path):
     assert alias["end_location"] == {"row": 7, "column": 31}
     assert alias["fix"] == {
         "applicability": "safe",
-        "message": "Use `xavier_uniform_`",
-        "edits": [{"content": "xavier_uniform_", "location": {"row": 7, "column": 17},
-                   "end_location": {"row": 7, "column": 31}}],
+        "message": "Use `xavier_uniform_` (same init, no deprecation warning)",
+        "edits": [{"content": "_", "location": {"row": 7, "column": 31},
+                   "end_location": {"row": 7, "column": 31}}],  # the minimal edit
     }
     assert by_code[("INI001", 9)]["fix"] is None  # a bare imported name: no fix
     guard = by_code[("INI005", 8)]["fix"]

@@ -60,7 +60,8 @@ FIXED = textwrap.dedent("""\
             nn.init.xavier_uniform_(self.fc.weight, gain=nn.init.calculate_gain('relu'))
     """)
 
-# INI004 (xavier on a 1-D bias) has no fix: it must survive --fix and fail the run.
+# INI004 (xavier on a 1-D bias) has only an unsafe fix (zeros_): it survives --fix, fails
+# the run, and the summary says --unsafe-fixes would fix it.
 UNFIXABLE = textwrap.dedent("""\
     import torch.nn as nn
 
@@ -304,7 +305,12 @@ def test_fix_exits_1_and_reports_what_remains(tmp_path: Path):
     assert result.exit_code == 1
     remaining = json.loads(result.stdout)  # the summary went to stderr, stdout stays JSON
     assert [f["code"] for f in remaining] == ["INI004"]
+    assert remaining[0]["fix"]["applicability"] == "unsafe" and remaining[0]["fix"]["edits"]
     assert "nn.init.xavier_uniform_(self.fc.weight)" in path.read_text()
+    assert "Fixed 1 finding in 1 file." in result.stderr
+    assert "Remaining: 1 with unsafe fixes (--unsafe-fixes): INI004." in result.stderr
+    again = run_cli("--fix", "--unsafe-fixes", str(path))
+    assert again.exit_code == 0 and "nn.init.zeros_(self.fc.bias)" in path.read_text()
 
 
 def test_unsafe_fixes_alone_does_not_write(tmp_path: Path):

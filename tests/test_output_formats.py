@@ -80,9 +80,10 @@ def test_cli_sarif_is_valid_against_the_official_schema(project: Path, sarif_sch
     assert "deprecated alias" in alias["message"]["text"]
     assert "may be removed" in alias["message"]["text"]  # the why rides along
     replacement = alias["fixes"][0]["artifactChanges"][0]["replacements"][0]
-    assert replacement["insertedContent"]["text"] == "xavier_uniform_"
-    assert replacement["deletedRegion"] == location["region"]
-    assert "fixes" not in results["INI004"]
+    assert replacement["insertedContent"]["text"] == "_"  # the minimal edit: an insertion
+    assert replacement["deletedRegion"] == {"startLine": 8, "startColumn": 31, "endLine": 8,
+                                            "endColumn": 31}
+    assert "(unsafe)" in results["INI004"]["fixes"][0]["description"]["text"]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.resolve().as_uri() + "/"
 
 

@@ -103,3 +103,48 @@ def test_docs_ship_in_the_wheel(tmp_path: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for code in CODES:
         assert f"initlint/_rules/{code}.md" in names
+
+
+FIXED = sorted(code for code, r in ALL_RULES.items() if r.fix)
+
+
+@pytest.mark.parametrize("code", FIXED)
+def test_fix_section_shows_the_example_after_the_fix(code: str, tmp_path: Path):
+    """``## Fix`` holds the Example as ``--fix`` leaves it (``--unsafe-fixes`` when the doc
+    says so): the block is what the engine writes, and it no longer triggers the rule."""
+    from initlint.config import Config
+    from initlint.fix import fix_text
+
+    doc = (RULES_DIR / f"{code}.md").read_text(encoding="utf-8")
+    section = doc_section(doc, "Fix")
+    example = code_block(doc_section(doc, "Example"))
+    shown = code_block(section)
+    assert len(re.findall(r"```python\n", section)) == 1, "## Fix needs one ```python block"
+    unsafe = "--unsafe-fixes" in section
+    result = fix_text("example.py", example, Config(select=(code,)), unsafe=unsafe)
+    assert result.fixed >= 1 and result.after == shown
+    if unsafe:  # then plain --fix must not do it
+        assert fix_text("example.py", example, Config(select=(code,))).after != shown
+    assert code not in {f.code for f in lint_snippet(tmp_path, shown, name="fixed.py")}
+
+
+@pytest.mark.parametrize("code, cls, shape, before, after", [
+    ("INI101", "MLP", (512, 784), 0.049, 1.14),
+    ("INI104", "ResMLP", (256, 256), 776, 1.00),
+])
+def test_fix_section_numbers_are_measured(code, cls, shape, before, after):
+    """The output std the Fix section quotes, before and after, on real torch."""
+    torch = pytest.importorskip("torch")
+    doc = (RULES_DIR / f"{code}.md").read_text(encoding="utf-8")
+    section = doc_section(doc, "Fix")
+    assert f"from {before:g} to {after:.2f}" in section or f"from {before} to {after}" in section
+    for source, quoted in ((code_block(doc_section(doc, "Example")), before),
+                           (code_block(section), after)):
+        namespace: dict = {}
+        exec(compile(source, f"{code}.md", "exec"), namespace)
+        torch.manual_seed(0)
+        model = namespace[cls]()
+        torch.manual_seed(1)
+        with torch.no_grad():
+            std = float(model(torch.randn(*shape)).std())
+        assert std == pytest.approx(quoted, rel=0.02)

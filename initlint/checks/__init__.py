@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from initlint.checks import api_misuse, coverage, signal
+from initlint.checks import api_misuse, coverage, reach, signal, structure
 from initlint.checks.base import FileContext, Rule
 
-FAMILIES = (api_misuse, signal, coverage)
+FAMILIES = (api_misuse, signal, coverage, structure, reach)
 
 
 def _collect() -> dict[str, Rule]:

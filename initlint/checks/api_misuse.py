@@ -6,8 +6,16 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
+from initlint.evaluate import (
+    ModuleVal,
+    ParamVal,
+    dispatched_types,
+    site_runs_on_param,
+    tests_on,
+)
 from initlint.facts import UNKNOWN, InitSite, LayerFact
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Severity, Span
+from initlint.fixes import api as fixes
 
 E = Severity.ERROR
 
@@ -26,10 +34,7 @@ def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if site.style != "alias":
             continue
         new = api.DEPRECATED_ALIASES[site.func]
-        spelled = ctx.source(site.name_span)
-        fix = None
-        if spelled == site.func and ctx.source(_before(site.name_span)) == ".":
-            fix = Fix("safe", f"Use `{new}`", (Edit(site.name_span, new),))
+        fix = fixes.deprecated_alias(ctx, site)
         yield rule.finding(
             ctx, site.name_span,
             f"`{site.func}` is a deprecated alias of `torch.nn.init.{new}`",
@@ -39,12 +44,9 @@ def deprecated_alias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             fix)
 
 
-def _before(span: Span) -> Span:
-    return Span(span.row, span.column - 1, span.row, span.column)
-
-
 @rule("INI002", "init-on-a-copy", E,
-      "An initializer writes into a temporary copy, so the parameter never changes.")
+      "An initializer writes into a temporary copy, so the parameter never changes.",
+      fix="unsafe")
 def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         target = site.target
@@ -58,7 +60,7 @@ def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                     "A module's parameter attribute only accepts an nn.Parameter or None: "
                     "this raises TypeError (cannot assign 'torch.FloatTensor' as parameter). "
                     "Initialize the existing parameter in place, or wrap the tensor in "
-                    "nn.Parameter(...).")
+                    "nn.Parameter(...).", fixes.parameter_assignment(ctx, site))
             elif site.discarded:
                 yield rule.finding(
                     ctx, site.span,
@@ -75,7 +77,7 @@ def init_on_copy(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 f"`.{target.copy}()` returns a new tensor (for `.to()`/`.float()`/`.cpu()`, "
                 "whenever dtype or device differ), so the in-place init fills the copy and the "
                 "parameter keeps its old values. Initialize the parameter itself, or its "
-                "`.data`.")
+                "`.data`.", fixes.write_through(ctx, site))
 
 
 _INIT_LIKE_METHODS = frozenset({"normal_", "uniform_", "fill_", "zero_", "copy_"})
@@ -87,7 +89,8 @@ def _is_layer_param_attr(assigned: str) -> bool:
 
 
 @rule("INI003", "inplace-on-parameter-with-grad", E,
-      "An in-place tensor method on a Parameter that requires grad, outside torch.no_grad().")
+      "An in-place tensor method on a Parameter that requires grad, outside torch.no_grad().",
+      fix="safe")
 def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     if not any(s.style == "inplace" and not s.no_grad and not s.target.via_data
                for s in ctx.facts.sites):
@@ -106,14 +109,15 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "A Parameter is a leaf that requires grad; an in-place op on it outside "
             "torch.no_grad() raises RuntimeError ('a leaf Variable that requires grad is "
             "being used in an in-place operation'). Use torch.nn.init.* (which runs under "
-            "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.")
+            "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.",
+            fixes.no_grad(ctx, site))
 
 
 def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
     """Is the target certainly a Parameter (not a buffer or plain tensor)?"""
     target = site.target
     function = ctx.project.functions.get(site.function)
-    loops = {b.var: b for b in function.loops} if function else {}
+    loops = site.loops(function)
     if target.base in loops:
         binding = loops[target.base]
         if "parameters" in binding.source:
@@ -124,13 +128,14 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
         cls = ctx.project.classes.get(function.cls)
         if cls is None:
             return False
-        if not target.path:
-            return any(p.name == target.attr for k in ctx.project.mro(cls) for p in k.params)
+        if not target.path:  # a raw parameter: certainly one that requires grad?
+            return any(p.name == target.attr and p.requires_grad is True
+                       for k in ctx.project.mro(cls) for p in k.params)
         layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
         return _layer_has_param(layers.get(target.path), target.attr)
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
-        kinds = [api.LAYERS.get(t) for t in _dispatch_types(site, target.base)]
+        kinds = [api.LAYERS.get(t) for t in _dispatch_types(ctx, site, target.base)]
         return bool(kinds) and all(k is not None and k.weight_ndim is not None for k in kinds)
     return False
 
@@ -149,7 +154,7 @@ def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
 
 @rule("INI004", "fan-of-1d-tensor", E,
       "An init that needs a ≥2-D tensor (xavier, kaiming, orthogonal...) on a bias, norm "
-      "weight or other 1-D parameter: raises ValueError.")
+      "weight or other 1-D parameter: raises ValueError.", fix="safe")
 def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
@@ -169,7 +174,8 @@ def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{site.func}` on {what}, a {ndim}-D tensor: raises ValueError",
             f"{site.func} needs a tensor with {limits} dimensions; on a {ndim}-D tensor it "
             f"raises ValueError ('{reason}'). Use zeros_/constant_ for biases and norm "
-            "weights, or filter the loop with `p.dim() > 1`.")
+            "weights, or filter the loop with `p.dim() > 1`.", fixes.fan_of_1d(ctx, site, what,
+                                                                           ndim))
 
 
 def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
@@ -180,7 +186,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
         return n < spec.min_ndim or (spec.max_ndim is not None and n > spec.max_ndim)
 
     function = ctx.project.functions.get(site.function)
-    loops = {b.var: b for b in function.loops} if function else {}
+    loops = site.loops(function)
     if target.index:
         return None
     if target.attr == "bias" and (target.base != "self" or not target.path):
@@ -213,7 +219,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
     if target.attr in ("weight",) and not target.path and (
             (binding is not None and binding.source in ("modules", "named_modules", "children"))
             or _is_callback_param(ctx, site)):
-        types = _dispatch_types(site, target.base)
+        types = _dispatch_types(ctx, site, target.base)
         bad_types = [t for t in types if api.LAYERS.get(t) is not None
                      and api.LAYERS[t].weight_ndim is not None
                      and bad(api.LAYERS[t].weight_ndim)]
@@ -234,43 +240,47 @@ def _layer_param_problem(layer: LayerFact | None, attr: str, bad, what: str):
 
 
 def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
-    """``for name, p in self.named_parameters(): if 'bias' in name: xavier_uniform_(p)``."""
-    filters = [c for c in site.conditions if c.kind in ("name_contains", "dim")]
-    if any(c.kind == "dim" for c in filters):
-        return None
-    if any(c.kind == "other" for c in site.conditions):
-        return None
-    names = [c for c in filters if c.kind == "name_contains" and c.positive]
-    if any("?" in c.values for c in names):
-        return None
-    values = [v for c in names for v in c.values]
-    if any(isinstance(v, str) and "bias" in v for v in values):
+    """``for name, p in self.named_parameters(): if 'bias' in name: xavier_uniform_(p)``:
+    the loop's tests evaluated on each parameter the model holds (name and dimensions)."""
+    project = ctx.project
+    var, name_var = binding.var, binding.name_var
+    loops = _loop_names(ctx, site)
+
+    def runs(name: str, ndim) -> bool:
+        param = ParamVal(name.rsplit(".", 1)[-1], ndim)
+        return site_runs_on_param(project, site, var, name_var, name, param, loops) is True
+
+    if name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1) \
+            and not runs("layer.weight", 2):
         return "parameters named '*bias*'", 1
     cls = _site_class(ctx, site)
     if cls is None or binding.receiver != "self":
         return None
-    excluded = [v for c in filters if c.kind == "name_contains" and not c.positive
-                for v in c.values]
-    placed = ctx.project.placed_layers(cls)
+    placed = project.placed_layers(cls)
+    params = []
     for p in placed:
         kind = api.LAYERS.get(p.layer.cls)
-        if kind is None or kind.family != "norm":
+        if kind is None or kind.weight_ndim is None:
             continue
-        if p.layer.arg(kind.affine_param or "affine", None, kind.affine_default) is False:
+        for attr in ("weight", "bias"):
+            value = project.evaluator.attribute(ModuleVal(p.layer.cls, p.layer), attr)
+            if isinstance(value, ParamVal) and isinstance(value.ndim, int) and bad(value.ndim):
+                params.append((kind.family != "norm", p.path, attr, value.ndim))
+    for _not_norm, path, attr, ndim in sorted(params, key=lambda x: x[0]):
+        if not runs(f"{path}.{attr}", ndim):
             continue
-        name = f"{p.path}.weight"
-        if all(isinstance(v, str) and v in name for v in values) and not any(
-                isinstance(v, str) and v in name for v in excluded):
-            if values and not all(isinstance(v, str) and v in "weight" for v in values):
-                continue
-            return f"the weight of norm layer `{p.path}` (matched by the loop's filter)", 1
-    if not values:
-        for p in placed:
-            kind = api.LAYERS.get(p.layer.cls)
-            if kind and kind.family in api.WEIGHT_LAYER_FAMILIES and \
-                    p.layer.arg("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True) is True:
-                return f"the bias of `{p.path}` (the loop has no dim filter)", 1
+        if attr == "weight":
+            return f"the weight of norm layer `{path}` (matched by the loop's filter)", ndim
+        if tests_on(site, (var, name_var)):
+            return f"the bias of `{path}` (matched by the loop's filter)", ndim
+        return f"the bias of `{path}` (the loop has no dim filter)", ndim
     return None
+
+
+def _loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
+    fn = ctx.project.functions.get(site.function)
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
+        frozenset()
 
 
 def _site_class(ctx: FileContext, site: InitSite):
@@ -283,21 +293,17 @@ def _site_class(ctx: FileContext, site: InitSite):
 
 
 def _is_callback_param(ctx: FileContext, site: InitSite) -> bool:
-    """The target's base is the module parameter of an ``apply``-style callback."""
+    """The target's base is the module parameter of an ``apply``-style callback whose tests
+    look at it (an isinstance / class-name dispatch)."""
     function = ctx.project.functions.get(site.function)
     if function is None:
         return False
     params = [p for p in function.params if p not in ("self", "cls")]
-    return bool(params) and site.target.base in params and any(
-        c.kind in ("isinstance", "classname") and c.subject == site.target.base
-        for c in site.conditions)
+    return bool(params) and site.target.base in params and tests_on(site, (site.target.base,))
 
 
-def _dispatch_types(site: InitSite, var: str) -> list[str]:
-    for cond in reversed(site.conditions):
-        if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-            return list(cond.values)
-    return []
+def _dispatch_types(ctx: FileContext, site: InitSite, var: str) -> list[str]:
+    return dispatched_types(ctx.project, site, var)
 
 
 @rule("INI005", "unguarded-bias", E,
@@ -317,8 +323,8 @@ def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if isinstance(name, str) and name not in api.GAINS:
             yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
     for site in ctx.facts.sites:
-        if site.style != "init":
-            continue
+        if site.style not in ("init", "inplace"):
+            continue  # ``w.data.normal_(0, -0.02)`` rejects a negative std as normal_ does
         spans = dict(site.arg_spans)
         nonlinearity = site.arg("nonlinearity")
         if isinstance(nonlinearity, str) and nonlinearity not in api.GAINS:
@@ -347,11 +353,7 @@ def _bad_name(rule: Rule, ctx: FileContext, span: Span, func: str, value: str,
               accepted: dict, arg: str = "") -> Finding:
     normalized = value.lower().replace("-", "_")
     candidates = [name for name in accepted if name == normalized]
-    fix = None
-    literal = ctx.source(span)
-    if candidates and literal[:1] and literal[:1] in "'\"" and literal[-1:] == literal[:1]:
-        fix = Fix("safe", f"Use '{candidates[0]}'",
-                  (Edit(span, f"{literal[0]}{candidates[0]}{literal[0]}"),))
+    fix = fixes.bad_name(ctx, span, candidates[0]) if candidates else None
     where = f"{arg}=" if arg else ""
     message = f"`{func}({where}'{value}')` is not accepted"
     if candidates:

@@ -7,13 +7,20 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.checks.signal import init_module_spelling, module_classes
-from initlint.dispatch import match_module, match_param
+from initlint.checks.signal import module_classes
+from initlint.evaluate import (
+    ParamVal,
+    dispatched_types,
+    site_runs_on_module,
+    site_runs_on_param,
+    tests_on,
+)
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Fix, Severity, Span
+from initlint.fixes import coverage as fixes
+from initlint.norms import norm_info
 from initlint.project import Applied, EffectiveInit, Placed
 from initlint.signal import describe, display_path, fan_in, weight_init
-from initlint.text import split_lines
 
 W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
@@ -29,7 +36,8 @@ def _explicitly_selected(ctx: FileContext, code: str) -> bool:
 
 @rule("INI201", "init-never-called", W,
       "An init method or function that nothing reaches: not called from __init__, not "
-      "passed to .apply, not referenced anywhere in the linted tree, not a framework hook.")
+      "passed to .apply, not referenced anywhere in the linted tree, not a framework hook.",
+      fix="unsafe")
 def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for fn in ctx.facts.functions:
@@ -60,6 +68,7 @@ def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "trains from PyTorch's default init (kaiming_uniform_(a=√5), "
             "Var(w)=1/(3·fan_in)) instead. Call it at the end of `__init__` "
             f"(e.g. `self.apply({fn.name})`) or delete it.",
+            fixes.call_init(ctx, cls, fn) if fn.cls else None,
             subject=fn.qualname)
 
 
@@ -71,7 +80,11 @@ def _is_init_function(ctx: FileContext, fn: FunctionFacts) -> bool:
     if fn.has_init_code:
         return True
     nested = fn.qualname + "."
-    return any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested))
+    if any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested)):
+        return True
+    # ``def _initialize_weights(self): self.apply(init_fn)`` runs init code it applies
+    applied = (ctx.project.functions.get(c.name) for c in fn.calls if c.kind == "apply")
+    return any(f is not None and f.has_init_code for f in applied)
 
 
 def _method_reached(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> bool:
@@ -138,7 +151,7 @@ def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
 
 @rule("INI202", "init-before-layers", W,
       "In __init__, an init call runs before some weight layers are assigned; those keep "
-      "PyTorch's default.")
+      "PyTorch's default.", fix="unsafe")
 def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for cls in module_classes(ctx):
@@ -169,6 +182,9 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 + ("Run the base's init again at the end of this `__init__`."
                    if call.receiver == "super" else
                    "Move the call to the end of `__init__`."),
+                None if call.receiver == "super" else fixes.move_after_layers(
+                    ctx, cls, call.span, max((layer.span for layer in late),
+                                             key=lambda span: span.row)),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
 
 
@@ -212,7 +228,7 @@ def _would_cover(ctx: FileContext, cls: ClassFacts, sites: list[Applied],
         if item.site.target.path or item.site.target.attr != "weight":
             continue
         var = item.binding.var if item.binding else item.site.target.base
-        if match_module(ctx.project, item.site.conditions, var, layer.cls) == "yes":
+        if site_runs_on_module(ctx.project, item.site, var, layer.cls, layer) is True:
             return True
     return False
 
@@ -224,7 +240,7 @@ _ROLE = {"conv": "conv", "conv_transpose": "conv"}
 
 @rule("INI203", "isinstance-gap", I,
       "An init loop dispatches on some layer types while the model holds weight layers of "
-      "other types in the same role, which stay on the default.")
+      "other types in the same role, which stay on the default.", fix="unsafe")
 def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     seen: set[tuple[str, str]] = set()
@@ -265,8 +281,10 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         missed_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in missed))
         example = next(iter(missed.values()))
         in_file = project.function_file.get(site.function)
+        layer_file = project.class_file.get(example.owner)
         span = site.span if in_file is None or in_file.path == ctx.facts.path \
-            else example.layer.span
+            else example.layer.span if layer_file is not None \
+            and layer_file.path == ctx.facts.path else _name_span(cls)
         yield rule.finding(
             ctx, span,
             f"init dispatch handles {handled_names} but `{cls.name}` also holds "
@@ -276,20 +294,28 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "through and keep PyTorch's default kaiming_uniform_(a=√5) (Var(w)=1/(3·fan_in)), "
             "so layers doing the same job start at different scales. Add them to the "
             "isinstance tuple if that was the intent.",
+            fixes.add_missed_types(ctx, handled, sorted(missed)),
             subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
 
 
+def _name_span(cls: ClassFacts) -> Span:
+    """The ``class Name`` of a class: where a finding about it goes when the code it is
+    about lives in other files."""
+    start = cls.span.column + len("class ")
+    return Span(cls.span.row, start, cls.span.row, start + len(cls.name))
+
+
 def _handled_types(project, function: str, var: str) -> set[str]:
-    """All layer types an isinstance ladder in ``function`` dispatches on for ``var``."""
-    types: set[str] = set()
+    """All weight-layer types the tests in ``function`` let through for ``var`` (evaluated:
+    isinstance, ``type(m) in``, class-name tests in any spelling)."""
     fn = project.functions.get(function)
     if fn is None:
-        return types
-    for site in project.sites_in(fn):
-        for cond in site.conditions:
-            if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-                types |= {t for t in cond.values if t in api.LAYERS}
-    return {t for t in types if api.LAYERS[t].family in api.WEIGHT_LAYER_FAMILIES}
+        return set()
+    types = {t for site in project.sites_in(fn)
+             for t in dispatched_types(project, site, var, api.WEIGHT_LAYER_FAMILIES)}
+    # LazyConv2d is a Conv2d: name the class the code tests, not its lazy twin
+    return {t for t in types if api.NN + t.rsplit(".", 1)[-1].removeprefix("Lazy") not in types
+            or not t.rsplit(".", 1)[-1].startswith("Lazy")}
 
 
 # --- INI204 ---------------------------------------------------------------------------------
@@ -299,7 +325,8 @@ _SHRINKING = {"normal", "uniform", "zeros", "orthogonal", "sparse", "other"}
 
 @rule("INI204", "name-filter-hits-norm", W,
       "A named_parameters()/parameters() loop re-draws every parameter matching 'weight' (or "
-      "every parameter) in a model with norm layers: their γ scales are re-drawn too.")
+      "every parameter) in a model with norm layers: their γ scales are re-drawn too.",
+      fix="unsafe")
 def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     for cls in module_classes(ctx):
@@ -315,44 +342,51 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
                 continue
             binding = item.binding
-            hit = _first_norm_hit(effective, item, binding)
-            if hit is None:
+            found = _first_norm_hit(effective, item, binding)
+            if found is None:
                 continue
+            hit, scale = found
             drawn = {"normal": f"N(0, {std:g})" if isinstance(std, (int, float)) else "N(0, σ)",
                      "zeros": "0"}.get(kind, f"{site.func}")
             yield rule.finding(
                 ctx, site.span,
                 f"the parameter loop re-draws the γ of norm layer `{display_path(hit.path)}` "
                 f"({hit.layer.cls.rsplit('.', 1)[-1]}) with `{site.func}`",
-                f"{_filter_text(site)} `{display_path(hit.path)}.weight`, a norm layer's "
+                f"{_filter_text(site, binding)} `{display_path(hit.path)}.{scale}`, a norm layer's "
                 f"scale γ (PyTorch starts it at 1). Drawn from {drawn} instead, every normalized "
                 "output is scaled to ≈0 (and flips sign at random), so the signal dies at "
                 "init. Filter with `p.dim() > 1` or skip names containing 'norm'.",
+                fixes.dim_filter(ctx, site),
                 subject=f"{cls.qualname}::{hit.path}")
 
 
-def _filter_text(site: InitSite) -> str:
-    if any(c.kind in ("name_contains", "dim") for c in site.conditions):
+def _filter_text(site: InitSite, binding) -> str:
+    names = (binding.var, binding.name_var) if binding else ()
+    if tests_on(site, names):
         return "The loop's filter lets through"
     return "The loop re-draws every parameter, including"
 
 
-def _first_norm_hit(effective: EffectiveInit, item: Applied, binding) -> Placed | None:
+def _first_norm_hit(effective: EffectiveInit, item: Applied,
+                    binding) -> tuple[Placed, str] | None:
+    """The first norm layer (torch's, derived, or a project's own) whose γ the loop re-draws,
+    with γ's name."""
     var = binding.var if binding else ""
     name_var = binding.name_var if binding else ""
     for placed in effective.placed:
-        kind = api.LAYERS.get(placed.layer.cls)
-        if kind is None or kind.family != "norm" or kind.affine_param is None:
-            continue
-        if placed.layer.arg(kind.affine_param, None, kind.affine_default) is False:
+        info = norm_info(effective.project, placed.layer.cls)
+        kind = info.torch_kind if info else None
+        if info is None or info.scale is None or (kind is not None and (
+                kind.affine_param is None
+                or placed.layer.arg(kind.affine_param, None, kind.affine_default) is False)):
             continue
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
         rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
-        verdict = match_param(item.site.conditions, var, name_var, rel, placed.layer,
-                               "weight")
-        if verdict == "yes":
-            return placed
+        verdict = site_runs_on_param(effective.project, item.site, var, name_var,
+                                     f"{rel}.{info.scale}", ParamVal(info.scale, 1))
+        if verdict is True:
+            return placed, info.scale
     return None
 
 
@@ -365,7 +399,8 @@ def _in_file(ctx: FileContext, site: InitSite) -> bool:
 
 
 @rule("INI205", "padding-idx-overwritten", W,
-      "An nn.Embedding(padding_idx=p) whose weight is re-initialized without zeroing row p.")
+      "An nn.Embedding(padding_idx=p) whose weight is re-initialized without zeroing row p.",
+      fix="unsafe")
 def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     reported: set[tuple[str, int]] = set()
@@ -400,6 +435,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "every padded position (summed position inputs, attention, logits). Add "
                 f"`module.weight.data[module.padding_idx].zero_()` after the draw (as "
                 "transformers' _init_weights does).",
+                fixes.rezero_padding(ctx, site) if _in_file(ctx, site) else None,
                 subject=f"{cls.qualname}::{placed.path}")
 
 
@@ -432,7 +468,7 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
 
 @rule("INI206", "bias-left-default", W,
       "A layer whose weight gets an explicit init while its bias keeps PyTorch's default draw "
-      "U(±1/√fan_in).", fix="safe")
+      "U(±1/√fan_in).", fix="unsafe")
 def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     project = ctx.project
     want_info = _explicitly_selected(ctx, "INI206")
@@ -493,20 +529,7 @@ def _bias_severity(weight, layer: LayerFact) -> tuple[Severity, str]:
 
 
 def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
-    """In a loop body or apply callback: zero the bias under a guard after the weight init."""
-    spelling = init_module_spelling(ctx)
-    base = site.target.base
-    if spelling is None or base in ("", "self") or site.target.path or not site.discarded:
-        return None
-    span = site.statement_span
-    lines = split_lines(ctx.text)
-    line = lines[span.end_row - 1] if span.end_row <= len(lines) else ""
-    if line[span.end_column - 1:].strip():
-        return None
-    text = (f"\n{site.indent}if {base}.bias is not None:\n{site.indent}    "
-            f"{spelling}.zeros_({base}.bias)")
-    end = Span(span.end_row, span.end_column, span.end_row, span.end_column)
-    return Fix("safe", f"Zero `{base}.bias` after the weight init", (Edit(end, text),))
+    return fixes.zero_bias(ctx, site)
 
 
 # --- INI207 ---------------------------------------------------------------------------------
@@ -514,10 +537,11 @@ def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
 
 @rule("INI207", "norm-scale-near-zero", W,
       "A norm layer's γ drawn around 0 (normal_(w, 0, 0.02), zeros_) for every norm layer: "
-      "each normalized output is scaled to ≈0.")
+      "each normalized output is scaled to ≈0.", fix="unsafe")
 def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
-        if site.target.attr != "weight" or site.target.path or site.target.index:
+        if site.target.attr not in api.NORM_SCALE_NAMES or site.target.path \
+                or site.target.index:
             continue
         types = _norm_dispatch(ctx, site)
         if not types:
@@ -543,6 +567,7 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "output std 0.021 instead of ~1). The DCGAN recipe is "
             "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "
             "(zero_init_residual) on purpose.",
+            fixes.gamma_around_one(ctx, site, kind),
             subject=_norm_subject(ctx, site, types))
 
 
@@ -569,20 +594,22 @@ def _small_uniform(site: InitSite) -> bool:
 
 
 def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:
-    """The norm classes a module-dispatch site writes γ of (every one, not a chosen layer)."""
-    var = site.target.base
-    found: list[str] = []
-    for cond in site.conditions:
-        if cond.subject != var or not cond.positive:
-            continue
-        if cond.kind == "isinstance":
-            for t in cond.values:
-                kind = api.LAYERS.get(t)
-                if kind is not None and kind.family == "norm" and kind.affine_param:
-                    found.append(t.rsplit(".", 1)[-1])
-        elif cond.kind == "classname":
-            found += [v for v in cond.values if isinstance(v, str) and "Norm" in v]
-    return found
+    """The norm classes (short names) a module-dispatch site writes γ of, every one of them
+    rather than a chosen layer: the site's tests evaluated on each torch norm class."""
+    types = [t for t in dispatched_types(ctx.project, site, site.target.base,
+                                         frozenset({"norm"}))
+             if api.LAYERS[t].affine_param]
+    present = {p.layer.cls for model in ctx.project.models_running(site)
+               for p in ctx.project.placed_layers(model)}
+    own = sorted(cls for cls in present if cls not in api.LAYERS and (
+        info := norm_info(ctx.project, cls)) is not None and info.scale == site.target.attr
+        and site_runs_on_module(ctx.project, site, site.target.base, cls) is True)
+    if own:  # a project's own norm classes (LayerNorm2d with weight/bias, forward normalizes)
+        return sorted({t.rsplit(".", 1)[-1] for t in [*types, *own]
+                       if t in present})
+    shown = [t for t in types if t in present] or [
+        t for t in types if not t.rsplit(".", 1)[-1].startswith(("Lazy", "Sync"))] or types
+    return [t.rsplit(".", 1)[-1] for t in shown]
 
 
 RULES = (init_never_called, init_before_layers, isinstance_gap, name_filter_hits_norm,

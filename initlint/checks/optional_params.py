@@ -10,53 +10,77 @@ from collections.abc import Iterator
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
-from initlint.facts import Construction, InitSite, LayerFact
-from initlint.findings import Edit, Finding, Fix, Span
-from initlint.text import split_lines
-
-_GUARD_KINDS = ("not_none", "isinstance")
-
-
-def missing_param(cls: str, args: LayerFact | Construction, attr: str) -> str:
-    """Why ``<layer>.<attr>`` is None for this construction, or "" when it exists (or may)."""
-    kind = api.LAYERS.get(cls)
-    if kind is None:
-        return ""
-    if kind.family in api.WEIGHT_LAYER_FAMILIES and attr == "bias":
-        value = args.literal("bias", api.POSITIONAL_BIAS_INDEX.get(kind.family), True)
-        return "bias=False" if value is False else ""
-    if kind.family == "norm" and kind.affine_param and attr in ("weight", "bias"):
-        value = args.literal(kind.affine_param, api.POSITIONAL_AFFINE_INDEX.get(cls),
-                             kind.affine_default)
-        if value is False:
-            explicit = any(k == kind.affine_param for k, _ in args.kwargs)
-            return f"{kind.affine_param}=False" + ("" if explicit else " (its default)")
-    return ""
+from initlint.evaluate import dispatched_types, missing_param, site_runs_on_module
+from initlint.facts import Construction, InitSite
+from initlint.findings import Finding, Fix
+from initlint.fixes.api import guard
 
 
-def _guarded(site: InitSite) -> bool:
-    owner = site.target.owner
-    for cond in site.conditions:
-        if cond.kind in _GUARD_KINDS and cond.positive and (
-                cond.subject.startswith(owner + ".") and cond.subject != owner + ".__class__"):
+def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
+    """Does the site's path exclude a ``cls`` layer built as ``layer`` (whose target is
+    None)? Evaluated: ``if m.bias is not None``, ``getattr(m, 'bias', None)``, ``if
+    m.affine``, an isinstance ladder that picks other types... A test we cannot decide on
+    that module counts as a guard (we only report what certainly runs)."""
+    target = site.target
+    var = target.base
+    if var == "self":
+        owner = ctx.project.classes.get(_function_class(ctx, site))
+        if owner is None:
             return True
-        if cond.kind not in ("isinstance", "classname", "not_none", "has_attr"):
-            return True  # a test we do not understand may be the guard, or pick other modules
-    return False
+        env_cls, env_layer = owner.qualname, None
+    else:
+        env_cls, env_layer = cls, layer
+    if site_runs_on_module(ctx.project, site, var, env_cls, env_layer,
+                           _free_loop_names(ctx, site)) is not True:
+        return True
+    return _callers_exclude(ctx, site, var, cls, layer)
+
+
+def _callers_exclude(ctx: FileContext, site: InitSite, var: str, cls: str, layer) -> bool:
+    """Every way a model runs the site passes through tests that reject this layer
+    (``for m in self.modules(): if isinstance(m, nn.BatchNorm2d): self._init_norm(m)``)."""
+    project = ctx.project
+    items = [a for model in project.models_running(site)
+             for a in project.construction(model)[0] if a.site is site]
+    if not items or not all(a.extra for a in items):
+        return False
+    return all(site_runs_on_module(project, site, a.binding.var if a.binding else var, cls,
+                                   layer, _free_loop_names(ctx, site), a.extra, a.alias)
+               is False for a in items)
+
+
+def _spelled(ctx: FileContext, site: InitSite, text: str) -> str:
+    """``text`` with ``self`` spelled as the source spells the method's instance parameter."""
+    fn = ctx.project.functions.get(site.function)
+    if fn is not None and fn.self_name != "self" and (text == "self" or
+                                                        text.startswith("self.")):
+        return fn.self_name + text[len("self"):]
+    return text
+
+
+def _function_class(ctx: FileContext, site: InitSite) -> str:
+    fn = ctx.project.functions.get(site.function)
+    return fn.cls if fn is not None else ""
+
+
+def _free_loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
+    fn = ctx.project.functions.get(site.function)
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
+        frozenset()
 
 
 def unguarded_optional_params(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         target = site.target
         if target.attr not in ("bias", "weight") or target.index or not target.base \
-                or target.copy or site.style in ("assign", "helper") or _guarded(site):
+                or target.copy or site.style in ("assign", "helper"):
             continue
         found = _offending_layer(ctx, site)
         if found is None:
             continue
         cls, reason, where = found
         name = cls.rsplit(".", 1)[-1]
-        subject = f"{target.owner}.{target.attr}"
+        subject = _spelled(ctx, site, f"{target.owner}.{target.attr}")
         yield rule.finding(
             ctx, site.span,
             f"`{subject}` is initialized without an `is not None` guard, but a `{name}` is "
@@ -76,13 +100,14 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
         cls = project.classes.get(function.cls)
         if cls is None:
             return None
-        for layer in project.all_layers(cls):
-            if layer.name == target.path:
-                reason = missing_param(layer.cls, layer, target.attr)
-                if reason:
-                    return layer.cls, reason, f"line {layer.span.row}"
+        placed = project.placed_by_path(cls).get(target.path)  # built with the defaults
+        if placed is not None:
+            layer = placed.layer
+            reason = missing_param(layer.cls, layer, target.attr)
+            if reason and not _guarded(ctx, site, layer.cls, layer):
+                return layer.cls, reason, f"line {layer.span.row}"
         return None
-    types = _dispatched_types(site)
+    types = frozenset(dispatched_types(project, site, target.base))
     if not types:
         return None
     models = _models_running(ctx, site)
@@ -90,13 +115,13 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
     for cons in ctx.facts.constructions:
         if cons.cls in types and (parts is None or not cons.owner or cons.owner in parts):
             reason = missing_param(cons.cls, cons, target.attr)
-            if reason:
+            if reason and not _guarded(ctx, site, cons.cls, cons):
                 return cons.cls, reason, f"line {cons.span.row}"
     for model in models:
         for placed in project.placed_layers(model):
             if placed.layer.cls in types:
                 reason = missing_param(placed.layer.cls, placed.layer, target.attr)
-                if reason:
+                if reason and not _guarded(ctx, site, placed.layer.cls, placed.layer):
                     return placed.layer.cls, reason, f"`{model.name}.{placed.path}`"
     # Types whose default has no such parameter (InstanceNorm): a construction anywhere in
     # the same package that does not pass ``affine=`` keeps the default, **kwargs or not.
@@ -109,7 +134,8 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
             if facts.module.split(".")[0] != package or (not package and facts is not ctx.facts):
                 continue
             for cons in facts.constructions:
-                if cons.cls == cls and not _passes_affine(cons, kind):
+                if cons.cls == cls and not _passes_affine(cons, kind) \
+                        and not _guarded(ctx, site, cons.cls, cons):
                     return cls, f"{kind.affine_param}=False (its default)", \
                         f"{facts.path}:{cons.span.row}"
     return None
@@ -121,26 +147,9 @@ def _passes_affine(cons: Construction, kind: api.LayerKind) -> bool:
         index is not None and index < len(cons.args))
 
 
-def _dispatched_types(site: InitSite) -> frozenset[str]:
-    var = site.target.base
-    for cond in reversed(site.conditions):
-        if cond.kind == "isinstance" and cond.subject == var and cond.positive:
-            return frozenset(t for t in cond.values if t in api.LAYERS)
-    return frozenset()
-
-
 def _models_running(ctx: FileContext, site: InitSite):
     return ctx.project.models_running(site)
 
 
 def _guard_fix(ctx: FileContext, site: InitSite, subject: str) -> Fix | None:
-    span = site.statement_span
-    if span.row != span.end_row or span.column != len(site.indent) + 1 or not site.discarded:
-        return None
-    line = split_lines(ctx.text)[span.row - 1]
-    if line[span.end_column - 1:].strip() and not line[span.end_column - 1:].lstrip() \
-            .startswith("#"):
-        return None  # more code on the line (``a(); b()``)
-    edit = Edit(Span(span.row, span.column, span.row, span.column),
-                f"if {subject} is not None:\n{site.indent}    ")
-    return Fix("safe", f"Guard with `if {subject} is not None:`", (edit,))
+    return guard(site, subject)

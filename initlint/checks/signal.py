@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.facts import UNKNOWN, ClassFacts, InitSite
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.findings import Finding, Severity, Span
+from initlint.fixes import signal as fixes
 from initlint.project import EffectiveInit, Placed
 from initlint.signal import (
     ChainLayer,
@@ -114,7 +115,7 @@ def _act_label(act: str) -> str:
 
 @rule("INI101", "deep-stack-on-default-init", W,
       "A plain chain of ≥ 4 weight layers with nonlinearities between them, left on "
-      "PyTorch's default init, with no normalization and no residual path.")
+      "PyTorch's default init, with no normalization and no residual path.", fix="unsafe")
 def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls, effective, placed, run in plain_runs(ctx):
         if len(run.layers) < ctx.config.min_depth:
@@ -125,7 +126,39 @@ def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if not all(layer.path in placed and weight_init(effective, placed[layer.path]).kind
                    == "default" for layer in run.layers):
             continue
+        if _ini101_shrink(run, high=True) < MIN_SHRINK:
+            continue  # pooling/dropout between the layers raise it back (at most)
         yield _ini101_finding(rule, ctx, cls, run)
+
+
+#: Below this overall std shrink a run is not reported: the weightless factors between its
+#: layers (a max-pool raises the RMS ×1.27–1.76) make up for most of what the init loses.
+MIN_SHRINK = 2.0
+
+
+def _factor_product(run: Run, high: bool = False, upto: int | None = None) -> float:
+    return math.prod(f.high if high else f.low for f in run.factors(upto))
+
+
+def _ini101_shrink(run: Run, high: bool = False) -> float:
+    """The std shrink over the run on the default init, pooling/dropout factors included."""
+    hidden_acts = [layer.act for layer in run.layers[:-1] if layer.act]
+    moment = sum(second_moment(a) for a in hidden_acts) / max(len(hidden_acts), 1)
+    per_layer = 1 / math.sqrt(DEFAULT_VARIANCE_GAIN * moment)
+    total = per_layer ** (len(run.layers) - 1) / math.sqrt(DEFAULT_VARIANCE_GAIN)
+    return total / _factor_product(run, high)
+
+
+def _factors_text(run: Run, upto: int | None = None) -> str:
+    """" (the 2 max-pools between them raise it ×1.6 in all, measured)", for the messages."""
+    factors = [f for f in run.factors(upto) if (f.low, f.high) != (1.0, 1.0)]
+    if not factors:
+        return ""
+    kinds = ", ".join(sorted({f.kind.replace("_", "-") for f in factors}))
+    product = math.prod(f.low for f in factors)
+    verb = "raise" if product >= 1 else "lower"
+    return (f" (the {len(factors)} weightless step(s) between them, {kinds}, {verb} it "
+            f"×{product:.2g} in all, measured on ReLU feature maps, and do not rescue it)")
 
 
 def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> Finding:
@@ -133,7 +166,7 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
     hidden_acts = [layer.act for layer in run.layers[:-1] if layer.act]
     moment = sum(second_moment(a) for a in hidden_acts) / max(len(hidden_acts), 1)
     per_layer = 1 / math.sqrt(DEFAULT_VARIANCE_GAIN * moment)
-    total = per_layer ** (depth - 1) / math.sqrt(DEFAULT_VARIANCE_GAIN)
+    total = _ini101_shrink(run)
     acts = _acts(Run(run.origin, run.layers[:-1]))
     where = {"forward": "forward", "Sequential": "its children"}.get(run.origin,
                                                                     f"`{run.origin}`")
@@ -154,10 +187,13 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
         "are left on PyTorch's default init",
         f"PyTorch's default kaiming_uniform_(a=√5) draws Var(w)=1/(3·fan_in), but {target}: "
         f"the activation std shrinks ~{format_factor(per_layer)}× per layer, "
-        f"~{format_factor(total)}× over these {depth} layers, and gradients vanish alike"
+        f"~{format_factor(total)}× over these {depth} layers{_factors_text(run)}, and "
+        f"gradients vanish alike"
         f"{measured}. There is no normalization between the layers and no residual path to "
         f"rescue the signal. Initialize them explicitly, e.g. {fix_hint}, or add "
         "BatchNorm/LayerNorm between them.",
+        fixes.explicit_init(ctx, cls, [fixes.Layer(layer.path, layer.layer, layer.act,
+                                                   layer.slope) for layer in run.layers]),
         subject=_subject(cls, run.paths))
 
 
@@ -181,6 +217,8 @@ def xavier_before_relu(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                   if init.kind == "xavier" and _unit(init.gain) and _relu_fed(layer)]
         if len(xavier) < 3 or len(xavier) < len(run.layers) - 1:
             continue
+        if _xavier_shrink([layer for layer, _ in xavier], run, high=True) < MIN_SHRINK:
+            continue  # pooling between the layers raises the signal back (at most)
         sites = {site for _, init in xavier for site in init.sites}
         site = min(sites, key=lambda s: (s.span.row, s.span.column))
         key = (cls.qualname, site)
@@ -188,7 +226,7 @@ def xavier_before_relu(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             continue
         reported.add(key)
         layers = [layer for layer, _ in xavier]
-        yield _ini102_finding(rule, ctx, cls, layers, site)
+        yield _ini102_finding(rule, ctx, cls, layers, site, run)
 
 
 def _site_in_file(ctx: FileContext, site: InitSite) -> bool:
@@ -201,15 +239,21 @@ def _unit(gain) -> bool:
     return gain is not UNKNOWN and isinstance(gain, (int, float)) and abs(gain - 1.0) < 0.05
 
 
-def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[ChainLayer],
-                    site: InitSite) -> Finding:
+def _xavier_shrink(layers: list[ChainLayer], run: Run, high: bool = False) -> float:
+    """The std shrink of xavier(gain 1) + ReLU over ``layers``, the run's weightless factors
+    between them included."""
     factors = []
     for layer in layers:
         fi, fo = fan_in(layer.layer), fan_out(layer.layer)
         variance = 2 * fi / (fi + fo) if fi is not UNKNOWN and fo is not UNKNOWN else 1.0
         factors.append(std_factor(variance, layer.act))
-    total = 1 / math.prod(factors)
-    per = total ** (1 / len(factors))
+    return 1 / math.prod(factors) / _factor_product(run, high)
+
+
+def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[ChainLayer],
+                    site: InitSite, run: Run) -> Finding:
+    total = _xavier_shrink(layers, run)
+    per = total ** (1 / len(layers))
     paths = tuple(layer.path for layer in layers)
     in_file = _site_in_file(ctx, site)
     span = site.span if in_file else layer_span(ctx, cls, layers[0].path)
@@ -220,10 +264,11 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
         f"Xavier keeps the variance of linear/tanh units: Var(w)=2/(fan_in+fan_out), i.e. "
         f"1/fan_in when fan_in=fan_out, but ReLU zeroes half of each layer's output, so the "
         f"activation std shrinks ~{format_factor(per)}× per layer (~{format_factor(total)}× "
-        f"over these {len(layers)} layers); measured on a width-256 ReLU MLP: std 0.16 at "
+        f"over these {len(layers)} layers{_factors_text(run)}); measured on a width-256 "
+        "ReLU MLP: std 0.16 at "
         "depth 5, 0.021 at depth 10 (He: 0.88, 0.68). Use "
         "gain=nn.init.calculate_gain('relu') or kaiming_*_(w, nonlinearity='relu').",
-        _gain_fix(ctx, site) if in_file else None,
+        fixes.relu_gain(ctx, site) if in_file else None,
         subject=_subject(cls, paths))
 
 
@@ -241,21 +286,6 @@ def init_module_spelling(ctx: FileContext) -> str | None:
     return None
 
 
-def _gain_fix(ctx: FileContext, site: InitSite) -> Fix | None:
-    spelling = init_module_spelling(ctx)
-    if spelling is None or site.span.row != site.span.end_row:
-        return None
-    gain = f"{spelling}.calculate_gain('relu')"
-    spans = dict(site.arg_spans)
-    if "gain" in spans:
-        edit = Edit(spans["gain"], gain)
-    else:
-        end = site.span
-        closing = Span(end.end_row, end.end_column - 1, end.end_row, end.end_column - 1)
-        edit = Edit(closing, f", gain={gain}")
-    return Fix("unsafe", "Use gain=calculate_gain('relu')", (edit,))
-
-
 # --- INI103 ---------------------------------------------------------------------------------
 
 
@@ -267,7 +297,7 @@ def _hidden(run: Run) -> list[ChainLayer]:
 @rule("INI103", "gain-mismatch", W,
       "An init gain made for one nonlinearity on layers that feed another: kaiming (ReLU "
       "gain) before tanh/sigmoid, a leaky_relu slope unlike the network's, "
-      "calculate_gain(X) before Y.")
+      "calculate_gain(X) before Y.", fix="unsafe")
 def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     reported: set[tuple[str, InitSite]] = set()
     for cls, effective, placed, run in plain_runs(ctx):
@@ -285,9 +315,11 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             reported.add(key)
             message, why = problem
             span = site.span if _site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
+            fix = fixes.matching_gain(ctx, site, layer.act, layer.slope) \
+                if _site_in_file(ctx, site) else None
             yield rule.finding(ctx, span,
                                f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
-                               subject=_subject(cls, (layer.path,)))
+                               fix, subject=_subject(cls, (layer.path,)))
 
 
 def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
@@ -340,7 +372,7 @@ def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
 
 @rule("INI104", "residual-without-norm-unscaled", W,
       "≥ 5 residual blocks without normalization whose last branch layer is neither "
-      "zero-initialized nor scaled by 1/√(2·n_blocks).")
+      "zero-initialized nor scaled by 1/√(2·n_blocks).", fix="unsafe")
 def residual_unscaled(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for container in module_classes(ctx):
         effective = ctx.project.effective(container)
@@ -365,6 +397,7 @@ def residual_unscaled(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "blocks (measured, no norm, width 256: He ×5.8 at 5 blocks, ×1,227 at 20). "
                 "Zero-initialize the last layer of each branch (Fixup, zero_init_residual) "
                 "or scale its std by 1/√(2·n_blocks) (GPT-2), or add normalization.",
+                fixes.zero_last_branch_layer(ctx, container, layer.name, block),
                 subject=f"{container.qualname}::{layer.name}")
 
 
@@ -383,7 +416,8 @@ def _unscaled_branch(ctx: FileContext, effective: EffectiveInit, block: ClassFac
     for p in placed:
         family = api.LAYERS.get(p.layer.cls)
         if family is None and p.layer.cls not in api.ACTIVATION_CALLABLES and \
-                p.layer.cls not in api.TRANSPARENT_MODULES:
+                p.layer.cls not in api.TRANSPARENT_MODULES and \
+                p.layer.cls not in api.SIGNAL_FACTORS:
             return None  # something we do not understand in the branch
         if family is None:
             continue

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from initlint.findings import Edit, Finding, Span
-from initlint.fix import applicable, apply_fixes, parse_error
+from initlint.fix import applicable, apply_fixes, parse_error, with_edits
 from initlint.lsp.diagnostics import to_diagnostic
 from initlint.lsp.noqa import noqa_insertion
 from initlint.lsp.positions import TextIndex, overlaps
@@ -78,7 +78,7 @@ def _fix_action(doc: Document, index: TextIndex, finding: Finding,
     result = apply_fixes(doc.text, [finding])
     if result.invalid or (parsed_before and parse_error(result.text, libcst_too=False)):
         return None  # an edit that does not fit, or one that would break the file
-    unsafe = fix.applicability != "safe"
+    unsafe = fix.applicability != "safe"  # offered, never part of source.fixAll
     title = f"{fix.message} ({finding.code}{', unsafe fix' if unsafe else ''})"
     return types.CodeAction(
         title=title,
@@ -123,6 +123,7 @@ def line_actions(doc: Document, span: Span, only: Sequence[str] | None,
     hits = [f for f in doc.findings if overlaps(f.span, span)]
     if not hits:
         return []
+    hits = with_edits(doc.text, hits)  # libcst builds the fixes of these findings only
     parsed_before = not any(f.code == "INI000" for f in doc.findings)
     fixes, noqas = [], []
     seen_noqa: set[tuple[int, str]] = set()

@@ -61,6 +61,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
     import torch
     import torch.nn as nn
 
+    from initlint.runtime.confirm_params import after_forward, param_report, tracing_inits
     from initlint.runtime.inputs import NoInputError, find_input, memory_budget
     from initlint.runtime.measure import inspect_weights, measure
 
@@ -78,7 +79,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         phase("build")
         try:
             torch.manual_seed(options.seed)
-            model = candidate.build()
+            with tracing_inits() as trace:
+                model = candidate.build()
         except (Exception, SystemExit) as exc:  # user code: anything can happen
             return Skipped(label, f"constructor raised {one_line(exc)}", candidate.key)
         if not isinstance(model, nn.Module):
@@ -88,6 +90,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         if next(model.parameters(), None) is None:
             return Skipped(label, "no parameters: nothing to initialize", key, quiet=True)
         instances = instances_of(loader, model)
+        params = param_report(model, trace)
         if options.isolate and device.type == "cpu" and \
                 sum(p.numel() for p in model.parameters()) < ONE_THREAD:
             torch.set_num_threads(1)  # the child is ours to set: tiny ops lose to handoffs
@@ -96,7 +99,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
             run = inspect_weights(model, key, label, instances, candidate.path, candidate.row,
                                   note=note)
             return replace(run, seconds=time.perf_counter() - begun,
-                           factory=candidate.spec is not None)
+                           factory=candidate.spec is not None, params=params)
 
         if not candidate.forward:
             return weights_only("no forward(): only its weights were inspected")
@@ -114,6 +117,7 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
         try:
             run = measure(model, feed, device, options.seed, key, label, instances,
                           candidate.path, candidate.row)
+            run = replace(run, params=after_forward(model, params))
         except (Exception, SystemExit) as exc:
             model.zero_grad(set_to_none=True)
             return weights_only(f"no forward pass: forward/backward failed on input "

@@ -17,6 +17,7 @@ from typing import Any
 
 from initlint import torch_api as api
 from initlint.findings import Finding, RuntimeEvidence
+from initlint.runtime import confirm_params
 from initlint.runtime.results import LayerStats, ModelRun, Skipped
 
 #: A chain shrinking faster than this per layer is collapsing (default+ReLU ≈ 0.41/layer).
@@ -375,7 +376,7 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
                  skipped: dict[str, Skipped]) -> RuntimeEvidence | None:
     """The runtime verdict on one finding; None for rules the runtime cannot measure."""
     measure = MEASURES.get(finding.code)
-    if measure is None or not finding.subject:
+    if (measure is None and finding.code not in confirm_params.CODES) or not finding.subject:
         return None
     key, paths = parse_subject(finding.subject)
     found = locate(runs, key)
@@ -386,6 +387,12 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
                                f"`{key.rsplit('.', 1)[-1]}` was not built: "
                                f"{reason}")
     run, prefix = found
+    if finding.code in confirm_params.CODES:  # read from the parameters, not the forward
+        found_evidence = confirm_params.evidence(finding.code, run, prefix, paths)
+        if found_evidence is not None:
+            pairs = (("model", run.label), *found_evidence.evidence)
+            return RuntimeEvidence(found_evidence.status, tuple(
+                (k, json_safe(v)) for k, v in pairs), found_evidence.summary)
     if finding.code in FORWARD_CODES and not run.ran:
         return RuntimeEvidence("not-run", (("model", run.label),),
                                f"{run.label}: {run.note or 'no forward pass'}, so the signal "

@@ -114,6 +114,7 @@ class ModelRun:
     path: str = ""  # the file that defines it, for findings the runtime discovers
     row: int = 1
     factory: bool = False  # named in the settings (always shown), not found in the files
+    params: Any = None  # confirm_params.ParamReport: per-parameter numbers (INI007/105/208/209)
 
     @property
     def ran(self) -> bool:
@@ -192,7 +193,7 @@ def _load(cls: type, data: Any) -> Any:
     types = {f.name: str(f.type) for f in fields(cls)}
     out = {}
     for key, value in data.items():
-        if key == "layers":
+        if key in ("layers", "params"):  # nested records: rebuilt by their own loaders
             continue
         value = _plain(value)
         if not _fits(value, types[key]):
@@ -250,4 +251,8 @@ def from_json(data: Any) -> ModelRun | Skipped:
     if not isinstance(layers, list):
         raise ValueError("layers: not a list")
     values["layers"] = tuple(LayerStats(**_load(LayerStats, layer)) for layer in layers)
+    if data.get("params") is not None:
+        from initlint.runtime.confirm_params import ParamReport
+
+        values["params"] = ParamReport.from_plain(data["params"])
     return ModelRun(**values)

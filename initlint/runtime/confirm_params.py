@@ -1,0 +1,297 @@
+"""Runtime confirmation of the parameter rules: INI007 (NaN/inf/garbage in an uninitialized
+parameter), INI105 (per-gate orthogonality of a stacked RNN weight), INI208 (the init code
+never wrote a parameter of the model) and INI209 (a write undone by a reparametrization).
+
+Two halves: :func:`tracing_inits` and :func:`param_report` run in the child next to the
+model (they import torch), and record plain, picklable numbers in a :class:`ParamReport`
+that rides on the ``ModelRun``; the ``measure_*`` functions read that report in the parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from initlint import torch_api as api
+from initlint.findings import RuntimeEvidence
+
+#: Values this large in a freshly built parameter are garbage from uninitialized memory.
+GARBAGE = 1e10
+#: A gate block with ‖WWᵀ−I‖∞ above this is not orthogonal (0.8 measured on the stack).
+NOT_ORTHOGONAL = 0.1
+#: A wrapped weight whose std moves by more than this over one forward was recomputed.
+UNDONE = 0.1
+#: Tensor methods and torch.nn.init functions whose calls we trace while a model is built.
+TRACED_METHODS = ("normal_", "uniform_", "fill_", "zero_", "copy_", "mul_", "div_", "add_",
+                  "sub_", "clamp_", "exponential_", "random_", "bernoulli_", "cauchy_",
+                  "log_normal_", "geometric_", "__setitem__")
+
+
+@dataclass(frozen=True)
+class ParamReport:
+    """Plain numbers about a built model's parameters (no torch objects)."""
+
+    # parameter name → (NaN count, inf count, largest finite |value|, elements, written by
+    # some traced call while the model was built)
+    values: tuple[tuple[str, tuple[int, int, float, int, bool]], ...] = ()
+    # "<module path>.<weight name>" → ‖WWᵀ−I‖∞ of each gate block
+    gates: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    # wrapped module path → (weight std before the forward, after it, default std)
+    wrapped: tuple[tuple[str, tuple[float, float | None, float | None]], ...] = ()
+    # init function name → (calls made while building, parameter names written)
+    writers: tuple[tuple[str, tuple[int, tuple[str, ...]]], ...] = ()
+
+    def lookup(self, table: str, key: str) -> Any:
+        return dict(getattr(self, table)).get(key)
+
+
+@dataclass
+class InitTrace:
+    """Writes made by user code through torch.nn.init or in-place tensor methods."""
+
+    calls: list[tuple[str, int]] = field(default_factory=list)  # (function, storage ptr)
+    touched: set[int] = field(default_factory=set)  # storages any traced call wrote
+    depth: int = 0  # inside a traced call (nn.init.* calls tensor methods): record once
+
+
+def _user_frame(depth: int = 2) -> str | None:
+    """The user function that asked for the write, or None for torch's own default init."""
+    frame = sys._getframe(depth)
+    while frame is not None:
+        name = frame.f_code.co_filename.replace("\\", "/")
+        if name.endswith(("torch/nn/init.py", "torch/_tensor.py", "torch/overrides.py")) \
+                or "torch/utils/_contextlib" in name or frame.f_code.co_filename == __file__:
+            frame = frame.f_back
+            continue
+        if "/torch/" in name:
+            return None  # a torch layer's reset_parameters: the default, not user init
+        return frame.f_code.co_name
+    return None
+
+
+@contextlib.contextmanager
+def tracing_inits() -> Iterator[InitTrace]:
+    """Record which user function writes which storage while the model is being built."""
+    import torch
+    import torch.nn.init as init
+
+    trace = InitTrace()
+    saved: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str) -> None:
+        original = getattr(owner, name, None)
+        if original is None:
+            return
+
+        def traced(tensor, *args, **kwargs):
+            fn = _user_frame() if not trace.depth else None
+            if isinstance(tensor, torch.Tensor):
+                with contextlib.suppress(Exception):
+                    ptr = tensor.untyped_storage().data_ptr()
+                    trace.touched.add(ptr)
+                    if fn is not None:
+                        trace.calls.append((fn, ptr))
+            trace.depth += 1
+            try:
+                return original(tensor, *args, **kwargs)
+            finally:
+                trace.depth -= 1
+
+        saved.append((owner, name, original))
+        setattr(owner, name, traced)
+
+    for name in api.INIT_FUNCTIONS:
+        wrap(init, name)
+    for name in TRACED_METHODS:
+        wrap(torch.Tensor, name)
+    try:
+        yield trace
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+
+
+def param_report(model: Any, trace: InitTrace | None) -> ParamReport:
+    """Numbers read right after the model is built, before any forward pass."""
+    import torch
+
+    values = []
+    storages: dict[int, list[str]] = {}
+    touched = trace.touched if trace else set()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            t = p.detach().float()
+            finite = t[torch.isfinite(t)]
+            ptr = p.untyped_storage().data_ptr()
+            values.append((name, (int(torch.isnan(t).sum()), int(torch.isinf(t).sum()),
+                                  float(finite.abs().max()) if finite.numel() else 0.0,
+                                  t.numel(), ptr in touched)))
+            storages.setdefault(ptr, []).append(name)
+        gates = []
+        wrapped = []
+        for path, module in model.named_modules():
+            count = api.RNN_GATES.get(api.NN + type(module).__name__)
+            if count:
+                for name, p in module.named_parameters(recurse=False):
+                    if name.startswith("weight_hh"):
+                        gates.append((_join(path, name), _gate_errors(p.detach(), count)))
+            default = _wrapped_default(module)
+            if default is not None:
+                wrapped.append((path, (float(module.weight.detach().std()), None, default)))
+    writers: dict[str, tuple[int, set[str]]] = {}
+    for fn, ptr in trace.calls if trace else []:
+        calls, names = writers.get(fn, (0, set()))
+        writers[fn] = (calls + 1, names | set(storages.get(ptr, ())))
+    return ParamReport(tuple(values), tuple(gates), tuple(wrapped),
+                       tuple((fn, (n, tuple(sorted(names))))
+                             for fn, (n, names) in writers.items()))
+
+
+def after_forward(model: Any, report: ParamReport) -> ParamReport:
+    """Re-read the wrapped weights once a forward pass has run."""
+    modules = dict(model.named_modules())
+    wrapped = []
+    for path, (before, _, default) in report.wrapped:
+        module = modules.get(path)
+        after = float(module.weight.detach().std()) if module is not None else None
+        wrapped.append((path, (before, after, default)))
+    return replace(report, wrapped=tuple(wrapped))
+
+
+def _gate_errors(weight: Any, count: int) -> tuple[float, ...]:
+    import torch
+
+    out = []
+    for block in weight.float().chunk(count, 0):
+        eye = torch.eye(block.shape[0], dtype=block.dtype, device=block.device)
+        out.append(round(float((block @ block.T - eye).abs().max()), 4))
+    return tuple(out)
+
+
+def _wrapped_default(module: Any) -> float | None:
+    """PyTorch's default std 1/√(3·fan_in) of a weight_norm/spectral_norm/parametrized
+    layer's weight; None for a module that is not wrapped."""
+    hooks = getattr(module, "_forward_pre_hooks", {}).values()
+    hooked = any(type(h).__name__ in ("WeightNorm", "SpectralNorm") for h in hooks)
+    if not hooked and not hasattr(module, "parametrizations"):
+        return None
+    weight = getattr(module, "weight", None)
+    if weight is None or weight.dim() < 2:
+        return None
+    fan_in = weight[0].numel()
+    return (1.0 / (3.0 * fan_in)) ** 0.5
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+# --- parent side: verdicts --------------------------------------------------------------
+
+
+def _report(run: Any) -> ParamReport | None:
+    report = getattr(run, "params", None)
+    return report if isinstance(report, ParamReport) else None
+
+
+def _not_measured(what: str) -> RuntimeEvidence:
+    return RuntimeEvidence("not-run", (), f"{what} was not measured on the built model")
+
+
+def measure_uninitialized(run: Any, paths: list[str]) -> RuntimeEvidence:
+    """INI007: NaN/inf or garbage-sized values in the parameter right after construction."""
+    report = _report(run)
+    rows = [(p, report.lookup("values", p)) for p in paths] if report else []
+    rows = [(p, v) for p, v in rows if v is not None]
+    if not rows:
+        return _not_measured("the parameter")
+    nan = sum(v[0] for _, v in rows)
+    inf = sum(v[1] for _, v in rows)
+    largest = max(v[2] for _, v in rows)
+    written = [p for p, v in rows if v[4]]
+    garbage = bool(nan or inf or largest > GARBAGE)
+    status = "confirmed" if garbage or not written else "not-confirmed"
+    evidence = (("nan", nan), ("inf", inf), ("max_abs", largest), ("written", written))
+    summary = (f"{', '.join(p for p, _ in rows)}: never written while the model was built; "
+               f"{nan} NaN, {inf} inf, largest |value| {largest:.3g}" if not written else
+               f"written while the model was built ({', '.join(written)}); {nan} NaN, {inf} "
+               f"inf, largest |value| {largest:.3g}")
+    if not garbage and not written:
+        summary += " (this allocation happened to hold small values; it differs per run)"
+    return RuntimeEvidence(status, evidence, summary)
+
+
+def measure_gates(run: Any, paths: list[str]) -> RuntimeEvidence:
+    """INI105: ‖WWᵀ−I‖∞ of each gate block of the recurrent weight."""
+    report = _report(run)
+    rows = [(p, report.lookup("gates", p)) for p in paths] if report else []
+    rows = [(p, v) for p, v in rows if v]
+    if not rows:
+        return _not_measured("the recurrent weight")
+    worst = max(max(v) for _, v in rows)
+    status = "confirmed" if worst > NOT_ORTHOGONAL else "not-confirmed"
+    text = "; ".join(f"{p}: " + ", ".join(f"{e:.2f}" for e in v) for p, v in rows)
+    return RuntimeEvidence(status, (("per_gate_error", [list(v) for _, v in rows]),),
+                           f"‖WWᵀ−I‖∞ per gate block: {text} (0 when each block is "
+                           "orthogonal)")
+
+
+def measure_undone(run: Any, paths: list[str]) -> RuntimeEvidence:
+    """INI209: the wrapped weight's std before and after one forward, against the default."""
+    report = _report(run)
+    rows = [(p, report.lookup("wrapped", p)) for p in paths] if report else []
+    rows = [(p, v) for p, v in rows if v is not None]
+    if not rows:
+        return _not_measured("the wrapped weight")
+    undone = []
+    for path, (before, after, default) in rows:
+        moved = after is not None and before and abs(after - before) / before > UNDONE
+        at_default = default and after is not None and abs(after - default) / default < 0.15
+        if moved or at_default:
+            undone.append(path)
+    status = "confirmed" if undone else "not-confirmed"
+    text = "; ".join(f"{p}: std {b:.4g} → {a:.4g} after one forward (default {d:.4g})"
+                     for p, (b, a, d) in rows if a is not None and d is not None)
+    return RuntimeEvidence(status, (("wrapped", [[p, *v] for p, v in rows]),),
+                           text or "no forward pass ran")
+
+
+def measure_unreached(run: Any, paths: list[str], function: str = "") -> RuntimeEvidence:
+    """INI208: which parameters the init function wrote while the model was built."""
+    report = _report(run)
+    if report is None:
+        return _not_measured("the init")
+    name = function.rsplit(".", 1)[-1]
+    calls, written = report.lookup("writers", name) or (0, ())
+    if not written:
+        return RuntimeEvidence("confirmed", (("calls", calls), ("written", [])),
+                               f"`{name}` made {calls} init call(s) while the model was "
+                               "built and never wrote a parameter of it")
+    if calls > 1 and len(written) == 1:
+        return RuntimeEvidence("confirmed", (("calls", calls), ("written", list(written))),
+                               f"`{name}` made {calls} init calls, all on `{written[0]}`")
+    return RuntimeEvidence("not-confirmed", (("calls", calls), ("written", list(written))),
+                           f"`{name}` wrote {len(written)} parameter(s): "
+                           f"{', '.join(written[:5])}")
+
+
+def evidence(code: str, run: Any, prefix: str, paths: tuple[str, ...]) -> RuntimeEvidence | None:
+    """The verdict for one of this module's codes; None for other codes."""
+    join = [_join(prefix, p) for p in paths]
+    if code == "INI007":
+        return measure_uninitialized(run, join)
+    if code == "INI105":
+        return measure_gates(run, join)
+    if code == "INI209":
+        return measure_undone(run, join or [prefix])
+    if code == "INI208":
+        return measure_unreached(run, join, paths[0] if paths else "")
+    return None
+
+
+CODES = frozenset({"INI007", "INI105", "INI208", "INI209"})
+__all__ = ["CODES", "ParamReport", "after_forward", "evidence", "param_report",
+           "tracing_inits"]
