@@ -19,6 +19,15 @@ FIXTURES = REPO / "fixtures"
 ALL_SELECTED = Config(select=("ALL",))
 
 
+#: Fixtures that attack the process importing them (os._exit, forks, hangs): only initlint's
+#: isolated runtime children may build them; a test that imports fixtures must skip these.
+ATTACKS_THEIR_IMPORTER = FIXTURES / "runtime" / "hostile"
+
+
+def safe_to_import(path: Path) -> bool:
+    return not Path(path).resolve().is_relative_to(ATTACKS_THEIR_IMPORTER.resolve())
+
+
 def lint_files(paths: list[str | Path], config: Config = ALL_SELECTED) -> list[Finding]:
     """Lint the given files (or directories) as one project, in this process."""
     files = discover([str(p) for p in paths], config)
