@@ -321,9 +321,16 @@ class Extractor(LayerReader, FlowReader):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     inner = f"{owner}.{child.name}" if owner else child.name
                 elif isinstance(child, ast.Attribute):
-                    on_self = dotted(child.value) == "self" or (
+                    receiver = dotted(child.value) or ""
+                    on_self = receiver == "self" or (
                         isinstance(child.value, ast.Call) and dotted(child.value.func) == "super")
-                    self._reference(("self." if on_self else ".") + child.attr, owner)
+                    if receiver.startswith("self.") and isinstance(node, ast.Call) \
+                            and node.func is child:
+                        # self.bbox_head.init_weights(): the held object's method, resolved
+                        # through its class by the linker
+                        self._reference(f"@{receiver}.{child.attr}", owner)
+                    else:
+                        self._reference(("self." if on_self else ".") + child.attr, owner)
                 elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
                     self._reference(child.id, owner)
                 elif isinstance(child, ast.Constant) and isinstance(child.value, str) \

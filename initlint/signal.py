@@ -232,6 +232,12 @@ def factor_of(name: str, params: dict[str, Any]) -> Factor:
             value = api.dropout_factor(float(p))
             return Factor("dropout", value, value)
         return Factor("dropout", 1.0, spec.high)
+    if spec.kind in ("adaptive_avg_pool", "adaptive_max_pool"):
+        size = params.get("output_size", params.get("1", UNKNOWN))  # module arg / functional
+        if size == 1 or size == (1, 1) or size == (1, 1, 1):  # global: the measured values
+            global_ = (0.56, 0.58) if spec.kind == "adaptive_avg_pool" else (4.16, 4.66)
+            return Factor(spec.kind, *global_)
+        return Factor(spec.kind, spec.low, spec.high)
     if spec.kind == "upsample":
         mode = params.get("mode", "nearest")
         if not isinstance(mode, str):
@@ -242,7 +248,8 @@ def factor_of(name: str, params: dict[str, Any]) -> Factor:
 
 def _layer_params(layer: LayerFact) -> dict[str, Any]:
     """A factor module's arguments by name: ``nn.Dropout(0.1)``, ``nn.Upsample(mode=...)``."""
-    out = {"p": layer.arg("p", 0, UNKNOWN), "mode": layer.arg("mode", 2, UNKNOWN)}
+    out = {"p": layer.arg("p", 0, UNKNOWN), "mode": layer.arg("mode", 2, UNKNOWN),
+           "output_size": layer.arg("output_size", 0, UNKNOWN)}
     if api.SIGNAL_FACTORS[layer.cls].kind == "upsample" and layer.cls.endswith("Bilinear2d"):
         out["mode"] = "bilinear"
     return {k: v for k, v in out.items() if v is not UNKNOWN or layer.star}

@@ -191,8 +191,10 @@ class SignalFactor:
 
 _MAX_POOL = SignalFactor("max_pool", 1.27, 1.76, "2×2 window; a 3×3/stride-2 window ×1.47–2.26")
 _AVG_POOL = SignalFactor("avg_pool", 0.70, 0.96, "2×2 window; 3×3/stride-2 ×0.61")
-_GLOBAL_AVG = SignalFactor("global_avg_pool", 0.56, 0.58, "keeps the mean, drops the spread")
-_GLOBAL_MAX = SignalFactor("global_max_pool", 4.16, 4.66, "32×32 maps; grows with the map size")
+_GLOBAL_AVG = SignalFactor("adaptive_avg_pool", 0.56, 1.0, "to 1×1: ×0.56–0.58 (keeps the "
+                          "mean, drops the spread); ×1 when the output is the input's size")
+_GLOBAL_MAX = SignalFactor("adaptive_max_pool", 1.0, 4.66, "to 1×1 from 32×32: ×4.16–4.66, "
+                          "growing with the map size; ×1 when the output is the input's size")
 _NEAREST = SignalFactor("upsample", 1.0, 1.0, "nearest: copies values")
 _BILINEAR = SignalFactor("upsample", 0.77, 0.97, "bilinear/bicubic interpolation smooths")
 _RESHAPE = SignalFactor("reshape", 1.0, 1.0)

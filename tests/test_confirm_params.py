@@ -122,3 +122,25 @@ def test_a_parameter_written_by_reset_parameters_is_not_confirmed():
     verdict = measure_uninitialized(_Run(param_report(model, trace)), ["weight", "scale"])
     assert verdict.status == "not-confirmed", verdict.summary
     assert dict(verdict.evidence)["written"] == ["weight", "scale"]
+
+
+def test_a_report_survives_a_json_round_trip_and_rejects_anything_else():
+    import dataclasses
+    import json
+
+    import torch.nn as nn
+
+    from initlint.runtime.confirm_params import ParamReport
+
+    torch.manual_seed(0)
+    with tracing_inits() as trace:
+        model = nn.Sequential(nn.LSTM(8, 8), nn.utils.parametrizations.weight_norm(
+            nn.Linear(8, 8)))
+        nn.init.orthogonal_(model[0].weight_hh_l0)
+    report = after_forward(model, param_report(model, trace))
+    plain = json.loads(json.dumps(dataclasses.asdict(report)))
+    assert ParamReport.from_plain(plain) == report
+    for broken in ({"values": [["w", [0, 0, "1e9", 4, True]]]}, {"gates": [["w", "x"]]},
+                   {"other": []}, [], {"writers": [["f", [1, [object.__name__, 3]]]]}):
+        with pytest.raises(ValueError):
+            ParamReport.from_plain(broken)

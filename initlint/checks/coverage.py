@@ -111,8 +111,9 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
         if call.name == fn.qualname or (call.name.endswith("." + fn.name) and \
                 call.kind in ("apply", "ref", "function") and other.cls in family):
             return True
-        if call.kind == "method" and call.name == fn.name and _same_package(other.qualname,
-                                                                             fn.qualname):
+        if call.kind == "method" and call.name == fn.name and _same_package(
+                other.qualname, fn.qualname) and _may_hold(ctx, fn, other.qualname,
+                                                            call.receiver):
             return True  # obj.init_weights(): any object of its package may be this class
     return _mentioned(ctx, fn, ("." + fn.name,))
 
@@ -130,9 +131,31 @@ def _mentioned(ctx: FileContext, fn: FunctionFacts, refs: tuple[str, ...]) -> bo
         if not _same_package(facts.module or facts.path, own):
             continue
         for ref, owner in facts.references:
-            if ref in refs and not (owner == own or owner.startswith(own + ".")):
+            if owner == own or owner.startswith(own + "."):
+                continue
+            if ref in refs or (ref.startswith("@") and "." + ref.rsplit(".", 1)[-1] in refs
+                               and _may_hold(ctx, fn, owner, ref[1:].rsplit(".", 1)[0])):
                 return True
     return False
+
+
+def _may_hold(ctx: FileContext, fn: FunctionFacts, caller: str, receiver: str) -> bool:
+    """May ``receiver`` (``self.bbox_head``, in ``caller``) be an instance of ``fn``'s class?
+    Yes unless the linker knows the class it holds and ``fn`` is not in its MRO."""
+    project = ctx.project
+    if not receiver.startswith("self."):
+        return True
+    caller_fn = project.functions.get(caller)
+    owner = project.classes.get(caller_fn.cls) if caller_fn is not None and caller_fn.cls \
+        else None
+    target = project.classes.get(fn.cls) if fn.cls else None
+    if owner is None or target is None:
+        return True
+    placed = project.placed_by_path(owner).get(receiver[len("self."):])
+    held = project.resolve_class(placed.layer.cls) if placed and placed.layer.cls else None
+    if held is None:
+        return True
+    return target in project.mro(held) or held in project.mro(target)
 
 
 def _function_reached(ctx: FileContext, fn: FunctionFacts) -> bool:

@@ -318,10 +318,7 @@ def _group_key_of(ctx: FileContext, model: ClassFacts, site: InitSite) -> tuple 
 
 def _callbacks_ignoring_module(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     """``model.apply(fn)`` where ``fn`` never looks at the module it is given."""
-    applied = {call.name for fn in ctx.project.functions.values() for call in fn.calls
-               if call.kind == "apply"}
-    applied |= {call.name for facts in ctx.project.files for call in facts.calls_at_module_level
-                if call.kind == "apply"}
+    applied = _applied_callbacks(ctx.project)
     for fn in ctx.facts.functions:
         if fn.qualname not in applied:
             continue
@@ -345,6 +342,18 @@ def _callbacks_ignoring_module(rule: Rule, ctx: FileContext) -> Iterator[Finding
             f"to initialize `{var}` (e.g. `if isinstance({var}, nn.Linear): "
             f"nn.init.xavier_uniform_({var}.weight)`).",
             subject=f"{models[0].qualname}::{fn.qualname}" if models else "")
+
+
+def _applied_callbacks(project: ProjectFacts) -> frozenset[str]:
+    """Names of every function passed to ``.apply`` anywhere (once per project)."""
+    cache = project.__dict__.get("_ini208_applied")
+    if cache is None:
+        names = {call.name for fn in project.functions.values() for call in fn.calls
+                 if call.kind == "apply"}
+        names |= {call.name for facts in project.files for call in facts.calls_at_module_level
+                  if call.kind == "apply"}
+        cache = project.__dict__["_ini208_applied"] = frozenset(names)
+    return cache
 
 
 def _writes_elsewhere(fn: FunctionFacts, sites: list[InitSite], var: str) -> bool:

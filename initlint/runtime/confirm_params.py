@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from initlint import torch_api as api
@@ -46,6 +46,70 @@ class ParamReport:
 
     def lookup(self, table: str, key: str) -> Any:
         return dict(getattr(self, table)).get(key)
+
+    @classmethod
+    def from_plain(cls, data: Any) -> ParamReport:
+        """Rebuild a report from ``dataclasses.asdict(report)`` after a JSON round trip
+        (lists for tuples; NaN/inf floats allowed); ValueError on anything that does not fit,
+        so a child process can only hand back numbers and names."""
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError("a ParamReport is a dict of its four tables")
+        return cls(
+            values=_table(data.get("values", ()), lambda v: _row(v, (int, int, float, int, bool))),
+            gates=_table(data.get("gates", ()), lambda v: tuple(_number(x) for x in _seq(v))),
+            wrapped=_table(data.get("wrapped", ()), lambda v: _row(v, (float, _OPT, _OPT))),
+            writers=_table(data.get("writers", ()), lambda v: (
+                _exact(_seq(v)[0], int) if len(_seq(v)) == 2 else _bad(v),
+                tuple(_text(x) for x in _seq(_seq(v)[1])))),
+        )
+
+
+_OPT = "float or None"
+
+
+def _bad(value: Any) -> Any:
+    raise ValueError(f"unexpected value in a ParamReport: {value!r:.80}")
+
+
+def _seq(value: Any) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else _bad(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else _bad(value)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _bad(value)
+    return float(value)
+
+
+def _exact(value: Any, kind: type) -> Any:
+    if kind is bool:
+        return value if isinstance(value, bool) else _bad(value)
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _bad(value)
+    return _number(value)
+
+
+def _row(value: Any, kinds: tuple) -> tuple:
+    items = _seq(value)
+    if len(items) != len(kinds):
+        _bad(value)
+    return tuple(None if kind == _OPT and item is None else
+                 _number(item) if kind == _OPT else _exact(item, kind)
+                 for item, kind in zip(items, kinds, strict=True))
+
+
+def _table(value: Any, convert) -> tuple:
+    out = []
+    for row in _seq(value):
+        pair = _seq(row)
+        if len(pair) != 2:
+            _bad(row)
+        out.append((_text(pair[0]), convert(pair[1])))
+    return tuple(out)
 
 
 @dataclass

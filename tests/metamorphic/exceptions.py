@@ -8,19 +8,13 @@ list always says what is true. The lead's note on issue 9 quotes it.
 
 from __future__ import annotations
 
-_CALL_IN_LOOP = ("`for m in self.modules(): self._init(m)` is not read as "
+_CALL_IN_LOOP = ("INI208 does not read `for m in self.modules(): self._init(m)` as "
                  "`self.apply(self._init)`")
-_APPLY_ONLY = ("INI201 lost: an uncalled method whose init is `self.apply(fn)` (the loop moved "
-               "into `fn`) is not reported as never called, and neither is `fn`")
-_METHOD_WRITE = ("the Tensor-method write form (`w.data.normal_(...)`, `with torch.no_grad(): "
-                 "w.normal_(...)`) is not checked like the nn.init call it replaces")
 
 EXCEPTIONS: dict[str, str] = {
     # --- where the init runs ------------------------------------------------------------
-    "reach/reaches_nothing.py::apply_to_loop": _CALL_IN_LOOP + " (INI208 lost)",
+    "reach/reaches_nothing.py::apply_to_loop": _CALL_IN_LOOP + " (Head._init is lost)",
     "real_bugs/d2l_apply_ignores_argument_bug.py::apply_to_loop": (
         "`for m in net.modules(): init_normal(m)` at module level is not read as "
         "`net.apply(init_normal)` (INI208 lost)"),
-    # --- values ---------------------------------------------------------------------------
-    # --- write forms ----------------------------------------------------------------------
 }

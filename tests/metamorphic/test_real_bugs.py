@@ -39,10 +39,6 @@ MISSED: dict[str, str] = {
     "fastai_icnr_weight_norm": (
         "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
         "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
-    "mmdet_mask_head_never_initialized": (
-        "INI201: `self.bbox_head.init_weights()` reaches every method named `init_weights` "
-        "(the call is not resolved through the attribute's class, BBoxHead), so "
-        "FCNMaskHead.init_weights looks called"),
     "ssds_conv_key_filter": (
         "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
         "key-name filter is not read"),
