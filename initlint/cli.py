@@ -163,6 +163,10 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
                 else _lint(files, config, jobs, no_cache, **scope).findings)
     measured = ""
+    if runtime or device or runtime_models or runtime_plot or runtime_only_named:
+        reported = [f for f in files if f in run.report]
+        findings, measured = _runtime(reported, findings, config, device, runtime_models,
+                                      runtime_plot, output_format, runtime_only_named)
     if io.add_noqa:
         from initlint.add_noqa import add_noqa_cli
 

@@ -64,7 +64,8 @@ class LayerReader:
                             order += [(layer.name, index) for layer in found[0]]
                             param = self._param_from_expr(name, sub.value, env)
                             if param is not None:
-                                params.append(param)
+                                params.append(replace(param, branched=not self._taken_by_default(
+                                    stmt, sub, env)))
                         elif isinstance(target, ast.Name):
                             self._track_local(sub, fn, env, local_calls)
                 elif isinstance(sub, ast.AugAssign):
@@ -426,6 +427,21 @@ class LayerReader:
                     return [Chain("Sequential", tuple(steps), self.pos.span(node))]
         return []
 
+    def _taken_by_default(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> bool:
+        """Does ``__init__`` with its defaults reach ``sub`` (nested in ``stmt``)? Each
+        enclosing ``if`` must fold to a known value that picks sub's branch; loops are not
+        decided (they may run zero times); try and with blocks run."""
+        for node, block in _blocks_to(stmt, sub) or ():
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                return False
+            if isinstance(node, ast.If):
+                test = self.value(node.test, env)
+                if test is UNKNOWN or not isinstance(test, (bool, int, float, str, type(None))):
+                    return False
+                if bool(test) != (block == "body"):
+                    return False
+        return True
+
     def _param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any]) -> ParamFact | None:
         if not (isinstance(expr, ast.Call) and self.qualify(expr.func) == api.PARAMETER
                 and expr.args):
@@ -527,6 +543,24 @@ def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
 
     result = walk(fn.body, 1)
     return UNKNOWN if result is None else result
+
+
+def _blocks_to(node: ast.stmt, target: ast.stmt) -> list[tuple[ast.stmt, str]] | None:
+    """The (compound statement, block name) pairs from ``node`` down to ``target``; None when
+    ``target`` is not inside it (nested defs are not entered)."""
+    if node is target:
+        return []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return None
+    blocks = [(name, getattr(node, name, None) or []) for name in ("body", "orelse", "finalbody")]
+    blocks += [("handler", handler.body) for handler in getattr(node, "handlers", []) or []]
+    for name, body in blocks:
+        for child in body:
+            if isinstance(child, ast.stmt):
+                found = _blocks_to(child, target)
+                if found is not None:
+                    return [(node, name), *found]
+    return None
 
 
 def _enclosing_for(fn: ast.FunctionDef, stmt: ast.stmt) -> ast.For | None:

@@ -74,6 +74,9 @@ class ParamFact:
     # "" otherwise or not known (ADDED BY rules for INI007)
     alloc: str = ""
     requires_grad: Any = True  # ``nn.Parameter(..., requires_grad=False)`` → False
+    # made inside an if/for/try block of ``__init__``: it may exist only in constructions
+    # other than the default one, so a test decided on the defaults says nothing about it
+    branched: bool = False
 
 
 @dataclass(frozen=True)

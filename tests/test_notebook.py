@@ -95,7 +95,10 @@ def test_notebook_json_carries_the_cell(nb: Path):
     data = json.loads(result.stdout)
     assert [(d["cell"], d["location"]["row"], d["location"]["column"]) for d in data] == [
         (3, 5, 17), (3, 6, 9), (4, 3, 9)]
-    assert data[0]["fix"]["edits"][0]["location"] == {"row": 5, "column": 17}
+    # the fix is the minimal edit: `_` inserted after `xavier_uniform` (cell rows, not file)
+    [edit] = data[0]["fix"]["edits"]
+    assert edit["content"] == "_"
+    assert edit["location"] == edit["end_location"] == {"row": 5, "column": 31}
 
 
 def test_annotation_formats_name_the_cell(nb: Path):

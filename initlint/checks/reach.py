@@ -41,12 +41,15 @@ def _family(project: ProjectFacts, cls: ClassFacts) -> list[ClassFacts]:
 _READERS = frozenset({"forward", "extra_repr", "__repr__", "_forward", "__call__"})
 
 
-def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str) -> bool:
+def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str,
+                   defaults_decide: bool = True) -> bool:
     """Some method of these classes may write ``name``: an init site on it or on a whole
     tensor it walks, the parameter handed to any call (``trunc_normal_(self.w)``, a
     helper-made initializer), walked in a loop over a list of them, or referenced outside
     ``forward`` by code we do not read. Whoever calls the method (``reset_parameters()`` from
-    a container, a training script) initializes it."""
+    a container, a training script) initializes it. ``defaults_decide``: a test decided
+    "no" on the default construction excludes a write (false for a parameter made in a
+    branch, which the default construction may not build at all)."""
     attr = f"self.{name}"
     owners = {klass.qualname for klass in classes}
     for klass in classes:
@@ -55,7 +58,7 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str) 
             if fn is None:
                 continue
             for site in project.sites_in(fn):
-                if site_runs(project, site) is False:
+                if defaults_decide and site_runs(project, site) is False:
                     continue  # its tests are false on this class (``if self.init is not None``)
                 if site.target.attr == name or not site.target.attr \
                         or site.style == "helper":
@@ -63,7 +66,7 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str) 
             if any(name in loop.members for loop in fn.loops):
                 return True
             for call in fn.calls:
-                if tests_pass(project, fn.qualname, call.conditions) is False:
+                if defaults_decide and tests_pass(project, fn.qualname, call.conditions) is False:
                     continue
                 if any(a == attr or a.startswith((attr + ".", attr + "[")) for a in call.args):
                     return True
@@ -104,7 +107,8 @@ def _reached(project: ProjectFacts, cls: ClassFacts, param: ParamFact) -> bool:
     """Does any init (certainly or possibly) write ``param`` of a ``cls`` model, or of a
     model holding one?"""
     family = _family(project, cls)
-    if _method_writes(project, family, param.name) or _framework_tree(project, cls):
+    if _method_writes(project, family, param.name, defaults_decide=not param.branched) \
+            or _framework_tree(project, cls):
         return True
     for klass in [cls, *project.subclasses(cls)]:
         if project.external_bases(klass):
