@@ -180,3 +180,15 @@ def test_hooks_leave_excluded_files_alone(hook_repo, store, tmp_path: Path):
     result = run("pre-commit", "run", "--all-files", cwd=repo, env=store)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (repo / "third_party" / "vendored.py").read_text() == MODEL  # not rewritten
+
+
+def test_a_users_args_keep_the_excludes(hook_repo, store, tmp_path: Path):
+    """`args:` in a user's config replace the hook's; --force-exclude lives in `entry`."""
+    hooks = config(hook_repo, "initlint") + "        args: [--select, ALL]\n"
+    repo = git_repo(tmp_path / "user", {
+        "pyproject.toml": '[tool.initlint]\nextend-exclude = ["third_party"]\n',
+        "third_party/vendored.py": MODEL, "src/clean.py": CLEAN,
+        ".pre-commit-config.yaml": hooks})
+    result = run("pre-commit", "run", "--all-files", cwd=repo, env=store)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "vendored.py" not in result.stdout
