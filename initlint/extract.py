@@ -423,8 +423,13 @@ class Extractor(LayerReader, FlowReader):
         qualname = f"{prefix}.{node.name}" if prefix else node.name
         params = tuple(a.arg for a in node.args.posonlyargs + node.args.args
                        + node.args.kwonlyargs)
-        assigned = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-                    and isinstance(n.ctx, ast.Store)}
+        assigned: set[str] = set()
+        inner_defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        for item in ast.walk(node):  # one walk for both: this runs for every function
+            if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
+                assigned.add(item.id)
+            elif item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner_defs.append(item)
         shadowed = frozenset(params) | frozenset(assigned) | (outer.shadowed if outer else
                                                               frozenset())
         decorators = [self.qualify(d.func if isinstance(d, ast.Call) else d)
@@ -432,9 +437,8 @@ class Extractor(LayerReader, FlowReader):
         no_grad = any(d in NO_GRAD for d in decorators) or bool(outer and outer.no_grad)
         static = any(dotted(d) == "staticmethod" for d in node.decorator_list)
         nested = dict(outer.nested) if outer else {}
-        for item in ast.walk(node):
-            if item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                nested[item.name] = f"{qualname}.{item.name}"
+        for item in inner_defs:
+            nested[item.name] = f"{qualname}.{item.name}"
         env = {**self.constants, **self._param_defaults(node)}
         if cls in self.class_attrs and params[:1] == ("self",) and not static:
             env["self"] = InstanceRef(cls)  # self.init_std: the value __init__ gave it
