@@ -40,6 +40,7 @@ from initlint.findings import Span
 from initlint.imports import Resolver, build_import_table, dotted
 from initlint.text import split_lines
 from initlint.torch_api import canonical
+from initlint.tree_index import build_index, children
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
@@ -100,7 +101,8 @@ class Extractor(LayerReader, FlowReader):
         self.tree = tree
         self.module = module
         self.pos = Positions(text)
-        self.imports = build_import_table(tree, module, is_package)
+        self.index = build_index(tree, module)
+        self.imports = build_import_table(tree, module, is_package, self.index.imports)
         top_defs = {
             n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef,
                                                          ast.AsyncFunctionDef))
@@ -271,7 +273,7 @@ class Extractor(LayerReader, FlowReader):
                 if not isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
         self._walk_body(body, module_scope)
         module_calls = tuple(self._calls)
-        self._collect_references()
+        self.references |= self.index.references
         noqa, file_noqa = self._noqa()
         return FileFacts(
             path=self.path,
@@ -306,45 +308,6 @@ class Extractor(LayerReader, FlowReader):
                 rows.append((row, tuple(sorted(re.findall(r"[A-Z]+[0-9]+", codes.upper())))
                              if codes else ()))
         return tuple(rows), file_noqa
-
-    def _collect_references(self) -> None:
-        """Init-like names the file mentions, with the function that mentions them.
-
-        Only names that could be init functions are kept (they contain "init", "reset" or
-        "weight"): INI201 asks whether anything other than the function itself refers to it.
-        """
-        prefix = self.module
-
-        def visit(node: ast.AST, owner: str) -> None:
-            for child in ast.iter_child_nodes(node):
-                inner = owner
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    inner = f"{owner}.{child.name}" if owner else child.name
-                elif isinstance(child, ast.Attribute):
-                    receiver = dotted(child.value) or ""
-                    on_self = receiver == "self" or (
-                        isinstance(child.value, ast.Call) and dotted(child.value.func) == "super")
-                    if receiver.startswith("self.") and isinstance(node, ast.Call) \
-                            and node.func is child:
-                        # self.bbox_head.init_weights(): the held object's method, resolved
-                        # through its class by the linker
-                        self._reference(f"@{receiver}.{child.attr}", owner)
-                    else:
-                        self._reference(("self." if on_self else ".") + child.attr, owner)
-                elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
-                    self._reference(child.id, owner)
-                elif isinstance(child, ast.Constant) and isinstance(child.value, str) \
-                        and child.value.isidentifier():
-                    self._reference("." + child.value, owner)
-                visit(child, inner)
-
-        visit(self.tree, prefix)
-
-    def _reference(self, ref: str, owner: str) -> None:
-        lowered = ref.lower()
-        if "init" in lowered or "reset" in lowered or "weight" in lowered:
-            self.references.add((ref, owner))
-
 
     # --- classes ---------------------------------------------------------------------
 
@@ -423,15 +386,10 @@ class Extractor(LayerReader, FlowReader):
         qualname = f"{prefix}.{node.name}" if prefix else node.name
         params = tuple(a.arg for a in node.args.posonlyargs + node.args.args
                        + node.args.kwonlyargs)
-        assigned: set[str] = set()
-        inner_defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        for item in ast.walk(node):  # one walk for both: this runs for every function
-            if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
-                assigned.add(item.id)
-            elif item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner_defs.append(item)
-        shadowed = frozenset(params) | frozenset(assigned) | (outer.shadowed if outer else
-                                                              frozenset())
+        below = self.index.function(node)
+        inner_defs = below.inner_defs
+        shadowed = frozenset(params) | frozenset(below.stored) | (outer.shadowed if outer else
+                                                                  frozenset())
         decorators = [self.qualify(d.func if isinstance(d, ast.Call) else d)
                       for d in node.decorator_list]
         no_grad = any(d in NO_GRAD for d in decorators) or bool(outer and outer.no_grad)
@@ -462,7 +420,7 @@ class Extractor(LayerReader, FlowReader):
             inits_only=self._has_init and self._inits_only,
             has_init_code=self._has_init,
             loops=tuple(self._loops),
-            unused_params=_unused_params(node, params) if self._has_init else (),
+            unused_params=_unused_params(below.body_names, params) if self._has_init else (),
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
         )
         self._calls, self._loops, self._has_init, self._inits_only = saved
@@ -598,7 +556,7 @@ class Extractor(LayerReader, FlowReader):
     def _expressions(self, node: ast.AST, scope: Scope, stmt: ast.stmt) -> None:
         """Visit the calls in a statement's own expressions (not nested blocks)."""
         todo: list[ast.AST] = [node] if not isinstance(node, ast.stmt) else [
-            child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)]
+            child for child in children(node) if not isinstance(child, ast.stmt)]
         parents: dict[int, ast.AST] = {}
         while todo:
             current = todo.pop()
@@ -611,7 +569,7 @@ class Extractor(LayerReader, FlowReader):
                 if scope.conditions:
                     for i in range(before, len(self._calls)):
                         self._calls[i] = replace(self._calls[i], conditions=scope.conditions)
-            for child in ast.iter_child_nodes(current):
+            for child in children(current):
                 parents[id(child)] = current
                 todo.append(child)
 
@@ -921,10 +879,8 @@ _INPLACE_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "fill_": 
 _INPLACE_ALIASES = {"from": "a", "to": "b", "value": "val"}
 
 
-def _unused_params(node: ast.FunctionDef | ast.AsyncFunctionDef,
-                   params: tuple[str, ...]) -> tuple[str, ...]:
+def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:
     """Parameters the body never names (an apply callback that ignores its module)."""
-    used = {n.id for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
     return tuple(p for p in params if p not in used and p not in ("self", "cls"))
 
 

@@ -40,7 +40,7 @@ class LayerReader:
         self.expanding: set[str] = set()
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef):
-                returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+                returns = self.index.function(node).returns
                 if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
                     helpers[node.name] = returns[0].value
                     self.helper_defs[node.name] = node
