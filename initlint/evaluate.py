@@ -135,7 +135,7 @@ class World:
     """What the evaluator asks of the project: classes, their ancestry and their members."""
 
     def __init__(self, project: ProjectFacts):
-        self.project = project
+        self.project = project  # a weakref proxy when the project caches this World
         self._subclass: dict[tuple[str, str], Tri] = {}
 
     # --- classes ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ sites that write its parameters, and whether some init code we cannot see might.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -183,10 +184,17 @@ class ProjectFacts:
                     index.setdefault(short, []).append((fn, call))
         return index
 
+    @property
+    def _weak(self) -> ProjectFacts:
+        """This project, for the objects it caches (its evaluator, each model's effective
+        init): a plain reference back would make every linked project cyclic garbage, left
+        for the whole-heap cycle collector to find (tests/test_lsp_heap.py)."""
+        return weakref.proxy(self)
+
     @cached_property
     def evaluator(self) -> Evaluator:
         """The abstract evaluator over this project's classes (conditions, values)."""
-        return Evaluator(World(self))
+        return Evaluator(World(self._weak))
 
     @cached_property
     def grad_enabled(self) -> dict[str, bool]:
@@ -562,7 +570,7 @@ class ProjectFacts:
         if qualname not in cache:
             cls = self.classes[qualname]
             applied, opaque = self.construction(cls)
-            result = EffectiveInit(self, cls, tuple(applied), tuple(opaque))
+            result = EffectiveInit(self._weak, cls, tuple(applied), tuple(opaque))
             cache[qualname] = result
             for container, path in self.containers.get(qualname, []):
                 result.inherit(self._effective_cache(container), path)
