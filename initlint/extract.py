@@ -23,6 +23,7 @@ from initlint.extract_flow import FlowReader
 from initlint.extract_layers import LayerReader
 from initlint.facts import (
     UNKNOWN,
+    AttrOf,
     CallRef,
     Chain,
     ClassFacts,
@@ -109,6 +110,7 @@ class Extractor(LayerReader, FlowReader):
         }
         self.resolver = Resolver(self.imports, frozenset(top_defs))
         self.class_attrs: dict[str, dict[str, Any]] = {}
+        self.deferred = False  # an AttrOf value was made: the linker must resolve it
         self.constants = self._module_constants()
         self.class_attrs = {f"{module}.{n.name}" if module else n.name: {}
                             for n in tree.body if isinstance(n, ast.ClassDef)}
@@ -179,7 +181,10 @@ class Extractor(LayerReader, FlowReader):
             # config.hidden_size / self.config.init_std on objects built with their defaults
             owner = self.value(node.value, env)
             if isinstance(owner, InstanceRef):
-                return self.class_attrs.get(owner.qualname, {}).get(node.attr, UNKNOWN)
+                if owner.qualname not in self.class_attrs:  # a config class defined elsewhere
+                    self.deferred = True
+                    return AttrOf(owner.qualname, node.attr)
+                return self.class_attrs[owner.qualname].get(node.attr, UNKNOWN)
             return UNKNOWN
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self._class_value(node)
@@ -289,6 +294,7 @@ class Extractor(LayerReader, FlowReader):
             noqa=noqa,
             file_noqa=file_noqa,
             exports=_exports(self.constants.get("__all__")),
+            deferred=self.deferred,
         )
 
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:
@@ -370,7 +376,7 @@ class Extractor(LayerReader, FlowReader):
         for arg in positional + args.kwonlyargs:
             annotated = self.qualify(arg.annotation) if arg.annotation is not None else None
             env.setdefault(arg.arg, InstanceRef(annotated) if annotated in self.class_attrs
-                           else UNKNOWN)
+                           or _project_class(annotated) else UNKNOWN)
         return env
 
     # --- layers built in __init__ ----------------------------------------------------
@@ -898,6 +904,8 @@ def _gain_name(node: ast.AST, extractor: Extractor, scope: Scope) -> str:
 
 _LIBRARY_PREFIXES = ("torch.", "math.", "numpy.", "typing.", "collections.", "functools.",
                      "warnings.", "logging.", "os.", "einops.")
+_LIBRARY_ROOTS = frozenset(p.rstrip(".") for p in _LIBRARY_PREFIXES) | {
+    "builtins", "typing_extensions", "dataclasses", "enum", "abc", "pathlib", "np"}
 
 
 def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
@@ -1019,6 +1027,14 @@ def _apply_receiver(call: ast.Call) -> str:
         if name and (name == "self" or name.startswith("self.")):
             return name
     return ""
+
+
+def _project_class(qualname: str | None) -> bool:
+    """Could an annotation name a class of the project (a config class in another file)?
+    Library types (``torch``, ``typing``, builtins) cannot; the linker decides the rest."""
+    if not qualname or "." not in qualname:
+        return False
+    return qualname.split(".", 1)[0] not in _LIBRARY_ROOTS
 
 
 def _exports(value: object) -> tuple[str, ...]:

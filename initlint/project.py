@@ -35,6 +35,7 @@ from initlint.facts import (
     LayerFact,
     LoopBinding,
 )
+from initlint.link_values import resolve_deferred
 from initlint.torch_api import canonical
 
 #: Bases from frameworks that call an init hook for you (transformers, diffusers...).
@@ -78,7 +79,11 @@ class ProjectFacts:
     """All files' facts, linked."""
 
     def __init__(self, files: Iterable[FileFacts]):
-        self.files = tuple(files)
+        given = tuple(files)
+        self.files = resolve_deferred(given)
+        # the linked version of each given file whose values the linker resolved
+        self._linked = {id(a): (a, b) for a, b in zip(given, self.files, strict=True)
+                        if a is not b}
         self.classes: dict[str, ClassFacts] = {}
         self.class_file: dict[str, FileFacts] = {}
         self.functions: dict[str, FunctionFacts] = {}
@@ -97,6 +102,13 @@ class ProjectFacts:
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+
+    def linked(self, facts: FileFacts) -> FileFacts:
+        """The project's version of a file it was given (its deferred values resolved):
+        what rules must read, so a file's sites and layers are the objects the project
+        links."""
+        pair = self._linked.get(id(facts))
+        return pair[1] if pair is not None and pair[0] is facts else facts
 
     # --- classes ---------------------------------------------------------------------
 
