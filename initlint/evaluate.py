@@ -28,9 +28,12 @@ Tri = bool | None  # yes / no / unknown
 
 @dataclass(frozen=True)
 class ClassRef:
-    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``."""
+    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
+    ``partial(nn.GroupNorm, 32)`` binds ahead of the call's own."""
 
     qualname: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -717,11 +720,15 @@ def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: st
 
 
 def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,
-                       name: str, param: ParamVal, extra: frozenset[str] = frozenset()) -> Tri:
-    """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?"""
+                       name: str, param: ParamVal, extra: frozenset[str] = frozenset(),
+                       owner: tuple[str, ModuleVal] | None = None) -> Tri:
+    """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?
+    ``owner``: the variable holding the module whose parameters the loop walks, and it."""
     env: dict[str, Any] = {var: param}
     if name_var:
         env[name_var] = name
+    if owner is not None:
+        env[owner[0]] = owner[1]
     relevant = frozenset(env) | extra
     _bind_self(project, site, env)
     return conditions_hold(project.evaluator, site.conditions, env, relevant)

@@ -203,6 +203,38 @@ class Extractor(LayerReader, FlowReader):
             attr = self.value(node.args[1], env)
             if owner and isinstance(attr, str) and attr.isidentifier():
                 return _class_ref(canonical(f"{owner}.{attr}"))
+        if isinstance(node, ast.BoolOp):  # ``norm_layer or nn.BatchNorm2d``: Python's rule
+            result: Any = UNKNOWN
+            for item in node.values:
+                result = self.value(item, env)
+                if result is UNKNOWN or isinstance(result, (AttrOf, InstanceRef)):
+                    return UNKNOWN
+                if bool(result) == isinstance(node.op, ast.Or):
+                    return result
+            return result
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 \
+                and type(node.ops[0]) in _IDENTITY_TESTS:  # ``norm_layer is None``
+            left, right = self.value(node.left, env), self.value(node.comparators[0], env)
+            if left is UNKNOWN or right is UNKNOWN or not (_plain(left) and _plain(right)):
+                return UNKNOWN
+            if type(node.ops[0]) in (ast.Is, ast.IsNot) and None not in (left, right):
+                return UNKNOWN  # identity of two equal non-None values is CPython's choice
+            return _IDENTITY_TESTS[type(node.ops[0])](left, right)
+        if isinstance(node, ast.IfExp):
+            test = self.value(node.test, env)
+            if test is UNKNOWN or isinstance(test, (AttrOf, InstanceRef)):
+                return UNKNOWN
+            return self.value(node.body if test else node.orelse, env)
+        if isinstance(node, ast.Call) and node.args and \
+                self.qualify(node.func) == "functools.partial":
+            held = self.value(node.args[0], env)  # partial(nn.GroupNorm, 32)
+            if isinstance(held, ClassRef) and not held.args and not held.kwargs \
+                    and not any(isinstance(a, ast.Starred) for a in node.args) \
+                    and all(k.arg for k in node.keywords):
+                return ClassRef(held.qualname,
+                                tuple(self.value(a, env) for a in node.args[1:]),
+                                tuple((k.arg, self.value(k.value, env)) for k in node.keywords))
+            return UNKNOWN
         if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, env)
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
@@ -879,6 +911,8 @@ _BINOPS = {
     ast.FloorDiv: lambda a, b: a // b,
     ast.Pow: lambda a, b: a**b if abs(b) < 64 else math.nan,
 }
+_IDENTITY_TESTS = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+                   ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
 _INPLACE_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "fill_": ("val",),
                    "copy_": ("src",), "mul_": ("value",), "div_": ("value",),
                    "add_": ("value",), "sub_": ("value",)}

@@ -26,6 +26,13 @@ from initlint.facts import (
 )
 from initlint.imports import dotted
 
+#: Builtins that never return a module (``self.n = len(x)``): not submodules of unknown class.
+_NOT_MODULES = frozenset({
+    "len", "int", "float", "str", "bool", "list", "tuple", "dict", "set", "frozenset", "range",
+    "min", "max", "sum", "abs", "round", "sorted", "reversed", "enumerate", "zip", "map",
+    "filter", "isinstance", "getattr", "hasattr", "type", "id", "hash", "print", "repr",
+    "divmod", "pow", "any", "all", "iter", "next", "object", "super", "vars", "slice"})
+
 
 class LayerReader:
     """The layer-reading half of the extractor."""
@@ -202,13 +209,25 @@ class LayerReader:
             return wrapped
         cls = self._class_of_call(expr)
         cls_param = ""
-        held = self.value(expr.func, env) if cls is None else None
+        held = None
+        if cls is None:
+            local = expr.func.id if isinstance(expr.func, ast.Name) else ""
+            # ``norm_layer = norm_layer or partial(nn.GroupNorm, 4)`` then ``norm_layer(c)``
+            held = self.value(local_calls.get(local, expr.func), env)
         if isinstance(held, ClassRef):  # norm_layer(c), getattr(nn, f"BatchNorm{n}d")(c)
             cls = held.qualname
-            cls_param = expr.func.id if isinstance(expr.func, ast.Name) else ""
+            cls_param = expr.func.id if isinstance(expr.func, ast.Name) and not (
+                held.args or held.kwargs) else ""
         if cls is None:
-            return [], []
+            if not isinstance(expr.func, ast.Name) or expr.func.id in _NOT_MODULES:
+                return [], []
+            # ``self.norm = norm_layer(c)`` with a class we cannot know: a submodule of
+            # unknown class, so rules stay unsure about it instead of reading it as absent
+            cls = ""
         layer = self._layer_fact(name, cls, expr, env)
+        if isinstance(held, ClassRef) and (held.args or held.kwargs):
+            layer = replace(layer, args=held.args + layer.args,
+                            kwargs=held.kwargs + layer.kwargs)
         if cls_param:
             layer = replace(layer, cls_param=cls_param)
         layers = [layer]

@@ -337,3 +337,42 @@ def test_last_element_of_a_container(lint):
     """, PAD)
     assert [(f.code, f.span.row) for f in findings] == [("INI205", 9)]
     assert "padding_idx=1" in findings[0].message
+
+
+@pytest.mark.parametrize("default", [
+    "norm_layer = norm_layer or partial(nn.GroupNorm, 4)",
+    "norm_layer = partial(nn.GroupNorm, 4) if norm_layer is None else norm_layer",
+    "if norm_layer is None:\n                    norm_layer = partial(nn.GroupNorm, 4, eps=1e-3)",
+])
+def test_a_defaulted_norm_class_is_the_class_python_would_pick(lint, default):
+    findings = lint(f"""
+        from functools import partial
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, norm_layer=None):
+                super().__init__()
+                {default}
+                self.norm = norm_layer(8)
+                for m in self.modules():
+                    if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                        nn.init.zeros_(m.weight)
+    """, Config(select=("INI207", "INI208")))
+    assert [f.code for f in findings] == ["INI207"]
+    assert "every GroupNorm is" in findings[0].message
+
+
+def test_a_layer_class_nobody_can_know_is_unknown_not_absent(lint):
+    findings = lint("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, norm_layer, n=len("abc")):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.norm = norm_layer(8)
+                for m in self.modules():
+                    if isinstance(m, nn.GroupNorm):
+                        nn.init.ones_(m.weight)
+    """, Config(select=("INI208",)))
+    assert findings == []
