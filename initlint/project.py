@@ -697,7 +697,8 @@ class EffectiveInit:
         self.applied = list(applied)
         self.opaque = list(opaque)
         self.placed = project.placed_layers(cls)
-        self.classes_at = {p.path: p.layer.cls for p in self.placed}
+        # the class at each path, the model's own at "" (what a callback's dispatch tests)
+        self.classes_at = {"": cls.qualname, **{p.path: p.layer.cls for p in self.placed}}
         self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
         self.script_functions: list[tuple[FunctionFacts | None, str]] = []
 
@@ -725,7 +726,8 @@ class EffectiveInit:
                 possible = True
         for item, prefix in [] if own_only else self._inherited:
             verdict = hits(self.project, item, prefix + placed.path, placed.layer, attr,
-                            {prefix + k: v for k, v in self.classes_at.items()})
+                            {prefix + k if k else prefix[:-1]: v
+                             for k, v in self.classes_at.items()})
             if verdict == "yes":
                 sites.append(item.site)
             elif verdict == "maybe":
@@ -834,6 +836,13 @@ def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr
         param = project.evaluator.attribute(_module_val(layer), attr)
         if not isinstance(param, ParamVal):
             param = ParamVal(attr)
+        owner_var = binding.receiver if binding else ""
+        if owner_var and owner_var != "self" and "." not in owner_var:
+            # ``def init(m): if isinstance(m, nn.LSTM): for p in m.parameters(): ...``: the
+            # loop walks the parameters of each module the callback's tests let through
+            return _verdict(_runs_on_param_of_owner(project, site, var, name_var, owner_var,
+                                                    scope, rel, attr, layer, param, loops,
+                                                    classes_at))
         return _verdict(site_runs_on_param(project, site, var, name_var, f"{rel}.{attr}",
                                            param, loops))
     # each_module: the site writes <var>.<path>.<attr>
@@ -876,6 +885,30 @@ def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:
                 continue
             return "no"
         return "no"
+    return verdict
+
+
+def _runs_on_param_of_owner(project: ProjectFacts, site: InitSite, var: str, name_var: str,
+                            owner_var: str, scope: str, rel: str, attr: str, layer: LayerFact,
+                            param: ParamVal, loops: frozenset[str],
+                            classes_at: dict[str, str]) -> bool | None:
+    """Does the site run for ``<scope>.<rel>.<attr>`` as a parameter of some module ``owner_var``
+    walks (the scope itself or any module on the way down to the layer)? Yes if for one of
+    them; unknown if unknown for one and no for none... yes for none."""
+    parts = rel.split(".") if rel else []
+    verdict: bool | None = False
+    for depth in range(len(parts) + 1):
+        owned = ".".join(parts[:depth])
+        path = ".".join(p for p in (scope, owned) if p)
+        cls = layer.cls if depth == len(parts) else classes_at.get(path, "")
+        module = ModuleVal(cls, layer if depth == len(parts) else None)
+        name = ".".join([*parts[depth:], attr])  # the name ``module.named_parameters()`` gives
+        here = site_runs_on_param(project, site, var, name_var, name, param, loops,
+                                  (owner_var, module))
+        if here is True:
+            return True
+        if here is None:
+            verdict = None
     return verdict
 
 

@@ -9,17 +9,15 @@ from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import module_classes
 from initlint.evaluate import (
-    ParamVal,
     dispatched_types,
     site_runs_on_module,
-    site_runs_on_param,
     tests_on,
 )
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Finding, Fix, Severity, Span
 from initlint.fixes import coverage as fixes
 from initlint.norms import norm_info
-from initlint.project import Applied, EffectiveInit, Placed
+from initlint.project import Applied, EffectiveInit, Placed, hits
 from initlint.signal import describe, display_path, fan_in, weight_init
 
 W = Severity.WARNING
@@ -365,7 +363,7 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
                 continue
             binding = item.binding
-            found = _first_norm_hit(effective, item, binding)
+            found = _first_norm_hit(effective, item)
             if found is None:
                 continue
             hit, scale = found
@@ -390,12 +388,9 @@ def _filter_text(site: InitSite, binding) -> str:
     return "The loop re-draws every parameter, including"
 
 
-def _first_norm_hit(effective: EffectiveInit, item: Applied,
-                    binding) -> tuple[Placed, str] | None:
+def _first_norm_hit(effective: EffectiveInit, item: Applied) -> tuple[Placed, str] | None:
     """The first norm layer (torch's, derived, or a project's own) whose γ the loop re-draws,
     with γ's name."""
-    var = binding.var if binding else ""
-    name_var = binding.name_var if binding else ""
     for placed in effective.placed:
         info = norm_info(effective.project, placed.layer.cls)
         kind = info.torch_kind if info else None
@@ -405,10 +400,10 @@ def _first_norm_hit(effective: EffectiveInit, item: Applied,
             continue
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
-        rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
-        verdict = site_runs_on_param(effective.project, item.site, var, name_var,
-                                     f"{rel}.{info.scale}", ParamVal(info.scale, 1))
-        if verdict is True:
+        # the same question every rule asks of a parameter loop (hits): with the module a
+        # dispatching callback lets through, when the loop walks one
+        if hits(effective.project, item, placed.path, placed.layer, info.scale,
+                effective.classes_at) == "yes":
             return placed, info.scale
     return None
 
