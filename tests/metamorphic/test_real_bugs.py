@@ -42,6 +42,20 @@ MISSED: dict[str, str] = {
     "ssds_conv_key_filter": (
         "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
         "key-name filter is not read"),
+    "adf_linear_uninitialized": (
+        "INI007: `Parameter` imported as `from torch.nn.parameter import Parameter` is not "
+        "read as nn.Parameter (`nn.Parameter(...)` or `from torch.nn import Parameter` is)"),
+    "pytorch_pretrained_bert_layernorm_normal": (
+        "INI207: the project's own `BertLayerNorm` (weight=ones, bias=zeros, normalizes in "
+        "forward) is not read as a norm layer, and `std=self.config.initializer_range` "
+        "(a BertConfig passed in, default 0.02 in the same file) is not resolved; both needed"),
+    "shapeworks_deepssm_conv2d_init": (
+        "INI203: the callback comes from a factory `weight_init(module=nn.Conv2d, initf=...)` "
+        "returning a closure whose `isinstance(m, module)` reads the factory's argument"),
+    "torchvision_zero_init_residual_instancenorm": (
+        "INI005: `m.bn2.weight` written through an `isinstance(m, BasicBlock)` dispatch "
+        "(attribute chain into the block) is not read, and `norm_layer=nn.InstanceNorm2d` "
+        "passed to `ResNet(...)`/`Block(...)` is not bound into `self.bn2 = norm_layer(planes)`"),
 }
 
 #: bug name -> why initlint reports a warning/error on the fixed version today.
