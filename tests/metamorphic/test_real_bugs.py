@@ -45,6 +45,10 @@ MISSED: dict[str, str] = {
     "adf_linear_uninitialized": (
         "INI007: `Parameter` imported as `from torch.nn.parameter import Parameter` is not "
         "read as nn.Parameter (`nn.Parameter(...)` or `from torch.nn import Parameter` is)"),
+    "mmdet_fpn_xavier_bias_none": (
+        "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
+        "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
+        "is missed, only a literal `bias=False` is read"),
     "pytorch_pretrained_bert_layernorm_normal": (
         "INI207: the project's own `BertLayerNorm` (weight=ones, bias=zeros, normalizes in "
         "forward) is not read as a norm layer, and `std=self.config.initializer_range` "
