@@ -45,6 +45,10 @@ MISSED: dict[str, str] = {
     "adf_linear_uninitialized": (
         "INI007: `Parameter` imported as `from torch.nn.parameter import Parameter` is not "
         "read as nn.Parameter (`nn.Parameter(...)` or `from torch.nn import Parameter` is)"),
+    "allennlp_uniform_unit_scaling_inplace": (
+        "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
+        "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
+        "here the helper is also reached through a wrapper class and InitializerApplicator"),
     "mmdet_fpn_xavier_bias_none": (
         "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
         "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
