@@ -49,6 +49,10 @@ MISSED: dict[str, str] = {
         "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
         "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
         "here the helper is also reached through a wrapper class and InitializerApplicator"),
+    "deeppruner_weight_init_not_called": (
+        "INI201: reachability is per method, not per model: the base `SubModule.weight_init` "
+        "is called by the sibling subclass RefinementNet, so DeepPruner, which never calls "
+        "it on itself, is not reported (found once no subclass calls it)"),
     "mmdet_fpn_xavier_bias_none": (
         "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
         "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
