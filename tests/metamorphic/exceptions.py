@@ -17,4 +17,9 @@ EXCEPTIONS: dict[str, str] = {
     "real_bugs/d2l_apply_ignores_argument_bug.py::apply_to_loop": (
         "`for m in net.modules(): init_normal(m)` at module level is not read as "
         "`net.apply(init_normal)` (INI208 lost)"),
+    # --- values passed through parameters -----------------------------------------------
+    "real_bugs/sb3_ortho_init_bias_none_bug.py::literal_to_init_default": (
+        "`nn.Linear(..., bias=mm_p0)` inside `nn.Sequential(...)` with `mm_p0=False` as the "
+        "`__init__` default is not read as bias=False (INI005 lost); same gap as "
+        "real_bugs/mmdet_fpn_xavier_bias_none (bias given by a name)"),
 }

@@ -42,6 +42,32 @@ MISSED: dict[str, str] = {
     "ssds_conv_key_filter": (
         "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
         "key-name filter is not read"),
+    "adf_linear_uninitialized": (
+        "INI007: `Parameter` imported as `from torch.nn.parameter import Parameter` is not "
+        "read as nn.Parameter (`nn.Parameter(...)` or `from torch.nn import Parameter` is)"),
+    "allennlp_uniform_unit_scaling_inplace": (
+        "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
+        "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
+        "here the helper is also reached through a wrapper class and InitializerApplicator"),
+    "deeppruner_weight_init_not_called": (
+        "INI201: reachability is per method, not per model: the base `SubModule.weight_init` "
+        "is called by the sibling subclass RefinementNet, so DeepPruner, which never calls "
+        "it on itself, is not reported (found once no subclass calls it)"),
+    "mmdet_fpn_xavier_bias_none": (
+        "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
+        "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
+        "is missed, only a literal `bias=False` is read"),
+    "pytorch_pretrained_bert_layernorm_normal": (
+        "INI207: the project's own `BertLayerNorm` (weight=ones, bias=zeros, normalizes in "
+        "forward) is not read as a norm layer, and `std=self.config.initializer_range` "
+        "(a BertConfig passed in, default 0.02 in the same file) is not resolved; both needed"),
+    "shapeworks_deepssm_conv2d_init": (
+        "INI203: the callback comes from a factory `weight_init(module=nn.Conv2d, initf=...)` "
+        "returning a closure whose `isinstance(m, module)` reads the factory's argument"),
+    "torchvision_zero_init_residual_instancenorm": (
+        "INI005: `m.bn2.weight` written through an `isinstance(m, BasicBlock)` dispatch "
+        "(attribute chain into the block) is not read, and `norm_layer=nn.InstanceNorm2d` "
+        "passed to `ResNet(...)`/`Block(...)` is not bound into `self.bn2 = norm_layer(planes)`"),
 }
 
 #: bug name -> why initlint reports a warning/error on the fixed version today.
