@@ -42,9 +42,6 @@ MISSED: dict[str, str] = {
     "ssds_conv_key_filter": (
         "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
         "key-name filter is not read"),
-    "adf_linear_uninitialized": (
-        "INI007: `Parameter` imported as `from torch.nn.parameter import Parameter` is not "
-        "read as nn.Parameter (`nn.Parameter(...)` or `from torch.nn import Parameter` is)"),
     "allennlp_uniform_unit_scaling_inplace": (
         "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
         "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
