@@ -224,6 +224,18 @@ class ProjectFacts:
                 return self.functions[qualname]
         return None
 
+    def callback(self, cls: ClassFacts, name: str) -> FunctionFacts | None:
+        """The function ``apply(name)`` runs while ``cls`` is built: ``self.init_weights``
+        (recorded under the class that wrote it) is looked up on ``cls``'s MRO, as Python
+        binds it, so a base's method or a subclass's override is found."""
+        owner_name, _, method = name.rpartition(".")
+        owner = self.classes.get(owner_name)
+        if owner is not None and owner in self.mro(cls):
+            found = self.method(cls, method)
+            if found is not None:
+                return found
+        return self.functions.get(name)
+
     def all_layers(self, cls: ClassFacts) -> list[LayerFact]:
         return [layer for klass in self.mro(cls) for layer in klass.layers]
 
@@ -343,7 +355,7 @@ class ProjectFacts:
                                                   opaque, set(), 0):
             return applied, opaque  # ``for m in self.modules(): self._init(m)``
         if call.kind == "apply":
-            fn = self.functions.get(call.name)
+            fn = self.callback(cls, call.name)
             if fn is not None:
                 self._run_callback(cls, fn, "", applied, opaque, set(), 0)
         elif call.kind == "self_method" and call.receiver == "super":
@@ -412,7 +424,7 @@ class ProjectFacts:
                 opaque.append(f"self.{call.name}()")
         elif call.kind == "apply":
             receiver = _rebase(call.receiver, bound) if call.receiver else None
-            target = self.functions.get(call.name)
+            target = self.callback(cls, call.name)
             if receiver is None:
                 return
             if target is None:

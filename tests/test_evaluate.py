@@ -376,3 +376,39 @@ def test_a_layer_class_nobody_can_know_is_unknown_not_absent(lint):
                         nn.init.ones_(m.weight)
     """, Config(select=("INI208",)))
     assert findings == []
+
+
+def test_apply_of_a_bound_method_is_looked_up_on_the_built_class(lint):
+    """``self.apply(self.init_weights)`` in a subclass, the method in its base (BERT 0.4):
+    the callback runs, and its unknown std (an untyped config) still centres γ on 0."""
+    findings = lint("""
+        import torch
+        import torch.nn as nn
+
+        class Norm(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(d))
+                self.bias = nn.Parameter(torch.zeros(d))
+
+            def forward(self, x):
+                u = x.mean(-1, keepdim=True)
+                return self.weight * (x - u) / torch.sqrt(x.var(-1, keepdim=True)) + self.bias
+
+        class Base(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.config = config
+
+            def init_weights(self, module):
+                if isinstance(module, Norm):
+                    module.weight.data.normal_(mean=0.0, std=self.config.initializer_range)
+
+        class Model(Base):
+            def __init__(self, config):
+                super().__init__(config)
+                self.norm = Norm(8)
+                self.apply(self.init_weights)
+    """, Config(select=("INI207", "INI201")))
+    assert [(f.code, f.span.row) for f in findings] == [("INI207", 22)]
+    assert "N(0, σ)" in findings[0].message

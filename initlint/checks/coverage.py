@@ -565,22 +565,27 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if not types:
             continue
         kind, _gain, std, mean, _a = describe(site)
+        known_std = isinstance(std, (int, float)) and not isinstance(std, bool)
+        # a normal draw with mean 0 centres γ on 0 whatever its std (an unknown std, such
+        # as ``config.initializer_range``, included): only a known large std is left out
         near_zero = (kind in ("zeros",) or (kind == "normal" and mean in (0, 0.0)
-                                            and isinstance(std, (int, float)) and std < 0.5)
+                                            and (not known_std or std < 0.5))
                      or (kind == "uniform" and _small_uniform(site)))
         if not near_zero:
             continue
         if kind == "zeros" and _in_residual_class(ctx, site):
             continue  # identity at init: the branch's norm γ zeroed on purpose
         names = ", ".join(sorted(t for t in types))
-        drawn = f"drawn from N(0, {std:g})" if kind == "normal" else "set to 0" \
+        sigma = f"{std:g}" if known_std else "σ"
+        drawn = f"drawn from N(0, {sigma})" if kind == "normal" else "set to 0" \
             if kind == "zeros" else f"drawn from U({site.arg('a'):g}, {site.arg('b'):g})"
-        expected = abs(std) * math.sqrt(2 / math.pi) if kind == "normal" else 0.0
+        size = "0" if kind != "normal" else f"{abs(std) * math.sqrt(2 / math.pi):.3g}" \
+            if known_std else "0.8·σ"
         yield rule.finding(
             ctx, site.span,
             f"the scale γ of every {names} is {drawn}",
             f"γ multiplies each normalized output: drawn around 0 every channel is scaled to "
-            f"|γ|≈{expected:.3g} on average (half of them negative) instead of 1, so the "
+            f"|γ|≈{size} on average (half of them negative) instead of 1, so the "
             "signal after each norm layer is ~0 at init (measured on pix2pix's U-Net: BN "
             "output std 0.021 instead of ~1). The DCGAN recipe is "
             "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "

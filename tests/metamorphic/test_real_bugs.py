@@ -54,10 +54,6 @@ MISSED: dict[str, str] = {
         "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
         "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
         "is missed, only a literal `bias=False` is read"),
-    "pytorch_pretrained_bert_layernorm_normal": (
-        "INI207: the project's own `BertLayerNorm` (weight=ones, bias=zeros, normalizes in "
-        "forward) is not read as a norm layer, and `std=self.config.initializer_range` "
-        "(a BertConfig passed in, default 0.02 in the same file) is not resolved; both needed"),
     "shapeworks_deepssm_conv2d_init": (
         "INI203: the callback comes from a factory `weight_init(module=nn.Conv2d, initf=...)` "
         "returning a closure whose `isinstance(m, module)` reads the factory's argument"),
