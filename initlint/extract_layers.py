@@ -144,16 +144,15 @@ class LayerReader:
         for name, node in names:
             if not name or taken is False:
                 continue
-            value = self.value(node, env) if taken and node is not None else UNKNOWN
+            value = self.value(node, env) if taken and node is not None \
+                and _may_fold(node) else UNKNOWN
             env[name] = value
             self.rebound.add(name)
             # what the value and the tests on its way read
             read_from = [node] if node is not None else []
             read_from += [n.test for n, _ in _blocks_to(stmt, sub) or ()
                           if isinstance(n, (ast.If, ast.While))]
-            reads = {dotted(n) or "" for part in read_from for n in ast.walk(part)
-                     if isinstance(n, (ast.Name, ast.Attribute))}
-            if reads & self.tainted:
+            if _names_read(read_from) & self.tainted:
                 self.tainted.add(name)
             else:
                 self.tainted.discard(name)
@@ -704,6 +703,31 @@ def _unrolled(comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
         elt = _Substitute(gen.target.id, item).visit(copy.deepcopy(comp.elt))
         elts.append(ast.copy_location(elt, item) if not hasattr(elt, "lineno") else elt)
     return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), comp)
+
+
+def _may_fold(node: ast.AST) -> bool:
+    """Could ``value()`` know this expression? A call builds an object (a layer, a tensor)
+    except for the few value() folds (``partial``, ``getattr``, ``math.sqrt``...)."""
+    if not isinstance(node, ast.Call) or not (node.args or node.keywords):
+        return True  # ``Config()``: an instance of a class built with its defaults
+    name = dotted(node.func) or ""
+    return name.rsplit(".", 1)[-1] in _FOLDED_CALLS
+
+
+_FOLDED_CALLS = frozenset({"partial", "getattr", "sqrt", "calculate_gain"})
+
+
+def _names_read(nodes: list[ast.AST]) -> set[str]:
+    """Names and ``name.attr`` pairs the expressions read (what a taint can flow through)."""
+    out: set[str] = set()
+    for part in nodes:
+        for node in ast.walk(part):
+            kind = type(node)
+            if kind is ast.Name:
+                out.add(node.id)
+            elif kind is ast.Attribute and type(node.value) is ast.Name:
+                out.add(f"{node.value.id}.{node.attr}")
+    return out
 
 
 def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:
