@@ -93,8 +93,20 @@ async def test_the_server_reads_the_facts_the_cli_cached(client, tmp_path: Path,
     warm = subprocess.run([sys.executable, "-m", "initlint.cli", str(root)], timeout=120,
                           capture_output=True, text=True)  # a fresh process, as the server
     assert warm.returncode == 1, warm.stdout + warm.stderr  # ...and the cache is warm
-    codes = await open_and_wait(client, root, root / "pkg" / "init_utils.py")
+    path = root / "pkg" / "init_utils.py"
+    codes = await open_and_wait(client, root, path)
     assert codes == ["INI005"]  # the Linear built with bias=False is in another file
+    assert reads(client) == []  # the findings the CLI kept for this very project state...
+    assert any("findings the last run kept" in m.message for m in client.log_messages)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text=HELPERS.replace("m.bias", "m.bias "))]))
+    while True:  # ...then its context, linked after an edit: the CLI's facts
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.version == 2:
+            break
+    assert sorted(str(d.code) for d in params.diagnostics) == ["INI005"]
     (line,) = reads(client)
     assert line.startswith("initlint: 5 context files read: 0 parsed, 4 from the cache, "
                            "1 without model code, in ")

@@ -59,6 +59,7 @@ class LintResult:
     diagnostics: tuple[types.Diagnostic, ...]
     result_id: str
     seconds: float
+    kept: bool = False  # the findings a run kept for this state of the project (no relink)
 
 
 class InitlintServer(LanguageServer):
@@ -194,6 +195,10 @@ class InitlintServer(LanguageServer):
         if error:
             self.show_error(error)
         self.log_loads()
+        if result.kept:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Log, message="initlint: the findings the last run kept "
+                "for this state of the project; its context loads meanwhile"))
         current = self.open_document(uri)
         if current is None or current.version != version or current.source != text:
             return None
@@ -205,11 +210,21 @@ class InitlintServer(LanguageServer):
         """Runs on the lint thread."""
         start = time.perf_counter()
         outcome = self.linter.lint(path, uri, text, buffers)
+        if outcome.kept:  # answered from the cache: load the context now, before an edit
+            self.lint_thread.submit(self._warm, path, uri, text, buffers)
         diagnostics = tuple(to_diagnostics(outcome.findings, text, codec))
         digest = hashlib.sha1(repr((codec.encoding, outcome.findings)).encode()).hexdigest()
         seconds = time.perf_counter() - start
         return (LintResult(uri, version, text, outcome.findings, diagnostics, digest[:20],
-                           seconds), outcome.config_error)
+                           seconds, outcome.kept), outcome.config_error)
+
+    def _warm(self, path: str | None, uri: str, text: str, buffers: dict[str, str]) -> None:
+        """On the lint thread, after a first answer from kept findings: lint the document
+        again with its context loaded and linked, so the next edit relinks only itself."""
+        try:
+            self.linter.lint(path, uri, text, buffers)
+        except Exception:  # not sent to the client from this thread; the next lint reports
+            log.exception("loading the context of %s", uri)
 
     async def current(self, uri: str) -> LintResult | None:
         """The result for the document's current version: cached, awaited, or linted now."""
