@@ -440,6 +440,11 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
             cache.prune()
             return RunResult(list(findings), reported, parsed_count, cached=len(paths),
                              from_cache=True, digests={e.path: e.digest for e in entries})
+        kept = _known_findings(cache, entries, config, configs, report)
+        if kept is not None:  # e.g. `initlint .`, then a commit of some of its files
+            return RunResult(kept, reported, sum(1 for e in entries if e.digest),
+                             cached=len(paths), from_cache=True,
+                             digests={e.path: e.digest for e in entries})
     with _gc_thawed():
         hits = _settle(entries, jobs or default_jobs(), cache, progress)
         parsed = [e.parsed for e in entries if e.parsed is not None]
@@ -460,26 +465,53 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
     return result
 
 
-def _keep_known(cache: Cache, entries: list[_Entry], findings: list[Finding], config: Config,
-                configs: Mapping[str, Config] | None, report: Collection[str] | None) -> None:
-    """Each reported file's findings under the state of the files linked (see
-    :mod:`initlint.known`): an editor opening one of them, unchanged, shows them at once."""
+def _reported(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,
+              report: Collection[str] | None) -> Iterator[tuple[_Entry, str]]:
+    """The reported entries, each with the id of its settings."""
     ids: dict[int, str] = {}
-    by_path: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_path.setdefault(finding.path, []).append(finding)
-    reals = {e.path: os.path.realpath(e.path) for e in entries}
     wanted = set(report) if report is not None else None
-    mine = []
     for entry in entries:
         if wanted is not None and entry.path not in wanted:
             continue
         settings = configs.get(entry.path, config) if configs else config
         if id(settings) not in ids:
             ids[id(settings)] = config_key(settings, enabled_codes(settings))
-        mine.append((reals[entry.path], ids[id(settings)], by_path.get(entry.path, ())))
-    known.store(cache, known.state(cache, ((reals[e.path], e.key) for e in entries)), mine,
+        yield entry, ids[id(settings)]
+
+
+def _state(cache: Cache, entries: list[_Entry]) -> tuple[str, dict[str, str]]:
+    """The state of the files of a run (:mod:`initlint.known`), and each one's real path."""
+    reals = {e.path: os.path.realpath(e.path) for e in entries}
+    return known.state(cache, ((reals[e.path], e.key) for e in entries)), reals
+
+
+def _keep_known(cache: Cache, entries: list[_Entry], findings: list[Finding], config: Config,
+                configs: Mapping[str, Config] | None, report: Collection[str] | None) -> None:
+    """Each reported file's findings under the state of the files linked (see
+    :mod:`initlint.known`): an editor opening one of them unchanged, or a run reporting on
+    some of them, has them at once."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    state, reals = _state(cache, entries)
+    known.store(cache, state, [(reals[e.path], config_id, by_path.get(e.path, ()))
+                               for e, config_id in _reported(entries, config, configs, report)],
                 list(reals))
+
+
+def _known_findings(cache: Cache, entries: list[_Entry], config: Config,
+                    configs: Mapping[str, Config] | None,
+                    report: Collection[str] | None) -> list[Finding] | None:
+    """The findings a run that linked these very files kept for each reported one, when it
+    kept them for all (a whole-project run, then a commit of a few of its files)."""
+    state, reals = _state(cache, entries)
+    findings: list[Finding] = []
+    for entry, config_id in _reported(entries, config, configs, report):
+        found = known.lookup(cache, state, reals[entry.path], config_id, entry.path)
+        if found is None:
+            return None
+        findings += found
+    return sorted(findings, key=Finding.sort_key)
 
 
 def _run_files(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,

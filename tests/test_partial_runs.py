@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
+import initlint.engine
 from initlint import known
 from initlint.cache import Cache
 from initlint.cli import main
@@ -66,6 +67,22 @@ def test_a_partial_run_reports_on_its_files_what_the_whole_run_does(project: Pat
         reported += len(expected)
     assert reported > 5
     assert report(".") == whole == report(".")  # the cache's facts, then its run entry
+
+
+def test_a_partial_run_after_a_whole_run_reads_the_findings_it_kept(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    whole = report(".")
+    links: list[int] = []
+    real = initlint.engine.check_project
+    monkeypatch.setattr(initlint.engine, "check_project",
+                        lambda *args, **kwargs: links.append(1) or real(*args, **kwargs))
+    unlinked = 0
+    for named in commits(project):
+        before = len(links)
+        mine = {str(Path(n).resolve()) for n in named}
+        assert report("--force-exclude", *named) == [f for f in whole if f[0] in mine], named
+        unlinked += len(links) == before
+    assert unlinked >= 3  # linked only where a finding names another file (not kept)
 
 
 def test_a_warm_partial_run_after_edits_equals_a_cold_one(project: Path):
