@@ -235,9 +235,9 @@ class Neighbours:
         buffers = {os.path.realpath(p): t for p, t in open_docs.items()}
         files = [(os.path.realpath(path), facts_key(Source(path, text), cache)[0])]
         for file in self.files(path, config):
-            text = buffers.get(file)
-            if text is not None:
-                files.append((file, facts_key(Source(file, text), cache)[0]))
+            buffer = buffers.get(file)
+            if buffer is not None:
+                files.append((file, facts_key(Source(file, buffer), cache)[0]))
                 continue
             try:
                 stat = os.stat(file)
