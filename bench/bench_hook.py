@@ -10,7 +10,13 @@ process each time, with its own cache directory:
 - warm, a commit of K files: each round edits K files (a new comment line, so their facts
   are parsed again) and runs the hook on them; the rest of the project comes from the cache.
 
-Target (issue 14): under 1 s warm on a commit of a few files. Python writes its bytecode to a
+Target (issue 14): under 1 s warm on a commit of a few files. Measured on the 2-core VM
+with other work running (load 4.3-4.7, best / median of 5), before → after this session's
+changes: warm, 3 files edited 989 / 1316 ms → 657 / 664 ms; warm, unchanged 246 → 185 ms. Of
+the ~650 ms CPU left: decoding 275 files' cached facts ~270 ms, linking + checking ~155 ms,
+start-up and imports ~110 ms, the project walk ~35 ms, reading + hashing every file ~20 ms,
+parsing the 3 files ~45 ms. After a whole-project run (`initlint .`, then a commit of some
+of its files), the hook reads the findings that run kept and links nothing (~200 ms). Python writes its bytecode to a
 private prefix here (the project's checkout may forbid it), so imports cost what they cost in
 an installed initlint; initlint itself is a snapshot of this checkout.
 
