@@ -22,7 +22,7 @@ from initlint.findings import Finding, Severity, Span
 from initlint.lsp.workspace import Linter
 
 #: Files named together, as in a commit (spread over the fixtures, findings in most).
-GROUPS = 5
+GROUPS = 4
 
 
 @pytest.fixture
@@ -62,8 +62,7 @@ def test_a_partial_run_reports_on_its_files_what_the_whole_run_does(project: Pat
         mine = {str(Path(n).resolve()) for n in named}
         expected = [f for f in whole if f[0] in mine]
         assert report("--force-exclude", *named, "--no-cache") == expected, named
-        assert report("--force-exclude", *named) == expected, named  # cold cache, then warm
-        assert report("--force-exclude", *named) == expected, named
+        assert report("--force-exclude", *named) == expected, named  # facts cached as read
         reported += len(expected)
     assert reported > 5
     assert report(".") == whole == report(".")  # the cache's facts, then its run entry
