@@ -505,9 +505,12 @@ def _known_findings(cache: Cache, entries: list[_Entry], config: Config,
     """The findings a run that linked these very files kept for each reported one, when it
     kept them for all (a whole-project run, then a commit of a few of its files)."""
     state, reals = _state(cache, entries)
+    kept = known.load(cache, state)
+    if not kept:
+        return None
     findings: list[Finding] = []
     for entry, config_id in _reported(entries, config, configs, report):
-        found = known.lookup(cache, state, reals[entry.path], config_id, entry.path)
+        found = known.findings_of(kept, reals[entry.path], config_id, entry.path)
         if found is None:
             return None
         findings += found

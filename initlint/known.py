@@ -23,37 +23,58 @@ from initlint.findings import Finding
 
 KIND = "run"  # entries live beside the run entries (their keys never meet: other prefixes)
 
+#: What one state keeps: real path → (the id of the file's settings, its findings).
+Kept = dict[str, tuple[str, tuple[Finding, ...]]]
+
 
 def state(cache: Cache, files: Iterable[tuple[str, str]]) -> str:
     """The state of the linked ``files``: (real path, facts key) of each, in any order."""
     return cache.run_key("linked-files", sorted(files))
 
 
-def _key(cache: Cache, state_key: str, real_path: str, config_id: str) -> str:
-    return cache.run_key(f"findings-of|{config_id}", [(real_path, state_key)])
+def _key(cache: Cache, state_key: str) -> str:
+    return cache.run_key("findings-kept", [("", state_key)])
 
 
 def store(cache: Cache, state_key: str, files: Iterable[tuple[str, str, Iterable[Finding]]],
-          spellings: Iterable[str]) -> int:
-    """Keep each file's findings: ``files`` gives (its real path, the id of its settings
+          spellings: Iterable[str], merge: bool = False) -> int:
+    """Keep each file's findings, all in one entry per state (a run of 3,000 files writes
+    one file, not 3,000): ``files`` gives (its real path, the id of its settings
     (:func:`~initlint.cache.config_key`), its findings); ``spellings``, how the run spelled
-    every linked file. Returns how many files' findings were kept."""
+    every linked file; ``merge``: add to what the state keeps already (an editor keeps one
+    document at a time). Returns how many files' findings were kept."""
     names = {name for name in spellings if name}
-    kept = 0
+    kept: Kept = dict(load(cache, state_key)) if merge else {}
+    added = 0
     for real_path, config_id, found in files:
         found = tuple(found)
         if any(name in text for f in found for text in (f.message, f.why) for name in names):
             continue
-        cache.put(KIND, _key(cache, state_key, real_path, config_id), found)
-        kept += 1
-    return kept
+        kept[real_path] = (config_id, found)
+        added += 1
+    if added:
+        cache.put(KIND, _key(cache, state_key), kept)
+    return added
+
+
+def load(cache: Cache, state_key: str) -> Kept:
+    """What ``state_key`` keeps (empty when nothing)."""
+    hit = cache.get(KIND, _key(cache, state_key))
+    return hit if isinstance(hit, dict) else {}
+
+
+def findings_of(kept: Kept, real_path: str, config_id: str,
+                path: str) -> tuple[Finding, ...] | None:
+    """The findings ``kept`` for the file at ``real_path`` with these settings, spelled
+    ``path``; None when it keeps none."""
+    item = kept.get(real_path)
+    if not (isinstance(item, tuple) and len(item) == 2 and item[0] == config_id
+            and isinstance(item[1], tuple) and all(isinstance(f, Finding) for f in item[1])):
+        return None
+    return tuple(f if f.path == path else replace(f, path=path) for f in item[1])
 
 
 def lookup(cache: Cache, state_key: str, real_path: str, config_id: str,
            path: str) -> tuple[Finding, ...] | None:
-    """The findings kept for the file at ``real_path`` under ``state_key``, spelled ``path``;
-    None when there are none."""
-    hit = cache.get(KIND, _key(cache, state_key, real_path, config_id))
-    if not isinstance(hit, tuple) or not all(isinstance(f, Finding) for f in hit):
-        return None
-    return tuple(f if f.path == path else replace(f, path=path) for f in hit)
+    """The findings kept under ``state_key`` for one file (see :func:`findings_of`)."""
+    return findings_of(load(cache, state_key), real_path, config_id, path)

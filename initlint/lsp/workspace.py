@@ -411,7 +411,7 @@ class Linter:
             cache, state = first
             known.store(cache, state, [(os.path.realpath(path),
                                         config_key(config, enabled_codes(config)), findings)],
-                        [path, *(p.path for p in others)])
+                        [path, *(p.path for p in others)], merge=True)
 
     @staticmethod
     def _reusable(last: _Last, current: Parsed, ids: tuple[int, ...], config: Config,
