@@ -143,3 +143,23 @@ def test_findings_that_name_another_file_are_not_kept(tmp_path: Path):
     assert known.lookup(cache, state, "/p/a.py", "other settings", "a.py") is None
     other = known.state(cache, [("/p/a.py", "k1"), ("/p/b.py", "k3")])
     assert known.lookup(cache, other, "/p/a.py", "cfg", "a.py") is None
+
+
+def test_a_save_in_the_editor_keeps_findings_for_the_commit_hook(
+        project: Path, monkeypatch: pytest.MonkeyPatch):
+    report(".")  # the context's facts cached
+    name = "fixtures/crossfile_pkg/inits.py"
+    path, text = str(project / name), (project / name).read_text()
+    linter = Linter()
+    linter.lint(path, path, text + "\n# typing\n", {})  # a first lint keeps its own answer
+    saved = text + "\n# saved\n"
+    linter.lint(path, path, saved, {})  # later lints do not
+    (project / name).write_text(saved)
+    linter.keep(path, saved, {})  # the save
+    expected = report("--force-exclude", name, "--no-cache")
+    assert expected  # the scenario: findings to keep
+    links: list[int] = []
+    real = initlint.engine.check_project
+    monkeypatch.setattr(initlint.engine, "check_project",
+                        lambda *args, **kwargs: links.append(1) or real(*args, **kwargs))
+    assert (report("--force-exclude", name), links) == (expected, [])  # the hook: no link

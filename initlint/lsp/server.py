@@ -226,6 +226,20 @@ class InitlintServer(LanguageServer):
         except Exception:  # not sent to the client from this thread; the next lint reports
             log.exception("loading the context of %s", uri)
 
+    async def keep_after_lint(self, uri: str) -> None:
+        """After a save, once the document is linted: keep its findings for this state of
+        the project (``Linter.keep``), for a commit hook run next."""
+        task = self.pending.get(uri)
+        if task is not None and not task.done():
+            await asyncio.wait({task})
+        doc, path = self.open_document(uri), file_path(uri)
+        if doc is None or not path:
+            return
+        try:
+            await self.in_thread(self.linter.keep, path, doc.source, self.open_buffers(uri))
+        except Exception as exc:
+            self.log_error(f"keeping the findings of {uri}", exc)
+
     async def current(self, uri: str) -> LintResult | None:
         """The result for the document's current version: cached, awaited, or linted now."""
         for _ in range(8):
@@ -346,6 +360,7 @@ def create_server() -> InitlintServer:
         server.results.pop(uri, None)  # the config or a neighbour may have changed too
         server.schedule(uri, 0)
         server.others_changed(uri)
+        asyncio.get_running_loop().create_task(server.keep_after_lint(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(server)

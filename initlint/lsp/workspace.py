@@ -426,6 +426,23 @@ class Linter:
             return False
         return not any(_rows(f) & changed for f in last.findings)
 
+    def keep(self, path: str, text: str, open_docs: Mapping[str, str]) -> None:
+        """After a save: the document's last findings, if they are for this text and this
+        context, kept for this state of the project, so a commit hook run right after reads
+        them instead of linking the project (see :mod:`initlint.known`)."""
+        last = self._last.get(path)
+        if last is None or last.text != text or not self.neighbours.use_cache:
+            return
+        neighbours = self.neighbours.parsed(path, last.config, open_docs)
+        if tuple(id(p) for p in neighbours if p.path != path) != last.neighbours:
+            return  # the context changed since: the next lint will say what holds now
+        cache = Cache.for_config(last.config)
+        state = self.neighbours.state(path, text, last.config, open_docs, cache)
+        known.store(cache, state, [(os.path.realpath(path),
+                                    config_key(last.config, enabled_codes(last.config)),
+                                    last.findings)],
+                    [path, *(p.path for p in neighbours)], merge=True)
+
     def forget(self, path: str) -> None:
         self._last.pop(path, None)
 
