@@ -360,7 +360,10 @@ def create_server() -> InitlintServer:
         server.results.pop(uri, None)  # the config or a neighbour may have changed too
         server.schedule(uri, 0)
         server.others_changed(uri)
-        asyncio.get_running_loop().create_task(server.keep_after_lint(uri))
+        for doc in [uri, *(other for other in server.workspace.text_documents if other != uri)]:
+            # every open document, once re-linted against what is now on disk: a commit of
+            # several files saved one after the other finds them all kept for its state
+            asyncio.get_running_loop().create_task(server.keep_after_lint(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(server)
