@@ -11,9 +11,12 @@ process each time, with its own cache directory:
   are parsed again) and runs the hook on them; the rest of the project comes from the cache.
 
 Target (issue 14): under 1 s warm on a commit of a few files. Measured on the 2-core VM
-with other work running (load 4.3-4.7, best / median of 5), before → after this session's
-changes: warm, 3 files edited 989 / 1316 ms → 657 / 664 ms; warm, unchanged 246 → 185 ms. Of
-the ~650 ms CPU left: decoding 275 files' cached facts ~270 ms, linking + checking ~155 ms,
+with other work running (load 3-5; wall times vary by half from minute to minute, so before
+and after were run alternately), before → after this session's changes: warm, 3 files edited
+989 / 1316 ms → 657 / 664 ms (best / median of 5, load 4.5), 1.42-1.51 s → 1.00-1.11 s wall
+and 0.80-0.87 s → 0.61-0.64 s user CPU (5 alternate runs, load 4.4); warm, unchanged
+246 → 185 ms; edited after `initlint .`: 0.75-0.87 s → 0.18-0.19 s user CPU. Of the ~620 ms
+CPU left: decoding 275 files' cached facts ~270 ms, linking + checking ~155 ms,
 start-up and imports ~110 ms, the project walk ~35 ms, reading + hashing every file ~20 ms,
 parsing the 3 files ~45 ms. After a whole-project run (`initlint .`, then a commit of some
 of its files: the last row), the hook reads the findings that run kept and links nothing.
