@@ -1,6 +1,8 @@
 """Each file's findings under one state of its project, kept for the next run that links the
 same files: how an editor opening a file of a project that ``initlint`` (or an earlier
-editor session) has just checked shows its findings without loading the project's facts.
+editor session) has just checked shows its findings without loading the project's facts,
+and how a commit hook after ``initlint .`` (or after saving the files in the editor, which
+keeps them on save) reports on the committed files without linking the project.
 
 A file's findings depend on nothing but its own text and settings and the facts of every
 file linked with it. So they are kept under the code fingerprint, the file's real path and
