@@ -4,14 +4,20 @@ Copies a package (default: timm from the corpus, 304 files) into a temporary git
 with a pyproject.toml and starts the real server over stdio with a pygls client (VS Code's
 capabilities: push diagnostics, utf-16), debounce off, then:
 
-- opens a file with the cache empty (cold: the server parses the project for context, in
-  spawn workers, and caches it) and with the cache warmed by an `initlint` run (warm: the
-  CLI's facts are read), timing didOpen → publishDiagnostics;
+- opens a file with the cache warmed by an `initlint` run (warm: the server answers with the
+  findings that run kept for this state of the project, then loads the context meanwhile),
+  the same file edited on disk since that run (its context's facts come from the cache and
+  are linked with it), and with the cache empty (cold: the server parses the project for
+  context, in spawn workers, and caches it), timing didOpen → publishDiagnostics;
 - edits a ~3,000-line file (timm's efficientnet.py) one character at a time, timing
   didChange → publishDiagnostics: a digit in a code line (its facts change: relinked) and
   a character in a comment (facts unchanged: the last findings stand).
 
 Targets (issue 14): first diagnostics < 500 ms, re-lint of a 3,000-line file < 100 ms.
+Measured on the 2-core VM with other work running (load 3.2-4.3, best / median of 3),
+before → after this session's changes: warm 794 / 823 ms → 104 / 131 ms (70 ms at load
+2.1); edited since the run (no kept findings: the context's 277 cached facts decoded, 340 ms,
+and linked) 605 / 612 ms, the path every warm open took before.
 initlint runs from a snapshot of this checkout (edits meanwhile would change the cache's
 code fingerprint); bytecode goes to a private prefix, as in an installed initlint.
 
@@ -86,6 +92,9 @@ async def relint(repo: Path, path: Path, kind: str, rounds: int) -> list[float]:
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
                                              text=text)))
     await opened
+    # a first answer from kept findings loads the context in the background: let it finish,
+    # so the edits below time re-lints, not that load
+    await asyncio.sleep(3)
     line, column, first, second = edit_at(text, kind)
     times = []
     for version in range(2, rounds + 2):
@@ -136,6 +145,17 @@ async def main() -> None:
         print(f"  open → first diagnostics, warm cache  {min(warm) * 1000:8.0f} ms best, "
               f"{statistics.median(warm) * 1000:.0f} ms median  (target < 500 ms; {count} "
               "diagnostics)")
+        original = opened.read_text()
+        edited_since = []
+        for round_ in range(3):  # a new text each time: the server keeps its own answers
+            opened.write_text(f"{original}# edited since the run {round_}\n")
+            seconds, count, logs = await first_diagnostics(repo, opened)
+            edited_since.append(seconds)
+            print(f"    {seconds * 1000:.0f} ms: {'; '.join(logs)}")
+        opened.write_text(original)
+        print(f"  open → first diagnostics, file edited since the run (context facts cached) "
+              f"{min(edited_since) * 1000:8.0f} ms best, "
+              f"{statistics.median(edited_since) * 1000:.0f} ms median")
         shutil.rmtree(Path(tmp) / "cache")
         cold, count, logs = await first_diagnostics(repo, opened)
         print(f"  open → first diagnostics, cold cache  {cold * 1000:8.0f} ms  ({count} "

@@ -1,6 +1,6 @@
 """``python -m initlint``: the same command line as ``initlint``."""
 
-from initlint.cli import main
+from initlint.cli import entry
 
 if __name__ == "__main__":
-    main(prog_name="initlint")
+    entry()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import gc
 import os
 import sys
 from collections import Counter
@@ -293,5 +294,18 @@ def lsp_command(stdio: bool) -> None:
     serve_lsp()
 
 
+def entry() -> None:
+    """The ``initlint`` command (console script, ``python -m initlint``): :func:`main`, then
+    an exit that does not free the run's objects one by one. A run over a big project leaves
+    about a million facts in reference cycles (the linker's memos); the interpreter's last
+    full collection would walk and free them all, which costs a third of a warm partial run
+    in timm (0.3 s). Frozen, they are left to the OS; output is flushed and atexit handlers
+    run as usual. (Not in :func:`main`: tests and other callers run it in their process.)"""
+    try:
+        main(prog_name="initlint")
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from initlint import known
 from initlint.cache import Cache, config_key, content_hash
 from initlint.checks import ALL_RULES, FileContext
 from initlint.config import Config
@@ -257,20 +258,27 @@ def _scan(paths: list[str], cache: Cache | None) -> list[_Entry]:
             continue
         source = read_source(path)
         entry = _Entry(path, len(source.text))
+        entry.key, entry.digest = facts_key(source, cache)
         if source.error:
             entry.parsed = Parsed(path, "", None, syntax_finding(path, source.error))
-            entry.key = "error:" + source.error
-        elif not prefilter(source.text):
+        elif not entry.digest:
             entry.parsed = Parsed(path, "", None, None, skipped=True)
-            entry.key = "skipped"
-        else:
-            entry.digest = content_hash(source.text)
-            # keyed by the real path: `initlint .`, a pre-commit run and an editor spell one
-            # file differently and share its facts (relabelled on load: see _settle)
-            entry.key = cache.file_key(os.path.realpath(path), module_name_for(path),
-                                       entry.digest)
         entries.append(entry)
     return entries
+
+
+def facts_key(source: Source, cache: Cache) -> tuple[str, str]:
+    """The cache key of a file's facts, and the content hash behind it ("" when the file
+    needs no parse: unreadable, or no model code)."""
+    if source.error:
+        return "error:" + source.error, ""
+    if not prefilter(source.text):
+        return "skipped", ""
+    digest = content_hash(source.text)
+    # keyed by the real path: `initlint .`, a pre-commit run and an editor spell one file
+    # differently and share its facts (relabelled on load: see _settle)
+    return cache.file_key(os.path.realpath(source.path), module_name_for(source.path),
+                          digest), digest
 
 
 def _as(parsed: Parsed, path: str) -> Parsed:
@@ -432,6 +440,11 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
             cache.prune()
             return RunResult(list(findings), reported, parsed_count, cached=len(paths),
                              from_cache=True, digests={e.path: e.digest for e in entries})
+        kept = _known_findings(cache, entries, config, configs, report)
+        if kept is not None:  # e.g. `initlint .`, then a commit of some of its files
+            return RunResult(kept, reported, sum(1 for e in entries if e.digest),
+                             cached=len(paths), from_cache=True,
+                             digests={e.path: e.digest for e in entries})
     with _gc_thawed():
         hits = _settle(entries, jobs or default_jobs(), cache, progress)
         parsed = [e.parsed for e in entries if e.parsed is not None]
@@ -447,8 +460,61 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
     if cache is not None and not changed and not any(e.stale for e in entries):
         # stored only when every file analysed had the bytes the run key was computed from
         cache.put("run", run_key, (tuple(findings), result.parsed))
+        _keep_known(cache, entries, findings, config, configs, report)
         cache.prune()
     return result
+
+
+def _reported(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,
+              report: Collection[str] | None) -> Iterator[tuple[_Entry, str]]:
+    """The reported entries, each with the id of its settings."""
+    ids: dict[int, str] = {}
+    wanted = set(report) if report is not None else None
+    for entry in entries:
+        if wanted is not None and entry.path not in wanted:
+            continue
+        settings = configs.get(entry.path, config) if configs else config
+        if id(settings) not in ids:
+            ids[id(settings)] = config_key(settings, enabled_codes(settings))
+        yield entry, ids[id(settings)]
+
+
+def _state(cache: Cache, entries: list[_Entry]) -> tuple[str, dict[str, str]]:
+    """The state of the files of a run (:mod:`initlint.known`), and each one's real path."""
+    reals = {e.path: os.path.realpath(e.path) for e in entries}
+    return known.state(cache, ((reals[e.path], e.key) for e in entries)), reals
+
+
+def _keep_known(cache: Cache, entries: list[_Entry], findings: list[Finding], config: Config,
+                configs: Mapping[str, Config] | None, report: Collection[str] | None) -> None:
+    """Each reported file's findings under the state of the files linked (see
+    :mod:`initlint.known`): an editor opening one of them unchanged, or a run reporting on
+    some of them, has them at once."""
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    state, reals = _state(cache, entries)
+    known.store(cache, state, [(reals[e.path], config_id, by_path.get(e.path, ()))
+                               for e, config_id in _reported(entries, config, configs, report)],
+                list(reals))
+
+
+def _known_findings(cache: Cache, entries: list[_Entry], config: Config,
+                    configs: Mapping[str, Config] | None,
+                    report: Collection[str] | None) -> list[Finding] | None:
+    """The findings a run that linked these very files kept for each reported one, when it
+    kept them for all (a whole-project run, then a commit of a few of its files)."""
+    state, reals = _state(cache, entries)
+    kept = known.load(cache, state)
+    if not kept:
+        return None
+    findings: list[Finding] = []
+    for entry, config_id in _reported(entries, config, configs, report):
+        found = known.findings_of(kept, reals[entry.path], config_id, entry.path)
+        if found is None:
+            return None
+        findings += found
+    return sorted(findings, key=Finding.sort_key)
 
 
 def _run_files(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,

@@ -435,9 +435,11 @@ class ProjectFacts:
             if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
                 return  # a class constructor: building a submodule runs no init on ours
             target = self.functions.get(call.name)
-            placed = self.placed_by_path(cls)
-            passes_model = any(path == "" or path in placed for a in call.args if a
-                               for path in [_rebase(a, bound)] if path is not None)
+            # the model's layer paths are built only when an argument rebases to a path
+            # (``init(self.fc)``): most calls pass none, and this runs for every class
+            paths = [p for p in (_rebase(a, bound) for a in call.args if a) if p is not None]
+            passes_model = "" in paths or (
+                bool(paths) and any(p in self.placed_by_path(cls) for p in paths))
             if target is None:
                 if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
                     opaque.append(f"{call.name}(...)")

@@ -93,8 +93,20 @@ async def test_the_server_reads_the_facts_the_cli_cached(client, tmp_path: Path,
     warm = subprocess.run([sys.executable, "-m", "initlint.cli", str(root)], timeout=120,
                           capture_output=True, text=True)  # a fresh process, as the server
     assert warm.returncode == 1, warm.stdout + warm.stderr  # ...and the cache is warm
-    codes = await open_and_wait(client, root, root / "pkg" / "init_utils.py")
+    path = root / "pkg" / "init_utils.py"
+    codes = await open_and_wait(client, root, path)
     assert codes == ["INI005"]  # the Linear built with bias=False is in another file
+    assert reads(client) == []  # the findings the CLI kept for this very project state...
+    assert any("findings the last run kept" in m.message for m in client.log_messages)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text=HELPERS.replace("m.bias", "m.bias "))]))
+    while True:  # ...then its context, linked after an edit: the CLI's facts
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.version == 2:
+            break
+    assert sorted(str(d.code) for d in params.diagnostics) == ["INI005"]
     (line,) = reads(client)
     assert line.startswith("initlint: 5 context files read: 0 parsed, 4 from the cache, "
                            "1 without model code, in ")
@@ -152,3 +164,40 @@ def test_lint_uses_the_documents_own_config(tmp_path: Path):
     path = str(tmp_path / "a" / "m.py")
     assert Linter(use_cache=False).lint(path, path, (tmp_path / "a" / "m.py").read_text(),
                                         {}).findings == ()  # INI001 ignored by a/initlint.toml
+
+
+async def test_files_saved_in_the_editor_are_kept_for_the_commit_hook(client, tmp_path: Path):
+    """Edit two files, save both: the hook's run over them then finds every one's findings
+    kept for the state on disk, and links nothing."""
+    from initlint.cache import Cache
+    from initlint.cli_discovery import DiscoveryOptions, resolve_run
+    from initlint.engine import _known_findings, _scan
+    from initlint.walk import Resolver
+
+    root = write(tmp_path / "proj", {"pyproject.toml": "", "pkg/__init__.py": "",
+                                     "pkg/init_utils.py": HELPERS, "pkg/models.py": USES})
+    await open_and_wait(client, root, root / "pkg" / "init_utils.py")
+    edits = {"pkg/init_utils.py": HELPERS + "\n# edited\n", "pkg/models.py": USES + "\n# too\n"}
+    for name, text in edits.items():
+        uri = (root / name).as_uri()
+        if name != "pkg/init_utils.py":
+            client.text_document_did_open(types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                                     text=(root / name).read_text())))
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    for name, text in edits.items():  # saved one after the other
+        (root / name).write_text(text)
+        client.text_document_did_save(types.DidSaveTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=(root / name).as_uri())))
+    named = tuple(str(root / name) for name in edits)
+    run = resolve_run(named, Resolver(), DiscoveryOptions(force_exclude=True))
+    cache = Cache(CACHE)
+    for _ in range(100):  # the server keeps them once it has re-linted both
+        kept = _known_findings(cache, _scan(run.files, cache), run.config, run.configs,
+                               run.report)
+        if kept is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert kept is not None and sorted(f.code for f in kept) == ["INI005"]

@@ -1,6 +1,6 @@
 """The server's heap policy (initlint/lsp/heap.py) rests on one fact: linting makes no
-reference cycles, so pausing the cycle collector during a lint and freezing what a lint
-loaded lose nothing. These tests lint real fixture packages and ask the collector."""
+reference cycles, so pausing the cycle collector during a lint loses nothing. These tests
+lint real fixture packages and ask the collector."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import gc
 import shutil
 from pathlib import Path
 
-from initlint.lsp.heap import Heap, collector_paused
+from initlint.lsp.heap import collector_paused
 from initlint.lsp.workspace import Linter
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -61,14 +61,3 @@ def test_collector_state_is_restored() -> None:
     with collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
-
-
-def test_heap_settles_once_per_context() -> None:
-    heap = Heap()
-    try:
-        assert heap.settle(1) is True
-        assert gc.get_freeze_count() > 0
-        assert heap.settle(1) is False
-        assert heap.settle(2) is True
-    finally:
-        gc.unfreeze()

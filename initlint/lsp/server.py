@@ -34,7 +34,7 @@ from initlint.docs import rule_doc
 from initlint.findings import Finding, Span
 from initlint.lsp import actions
 from initlint.lsp.diagnostics import hover_markdown, to_diagnostics
-from initlint.lsp.heap import Heap, collector_paused
+from initlint.lsp.heap import collector_paused
 from initlint.lsp.noqa import noqa_code_at
 from initlint.lsp.positions import TextIndex
 from initlint.lsp.protocol import AnsweringProtocol
@@ -45,9 +45,6 @@ log = logging.getLogger("initlint.lsp")
 #: Debounce bounds (seconds). Between them the delay follows the document's last lint time,
 #: which keeps continuous typing at about half a core at most.
 MIN_DEBOUNCE, MAX_DEBOUNCE = 0.05, 0.3
-#: Seconds after a lint's answer before the heap is settled (a full collection, ~0.1 s in a
-#: big package), so the answer is never behind it.
-SETTLE_AFTER = 0.2
 
 T = TypeVar("T")
 
@@ -63,6 +60,7 @@ class LintResult:
     diagnostics: tuple[types.Diagnostic, ...]
     result_id: str
     seconds: float
+    kept: bool = False  # the findings a run kept for this state of the project (no relink)
 
 
 class InitlintServer(LanguageServer):
@@ -71,7 +69,6 @@ class InitlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("initlint", __version__, protocol_cls=AnsweringProtocol)
         self.linter = Linter()
-        self.heap = Heap()
         self.lint_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlint")
         self.results: dict[str, LintResult] = {}
         self.pending: dict[str, asyncio.Task] = {}
@@ -199,8 +196,10 @@ class InitlintServer(LanguageServer):
         if error:
             self.show_error(error)
         self.log_loads()
-        # once the answer is out: freeze the context a lint just loaded (see lsp/heap.py)
-        loop.call_later(SETTLE_AFTER, self.heap.settle, len(self.linter.neighbours.loads))
+        if result.kept:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Log, message="initlint: the findings the last run kept "
+                "for this state of the project; its context loads meanwhile"))
         current = self.open_document(uri)
         if current is None or current.version != version or current.source != text:
             return None
@@ -211,13 +210,37 @@ class InitlintServer(LanguageServer):
                  buffers: dict[str, str], codec) -> tuple[LintResult, str | None]:
         """Runs on the lint thread."""
         start = time.perf_counter()
-        with collector_paused():
+        with collector_paused():  # see lsp/heap.py
             outcome = self.linter.lint(path, uri, text, buffers)
+        if outcome.kept:  # answered from the cache: load the context now, before an edit
+            self.lint_thread.submit(self._warm, path, uri, text, buffers)
         diagnostics = tuple(to_diagnostics(outcome.findings, text, codec))
         digest = hashlib.sha1(repr((codec.encoding, outcome.findings)).encode()).hexdigest()
         seconds = time.perf_counter() - start
         return (LintResult(uri, version, text, outcome.findings, diagnostics, digest[:20],
-                           seconds), outcome.config_error)
+                           seconds, outcome.kept), outcome.config_error)
+
+    def _warm(self, path: str | None, uri: str, text: str, buffers: dict[str, str]) -> None:
+        """On the lint thread, after a first answer from kept findings: lint the document
+        again with its context loaded and linked, so the next edit relinks only itself."""
+        try:
+            self.linter.lint(path, uri, text, buffers)
+        except Exception:  # not sent to the client from this thread; the next lint reports
+            log.exception("loading the context of %s", uri)
+
+    async def keep_after_lint(self, uri: str) -> None:
+        """After a save, once the document is linted: keep its findings for this state of
+        the project (``Linter.keep``), for a commit hook run next."""
+        task = self.pending.get(uri)
+        if task is not None and not task.done():
+            await asyncio.wait({task})
+        doc, path = self.open_document(uri), file_path(uri)
+        if doc is None or not path:
+            return
+        try:
+            await self.in_thread(self.linter.keep, path, doc.source, self.open_buffers(uri))
+        except Exception as exc:
+            self.log_error(f"keeping the findings of {uri}", exc)
 
     async def current(self, uri: str) -> LintResult | None:
         """The result for the document's current version: cached, awaited, or linted now."""
@@ -339,6 +362,10 @@ def create_server() -> InitlintServer:
         server.results.pop(uri, None)  # the config or a neighbour may have changed too
         server.schedule(uri, 0)
         server.others_changed(uri)
+        for doc in [uri, *(other for other in server.workspace.text_documents if other != uri)]:
+            # every open document, once re-linted against what is now on disk: a commit of
+            # several files saved one after the other finds them all kept for its state
+            asyncio.get_running_loop().create_task(server.keep_after_lint(doc))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @guarded(server)

@@ -17,18 +17,21 @@ loop except the immutable values it returns.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from initlint.cache import Cache
+from initlint import known
+from initlint.cache import Cache, config_key
 from initlint.config import Config, ConfigError, find_config, load_config
 from initlint.context import MAX_CONTEXT_FILES, package_of, project_root
-from initlint.discover import DiscoveryError, Source, discover
-from initlint.engine import Parsed, check_project, load_facts, parse_source
+from initlint.discover import DiscoveryError, Source, discover, read_source
+from initlint.engine import Parsed, check_project, facts_key, load_facts, parse_source
 from initlint.findings import Finding
 from initlint.selection import enabled_codes
 from initlint.walk import Resolver, Walk
@@ -49,6 +52,9 @@ class Outcome:
 
     findings: tuple[Finding, ...]
     config_error: str | None = None
+    #: the findings a run kept for this same state of the project (:mod:`initlint.known`),
+    #: the context not loaded yet: the next lint loads it (the server asks for one at once)
+    kept: bool = False
 
 
 class ConfigCache:
@@ -135,6 +141,7 @@ class Neighbours:
         self.use_cache = use_cache
         self._parsed: OrderedDict[str, tuple[tuple, Parsed]] = OrderedDict()
         self._listings: dict[tuple, tuple[float, list[str]]] = {}
+        self._keys: dict[str, tuple[tuple[int, int], str]] = {}  # file → (mtime, size), key
         self.parses = 0  # files parsed or loaded so far (the benchmark and tests read it)
         self.loads: list[Load] = []  # each time files joined the context (the server logs it)
 
@@ -211,13 +218,37 @@ class Neighbours:
         if missing:
             start = time.perf_counter()
             cache = Cache.for_config(config) if self.use_cache else None
-            loaded, hits, parsed = load_facts([f for f, _ in missing], cache=cache,
-                                              spawn=True)
+            with _frozen_after():
+                loaded, hits, parsed = load_facts([f for f, _ in missing], cache=cache,
+                                                  spawn=True)
             for (file, key), item in zip(missing, loaded, strict=True):
                 self._store(file, key, item)
                 out.append(item)
             self.loads.append(Load(len(missing), hits, parsed, time.perf_counter() - start))
         return out
+
+    def state(self, path: str, text: str, config: Config, open_docs: Mapping[str, str],
+              cache: Cache) -> str:
+        """The state of the files a lint of ``path`` (as ``text``) links: the document and
+        its neighbours, open buffers for their files (see :mod:`initlint.known`). Reads
+        each file once, then again only when its (mtime, size) changes."""
+        buffers = {os.path.realpath(p): t for p, t in open_docs.items()}
+        files = [(os.path.realpath(path), facts_key(Source(path, text), cache)[0])]
+        for file in self.files(path, config):
+            buffer = buffers.get(file)
+            if buffer is not None:
+                files.append((file, facts_key(Source(file, buffer), cache)[0]))
+                continue
+            try:
+                stat = os.stat(file)
+            except OSError:
+                continue
+            mark = (stat.st_mtime_ns, stat.st_size)
+            kept = self._keys.get(file)
+            if kept is None or kept[0] != mark:
+                kept = self._keys[file] = (mark, facts_key(read_source(file), cache)[0])
+            files.append((file, kept[1]))
+        return known.state(cache, files)
 
     def _buffer(self, file: str, text: str) -> Parsed:
         key = ("buffer", len(text), hash(text))
@@ -235,6 +266,19 @@ class Neighbours:
         self._parsed.move_to_end(file)
         while len(self._parsed) > MAX_CACHED:
             self._parsed.popitem(last=False)
+
+
+@contextmanager
+def _frozen_after() -> Iterator[None]:
+    """Loaded facts are kept for the session (a million objects in timm) and make no
+    reference cycles: left to the cyclic collector, they would make its next full pass
+    take 0.2 s in the middle of a lint. So collect what is garbage now (cheap: what earlier
+    loads froze is not scanned), freeze it all, and the facts arriving now with it
+    (:func:`~initlint.engine.load_facts` keeps a freeze it did not start). Frozen objects
+    are still freed by reference counting when dropped."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def excluded(path: str, config: Config) -> bool:
@@ -299,6 +343,8 @@ class Linter:
         self.configs = ConfigCache()
         self.neighbours = Neighbours(neighbour_limit, use_cache)
         self._last: dict[str, _Last] = {}
+        self._states: dict[str, tuple[Cache, str]] = {}  # first lints: the state they link
+        self._answered: set[str] = set()  # documents answered with kept findings
         self.relinks = 0  # lints that linked and checked (not reused); tests read it
         self.parses = 0  # documents parsed (a comment-only edit is not)
 
@@ -313,9 +359,13 @@ class Linter:
              open_docs: Mapping[str, str]) -> Outcome:
         """Findings for a buffer; ``path`` is its file (None for an unsaved buffer), ``name``
         what findings carry."""
-        config, neighbours, error = self.context(path, open_docs)
+        config, error = self.configs.for_path(path)
         if path and excluded(path, config):
             return Outcome((), error)
+        kept = self._kept(path, text, config, open_docs) if path else None
+        if kept is not None:
+            return Outcome(kept, error, kept=True)
+        neighbours = self.neighbours.parsed(path, config, open_docs) if path else []
         target = path or name
         others = [p for p in neighbours if p.path != target]
         ids = tuple(id(p) for p in others)
@@ -331,8 +381,37 @@ class Linter:
         else:
             self.relinks += 1
             findings = tuple(check_project([current, *others], config, only=[target]))
+            self._keep(target, config, findings, others)
         self._last[target] = _Last(text, current, ids, config, findings)
         return Outcome(findings, error)
+
+    def _kept(self, path: str, text: str, config: Config,
+              open_docs: Mapping[str, str]) -> tuple[Finding, ...] | None:
+        """On a document's first lint, the findings a run (``initlint``, an earlier editor
+        session) kept for this state of its project, if any: answered without loading the
+        context's facts nor relinking. Any later lint of the document links as usual."""
+        if not self.neighbours.use_cache or path in self._last or path in self._answered:
+            return None
+        cache = Cache.for_config(config)
+        state = self.neighbours.state(path, text, config, open_docs, cache)
+        self._states[path] = (cache, state)
+        found = known.lookup(cache, state, os.path.realpath(path),
+                             config_key(config, enabled_codes(config)), path)
+        if found is not None:
+            self._answered.add(path)
+            del self._states[path]
+        return found
+
+    def _keep(self, path: str, config: Config, findings: tuple[Finding, ...],
+              others: list[Parsed]) -> None:
+        """After a document's first lint: its findings, for the next session (as a run of
+        the CLI keeps its files')."""
+        first = self._states.pop(path, None)
+        if first is not None:
+            cache, state = first
+            known.store(cache, state, [(os.path.realpath(path),
+                                        config_key(config, enabled_codes(config)), findings)],
+                        [path, *(p.path for p in others)], merge=True)
 
     @staticmethod
     def _reusable(last: _Last, current: Parsed, ids: tuple[int, ...], config: Config,
@@ -346,6 +425,23 @@ class Linter:
         if changed is None:
             return False
         return not any(_rows(f) & changed for f in last.findings)
+
+    def keep(self, path: str, text: str, open_docs: Mapping[str, str]) -> None:
+        """After a save: the document's last findings, if they are for this text and this
+        context, kept for this state of the project, so a commit hook run right after reads
+        them instead of linking the project (see :mod:`initlint.known`)."""
+        last = self._last.get(path)
+        if last is None or last.text != text or not self.neighbours.use_cache:
+            return
+        neighbours = self.neighbours.parsed(path, last.config, open_docs)
+        if tuple(id(p) for p in neighbours if p.path != path) != last.neighbours:
+            return  # the context changed since: the next lint will say what holds now
+        cache = Cache.for_config(last.config)
+        state = self.neighbours.state(path, text, last.config, open_docs, cache)
+        known.store(cache, state, [(os.path.realpath(path),
+                                    config_key(last.config, enabled_codes(last.config)),
+                                    last.findings)],
+                    [path, *(p.path for p in neighbours)], merge=True)
 
     def forget(self, path: str) -> None:
         self._last.pop(path, None)
