@@ -37,7 +37,14 @@ PER_TRANSFORM = 2
 #: Pairs whose rewritten program is known NOT to build the same model, with the reason. The
 #: invariance suite must not count them against initlint. Kept exact: a listed pair that is
 #: checked and builds the same model fails the test.
-NOT_EQUIVALENT: dict[str, str] = {}
+_SUBCLASS_NAME = ("nn.MultiheadAttention's out_proj is NonDynamicallyQuantizableLinear, a "
+                  "Linear subclass: `isinstance(m, nn.Linear)` matches it, a test on the class "
+                  "name does not (the rewrite changes which layers get the init)")
+NOT_EQUIVALENT: dict[str, str] = {
+    "runtime/clean_architectures.py::dispatch_startswith": _SUBCLASS_NAME,
+    "runtime/clean_architectures.py::dispatch_name_eq": _SUBCLASS_NAME,
+    "runtime/clean_architectures.py::dispatch_type_in": _SUBCLASS_NAME,
+}
 
 
 def _write(root: Path, texts: dict[str, str]) -> None:
