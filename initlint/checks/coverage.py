@@ -68,6 +68,90 @@ def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"(e.g. `self.apply({fn.name})`) or delete it.",
             fixes.call_init(ctx, cls, fn) if fn.cls else None,
             subject=fn.qualname)
+    yield from _inherited_init_skipped(rule, ctx)
+
+
+def _inherited_init_skipped(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    """A model whose base defines an init method that a sibling subclass runs when it is
+    built, while this model never runs it and its own weight layers get no other init
+    (DeepPruner#6: the call was erased from one subclass). Per model, where the method
+    itself is reached."""
+    project = ctx.project
+    for cls in module_classes(ctx):
+        init = project.functions.get(f"{cls.qualname}.__init__")
+        if init is None or project.external_bases(cls):
+            continue
+        applied, opaque = project.construction(cls)
+        if opaque:
+            continue
+        ran = {item.site.function for item in applied}
+        bare = _uninitialized_own_layers(ctx, cls)
+        if not bare:
+            continue
+        for method in _inherited_init_methods(project, cls):
+            if any(f == method.qualname or f.startswith(method.qualname + ".") for f in ran):
+                continue
+            sibling = _sibling_running(project, cls, method)
+            if sibling is None:
+                continue
+            names = ", ".join(f"`{name}`" for name in bare[:3]) + ("…" if len(bare) > 3 else "")
+            yield rule.finding(
+                ctx, Span(init.span.row, init.span.column, init.span.row,
+                          init.span.column + len("def __init__")),
+                f"`{cls.name}` never runs the inherited `{method.name}` that "
+                f"`{sibling.name}` runs",
+                f"`{method.qualname.rsplit('.', 2)[-2]}.{method.name}` initializes weights, "
+                f"and `{sibling.name}.__init__` calls it, but nothing in building "
+                f"`{cls.name}` does: its own layers {names} keep PyTorch's default "
+                "(kaiming_uniform_(a=√5), Var(w)=1/(3·fan_in)). Call "
+                f"`self.{method.name}()` at the end of `{cls.name}.__init__`.",
+                None, subject=f"{cls.qualname}::{method.name}")
+
+
+def _uninitialized_own_layers(ctx: FileContext, cls: ClassFacts) -> list[str]:
+    """The class's own weight layers (built in its ``__init__``) that no init writes."""
+    project = ctx.project
+    effective = project.effective(cls)
+    placed = project.placed_by_path(cls)
+    out = []
+    for layer in cls.layers:
+        here = placed.get(layer.name)
+        if here is None or not _weight_bearing(ctx, layer):
+            continue
+        writes = effective.writes(here, "weight")
+        if not writes.sites and not writes.possible:
+            out.append(layer.name)
+    return out
+
+
+def _inherited_init_methods(project, cls: ClassFacts) -> list[FunctionFacts]:
+    """Init methods ``cls`` inherits from its project bases (not overridden)."""
+    out = []
+    for base in project.mro(cls)[1:]:
+        for qualname in base.methods:
+            fn = project.functions.get(qualname)
+            if fn is None or fn.name.startswith("__") or not fn.has_init_code or not (
+                    fn.name in api.INIT_METHOD_NAMES or "init" in fn.name.lower()):
+                continue
+            if project.method(cls, fn.name) is fn:
+                out.append(fn)
+    return out
+
+
+def _sibling_running(project, cls: ClassFacts, method: FunctionFacts) -> ClassFacts | None:
+    """Another subclass of the method's class (not an ancestor or descendant of ``cls``)
+    whose construction runs ``method``."""
+    owner = project.classes.get(method.cls)
+    if owner is None:
+        return None
+    family = set(map(id, project.mro(cls))) | set(map(id, project.subclasses(cls)))
+    for other in project.subclasses(owner):
+        if id(other) in family:
+            continue
+        sites, _ = project.construction(other)
+        if any(s.site.function == method.qualname for s in sites):
+            return other
+    return None
 
 
 def _is_init_function(ctx: FileContext, fn: FunctionFacts) -> bool:

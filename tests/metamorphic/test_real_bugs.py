@@ -47,10 +47,6 @@ MISSED: dict[str, str] = {
         "through a registry dict of wrapper classes and InitializerApplicator's regex loop "
         "over named_parameters() calling an object; `f(self.proj.weight)` called directly "
         "is caught"),
-    "deeppruner_weight_init_not_called": (
-        "INI201: reachability is per method, not per model: the base `SubModule.weight_init` "
-        "is called by the sibling subclass RefinementNet, so DeepPruner, which never calls "
-        "it on itself, is not reported (found once no subclass calls it)"),
     "mmdet_fpn_xavier_bias_none": (
         "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
         "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
