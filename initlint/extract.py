@@ -571,12 +571,15 @@ class Extractor(LayerReader, FlowReader):
                 and iter_.func.attr in LOOP_SOURCES:
             receiver = dotted(iter_.func.value) or ""
             source = iter_.func.attr
+            receiver_cls = self._receiver_class(iter_.func.value, scope)
             if isinstance(target, ast.Name):
-                return LoopBinding(target.id, source, receiver, function=scope.function)
+                return LoopBinding(target.id, source, receiver, function=scope.function,
+                                   receiver_cls=receiver_cls)
             if isinstance(target, ast.Tuple) and len(target.elts) == 2 \
                     and all(isinstance(e, ast.Name) for e in target.elts):
                 name_var, var = target.elts[0].id, target.elts[1].id
-                return LoopBinding(var, source, receiver, name_var, function=scope.function)
+                return LoopBinding(var, source, receiver, name_var, function=scope.function,
+                                   receiver_cls=receiver_cls)
         receiver = self_attr(iter_)
         if receiver is not None and isinstance(target, ast.Name):
             # ``for layer in self.layers:`` walks the container's children
@@ -608,9 +611,9 @@ class Extractor(LayerReader, FlowReader):
             if isinstance(current, ast.Call):
                 before = len(self._calls)
                 self._call(current, scope, stmt, parents.get(id(current)))
-                if scope.conditions:
+                if scope.conditions or scope.loops:
                     for i in range(before, len(self._calls)):
-                        self._calls[i] = replace(self._calls[i], conditions=scope.conditions)
+                        self._calls[i] = _in_context(self._calls[i], scope)
             for child in ast.iter_child_nodes(current):
                 parents[id(child)] = current
                 todo.append(child)
@@ -1032,6 +1035,12 @@ def _class_ref(qualified: str) -> Any:
 
 def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
     return tuple(dict.fromkeys(scope.loops.values()))
+
+
+def _in_context(call: CallRef, scope: Scope) -> CallRef:
+    """A call with the tests it runs under and the loops that bind its arguments."""
+    walks = tuple(scope.loops[a] for a in dict.fromkeys(call.args) if a in scope.loops)
+    return replace(call, conditions=scope.conditions, walks=walks)
 
 
 def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:

@@ -185,6 +185,9 @@ class LoopBinding:
     name_var: str = ""  # the name variable of named_* loops
     members: tuple[str, ...] = ()  # for explicit lists: the self paths
     function: str = ""
+    # the class of the walked object when the code shows it (``model = Net()`` then
+    # ``for m in model.modules()``), as :attr:`CallRef.receiver_cls`
+    receiver_cls: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,9 @@ class CallRef:
     # ``Net().apply(fn)``); "<global>" when the receiver is a class or module object itself
     receiver_cls: str = ""
     conditions: tuple[Condition, ...] = ()  # the tests the call runs under
+    # the loops binding the call's arguments (``init_fn(m)`` inside ``for m in
+    # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
+    walks: tuple[LoopBinding, ...] = ()
 
 
 @dataclass(frozen=True)

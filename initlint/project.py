@@ -19,6 +19,7 @@ from initlint.evaluate import (
     ModuleVal,
     ParamVal,
     World,
+    call_runs_on_module,
     site_runs,
     site_runs_on_module,
     site_runs_on_param,
@@ -54,6 +55,30 @@ class Applied:
     # ``alias`` (``for m in self.modules(): if isinstance(m, nn.Linear): self._init(m)``)
     extra: tuple[Condition, ...] = ()
     alias: str = ""
+
+
+#: Loops that hand each module of a tree to their body, and what each walks.
+WALK_SOURCES = {"modules": "modules", "named_modules": "modules", "children": "children",
+                "named_children": "children"}
+
+
+@dataclass(frozen=True)
+class PerModule:
+    """A call that runs a function once per module of a tree: ``x.apply(fn)``, and the same
+    program spelled as a loop, ``for m in x.modules(): fn(m)`` (``named_modules()`` too;
+    ``children()`` walks the direct children only)."""
+
+    call: CallRef
+    callee: str  # qualified name of the function run ("" when not known)
+    receiver: str  # the walked object as written: "self", "self.decoder", "model", ""
+    receiver_cls: str  # its class when the code shows it (see CallRef.receiver_cls)
+    var: str = ""  # the callee's parameter given the module ("" = its first)
+    source: str = "modules"  # "modules" | "children"
+    alias: str = ""  # the loop variable the call's tests read (``if isinstance(m, ...)``)
+
+    @property
+    def loop(self) -> bool:
+        return self.call.kind != "apply"
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,57 @@ class ProjectFacts:
                     index.setdefault(short, []).append((fn, call))
         return index
 
+    def per_module(self, call: CallRef, caller: FunctionFacts | None,
+                   cls: ClassFacts | None = None) -> PerModule | None:
+        """What ``call`` runs once per module of a tree, or None. ``cls``: the model whose
+        construction runs the caller (``self._init`` resolves through its MRO); by default
+        the caller's own class."""
+        if call.kind == "apply":
+            return PerModule(call, call.name, call.receiver, call.receiver_cls)
+        if call.kind not in ("function", "self_method") or not call.walks \
+                or call.receiver == "super":
+            return None
+        walk = next((b for b in call.walks if b.source in WALK_SOURCES
+                     and b.var != b.name_var), None)
+        if walk is None:
+            return None
+        index = call.args.index(walk.var)
+        if call.kind == "self_method":
+            owner = cls if cls is not None else \
+                self.classes.get(caller.cls) if caller is not None and caller.cls else None
+            target = self.method(owner, call.name) if owner is not None else None
+            if target is None:
+                return None
+            params = [p for p in target.params if p != "self"]
+        else:
+            target = self.functions.get(call.name)
+            if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
+                return None  # ``Wrapper(m)``: builds an object, runs no init
+            params = [p for p in target.params if p not in ("self", "cls")] if target else []
+        if target is not None and index >= len(params):
+            return None
+        return PerModule(call, target.qualname if target else call.name, walk.receiver,
+                         walk.receiver_cls, params[index] if target else "",
+                         WALK_SOURCES[walk.source], walk.var)
+
+    @cached_property
+    def per_module_calls(self) -> tuple[tuple[str, FunctionFacts | None, PerModule], ...]:
+        """Every :meth:`per_module` call of the project, with the module and the function
+        making it (None at module level)."""
+        out: list[tuple[str, FunctionFacts | None, PerModule]] = []
+        for facts in self.files:
+            for call in facts.calls_at_module_level:
+                found = self.per_module(call, None)
+                if found is not None:
+                    out.append((facts.module, None, found))
+        for fn in self.functions.values():
+            module = self.function_file[fn.qualname].module
+            for call in fn.calls:
+                found = self.per_module(call, fn)
+                if found is not None:
+                    out.append((module, fn, found))
+        return tuple(out)
+
     @cached_property
     def evaluator(self) -> Evaluator:
         """The abstract evaluator over this project's classes (conditions, values)."""
@@ -297,12 +373,14 @@ class ProjectFacts:
         visited: set[tuple[str, str, str]] = set()
         if init is not None:
             self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
-        for name in self.typed_applies.get(cls.qualname, ()):
-            fn = self.functions.get(name)
+        for walk in self.typed_applies.get(cls.qualname, ()):
+            fn = self.functions.get(walk.callee)
             if fn is None:
-                opaque.append(f"apply({name})")
+                opaque.append(f"apply({walk.callee})")
             else:
-                self._run_callback(cls, fn, "", applied, opaque, visited, 0)
+                self._run_callback(cls, fn, "", applied, opaque, visited, 0, walk.var,
+                                   walk.call.conditions if walk.loop else (), walk.alias,
+                                   walk.source)
         if self.framework_managed(cls):
             for hook in ("_init_weights", "init_weights", "_initialize_weights",
                          "reset_parameters"):
@@ -432,46 +510,39 @@ class ProjectFacts:
                      visited: set, depth: int) -> bool:
         """``for m in self.modules(): self._init(m)`` / ``init_fn(m)``: the callee runs
         once per module of the walk, like an ``apply`` callback (under the loop's tests)."""
-        walks = {b.var: b for b in fn.loops if b.source in ("modules", "named_modules")}
-        index = next((i for i, a in enumerate(call.args) if a in walks), None)
-        if index is None or call.kind not in ("self_method", "function"):
+        walk = self.per_module(call, fn, cls) if call.kind != "apply" else None
+        if walk is None:
             return False
-        if call.kind == "self_method":
-            if "self" not in bound or call.receiver == "super":
-                return False
-            target = self.method(cls, call.name)
-            params = [p for p in target.params if p != "self"] if target else []
-        else:
-            target = self.functions.get(call.name)
-            params = [p for p in target.params if p not in ("self", "cls")] if target else []
-        walk = walks[call.args[index]]
         receiver = _rebase(walk.receiver, bound) if walk.receiver else None
-        if target is None or receiver is None or index >= len(params):
-            return False
+        if receiver is None:
+            return True  # a walk of something else than this model
+        target = self.functions.get(walk.callee)
+        if target is None:
+            opaque.append(f"{walk.callee}({walk.alias})")
+            return True
         self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
-                           params[index], call.conditions, walk.var)
+                           walk.var, call.conditions, walk.alias, walk.source)
         return True
 
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
                       applied: list[Applied], opaque: list[str], visited: set,
                       depth: int, var: str = "", extra: tuple[Condition, ...] = (),
-                      alias: str = "") -> None:
-        """``receiver.apply(fn)``: fn's module parameter walks every module under receiver."""
+                      alias: str = "", source: str = "modules") -> None:
+        """``receiver.apply(fn)``: fn's module parameter walks every module under receiver
+        (``source`` "children": only its direct children)."""
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
-        if not var:
-            var = params[0]
-            if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
-                var = "module"
-        key = (fn.qualname, receiver, "callback", var, extra)
+        var = var or _module_param(fn)
+        key = (fn.qualname, receiver, "callback", var, extra, source)
         if key in visited:
             return
         visited.add(key)
-        binding = LoopBinding(var, "modules", receiver, function=fn.qualname)
+        binding = LoopBinding(var, source, receiver, function=fn.qualname)
+        how = "each_child" if source == "children" else "each_module"
         for site in self.sites_in(fn):
             if site.target.base == var:
-                applied.append(Applied(site, receiver, "each_module", binding, extra, alias))
+                applied.append(Applied(site, receiver, how, binding, extra, alias))
         for site in self.sites_in(fn):
             loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
@@ -571,37 +642,43 @@ class ProjectFacts:
         return cache[qualname]
 
     @cached_property
-    def script_applies(self) -> dict[str, list[tuple[FunctionFacts | None, str]]]:
-        """``model.apply(fn)`` outside the model's own methods, by top-level package: such a
-        call may touch any model of its package (a training script initializing the net)."""
-        out: dict[str, list[tuple[FunctionFacts | None, str]]] = {}
-        calls: list[tuple[str, CallRef]] = [(f.module, c) for f in self.files
-                                            for c in f.calls_at_module_level]
-        for fn in self.functions.values():
-            module = self.function_file[fn.qualname].module
-            calls += [(module, c) for c in fn.calls]
-        for module, call in calls:
-            if call.kind == "apply" and call.receiver and call.receiver != "self" and \
-                    not call.receiver.startswith("self.") and call.name \
-                    and not call.receiver_cls:
+    def script_applies(self) -> dict[str, list[tuple[FunctionFacts | None, PerModule]]]:
+        """``model.apply(fn)`` (or its loop, :class:`PerModule`) outside the model's own
+        methods, by top-level package: such a call may touch any model of its package (a
+        training script initializing the net)."""
+        out: dict[str, list[tuple[FunctionFacts | None, PerModule]]] = {}
+        for module, _caller, walk in self.per_module_calls:
+            if walk.receiver and walk.receiver != "self" and \
+                    not walk.receiver.startswith("self.") and walk.callee \
+                    and not walk.receiver_cls:
                 package = module.split(".")[0]
-                out.setdefault(package, []).append((self.functions.get(call.name), call.name))
+                fn = self.functions.get(walk.callee)
+                out.setdefault(package, []).append(
+                    (fn, replace(walk, var=walk.var or _module_param(fn))))
         return out
 
     @cached_property
-    def typed_applies(self) -> dict[str, list[str]]:
-        """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` anywhere: model class
-        qualname → the callbacks applied to it (only to that model, whose class we know)."""
-        out: dict[str, list[str]] = {}
-        calls = [c for f in self.files for c in f.calls_at_module_level]
-        calls += [c for fn in self.functions.values() for c in fn.calls]
-        for call in calls:
-            if call.kind != "apply" or call.receiver_cls in ("", "<global>"):
+    def typed_applies(self) -> dict[str, list[PerModule]]:
+        """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` (or their loops)
+        anywhere: model class qualname → the callbacks run on it (only on that model,
+        whose class we know)."""
+        out: dict[str, list[PerModule]] = {}
+        for _module, _caller, walk in self.per_module_calls:
+            if walk.receiver_cls in ("", "<global>"):
                 continue
-            klass = self.resolve_class(call.receiver_cls)
-            if klass is not None and call.name:
-                out.setdefault(klass.qualname, []).append(call.name)
+            klass = self.resolve_class(walk.receiver_cls)
+            if klass is not None and walk.callee:
+                out.setdefault(klass.qualname, []).append(walk)
         return out
+
+
+def _module_param(fn: FunctionFacts | None) -> str:
+    """The parameter ``apply`` hands the module to: the first (``module`` in a
+    ``(name, module)`` signature)."""
+    params = [p for p in fn.params if p not in ("self", "cls")] if fn else []
+    if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
+        return "module"
+    return params[0] if params else ""
 
 
 def _concrete(value: Any) -> bool:
@@ -679,7 +756,7 @@ class EffectiveInit:
         self.placed = project.placed_layers(cls)
         self.classes_at = {p.path: p.layer.cls for p in self.placed}
         self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
-        self.script_functions: list[tuple[FunctionFacts | None, str]] = []
+        self.script_functions: list[tuple[FunctionFacts | None, PerModule]] = []
 
     def inherit(self, outer: EffectiveInit, path: str) -> None:
         prefix = path + "."
@@ -710,13 +787,16 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for fn, _name in [] if own_only else self.script_functions:
+        for fn, walk in [] if own_only else self.script_functions:
+            outer = walk.call.conditions if walk.loop else ()
             if fn is None:
-                possible = True
+                # a function we cannot see, run on the modules that pass the loop's tests
+                possible = possible or call_runs_on_module(
+                    self.project, outer, walk.alias, placed.layer.cls, placed.layer) is not False
                 continue
             for site in self.project.sites_in(fn):
-                item = Applied(site, "", "each_module",
-                               LoopBinding(fn.params[-1] if fn.params else "", "modules", ""))
+                item = Applied(site, "", "each_module", LoopBinding(walk.var, "modules", ""),
+                               outer, walk.alias)
                 if hits(self.project, item, placed.path, placed.layer, attr,
                          self.classes_at) != "no":
                     possible = True
