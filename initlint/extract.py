@@ -645,6 +645,13 @@ class Extractor(LayerReader, FlowReader):
                                         if len(call.args) > 1 else UNKNOWN,
                                         self.pos.span(call.args[0])))
                 return
+        out = _out_argument(call)
+        if out is not None:
+            # ``torch.arange(n, out=self.freq)`` writes ``self.freq`` in place
+            target = self.target(out, scope)
+            if target.base and (target.attr or target.base in scope.loops or target.via_data):
+                name = (qualified or dotted(call.func) or "out").rsplit(".", 1)[-1]
+                self._init_site(call, name, "inplace", scope, stmt, parent, target)
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
             if method in api.INPLACE_INIT_METHODS:
@@ -865,8 +872,17 @@ class Extractor(LayerReader, FlowReader):
         copy = ""
         text = ast.unparse(node) if isinstance(node, ast.AST) else ""
         while True:
+            out = _out_argument(node)
+            if out is not None:  # ``torch.f(..., out=t)`` returns ``t``
+                node = out
+                text = ast.unparse(node)
+                continue
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 method = node.func.attr
+                if method in api.INPLACE_INIT_METHODS:  # ``t.normal_()`` returns ``t``
+                    node = node.func.value
+                    text = ast.unparse(node)
+                    continue
                 if method in api.COPYING_METHODS:
                     copy = copy or method
                     node = node.func.value
@@ -1035,6 +1051,15 @@ def _class_ref(qualified: str) -> Any:
 
 def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
     return tuple(dict.fromkeys(scope.loops.values()))
+
+
+def _out_argument(node: ast.AST) -> ast.expr | None:
+    """The ``out=`` tensor of a call: the call writes it and returns it."""
+    if isinstance(node, ast.Call):
+        for keyword in node.keywords:
+            if keyword.arg == "out":
+                return keyword.value
+    return None
 
 
 def _in_context(call: CallRef, scope: Scope) -> CallRef:

@@ -96,21 +96,34 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                for s in ctx.facts.sites):
         return
     reached = ctx.project.grad_enabled
-    for site in ctx.facts.sites:
+    reported: set = set()
+    # inner calls first: ``torch.arange(n, out=p).mul_(k)`` fails at the ``out=`` write,
+    # and one statement gets one finding (one fix)
+    for site in sorted(ctx.facts.sites, key=lambda s: (s.span.end_row, s.span.end_column)):
         if site.style != "inplace" or site.no_grad or site.target.via_data or site.target.copy:
             continue
         if site.function and reached.get(site.function) is not True:
             continue
-        if not _is_parameter(ctx, site):
+        if site.statement_span in reported or not _is_parameter(ctx, site):
             continue
+        reported.add(site.statement_span)
         yield rule.finding(
             ctx, site.span,
             f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on",
-            "A Parameter is a leaf that requires grad; an in-place op on it outside "
-            "torch.no_grad() raises RuntimeError ('a leaf Variable that requires grad is "
-            "being used in an in-place operation'). Use torch.nn.init.* (which runs under "
+            ("`out=` writes the tensor in place. " if _writes_out(site) else "")
+            + "A Parameter is a leaf that requires grad; an in-place op on it outside "
+            "torch.no_grad() raises RuntimeError ("
+            + ("'functions with out=... arguments don't support automatic differentiation'"
+               if _writes_out(site) else
+               "'a leaf Variable that requires grad is being used in an in-place operation'")
+            + "). Use torch.nn.init.* (which runs under "
             "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.",
             fixes.no_grad(ctx, site))
+
+
+def _writes_out(site: InitSite) -> bool:
+    """``torch.arange(n, out=p)``: the write is the call's ``out=`` argument."""
+    return site.func not in api.INPLACE_INIT_METHODS and site.arg("out", None) is not None
 
 
 def _is_parameter(ctx: FileContext, site: InitSite) -> bool:

@@ -30,9 +30,6 @@ EXPECT = re.compile(r"^#\s*real-bug:\s*expect=(?P<codes>INI\d{3}(?:,INI\d{3})*)\
 
 #: bug name -> why initlint misses it today (strict xfail: remove the line once caught).
 MISSED: dict[str, str] = {
-    "dimenet_inplace_freq": (
-        "INI003: `torch.arange(..., out=self.freq).mul_(PI)` (an `out=` write, then an "
-        "in-place method on its result) is not read as writing the Parameter"),
     "fastai2_norm_affine_false": (
         "INI005: the layer is built by `getattr(nn, f\"{prefix}{ndim}d\")(nf, **kwargs)` "
         "with affine=False passed through **kwargs from the caller"),
