@@ -580,6 +580,19 @@ class Extractor(LayerReader, FlowReader):
                 name_var, var = target.elts[0].id, target.elts[1].id
                 return LoopBinding(var, source, receiver, name_var, function=scope.function,
                                    receiver_cls=receiver_cls)
+        walked = _state_dict_walk(iter_)
+        if walked is not None:
+            # ``for k in m.state_dict()`` / ``for k, v in m.state_dict().items()``: names
+            # and (detached) tensors of the parameters, and of the buffers
+            owner, kind = walked
+            names = names_in(target)
+            if kind == "items" and len(names) == 2 and isinstance(target, ast.Tuple):
+                return LoopBinding(names[1], "state_dict", owner, names[0],
+                                   function=scope.function)
+            if kind in ("keys", "values") and isinstance(target, ast.Name):
+                var, name_var = (f"{target.id}@state_dict", target.id) if kind == "keys" \
+                    else (target.id, "")
+                return LoopBinding(var, "state_dict", owner, name_var, function=scope.function)
         receiver = self_attr(iter_)
         if receiver is not None and isinstance(target, ast.Name):
             # ``for layer in self.layers:`` walks the container's children
@@ -901,6 +914,9 @@ class Extractor(LayerReader, FlowReader):
                 node = node.value
                 continue
             if isinstance(node, ast.Subscript):
+                entry = _state_dict_entry(node, scope)
+                if entry is not None:  # ``m.state_dict()[k]``: the tensor, detached
+                    return Target(entry, "", "", True, index or reshaped, copy, text)
                 index = True
                 node = node.value
                 continue
@@ -1051,6 +1067,34 @@ def _class_ref(qualified: str) -> Any:
 
 def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
     return tuple(dict.fromkeys(scope.loops.values()))
+
+
+def _state_dict_walk(node: ast.AST) -> tuple[str, str] | None:
+    """``m.state_dict()`` (its keys), ``.keys()``, ``.items()``, ``.values()`` → (``m``,
+    which)."""
+    kind = "keys"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
+            and node.func.attr in ("keys", "items", "values"):
+        kind, node = node.func.attr, node.func.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "state_dict" and not node.args:
+        owner = dotted(node.func.value)
+        return (owner, kind) if owner else None
+    return None
+
+
+def _state_dict_entry(node: ast.Subscript, scope: Scope) -> str | None:
+    """``m.state_dict()[k]`` with ``k`` a name of a loop over ``m.state_dict()``: that loop's
+    tensor variable."""
+    walked = _state_dict_walk(node.value)
+    if walked is None or walked[1] != "keys" or not isinstance(node.slice, ast.Name):
+        return None
+    key = node.slice.id
+    for binding in scope.loops.values():
+        if binding.source == "state_dict" and binding.name_var == key \
+                and binding.var != key and binding.receiver == walked[0]:
+            return binding.var
+    return None
 
 
 def _out_argument(node: ast.AST) -> ast.expr | None:

@@ -174,13 +174,19 @@ class InitSite:
         return default
 
 
+#: LoopBinding sources that walk the tensors of a tree (``state_dict()``: its parameters,
+#: then its buffers, detached).
+PARAM_WALKS = frozenset({"parameters", "named_parameters", "state_dict"})
+
+
 @dataclass(frozen=True)
 class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
 
     var: str
     source: str  # "modules" | "named_modules" | "children" | "named_children" | "iter"
-    # | "parameters" | "named_parameters" | "list"
+    # | "parameters" | "named_parameters" | "list" | "state_dict" (for the keys form,
+    # ``for k in m.state_dict()``, var is "k@state_dict": what ``m.state_dict()[k]`` reads)
     receiver: str  # "self", "self.decoder", a parameter name, or ""
     name_var: str = ""  # the name variable of named_* loops
     members: tuple[str, ...] = ()  # for explicit lists: the self paths

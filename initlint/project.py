@@ -25,6 +25,7 @@ from initlint.evaluate import (
     site_runs_on_param,
 )
 from initlint.facts import (
+    PARAM_WALKS,
     UNKNOWN,
     CallRef,
     ClassFacts,
@@ -260,6 +261,17 @@ class ProjectFacts:
         return tuple(out)
 
     @cached_property
+    def module_params(self) -> dict[str, frozenset[str]]:
+        """Function qualname → its parameters some :class:`PerModule` call hands each
+        module of a tree (``def init(m)`` under ``x.apply(init)``: ``{"m"}``)."""
+        out: dict[str, set[str]] = {}
+        for _module, _caller, walk in self.per_module_calls:
+            var = walk.var or _module_param(self.functions.get(walk.callee))
+            if var:
+                out.setdefault(walk.callee, set()).add(var)
+        return {name: frozenset(params) for name, params in out.items()}
+
+    @cached_property
     def evaluator(self) -> Evaluator:
         """The abstract evaluator over this project's classes (conditions, values)."""
         return Evaluator(World(self))
@@ -436,8 +448,8 @@ class ProjectFacts:
                 receiver = _rebase(binding.receiver, bound)
                 if receiver is None:
                     continue
-                how = {"list": "members", "parameters": "each_param",
-                       "named_parameters": "each_param"}.get(binding.source, "each_module")
+                how = "members" if binding.source == "list" else "each_param" \
+                    if binding.source in PARAM_WALKS else "each_module"
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
@@ -547,7 +559,7 @@ class ProjectFacts:
             loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
                 inner = loops[site.target.base]
-                how = "each_param" if "parameters" in inner.source else "each_module"
+                how = "each_param" if inner.source in PARAM_WALKS else "each_module"
                 if inner.receiver == var:
                     applied.append(Applied(site, receiver, how, inner))
         for call in fn.calls:

@@ -241,8 +241,9 @@ def _only_filters(items: list[Applied]) -> bool:
 
 def _reaches(project: ProjectFacts, effective: EffectiveInit, items: list[Applied],
              targets: list[tuple[Placed, str]]) -> bool:
-    if not _only_filters(items):
-        return True
+    if not _only_filters(items) or any(i.binding and i.binding.source == "state_dict"
+                                       for i in items):
+        return True  # a state_dict() walk also yields buffers, which targets do not list
     classes_at = effective.classes_at
     return any(hits(project, item, placed.path, placed.layer, attr, classes_at) != "no"
                for item in items for placed, attr in targets)

@@ -36,9 +36,6 @@ MISSED: dict[str, str] = {
     "fastai_icnr_weight_norm": (
         "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
         "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
-    "ssds_conv_key_filter": (
-        "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
-        "key-name filter is not read"),
 }
 
 #: bug name -> why initlint reports a warning/error on the fixed version today.
