@@ -157,7 +157,7 @@ def check_project(parsed: list[Parsed], config: Config,
                         findings += suppress([again.error], None, settings, enabled)
                     continue
                 facts = again.facts
-        ctx = FileContext(facts, project, text, settings)
+        ctx = FileContext(project.linked(facts), project, text, settings)
         raw: list[Finding] = []
         for code in sorted(enabled):
             raw += _run_rule(code, ctx)

@@ -28,9 +28,12 @@ Tri = bool | None  # yes / no / unknown
 
 @dataclass(frozen=True)
 class ClassRef:
-    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``."""
+    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
+    ``partial(nn.GroupNorm, 32)`` binds ahead of the call's own."""
 
     qualname: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class World:
     """What the evaluator asks of the project: classes, their ancestry and their members."""
 
     def __init__(self, project: ProjectFacts):
-        self.project = project
+        self.project = project  # a weakref proxy when the project caches this World
         self._subclass: dict[tuple[str, str], Tri] = {}
 
     # --- classes ------------------------------------------------------------------------
@@ -727,11 +730,15 @@ def call_runs_on_module(project: ProjectFacts, conditions: tuple[Condition, ...]
 
 
 def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,
-                       name: str, param: ParamVal, extra: frozenset[str] = frozenset()) -> Tri:
-    """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?"""
+                       name: str, param: ParamVal, extra: frozenset[str] = frozenset(),
+                       owner: tuple[str, ModuleVal] | None = None) -> Tri:
+    """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?
+    ``owner``: the variable holding the module whose parameters the loop walks, and it."""
     env: dict[str, Any] = {var: param}
     if name_var:
         env[name_var] = name
+    if owner is not None:
+        env[owner[0]] = owner[1]
     relevant = frozenset(env) | extra
     _bind_self(project, site, env)
     return conditions_hold(project.evaluator, site.conditions, env, relevant)

@@ -23,6 +23,7 @@ from initlint.extract_flow import FlowReader
 from initlint.extract_layers import LayerReader
 from initlint.facts import (
     UNKNOWN,
+    AttrOf,
     CallRef,
     Chain,
     ClassFacts,
@@ -40,6 +41,7 @@ from initlint.findings import Span
 from initlint.imports import Resolver, build_import_table, dotted
 from initlint.text import split_lines
 from initlint.torch_api import canonical
+from initlint.tree_index import build_index, children
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
@@ -100,13 +102,15 @@ class Extractor(LayerReader, FlowReader):
         self.tree = tree
         self.module = module
         self.pos = Positions(text)
-        self.imports = build_import_table(tree, module, is_package)
+        self.index = build_index(tree, module)
+        self.imports = build_import_table(tree, module, is_package, self.index.imports)
         top_defs = {
             n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef,
                                                          ast.AsyncFunctionDef))
         }
         self.resolver = Resolver(self.imports, frozenset(top_defs))
         self.class_attrs: dict[str, dict[str, Any]] = {}
+        self.deferred = False  # an AttrOf value was made: the linker must resolve it
         self.constants = self._module_constants()
         self.class_attrs = {f"{module}.{n.name}" if module else n.name: {}
                             for n in tree.body if isinstance(n, ast.ClassDef)}
@@ -177,7 +181,10 @@ class Extractor(LayerReader, FlowReader):
             # config.hidden_size / self.config.init_std on objects built with their defaults
             owner = self.value(node.value, env)
             if isinstance(owner, InstanceRef):
-                return self.class_attrs.get(owner.qualname, {}).get(node.attr, UNKNOWN)
+                if owner.qualname not in self.class_attrs:  # a config class defined elsewhere
+                    self.deferred = True
+                    return AttrOf(owner.qualname, node.attr)
+                return self.class_attrs[owner.qualname].get(node.attr, UNKNOWN)
             return UNKNOWN
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self._class_value(node)
@@ -196,6 +203,38 @@ class Extractor(LayerReader, FlowReader):
             attr = self.value(node.args[1], env)
             if owner and isinstance(attr, str) and attr.isidentifier():
                 return _class_ref(canonical(f"{owner}.{attr}"))
+        if isinstance(node, ast.BoolOp):  # ``norm_layer or nn.BatchNorm2d``: Python's rule
+            result: Any = UNKNOWN
+            for item in node.values:
+                result = self.value(item, env)
+                if result is UNKNOWN or isinstance(result, (AttrOf, InstanceRef)):
+                    return UNKNOWN
+                if bool(result) == isinstance(node.op, ast.Or):
+                    return result
+            return result
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 \
+                and type(node.ops[0]) in _IDENTITY_TESTS:  # ``norm_layer is None``
+            left, right = self.value(node.left, env), self.value(node.comparators[0], env)
+            if left is UNKNOWN or right is UNKNOWN or not (_plain(left) and _plain(right)):
+                return UNKNOWN
+            if type(node.ops[0]) in (ast.Is, ast.IsNot) and None not in (left, right):
+                return UNKNOWN  # identity of two equal non-None values is CPython's choice
+            return _IDENTITY_TESTS[type(node.ops[0])](left, right)
+        if isinstance(node, ast.IfExp):
+            test = self.value(node.test, env)
+            if test is UNKNOWN or isinstance(test, (AttrOf, InstanceRef)):
+                return UNKNOWN
+            return self.value(node.body if test else node.orelse, env)
+        if isinstance(node, ast.Call) and node.args and \
+                self.qualify(node.func) == "functools.partial":
+            held = self.value(node.args[0], env)  # partial(nn.GroupNorm, 32)
+            if isinstance(held, ClassRef) and not held.args and not held.kwargs \
+                    and not any(isinstance(a, ast.Starred) for a in node.args) \
+                    and all(k.arg for k in node.keywords):
+                return ClassRef(held.qualname,
+                                tuple(self.value(a, env) for a in node.args[1:]),
+                                tuple((k.arg, self.value(k.value, env)) for k in node.keywords))
+            return UNKNOWN
         if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, env)
             if isinstance(operand, (int, float)) and not isinstance(operand, bool):
@@ -271,7 +310,7 @@ class Extractor(LayerReader, FlowReader):
                 if not isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
         self._walk_body(body, module_scope)
         module_calls = tuple(self._calls)
-        self._collect_references()
+        self.references |= self.index.references
         noqa, file_noqa = self._noqa()
         return FileFacts(
             path=self.path,
@@ -287,6 +326,7 @@ class Extractor(LayerReader, FlowReader):
             noqa=noqa,
             file_noqa=file_noqa,
             exports=_exports(self.constants.get("__all__")),
+            deferred=self.deferred,
         )
 
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:
@@ -306,45 +346,6 @@ class Extractor(LayerReader, FlowReader):
                 rows.append((row, tuple(sorted(re.findall(r"[A-Z]+[0-9]+", codes.upper())))
                              if codes else ()))
         return tuple(rows), file_noqa
-
-    def _collect_references(self) -> None:
-        """Init-like names the file mentions, with the function that mentions them.
-
-        Only names that could be init functions are kept (they contain "init", "reset" or
-        "weight"): INI201 asks whether anything other than the function itself refers to it.
-        """
-        prefix = self.module
-
-        def visit(node: ast.AST, owner: str) -> None:
-            for child in ast.iter_child_nodes(node):
-                inner = owner
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    inner = f"{owner}.{child.name}" if owner else child.name
-                elif isinstance(child, ast.Attribute):
-                    receiver = dotted(child.value) or ""
-                    on_self = receiver == "self" or (
-                        isinstance(child.value, ast.Call) and dotted(child.value.func) == "super")
-                    if receiver.startswith("self.") and isinstance(node, ast.Call) \
-                            and node.func is child:
-                        # self.bbox_head.init_weights(): the held object's method, resolved
-                        # through its class by the linker
-                        self._reference(f"@{receiver}.{child.attr}", owner)
-                    else:
-                        self._reference(("self." if on_self else ".") + child.attr, owner)
-                elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
-                    self._reference(child.id, owner)
-                elif isinstance(child, ast.Constant) and isinstance(child.value, str) \
-                        and child.value.isidentifier():
-                    self._reference("." + child.value, owner)
-                visit(child, inner)
-
-        visit(self.tree, prefix)
-
-    def _reference(self, ref: str, owner: str) -> None:
-        lowered = ref.lower()
-        if "init" in lowered or "reset" in lowered or "weight" in lowered:
-            self.references.add((ref, owner))
-
 
     # --- classes ---------------------------------------------------------------------
 
@@ -407,7 +408,7 @@ class Extractor(LayerReader, FlowReader):
         for arg in positional + args.kwonlyargs:
             annotated = self.qualify(arg.annotation) if arg.annotation is not None else None
             env.setdefault(arg.arg, InstanceRef(annotated) if annotated in self.class_attrs
-                           else UNKNOWN)
+                           or _project_class(annotated) else UNKNOWN)
         return env
 
     # --- layers built in __init__ ----------------------------------------------------
@@ -423,15 +424,10 @@ class Extractor(LayerReader, FlowReader):
         qualname = f"{prefix}.{node.name}" if prefix else node.name
         params = tuple(a.arg for a in node.args.posonlyargs + node.args.args
                        + node.args.kwonlyargs)
-        assigned: set[str] = set()
-        inner_defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        for item in ast.walk(node):  # one walk for both: this runs for every function
-            if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Store):
-                assigned.add(item.id)
-            elif item is not node and isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner_defs.append(item)
-        shadowed = frozenset(params) | frozenset(assigned) | (outer.shadowed if outer else
-                                                              frozenset())
+        below = self.index.function(node)
+        inner_defs = below.inner_defs
+        shadowed = frozenset(params) | frozenset(below.stored) | (outer.shadowed if outer else
+                                                                  frozenset())
         decorators = [self.qualify(d.func if isinstance(d, ast.Call) else d)
                       for d in node.decorator_list]
         no_grad = any(d in NO_GRAD for d in decorators) or bool(outer and outer.no_grad)
@@ -462,7 +458,7 @@ class Extractor(LayerReader, FlowReader):
             inits_only=self._has_init and self._inits_only,
             has_init_code=self._has_init,
             loops=tuple(self._loops),
-            unused_params=_unused_params(node, params) if self._has_init else (),
+            unused_params=_unused_params(below.body_names, params) if self._has_init else (),
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
         )
         self._calls, self._loops, self._has_init, self._inits_only = saved
@@ -614,7 +610,7 @@ class Extractor(LayerReader, FlowReader):
     def _expressions(self, node: ast.AST, scope: Scope, stmt: ast.stmt) -> None:
         """Visit the calls in a statement's own expressions (not nested blocks)."""
         todo: list[ast.AST] = [node] if not isinstance(node, ast.stmt) else [
-            child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)]
+            child for child in children(node) if not isinstance(child, ast.stmt)]
         parents: dict[int, ast.AST] = {}
         while todo:
             current = todo.pop()
@@ -627,7 +623,7 @@ class Extractor(LayerReader, FlowReader):
                 if scope.conditions or scope.loops:
                     for i in range(before, len(self._calls)):
                         self._calls[i] = _in_context(self._calls[i], scope)
-            for child in ast.iter_child_nodes(current):
+            for child in children(current):
                 parents[id(child)] = current
                 todo.append(child)
 
@@ -950,16 +946,16 @@ _BINOPS = {
     ast.FloorDiv: lambda a, b: a // b,
     ast.Pow: lambda a, b: a**b if abs(b) < 64 else math.nan,
 }
+_IDENTITY_TESTS = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+                   ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
 _INPLACE_PARAMS = {"normal_": ("mean", "std"), "uniform_": ("a", "b"), "fill_": ("val",),
                    "copy_": ("src",), "mul_": ("value",), "div_": ("value",),
                    "add_": ("value",), "sub_": ("value",)}
 _INPLACE_ALIASES = {"from": "a", "to": "b", "value": "val"}
 
 
-def _unused_params(node: ast.FunctionDef | ast.AsyncFunctionDef,
-                   params: tuple[str, ...]) -> tuple[str, ...]:
+def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:
     """Parameters the body never names (an apply callback that ignores its module)."""
-    used = {n.id for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
     return tuple(p for p in params if p not in used and p not in ("self", "cls"))
 
 
@@ -977,6 +973,8 @@ def _gain_name(node: ast.AST, extractor: Extractor, scope: Scope) -> str:
 
 _LIBRARY_PREFIXES = ("torch.", "math.", "numpy.", "typing.", "collections.", "functools.",
                      "warnings.", "logging.", "os.", "einops.")
+_LIBRARY_ROOTS = frozenset(p.rstrip(".") for p in _LIBRARY_PREFIXES) | {
+    "builtins", "typing_extensions", "dataclasses", "enum", "abc", "pathlib", "np"}
 
 
 def _worth_recording(func: ast.Attribute, scope: Scope) -> bool:
@@ -1141,6 +1139,14 @@ def _apply_receiver(call: ast.Call) -> str:
         if name and (name == "self" or name.startswith("self.")):
             return name
     return ""
+
+
+def _project_class(qualname: str | None) -> bool:
+    """Could an annotation name a class of the project (a config class in another file)?
+    Library types (``torch``, ``typing``, builtins) cannot; the linker decides the rest."""
+    if not qualname or "." not in qualname:
+        return False
+    return qualname.split(".", 1)[0] not in _LIBRARY_ROOTS
 
 
 def _exports(value: object) -> tuple[str, ...]:

@@ -26,6 +26,13 @@ from initlint.facts import (
 )
 from initlint.imports import dotted
 
+#: Builtins that never return a module (``self.n = len(x)``): not submodules of unknown class.
+_NOT_MODULES = frozenset({
+    "len", "int", "float", "str", "bool", "list", "tuple", "dict", "set", "frozenset", "range",
+    "min", "max", "sum", "abs", "round", "sorted", "reversed", "enumerate", "zip", "map",
+    "filter", "isinstance", "getattr", "hasattr", "type", "id", "hash", "print", "repr",
+    "divmod", "pow", "any", "all", "iter", "next", "object", "super", "vars", "slice"})
+
 
 class LayerReader:
     """The layer-reading half of the extractor."""
@@ -40,7 +47,7 @@ class LayerReader:
         self.expanding: set[str] = set()
         for node in self.tree.body:
             if isinstance(node, ast.FunctionDef):
-                returns = [n for n in ast.walk(node) if isinstance(n, ast.Return)]
+                returns = self.index.function(node).returns
                 if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
                     helpers[node.name] = returns[0].value
                     self.helper_defs[node.name] = node
@@ -202,13 +209,25 @@ class LayerReader:
             return wrapped
         cls = self._class_of_call(expr)
         cls_param = ""
-        held = self.value(expr.func, env) if cls is None else None
+        held = None
+        if cls is None:
+            local = expr.func.id if isinstance(expr.func, ast.Name) else ""
+            # ``norm_layer = norm_layer or partial(nn.GroupNorm, 4)`` then ``norm_layer(c)``
+            held = self.value(local_calls.get(local, expr.func), env)
         if isinstance(held, ClassRef):  # norm_layer(c), getattr(nn, f"BatchNorm{n}d")(c)
             cls = held.qualname
-            cls_param = expr.func.id if isinstance(expr.func, ast.Name) else ""
+            cls_param = expr.func.id if isinstance(expr.func, ast.Name) and not (
+                held.args or held.kwargs) else ""
         if cls is None:
-            return [], []
+            if not isinstance(expr.func, ast.Name) or expr.func.id in _NOT_MODULES:
+                return [], []
+            # ``self.norm = norm_layer(c)`` with a class we cannot know: a submodule of
+            # unknown class, so rules stay unsure about it instead of reading it as absent
+            cls = ""
         layer = self._layer_fact(name, cls, expr, env)
+        if isinstance(held, ClassRef) and (held.args or held.kwargs):
+            layer = replace(layer, args=held.args + layer.args,
+                            kwargs=held.kwargs + layer.kwargs)
         if cls_param:
             layer = replace(layer, cls_param=cls_param)
         layers = [layer]
@@ -520,29 +539,33 @@ def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.e
 def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
                 env: dict[str, Any]) -> Any:
     """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
-    def walk(body: list[ast.stmt], count: Any) -> Any:
-        for node in body:
-            if node is stmt:
-                return count
-            if isinstance(node, ast.For):
-                inner: Any = UNKNOWN
-                if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
-                        and len(node.iter.args) == 1:
-                    n = extractor.value(node.iter.args[0], env)
-                    inner = n * count if isinstance(n, int) and isinstance(count, int) \
-                        else UNKNOWN
-                found = walk(node.body, inner)
+    result = _count_to(fn.body, 1, stmt, extractor, env)
+    return UNKNOWN if result is None else result
+
+
+def _count_to(body: list[ast.stmt], count: Any, stmt: ast.stmt, extractor: LayerReader,
+              env: dict[str, Any]) -> Any:
+    # module-level and recursive by name: a recursive closure is a reference cycle that
+    # keeps the syntax tree alive until the cycle collector runs
+    for node in body:
+        if node is stmt:
+            return count
+        if isinstance(node, ast.For):
+            inner: Any = UNKNOWN
+            if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
+                    and len(node.iter.args) == 1:
+                n = extractor.value(node.iter.args[0], env)
+                inner = n * count if isinstance(n, int) and isinstance(count, int) \
+                    else UNKNOWN
+            found = _count_to(node.body, inner, stmt, extractor, env)
+            if found is not None:
+                return found
+        for name in ("body", "orelse", "finalbody"):
+            if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
+                found = _count_to(getattr(node, name), count, stmt, extractor, env)
                 if found is not None:
                     return found
-            for name in ("body", "orelse", "finalbody"):
-                if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
-                    found = walk(getattr(node, name), count)
-                    if found is not None:
-                        return found
-        return None
-
-    result = walk(fn.body, 1)
-    return UNKNOWN if result is None else result
+    return None
 
 
 def _blocks_to(node: ast.stmt, target: ast.stmt) -> list[tuple[ast.stmt, str]] | None:
@@ -566,24 +589,26 @@ def _blocks_to(node: ast.stmt, target: ast.stmt) -> list[tuple[ast.stmt, str]] |
 def _enclosing_for(fn: ast.FunctionDef, stmt: ast.stmt) -> ast.For | None:
     """The innermost ``for`` loop of ``fn`` whose body holds ``stmt``."""
     found: list[ast.For] = []
-
-    def walk(body: list[ast.stmt], loop: ast.For | None) -> bool:
-        for node in body:
-            if node is stmt:
-                if loop is not None:
-                    found.append(loop)
-                return True
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            inner = node if isinstance(node, ast.For) else loop
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(node, field, None)
-                if isinstance(block, list) and walk(block, inner if field == "body" else loop):
-                    return True
-        return False
-
-    walk(fn.body, None)
+    _find_loop(fn.body, None, stmt, found)
     return found[0] if found else None
+
+
+def _find_loop(body: list[ast.stmt], loop: ast.For | None, stmt: ast.stmt,
+               found: list[ast.For]) -> bool:
+    for node in body:
+        if node is stmt:
+            if loop is not None:
+                found.append(loop)
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        inner = node if isinstance(node, ast.For) else loop
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and _find_loop(
+                    block, inner if field == "body" else loop, stmt, found):
+                return True
+    return False
 
 
 class _Substitute(ast.NodeTransformer):

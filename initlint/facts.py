@@ -275,6 +275,16 @@ class Construction:
 
 
 @dataclass(frozen=True)
+class AttrOf:
+    """``config.hidden_size`` on a config object whose class another file defines: the
+    attribute's default there, looked up when the files are linked (``link_values.py``);
+    unknown if the project does not define that class or that attribute."""
+
+    owner: str  # the class's qualified name as this file imports it
+    attr: str
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """Everything the rules need from one file."""
 
@@ -291,3 +301,4 @@ class FileFacts:
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
     file_noqa: bool = False
     exports: tuple[str, ...] = ()  # the module's literal ``__all__``
+    deferred: bool = False  # holds AttrOf values: the linker resolves them

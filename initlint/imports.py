@@ -8,6 +8,7 @@ torch.nn.functional and local helpers), so we build that table instead.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from initlint.torch_api import canonical
@@ -49,10 +50,12 @@ def _absolute(module: str, level: int, target: str | None, is_package: bool) -> 
     return ".".join(base)
 
 
-def build_import_table(tree: ast.Module, module: str, is_package: bool) -> ImportTable:
-    """Collect the imports anywhere in the module (function-local imports included)."""
+def build_import_table(tree: ast.Module, module: str, is_package: bool,
+                       nodes: Iterable[ast.AST] | None = None) -> ImportTable:
+    """Collect the imports anywhere in the module (function-local imports included);
+    ``nodes``: the module's import statements in ``ast.walk`` order, when already found."""
     names: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

@@ -7,6 +7,7 @@ sites that write its parameters, and whether some init code we cannot see might.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -36,6 +37,7 @@ from initlint.facts import (
     LayerFact,
     LoopBinding,
 )
+from initlint.link_values import resolve_deferred
 from initlint.torch_api import canonical
 
 #: Bases from frameworks that call an init hook for you (transformers, diffusers...).
@@ -103,7 +105,11 @@ class ProjectFacts:
     """All files' facts, linked."""
 
     def __init__(self, files: Iterable[FileFacts]):
-        self.files = tuple(files)
+        given = tuple(files)
+        self.files = resolve_deferred(given)
+        # the linked version of each given file whose values the linker resolved
+        self._linked = {id(a): (a, b) for a, b in zip(given, self.files, strict=True)
+                        if a is not b}
         self.classes: dict[str, ClassFacts] = {}
         self.class_file: dict[str, FileFacts] = {}
         self.functions: dict[str, FunctionFacts] = {}
@@ -122,6 +128,13 @@ class ProjectFacts:
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+
+    def linked(self, facts: FileFacts) -> FileFacts:
+        """The project's version of a file it was given (its deferred values resolved):
+        what rules must read, so a file's sites and layers are the objects the project
+        links."""
+        pair = self._linked.get(id(facts))
+        return pair[1] if pair is not None and pair[0] is facts else facts
 
     # --- classes ---------------------------------------------------------------------
 
@@ -271,10 +284,17 @@ class ProjectFacts:
                 out.setdefault(walk.callee, set()).add(var)
         return {name: frozenset(params) for name, params in out.items()}
 
+    @property
+    def _weak(self) -> ProjectFacts:
+        """This project, for the objects it caches (its evaluator, each model's effective
+        init): a plain reference back would make every linked project cyclic garbage, left
+        for the whole-heap cycle collector to find (tests/test_lsp_heap.py)."""
+        return weakref.proxy(self)
+
     @cached_property
     def evaluator(self) -> Evaluator:
         """The abstract evaluator over this project's classes (conditions, values)."""
-        return Evaluator(World(self))
+        return Evaluator(World(self._weak))
 
     @cached_property
     def grad_enabled(self) -> dict[str, bool]:
@@ -291,6 +311,18 @@ class ProjectFacts:
             if qualname in self.functions:
                 return self.functions[qualname]
         return None
+
+    def callback(self, cls: ClassFacts, name: str) -> FunctionFacts | None:
+        """The function ``apply(name)`` runs while ``cls`` is built: ``self.init_weights``
+        (recorded under the class that wrote it) is looked up on ``cls``'s MRO, as Python
+        binds it, so a base's method or a subclass's override is found."""
+        owner_name, _, method = name.rpartition(".")
+        owner = self.classes.get(owner_name)
+        if owner is not None and owner in self.mro(cls):
+            found = self.method(cls, method)
+            if found is not None:
+                return found
+        return self.functions.get(name)
 
     def all_layers(self, cls: ClassFacts) -> list[LayerFact]:
         return [layer for klass in self.mro(cls) for layer in klass.layers]
@@ -413,7 +445,7 @@ class ProjectFacts:
                                                   opaque, set(), 0):
             return applied, opaque  # ``for m in self.modules(): self._init(m)``
         if call.kind == "apply":
-            fn = self.functions.get(call.name)
+            fn = self.callback(cls, call.name)
             if fn is not None:
                 self._run_callback(cls, fn, "", applied, opaque, set(), 0)
         elif call.kind == "self_method" and call.receiver == "super":
@@ -482,7 +514,7 @@ class ProjectFacts:
                 opaque.append(f"self.{call.name}()")
         elif call.kind == "apply":
             receiver = _rebase(call.receiver, bound) if call.receiver else None
-            target = self.functions.get(call.name)
+            target = self.callback(cls, call.name)
             if receiver is None:
                 return
             if target is None:
@@ -645,7 +677,7 @@ class ProjectFacts:
         if qualname not in cache:
             cls = self.classes[qualname]
             applied, opaque = self.construction(cls)
-            result = EffectiveInit(self, cls, tuple(applied), tuple(opaque))
+            result = EffectiveInit(self._weak, cls, tuple(applied), tuple(opaque))
             cache[qualname] = result
             for container, path in self.containers.get(qualname, []):
                 result.inherit(self._effective_cache(container), path)
@@ -766,7 +798,8 @@ class EffectiveInit:
         self.applied = list(applied)
         self.opaque = list(opaque)
         self.placed = project.placed_layers(cls)
-        self.classes_at = {p.path: p.layer.cls for p in self.placed}
+        # the class at each path, the model's own at "" (what a callback's dispatch tests)
+        self.classes_at = {"": cls.qualname, **{p.path: p.layer.cls for p in self.placed}}
         self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
         self.script_functions: list[tuple[FunctionFacts | None, PerModule]] = []
 
@@ -794,7 +827,8 @@ class EffectiveInit:
                 possible = True
         for item, prefix in [] if own_only else self._inherited:
             verdict = hits(self.project, item, prefix + placed.path, placed.layer, attr,
-                            {prefix + k: v for k, v in self.classes_at.items()})
+                            {prefix + k if k else prefix[:-1]: v
+                             for k, v in self.classes_at.items()})
             if verdict == "yes":
                 sites.append(item.site)
             elif verdict == "maybe":
@@ -906,6 +940,13 @@ def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr
         param = project.evaluator.attribute(_module_val(layer), attr)
         if not isinstance(param, ParamVal):
             param = ParamVal(attr)
+        owner_var = binding.receiver if binding else ""
+        if owner_var and owner_var != "self" and "." not in owner_var:
+            # ``def init(m): if isinstance(m, nn.LSTM): for p in m.parameters(): ...``: the
+            # loop walks the parameters of each module the callback's tests let through
+            return _verdict(_runs_on_param_of_owner(project, site, var, name_var, owner_var,
+                                                    scope, rel, attr, layer, param, loops,
+                                                    classes_at))
         return _verdict(site_runs_on_param(project, site, var, name_var, f"{rel}.{attr}",
                                            param, loops))
     # each_module: the site writes <var>.<path>.<attr>
@@ -948,6 +989,30 @@ def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:
                 continue
             return "no"
         return "no"
+    return verdict
+
+
+def _runs_on_param_of_owner(project: ProjectFacts, site: InitSite, var: str, name_var: str,
+                            owner_var: str, scope: str, rel: str, attr: str, layer: LayerFact,
+                            param: ParamVal, loops: frozenset[str],
+                            classes_at: dict[str, str]) -> bool | None:
+    """Does the site run for ``<scope>.<rel>.<attr>`` as a parameter of some module ``owner_var``
+    walks (the scope itself or any module on the way down to the layer)? Yes if for one of
+    them; unknown if unknown for one and no for none... yes for none."""
+    parts = rel.split(".") if rel else []
+    verdict: bool | None = False
+    for depth in range(len(parts) + 1):
+        owned = ".".join(parts[:depth])
+        path = ".".join(p for p in (scope, owned) if p)
+        cls = layer.cls if depth == len(parts) else classes_at.get(path, "")
+        module = ModuleVal(cls, layer if depth == len(parts) else None)
+        name = ".".join([*parts[depth:], attr])  # the name ``module.named_parameters()`` gives
+        here = site_runs_on_param(project, site, var, name_var, name, param, loops,
+                                  (owner_var, module))
+        if here is True:
+            return True
+        if here is None:
+            verdict = None
     return verdict
 
 

@@ -409,11 +409,17 @@ def leaky_relu_gain(slope: float) -> float:
     return math.sqrt(2.0 / (1 + slope**2))
 
 
+#: torch's internal modules whose names ``torch.nn`` re-exports (``from .modules import *``,
+#: ``from .parameter import Parameter, ...`` in torch/nn/__init__.py)
+_REEXPORTED_BY_NN = ("torch.nn.modules.", "torch.nn.parameter.")
+
+
 def canonical(qualified: str) -> str:
     """Map torch's internal module paths onto the public name.
 
-    ``torch.nn.modules.conv.Conv2d`` → ``torch.nn.Conv2d``.
+    ``torch.nn.modules.conv.Conv2d`` → ``torch.nn.Conv2d``,
+    ``torch.nn.parameter.Parameter`` → ``torch.nn.Parameter``.
     """
-    if qualified.startswith("torch.nn.modules."):
+    if qualified.startswith(_REEXPORTED_BY_NN):
         return NN + qualified.rsplit(".", 1)[1]
     return qualified

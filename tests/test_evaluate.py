@@ -337,3 +337,78 @@ def test_last_element_of_a_container(lint):
     """, PAD)
     assert [(f.code, f.span.row) for f in findings] == [("INI205", 9)]
     assert "padding_idx=1" in findings[0].message
+
+
+@pytest.mark.parametrize("default", [
+    "norm_layer = norm_layer or partial(nn.GroupNorm, 4)",
+    "norm_layer = partial(nn.GroupNorm, 4) if norm_layer is None else norm_layer",
+    "if norm_layer is None:\n                    norm_layer = partial(nn.GroupNorm, 4, eps=1e-3)",
+])
+def test_a_defaulted_norm_class_is_the_class_python_would_pick(lint, default):
+    findings = lint(f"""
+        from functools import partial
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, norm_layer=None):
+                super().__init__()
+                {default}
+                self.norm = norm_layer(8)
+                for m in self.modules():
+                    if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                        nn.init.zeros_(m.weight)
+    """, Config(select=("INI207", "INI208")))
+    assert [f.code for f in findings] == ["INI207"]
+    assert "every GroupNorm is" in findings[0].message
+
+
+def test_a_layer_class_nobody_can_know_is_unknown_not_absent(lint):
+    findings = lint("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, norm_layer, n=len("abc")):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+                self.norm = norm_layer(8)
+                for m in self.modules():
+                    if isinstance(m, nn.GroupNorm):
+                        nn.init.ones_(m.weight)
+    """, Config(select=("INI208",)))
+    assert findings == []
+
+
+def test_apply_of_a_bound_method_is_looked_up_on_the_built_class(lint):
+    """``self.apply(self.init_weights)`` in a subclass, the method in its base (BERT 0.4):
+    the callback runs, and its unknown std (an untyped config) still centres γ on 0."""
+    findings = lint("""
+        import torch
+        import torch.nn as nn
+
+        class Norm(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(d))
+                self.bias = nn.Parameter(torch.zeros(d))
+
+            def forward(self, x):
+                u = x.mean(-1, keepdim=True)
+                return self.weight * (x - u) / torch.sqrt(x.var(-1, keepdim=True)) + self.bias
+
+        class Base(nn.Module):
+            def __init__(self, config):
+                super().__init__()
+                self.config = config
+
+            def init_weights(self, module):
+                if isinstance(module, Norm):
+                    module.weight.data.normal_(mean=0.0, std=self.config.initializer_range)
+
+        class Model(Base):
+            def __init__(self, config):
+                super().__init__(config)
+                self.norm = Norm(8)
+                self.apply(self.init_weights)
+    """, Config(select=("INI207", "INI201")))
+    assert [(f.code, f.span.row) for f in findings] == [("INI207", 22)]
+    assert "N(0, σ)" in findings[0].message

@@ -9,17 +9,15 @@ from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import module_classes
 from initlint.evaluate import (
-    ParamVal,
     dispatched_types,
     site_runs_on_module,
-    site_runs_on_param,
     tests_on,
 )
 from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Finding, Fix, Severity, Span
 from initlint.fixes import coverage as fixes
 from initlint.norms import norm_info
-from initlint.project import Applied, EffectiveInit, Placed
+from initlint.project import Applied, EffectiveInit, Placed, hits
 from initlint.signal import describe, display_path, fan_in, weight_init
 
 W = Severity.WARNING
@@ -376,7 +374,7 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
                 continue
             binding = item.binding
-            found = _first_norm_hit(effective, item, binding)
+            found = _first_norm_hit(effective, item)
             if found is None:
                 continue
             hit, scale = found
@@ -401,12 +399,9 @@ def _filter_text(site: InitSite, binding) -> str:
     return "The loop re-draws every parameter, including"
 
 
-def _first_norm_hit(effective: EffectiveInit, item: Applied,
-                    binding) -> tuple[Placed, str] | None:
+def _first_norm_hit(effective: EffectiveInit, item: Applied) -> tuple[Placed, str] | None:
     """The first norm layer (torch's, derived, or a project's own) whose γ the loop re-draws,
     with γ's name."""
-    var = binding.var if binding else ""
-    name_var = binding.name_var if binding else ""
     for placed in effective.placed:
         info = norm_info(effective.project, placed.layer.cls)
         kind = info.torch_kind if info else None
@@ -416,10 +411,10 @@ def _first_norm_hit(effective: EffectiveInit, item: Applied,
             continue
         if item.scope and not placed.path.startswith(item.scope + "."):
             continue
-        rel = placed.path[len(item.scope) + 1:] if item.scope else placed.path
-        verdict = site_runs_on_param(effective.project, item.site, var, name_var,
-                                     f"{rel}.{info.scale}", ParamVal(info.scale, 1))
-        if verdict is True:
+        # the same question every rule asks of a parameter loop (hits): with the module a
+        # dispatching callback lets through, when the loop walks one
+        if hits(effective.project, item, placed.path, placed.layer, info.scale,
+                effective.classes_at) == "yes":
             return placed, info.scale
     return None
 
@@ -581,22 +576,27 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if not types:
             continue
         kind, _gain, std, mean, _a = describe(site)
+        known_std = isinstance(std, (int, float)) and not isinstance(std, bool)
+        # a normal draw with mean 0 centres γ on 0 whatever its std (an unknown std, such
+        # as ``config.initializer_range``, included): only a known large std is left out
         near_zero = (kind in ("zeros",) or (kind == "normal" and mean in (0, 0.0)
-                                            and isinstance(std, (int, float)) and std < 0.5)
+                                            and (not known_std or std < 0.5))
                      or (kind == "uniform" and _small_uniform(site)))
         if not near_zero:
             continue
         if kind == "zeros" and _in_residual_class(ctx, site):
             continue  # identity at init: the branch's norm γ zeroed on purpose
         names = ", ".join(sorted(t for t in types))
-        drawn = f"drawn from N(0, {std:g})" if kind == "normal" else "set to 0" \
+        sigma = f"{std:g}" if known_std else "σ"
+        drawn = f"drawn from N(0, {sigma})" if kind == "normal" else "set to 0" \
             if kind == "zeros" else f"drawn from U({site.arg('a'):g}, {site.arg('b'):g})"
-        expected = abs(std) * math.sqrt(2 / math.pi) if kind == "normal" else 0.0
+        size = "0" if kind != "normal" else f"{abs(std) * math.sqrt(2 / math.pi):.3g}" \
+            if known_std else "0.8·σ"
         yield rule.finding(
             ctx, site.span,
             f"the scale γ of every {names} is {drawn}",
             f"γ multiplies each normalized output: drawn around 0 every channel is scaled to "
-            f"|γ|≈{expected:.3g} on average (half of them negative) instead of 1, so the "
+            f"|γ|≈{size} on average (half of them negative) instead of 1, so the "
             "signal after each norm layer is ~0 at init (measured on pix2pix's U-Net: BN "
             "output std 0.021 instead of ~1). The DCGAN recipe is "
             "`normal_(m.weight, 1.0, 0.02)`; zero-init only the last γ of a residual branch "

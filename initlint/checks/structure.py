@@ -15,27 +15,38 @@ from initlint.project import Placed
 from initlint.signal import display_path
 
 W = Severity.WARNING
+_FILE_MODELS = ""  # the key under which a rule's memo keeps the file's module classes
 
 
-def _models(ctx: FileContext, site: InitSite) -> list[ClassFacts]:
+def _models(ctx: FileContext, site: InitSite,
+            candidates: dict[str, list]) -> list[ClassFacts]:
     """Models that may run ``site``: those whose construction runs it, and this file's
     module classes (a script-level ``model.apply(fn)`` is linked per model)."""
     seen = {cls.qualname: cls for cls in ctx.project.models_running(site)}
-    for cls in ctx.facts.classes:
-        if ctx.project.is_module(cls):
-            seen.setdefault(cls.qualname, cls)
+    file_models = candidates.get(_FILE_MODELS)
+    if file_models is None:  # the same for every site of the file: asked once
+        file_models = candidates[_FILE_MODELS] = [
+            cls for cls in ctx.facts.classes if ctx.project.is_module(cls)]
+    for cls in file_models:
+        seen.setdefault(cls.qualname, cls)
     return list(seen.values())
 
 
-def _writers(ctx: FileContext, site: InitSite, wanted, attrs) -> Iterator[tuple[ClassFacts,
-                                                                                 Placed, str]]:
+def _writers(ctx: FileContext, site: InitSite, wanted, attrs,
+             candidates: dict[str, list]) -> Iterator[tuple[ClassFacts, Placed, str]]:
     """(model, placed layer, attribute) that ``site`` certainly writes, over the layers for
-    which ``wanted(placed)`` holds; ``attrs(placed)`` names the parameters to ask about."""
-    for model in _models(ctx, site):
+    which ``wanted(placed)`` holds; ``attrs(placed)`` names the parameters to ask about.
+    ``candidates`` keeps each model's wanted layers for the rule's other sites (a file's
+    every site is asked about every model of the file)."""
+    for model in _models(ctx, site, candidates):
+        wanted_here = candidates.get(model.qualname)
+        if wanted_here is None:
+            wanted_here = candidates[model.qualname] = [
+                p for p in ctx.project.effective(model).placed if wanted(p)]
+        if not wanted_here:
+            continue
         effective = ctx.project.effective(model)
-        for placed in effective.placed:
-            if not wanted(placed):
-                continue
+        for placed in wanted_here:
             for attr in attrs(placed):
                 if site in effective.writes(placed, attr).sites:
                     yield model, placed, attr
@@ -62,11 +73,12 @@ def _recurrent_weights(placed: Placed) -> tuple[str, ...]:
       "orthogonal_/eye_ on an LSTM/GRU recurrent weight that stacks one block per gate, "
       "without chunking it per gate.", fix="unsafe")
 def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    candidates: dict[str, list] = {}
     for site in ctx.facts.sites:
         if site.func not in api.ORTHOGONAL_INITS or site.style not in ("init", "alias") \
                 or site.target.index or site.target.copy:
             continue
-        hit = next(_writers(ctx, site, _gate_count, _recurrent_weights), None)
+        hit = next(_writers(ctx, site, _gate_count, _recurrent_weights, candidates), None)
         if hit is None:
             continue
         model, placed, attr = hit
@@ -87,7 +99,7 @@ def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]
             "the recurrence shrinks the hidden state instead of preserving it. Initialize "
             f"each block: `for w in {attr}.chunk({gates}, 0): nn.init.{site.func}(w)`.",
             chunk_per_gate(ctx, site, gates) if len({_gate_count(p) for _, p, _ in _writers(
-                ctx, site, _gate_count, _recurrent_weights)}) == 1 else None,
+                ctx, site, _gate_count, _recurrent_weights, candidates)}) == 1 else None,
             subject=f"{model.qualname}::{placed.path}.{attr}")
 
 
@@ -106,11 +118,13 @@ def _wrapped_param(placed: Placed) -> tuple[str, ...]:
       "An init of `.weight` of a layer wrapped by weight_norm / spectral_norm / a "
       "parametrization, which recomputes the weight from other parameters.")
 def init_undone_by_reparametrization(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    candidates: dict[str, list] = {}
     for site in ctx.facts.sites:
         if not site.target.attr or site.style in ("helper", "assign"):
             continue  # a named_parameters() loop sees weight_v/weight_g, not weight; an
             # assignment goes through a parametrization's right_inverse
-        found = [(m, p, a) for m, p, a in _writers(ctx, site, _wrapped, _wrapped_param)]
+        found = [(m, p, a) for m, p, a in _writers(ctx, site, _wrapped, _wrapped_param,
+                                                      candidates)]
         if not found:
             continue
         model, placed, attr = found[0]

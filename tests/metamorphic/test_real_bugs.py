@@ -36,6 +36,25 @@ MISSED: dict[str, str] = {
     "fastai_icnr_weight_norm": (
         "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
         "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
+    "allennlp_uniform_unit_scaling_inplace": (
+        "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
+        "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
+        "here the helper is also reached through a wrapper class and InitializerApplicator"),
+    "deeppruner_weight_init_not_called": (
+        "INI201: reachability is per method, not per model: the base `SubModule.weight_init` "
+        "is called by the sibling subclass RefinementNet, so DeepPruner, which never calls "
+        "it on itself, is not reported (found once no subclass calls it)"),
+    "mmdet_fpn_xavier_bias_none": (
+        "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
+        "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
+        "is missed, only a literal `bias=False` is read"),
+    "shapeworks_deepssm_conv2d_init": (
+        "INI203: the callback comes from a factory `weight_init(module=nn.Conv2d, initf=...)` "
+        "returning a closure whose `isinstance(m, module)` reads the factory's argument"),
+    "torchvision_zero_init_residual_instancenorm": (
+        "INI005: `m.bn2.weight` written through an `isinstance(m, BasicBlock)` dispatch "
+        "(attribute chain into the block) is not read, and `norm_layer=nn.InstanceNorm2d` "
+        "passed to `ResNet(...)`/`Block(...)` is not bound into `self.bn2 = norm_layer(planes)`"),
 }
 
 #: bug name -> why initlint reports a warning/error on the fixed version today.
