@@ -719,16 +719,6 @@ def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: st
     return verdict
 
 
-def call_runs_on_module(project: ProjectFacts, conditions: tuple[Condition, ...], var: str,
-                        cls: str, layer: LayerFact | Construction | None = None) -> Tri:
-    """Do the tests around a call handed the module ``var`` (``for m in model.modules():
-    if isinstance(m, X): fn(m)``) pass for a module of class ``cls``?"""
-    if not conditions or not var:
-        return True
-    env: dict[str, Any] = {var: ModuleVal(cls, layer)}
-    return conditions_hold(project.evaluator, conditions, env, frozenset(env))
-
-
 def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,
                        name: str, param: ParamVal, extra: frozenset[str] = frozenset(),
                        owner: tuple[str, ModuleVal] | None = None) -> Tri:

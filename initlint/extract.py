@@ -358,6 +358,7 @@ class Extractor(LayerReader, FlowReader):
         chains: list[Chain] = []
         residual = False
         order: list[tuple[str, int]] = []
+        aliases: tuple[tuple[str, str], ...] = ()
         for item in node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -370,6 +371,7 @@ class Extractor(LayerReader, FlowReader):
                 params += found[1]
                 chains += found[2]
                 order += found[3]
+                aliases = found[4]
             elif item.name in ("forward", "__call__"):
                 paths, residual = self._forward_flow(item, layers)
                 for steps in dict.fromkeys(tuple(p) for p in paths if p):
@@ -393,6 +395,7 @@ class Extractor(LayerReader, FlowReader):
             init_layer_order=tuple(order),
             sequential_subclass=is_seq_subclass,
             attrs=_plain_attrs(self.class_attrs.get(qualname, {}), node),
+            init_aliases=aliases,
         )
 
     def _param_defaults(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:

@@ -254,6 +254,9 @@ class ClassFacts:
     # attributes with a value known at construction (class constants, ``self.x = x`` set once
     # in ``__init__`` from a default): what ``self.x`` reads in the class's init code
     attrs: tuple[tuple[str, Any], ...] = ()
+    # locals of ``__init__`` that are a submodule (bound once, registered once as
+    # ``self.x = local`` or ``self.add_module("x", local)``): local name → layer path
+    init_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from initlint.evaluate import (
     ModuleVal,
     ParamVal,
     World,
-    call_runs_on_module,
     site_runs,
     site_runs_on_module,
     site_runs_on_param,
@@ -472,6 +471,7 @@ class ProjectFacts:
 
     def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
                        applied: list[Applied]) -> None:
+        aliases = self._init_aliases(fn, bound)
         for site in self.sites_in(fn):
             loops = site.loops(fn)
             base = site.target.base
@@ -485,8 +485,11 @@ class ProjectFacts:
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
-            elif base in bound:
-                path = ".".join(p for p in (bound[base], site.target.path) if p)
+            elif base in bound or base in aliases:
+                # a local that is a submodule: ``self.<alias>`` under the model
+                head = bound[base] if base in bound else \
+                    ".".join(p for p in (bound["self"], aliases[base]) if p)
+                path = ".".join(p for p in (head, site.target.path) if p)
                 applied.append(Applied(site, path, "direct" if site.target.attr or not path
                                        else "direct_param", None))
                 if any(seg == "*" or seg.lstrip("-").isdigit() for seg in path.split(".")):
@@ -494,6 +497,13 @@ class ProjectFacts:
             elif not site.target.copy:
                 # an init whose target we cannot follow may write any layer
                 applied.append(Applied(site, "", "unknown", None))
+
+    def _init_aliases(self, fn: FunctionFacts, bound: dict[str, str]) -> dict[str, str]:
+        """In a class's ``__init__`` run on a model: its locals that are submodules."""
+        if fn.name != "__init__" or "self" not in bound or not fn.cls:
+            return {}
+        klass = self.classes.get(fn.cls)
+        return dict(klass.init_aliases) if klass is not None else {}
 
     def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
                 applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
@@ -697,6 +707,10 @@ class ProjectFacts:
                     and not walk.receiver_cls:
                 package = module.split(".")[0]
                 fn = self.functions.get(walk.callee)
+                if fn is None and walk.loop:
+                    # a function we cannot see, handed each module of an object of unknown
+                    # class: unknown stays local, it makes no model of the package unsure
+                    continue
                 out.setdefault(package, []).append(
                     (fn, replace(walk, var=walk.var or _module_param(fn))))
         return out
@@ -836,11 +850,11 @@ class EffectiveInit:
         for fn, walk in [] if own_only else self.script_functions:
             outer = walk.call.conditions if walk.loop else ()
             if fn is None:
-                # a function we cannot see, run on the modules that pass the loop's tests
-                possible = possible or call_runs_on_module(
-                    self.project, outer, walk.alias, placed.layer.cls, placed.layer) is not False
+                possible = True
                 continue
             for site in self.project.sites_in(fn):
+                if walk.loop and site.target.base != walk.var:
+                    continue  # writes something else than the module it is handed
                 item = Applied(site, "", "each_module", LoopBinding(walk.var, "modules", ""),
                                outer, walk.alias)
                 if hits(self.project, item, placed.path, placed.layer, attr,

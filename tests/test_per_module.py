@@ -115,14 +115,12 @@ def test_per_module_reads_receiver_parameter_and_source():
 
 
 def test_unknown_function_in_a_script_loop_stays_local(tmp_path):
-    """A function we cannot see, run by a script on the modules that pass an isinstance
-    test, may write those modules only: the others keep their findings."""
+    """A function we cannot see, handed each module of an object whose class we do not
+    know, makes no model of the package unsure; a visible one that writes the module it is
+    handed does (it may be given this model)."""
     model = """
         import torch.nn as nn
         from elsewhere import patch
-
-        class Other(nn.Module):
-            pass
 
         class Net(nn.Module):
             def __init__(self):
@@ -134,12 +132,14 @@ def test_unknown_function_in_a_script_loop_stays_local(tmp_path):
                 if isinstance(m, nn.Linear):
                     nn.init.xavier_uniform_(m.weight)
 
+        def fill(m):
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+
         def prepare(model):
             for m in model.modules():
-                if isinstance(m, Other):
-                    patch(m)
+                patch(m)
     """
-    narrowed = {f.code for f in lint_snippet(tmp_path, model)}
-    assert "INI206" in narrowed  # fc's bias keeps the default draw
-    anything = model.replace("if isinstance(m, Other):", "if True:")
-    assert "INI206" not in {f.code for f in lint_snippet(tmp_path, anything)}
+    assert "INI206" in {f.code for f in lint_snippet(tmp_path, model)}
+    visible = model.replace("patch(m)", "fill(m)")
+    assert "INI206" not in {f.code for f in lint_snippet(tmp_path, visible)}

@@ -33,9 +33,6 @@ MISSED: dict[str, str] = {
     "fastai2_norm_affine_false": (
         "INI005: the layer is built by `getattr(nn, f\"{prefix}{ndim}d\")(nf, **kwargs)` "
         "with affine=False passed through **kwargs from the caller"),
-    "fastai_icnr_weight_norm": (
-        "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
-        "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
     "allennlp_uniform_unit_scaling_inplace": (
         "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
         "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
