@@ -90,6 +90,8 @@ class Scope:
     no_grad: bool = False
     loops: dict[str, LoopBinding] = field(default_factory=dict)
     order: int = 0
+    # the function's own parameters that hold tensors handed in (not self/cls)
+    params: frozenset[str] = frozenset()
 
 
 class Extractor(LayerReader, FlowReader):
@@ -441,7 +443,8 @@ class Extractor(LayerReader, FlowReader):
         env = {**self.constants, **self._param_defaults(node)}
         if cls in self.class_attrs and params[:1] == ("self",) and not static:
             env["self"] = InstanceRef(cls)  # self.init_std: the value __init__ gave it
-        scope = Scope(qualname, cls, shadowed, env, nested, no_grad=no_grad)
+        scope = Scope(qualname, cls, shadowed, env, nested, no_grad=no_grad,
+                      params=frozenset(params) - {"self", "cls"})
         if outer is not None:
             scope.loops = dict(outer.loops)
         saved = (self._calls, self._loops, self._has_init, self._inits_only)
@@ -661,15 +664,18 @@ class Extractor(LayerReader, FlowReader):
         if out is not None:
             # ``torch.arange(n, out=self.freq)`` writes ``self.freq`` in place
             target = self.target(out, scope)
-            if target.base and (target.attr or target.base in scope.loops or target.via_data):
+            if target.base and (target.attr or target.base in scope.loops or target.via_data
+                                or target.base in scope.params):
                 name = (qualified or dotted(call.func) or "out").rsplit(".", 1)[-1]
                 self._init_site(call, name, "inplace", scope, stmt, parent, target)
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
             if method in api.INPLACE_INIT_METHODS:
                 target = self.target(call.func.value, scope)
+                # a tensor handed to this function (``def fill(t): t.uniform_()``) is a
+                # target too: the linker binds it to what each caller passes
                 if target.base and (target.attr or target.base in scope.loops
-                                    or target.via_data):
+                                    or target.via_data or target.base in scope.params):
                     self._init_site(call, method, "inplace", scope, stmt, parent, target)
                     return
                 if target.copy and isinstance(stmt, ast.Expr) and stmt.value is call:
@@ -687,6 +693,8 @@ class Extractor(LayerReader, FlowReader):
                 self._calls.append(CallRef("self_method", method, "self",
                                            tuple(dotted(a) or "" for a in call.args),
                                            self.pos.span(call), scope.no_grad, scope.order))
+                if call.args:  # ``self.init_bias(m.bias)``: a method handed the parameter
+                    self._helper_site(call, method, scope, stmt, parent)
                 return
             if receiver.startswith("super") or (isinstance(call.func.value, ast.Call) and
                                                 dotted(call.func.value.func) == "super"):

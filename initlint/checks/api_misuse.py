@@ -107,9 +107,11 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if site.statement_span in reported or not _is_parameter(ctx, site):
             continue
         reported.add(site.statement_span)
+        passed = _handed_in(ctx, site)
         yield rule.finding(
             ctx, site.span,
-            f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on",
+            f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on"
+            + (f" (`{passed[1]}`, handed in by `{passed[0]}`)" if passed else ""),
             ("`out=` writes the tensor in place. " if _writes_out(site) else "")
             + "A Parameter is a leaf that requires grad; an in-place op on it outside "
             "torch.no_grad() raises RuntimeError ("
@@ -146,11 +148,48 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
                        for k in ctx.project.mro(cls) for p in k.params)
         layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
         return _layer_has_param(layers.get(target.path), target.attr)
+    if _handed_in(ctx, site) is not None:
+        return True
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
         kinds = [api.LAYERS.get(t) for t in _dispatch_types(ctx, site, target.base)]
         return bool(kinds) and all(k is not None and k.weight_ndim is not None for k in kinds)
     return False
+
+
+def _handed_in(ctx: FileContext, site: InitSite) -> tuple[str, str] | None:
+    """(caller, argument) when the site writes a tensor its function was handed and some
+    model method hands it a Parameter of that model (``fill(self.proj.weight)``): the
+    helper's in-place write runs on that Parameter, as if written in the method."""
+    target = site.target
+    helper = ctx.project.functions.get(site.function)
+    if helper is None or target.attr or target.path or target.base not in helper.params:
+        return None
+    return _passed_a_parameter(ctx, helper, helper.params.index(target.base))
+
+
+def _passed_a_parameter(ctx: FileContext, helper, index: int) -> tuple[str, str] | None:
+    project = ctx.project
+    offset = 1 if helper.params[:1] in (("self",), ("cls",)) else 0
+    for caller, call in project.calls_by_name.get(helper.qualname, []):
+        if call.kind != "function" or call.name != helper.qualname or call.no_grad \
+                or caller.no_grad or not caller.cls:
+            continue
+        position = index - offset
+        text = call.args[position] if 0 <= position < len(call.args) else ""
+        cls = project.classes.get(caller.cls)
+        if cls is None or not text.startswith("self."):
+            continue
+        path, _, attr = text[len("self."):].rpartition(".")
+        if not path:
+            if any(p.name == attr and p.requires_grad is True
+                   for k in project.mro(cls) for p in k.params):
+                return caller.qualname.rsplit(".", 2)[-2] + "." + caller.name, text
+            continue
+        layers = {layer.name: layer for layer in project.all_layers(cls)}
+        if _layer_has_param(layers.get(path), attr):
+            return caller.qualname.rsplit(".", 2)[-2] + "." + caller.name, text
+    return None
 
 
 def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:

@@ -34,9 +34,10 @@ MISSED: dict[str, str] = {
         "INI005: the layer is built by `getattr(nn, f\"{prefix}{ndim}d\")(nf, **kwargs)` "
         "with affine=False passed through **kwargs from the caller"),
     "allennlp_uniform_unit_scaling_inplace": (
-        "INI003: `tensor.uniform_()` inside a helper that receives the Parameter is not "
-        "followed (even `def f(t): t.uniform_(..)` called as `f(self.proj.weight)` is missed); "
-        "here the helper is also reached through a wrapper class and InitializerApplicator"),
+        "INI003: the helper that draws in place on the tensor it is handed is reached only "
+        "through a registry dict of wrapper classes and InitializerApplicator's regex loop "
+        "over named_parameters() calling an object; `f(self.proj.weight)` called directly "
+        "is caught"),
     "deeppruner_weight_init_not_called": (
         "INI201: reachability is per method, not per model: the base `SubModule.weight_init` "
         "is called by the sibling subclass RefinementNet, so DeepPruner, which never calls "
