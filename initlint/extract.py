@@ -701,6 +701,11 @@ class Extractor(LayerReader, FlowReader):
                 self._calls.append(CallRef("self_method", method, "super", (),
                                            self.pos.span(call), scope.no_grad, scope.order))
                 return
+        if isinstance(call.func, ast.Name) and call.func.id in scope.params:
+            # ``fn(module=m, name=n)`` in ``named_apply(fn, ...)``: what it hands its callback
+            self._calls.append(CallRef("param", call.func.id, "", tuple(
+                k.arg for k in call.keywords if k.arg), self.pos.span(call), scope.no_grad,
+                scope.order))
         ref = self._function_ref(call.func, scope)
         args = tuple(dotted(a) or "" for a in call.args)
         if ref and not ref.startswith("torch.") and call.args:
@@ -718,7 +723,7 @@ class Extractor(LayerReader, FlowReader):
             if arg_ref and arg_ref != ref:
                 self._calls.append(CallRef("apply" if _applies(call) else "ref", arg_ref,
                                            _apply_receiver(call), (), self.pos.span(call),
-                                           scope.no_grad, scope.order))
+                                           scope.no_grad, scope.order, via=ref))
 
     def _construction(self, call: ast.Call, cls: str, scope: Scope) -> None:
         fact = self._layer_fact("", cls, call, scope.env)

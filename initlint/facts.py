@@ -201,6 +201,8 @@ class CallRef:
     """A call or reference a function makes that may run init code."""
 
     kind: str  # "self_method" | "function" | "apply" | "method" | "ref"
+    # | "param": a call of one of the function's own parameters (``fn(module=m, name=n)``),
+    # name: that parameter, args: the keywords it is given
     name: str  # method name, qualified function name, or "" when unknown
     receiver: str = ""  # for apply / method: "self", "self.decoder", a name
     args: tuple[str, ...] = ()  # dotted text of the arguments ("self", "self.decoder")
@@ -214,6 +216,7 @@ class CallRef:
     # the loops binding the call's arguments (``init_fn(m)`` inside ``for m in
     # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
     walks: tuple[LoopBinding, ...] = ()
+    via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
 
 
 @dataclass(frozen=True)

@@ -446,7 +446,8 @@ class ProjectFacts:
         if call.kind == "apply":
             fn = self.callback(cls, call.name)
             if fn is not None:
-                self._run_callback(cls, fn, "", applied, opaque, set(), 0)
+                self._run_callback(cls, fn, "", applied, opaque, set(), 0,
+                                   name_var=self._name_param(call, fn))
         elif call.kind == "self_method" and call.receiver == "super":
             # super().__init__() may run the base's init (dispatched on ``cls``) before the
             # subclass has built its own layers
@@ -498,6 +499,16 @@ class ProjectFacts:
                 # an init whose target we cannot follow may write any layer
                 applied.append(Applied(site, "", "unknown", None))
 
+    def _name_param(self, call: CallRef, fn: FunctionFacts) -> str:
+        """The parameter of callback ``fn`` that receives each module's qualified name: the
+        function the callback is handed to (``named_apply(fn, model)``) calls it with a
+        ``name=`` keyword, and ``fn`` has that parameter."""
+        applier = self.functions.get(call.via) if call.via else None
+        if applier is None or "name" not in fn.params:
+            return ""
+        passes = any(c.kind == "param" and "name" in c.args for c in applier.calls)
+        return "name" if passes else ""
+
     def _init_aliases(self, fn: FunctionFacts, bound: dict[str, str]) -> dict[str, str]:
         """In a class's ``__init__`` run on a model: its locals that are submodules."""
         if fn.name != "__init__" or "self" not in bound or not fn.cls:
@@ -530,7 +541,8 @@ class ProjectFacts:
             if target is None:
                 opaque.append(f"apply({call.name or '?'})")
                 return
-            self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1)
+            self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
+                               name_var=self._name_param(call, target))
         elif call.kind == "function":
             if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
                 return  # a class constructor: building a submodule runs no init on ours
@@ -581,18 +593,19 @@ class ProjectFacts:
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
                       applied: list[Applied], opaque: list[str], visited: set,
                       depth: int, var: str = "", extra: tuple[Condition, ...] = (),
-                      alias: str = "", source: str = "modules") -> None:
+                      alias: str = "", source: str = "modules", name_var: str = "") -> None:
         """``receiver.apply(fn)``: fn's module parameter walks every module under receiver
-        (``source`` "children": only its direct children)."""
+        (``source`` "children": only its direct children); ``name_var``: fn's parameter
+        given each module's qualified name (``named_apply``)."""
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
         var = var or _module_param(fn)
-        key = (fn.qualname, receiver, "callback", var, extra, source)
+        key = (fn.qualname, receiver, "callback", var, extra, source, name_var)
         if key in visited:
             return
         visited.add(key)
-        binding = LoopBinding(var, source, receiver, function=fn.qualname)
+        binding = LoopBinding(var, source, receiver, name_var, function=fn.qualname)
         how = "each_child" if source == "children" else "each_module"
         for site in self.sites_in(fn):
             if site.target.base == var:
@@ -974,12 +987,24 @@ def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr
         owner_cls = classes_at.get(owner_path)
         if owner_cls is None:
             return "maybe"
+        owner_rel = owner_path[len(scope) + 1:] if scope else owner_path
         return _verdict(site_runs_on_module(project, site, var, owner_cls, None, loops,
-                                            item.extra, item.alias))
+                                            item.extra, item.alias,
+                                            _module_name(binding, owner_rel)))
     if site.target.attr != attr:
         return "no"
     return _verdict(site_runs_on_module(project, site, var, layer.cls, layer, loops,
-                                        item.extra, item.alias))
+                                        item.extra, item.alias, _module_name(binding, rel)))
+
+
+def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str]:
+    """(name variable, value) for a walk that names each module (``named_modules()``,
+    ``named_apply``): its qualified name under the walked object; none for a path with a
+    repeated or unknown element (``blocks.*``), whose index a name test could ask."""
+    if binding is None or not binding.name_var or any(
+            seg in ("*", "?") or seg.startswith("?") for seg in rel.split(".")):
+        return ()
+    return (binding.name_var, rel)
 
 
 def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:
