@@ -178,6 +178,9 @@ class Extractor(LayerReader, FlowReader):
             return node.value
         if isinstance(node, ast.Name) and node.id in env:
             return env[node.id]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and f"{node.value.id}.{node.attr}" in env:  # self.with_bias, set earlier
+            return env[f"{node.value.id}.{node.attr}"]
         if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) \
                 and (dotted(node.value) or "").split(".")[0] in env:
             # config.hidden_size / self.config.init_std on objects built with their defaults

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from initlint import torch_api as api
-from initlint.astutil import flat_statements, self_attr
+from initlint.astutil import flat_statements, names_in, self_attr
 from initlint.evaluate import ClassRef
 from initlint.facts import (
     UNKNOWN,
@@ -61,8 +61,15 @@ class LayerReader:
         local_calls: dict[str, ast.expr] = {}
         bound: dict[str, int] = {}  # local name → how many times it is assigned
         registered: dict[str, list[str]] = {}  # local name → the attributes it becomes
+        env = dict(env)  # grows as __init__ runs: locals and self attributes get values
+        self.rebound: set[str] = set()
+        # names whose value follows the constructor's arguments (the linker rebinds
+        # parameters per construction, not the locals computed from them)
+        self.tainted: set[str] = {a.arg for a in fn.args.posonlyargs + fn.args.args
+                                  + fn.args.kwonlyargs} - {"self"}
         for index, stmt in enumerate(fn.body):
             for sub in flat_statements(stmt):
+                self._run_assignment(stmt, sub, env)
                 if isinstance(sub, ast.Assign):
                     for target in sub.targets:
                         name = self_attr(target)
@@ -120,7 +127,70 @@ class LayerReader:
         aliases = tuple((local, names[0]) for local, names in registered.items()
                         if len(names) == 1 and bound.get(local) == 1
                         and names[0].replace(".", "").replace("_", "").isalnum())
+        self.rebound, self.tainted = set(), set()  # only while this __init__ is read
         return layers, params, chains, order, aliases
+
+    def _run_assignment(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> None:
+        """``with_bias = normalize is None`` / ``self.with_bias = bias``: the value the name
+        holds from here on in a construction with the defaults (``sub`` is nested in the
+        top-level ``stmt``). A branch the defaults do not take changes nothing; one we
+        cannot decide, or a loop, makes the name unknown."""
+        names: list[tuple[str, ast.expr | None]] = []
+        if isinstance(sub, (ast.Assign, ast.AnnAssign)) and sub.value is not None:
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            for target in targets:
+                if isinstance(target, ast.Name) or self_attr(target) is not None:
+                    one = len(targets) == 1
+                    names.append((dotted(target) or "", sub.value if one else None))
+                else:
+                    names += [(n, None) for n in names_in(target)]
+        elif isinstance(sub, ast.AugAssign):
+            names.append((dotted(sub.target) or "", None))
+        elif isinstance(sub, (ast.For, ast.AsyncFor)):
+            names += [(n, None) for n in names_in(sub.target)]
+        elif isinstance(sub, (ast.With, ast.AsyncWith)):
+            names += [(n, None) for item in sub.items if item.optional_vars is not None
+                      for n in names_in(item.optional_vars)]
+        if not names:
+            return
+        taken = self._path_by_default(stmt, sub, env)
+        for name, node in names:
+            if not name or taken is False:
+                continue
+            value = self.value(node, env) if taken and node is not None \
+                and _may_fold(node) else UNKNOWN
+            env[name] = value
+            self.rebound.add(name)
+            # what the value and the tests on its way read
+            read_from = [node] if node is not None else []
+            read_from += [n.test for n, _ in _blocks_to(stmt, sub) or ()
+                          if isinstance(n, (ast.If, ast.While))]
+            if _names_read(read_from) & self.tainted:
+                self.tainted.add(name)
+            else:
+                self.tainted.discard(name)
+
+    def _not_rebound(self, env: dict[str, Any]) -> dict[str, Any]:
+        """``env`` without the locals ``__init__`` assigned: a name that is a constructor
+        parameter is read as a size, a local (``scale = torch.randn(...)``) is not."""
+        rebound = getattr(self, "rebound", set())
+        return {k: v for k, v in env.items() if k not in rebound} if rebound else env
+
+    def _path_by_default(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> bool | None:
+        """Does a construction with the defaults run ``sub``: yes, no, or unknown (a loop,
+        a test that does not fold)."""
+        for node, block in _blocks_to(stmt, sub) or ():
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                return None
+            if isinstance(node, ast.If):
+                test = self.value(node.test, env)
+                if test is UNKNOWN or not isinstance(test, (bool, int, float, str, type(None))):
+                    return None
+                if bool(test) != (block == "body"):
+                    return False
+            if isinstance(node, ast.Try) and block != "body":
+                return None  # a handler or else: runs or not, as the body fails or not
+        return True
 
     def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef, env: dict[str, Any],
                      local_calls: dict[str, ast.expr]) -> None:
@@ -293,10 +363,12 @@ class LayerReader:
         star = any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)
         kwargs = tuple((k.arg, self.value(k.value, env)) for k in call.keywords if k.arg)
+        known = getattr(self, "rebound", set()) - getattr(self, "tainted", set())
         from_params = tuple(k.arg for k in call.keywords if k.arg and isinstance(k.value, ast.Name)
-                            and k.value.id not in self.constants)
+                            and k.value.id not in self.constants and k.value.id not in known)
         from_params += tuple(str(i) for i, a in enumerate(call.args)
-                             if isinstance(a, ast.Name) and a.id not in self.constants)
+                             if isinstance(a, ast.Name) and a.id not in self.constants
+                             and a.id not in known)
         name_ = dotted(call.func) or ""
         if name_ in self.helpers and "." not in name_:
             # a helper like conv3x3(): its own keywords are what the layer gets
@@ -305,12 +377,13 @@ class LayerReader:
                                  for k in inner.keywords if k.arg)
             kwargs = inner_kwargs + kwargs
             args, star = (), True
+        rebound = getattr(self, "rebound", set())  # locals of __init__, not its parameters
         param_args = tuple((k.arg, k.value.id) for k in call.keywords if k.arg
                            and isinstance(k.value, ast.Name) and k.value.id in env
-                           and k.value.id not in self.constants)
+                           and k.value.id not in self.constants and k.value.id not in rebound)
         param_args += tuple((str(i), a.id) for i, a in enumerate(call.args)
                             if isinstance(a, ast.Name) and a.id in env
-                            and a.id not in self.constants)
+                            and a.id not in self.constants and a.id not in rebound)
         fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params,
                          param_args=param_args)
         return fact
@@ -487,7 +560,8 @@ class LayerReader:
             if len(shape_args) == len(inner.args) and shape_args:
                 if len(shape_args) == 1 and isinstance(shape_args[0], (ast.Tuple, ast.List)):
                     ndim = len(shape_args[0].elts)
-                elif len(shape_args) == 1 and not _one_dim_size(shape_args[0], env,
+                elif len(shape_args) == 1 and not _one_dim_size(shape_args[0],
+                                                                self._not_rebound(env),
                                                                 self.value(shape_args[0], env)):
                     ndim = UNKNOWN  # one variable may hold a whole shape tuple
                 elif not (self.qualify(inner.func) or "").endswith(("_like", "tensor", "Tensor")):
@@ -515,7 +589,8 @@ class LayerReader:
         if any(isinstance(a, (ast.List, ast.Tuple, ast.Starred, ast.ListComp)) for a in call.args):
             return ""
         sizes = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        one_size = len(call.args) == 1 and _one_dim_size(call.args[0], env, values[0])
+        one_size = len(call.args) == 1 and _one_dim_size(call.args[0], self._not_rebound(env),
+                                                         values[0])
         return "uninit" if sizes or one_size or len(call.args) >= 2 else ""
 
 
@@ -641,6 +716,31 @@ def _unrolled(comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
         elt = _Substitute(gen.target.id, item).visit(copy.deepcopy(comp.elt))
         elts.append(ast.copy_location(elt, item) if not hasattr(elt, "lineno") else elt)
     return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), comp)
+
+
+def _may_fold(node: ast.AST) -> bool:
+    """Could ``value()`` know this expression? A call builds an object (a layer, a tensor)
+    except for the few value() folds (``partial``, ``getattr``, ``math.sqrt``...)."""
+    if not isinstance(node, ast.Call) or not (node.args or node.keywords):
+        return True  # ``Config()``: an instance of a class built with its defaults
+    name = dotted(node.func) or ""
+    return name.rsplit(".", 1)[-1] in _FOLDED_CALLS
+
+
+_FOLDED_CALLS = frozenset({"partial", "getattr", "sqrt", "calculate_gain"})
+
+
+def _names_read(nodes: list[ast.AST]) -> set[str]:
+    """Names and ``name.attr`` pairs the expressions read (what a taint can flow through)."""
+    out: set[str] = set()
+    for part in nodes:
+        for node in ast.walk(part):
+            kind = type(node)
+            if kind is ast.Name:
+                out.add(node.id)
+            elif kind is ast.Attribute and type(node.value) is ast.Name:
+                out.add(f"{node.value.id}.{node.attr}")
+    return out
 
 
 def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:

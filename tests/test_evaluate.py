@@ -412,3 +412,44 @@ def test_apply_of_a_bound_method_is_looked_up_on_the_built_class(lint):
     """, Config(select=("INI207", "INI201")))
     assert [(f.code, f.span.row) for f in findings] == [("INI207", 22)]
     assert "N(0, σ)" in findings[0].message
+
+
+@pytest.mark.parametrize("setup, use", [
+    ("with_bias = False", "with_bias"),
+    ("self.with_bias = False", "self.with_bias"),
+    ("norm = None\n                with_bias = True\n                if norm is None:\n"
+     "                    with_bias = False", "with_bias"),
+])
+def test_names_in_init_keep_the_values_python_gives_them(lint, setup, use):
+    findings = lint(f"""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, use_norm=False):
+                super().__init__()
+                {setup}
+                self.conv = nn.Conv2d(3, 8, 3, bias={use})
+                nn.init.constant_(self.conv.bias, 0)
+    """, Config(select=("INI005",)))
+    assert [f.code for f in findings] == ["INI005"]
+
+
+def test_a_name_that_follows_the_arguments_is_not_a_known_default(lint):
+    findings = lint("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, bias=True):
+                super().__init__()
+                with_bias = not bias
+                for _ in range(2):
+                    with_bias = False
+                self.conv = nn.Conv2d(3, 8, 3, bias=with_bias)
+                nn.init.constant_(self.conv.bias, 0)
+                keep = True
+                if bias:
+                    keep = False
+                self.proj = nn.Conv2d(3, 8, 3, bias=keep)
+                nn.init.constant_(self.proj.bias, 0)
+    """, Config(select=("INI005",)))
+    assert findings == []

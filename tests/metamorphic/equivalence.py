@@ -15,6 +15,7 @@ import importlib
 import inspect
 import math
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def load(root: Path, rel: str, tag: str, seed: int = 0) -> object | None:
             del sys.modules[key]
         sys.path.insert(0, str(base))
         try:
-            return importlib.import_module(name)
+            with uninitialized_memory_filled():  # models built at import
+                return importlib.import_module(name)
         except ImportError:
             return None
         finally:
@@ -62,7 +64,8 @@ def load(root: Path, rel: str, tag: str, seed: int = 0) -> object | None:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with uninitialized_memory_filled():
+            spec.loader.exec_module(module)
     except ImportError:
         return None
     finally:
@@ -109,11 +112,27 @@ def forget(module: object) -> None:
         del _BUILDS[key]
 
 
+@contextmanager
+def uninitialized_memory_filled():
+    """torch.empty & co. return NaN instead of whatever the allocator hands back (torch's
+    deterministic mode fills uninitialized memory): garbage could otherwise happen to
+    repeat in one build and not in another, and a fixture that never writes a
+    ``torch.empty`` parameter would compare at random."""
+    was = torch.are_deterministic_algorithms_enabled()
+    was_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was, warn_only=was_warn)
+
+
 def _build(module: object, cls: str, seed: int) -> Built:
     factory = getattr(module, f"build_{cls}", None) or getattr(module, cls)
     torch.manual_seed(seed)
     try:
-        model = factory()
+        with uninitialized_memory_filled():
+            model = factory()
     except Exception as exc:  # the original may raise on purpose (fan_of_1d)
         return Built((), (), type(exc).__name__)
     state = model.state_dict(keep_vars=False)
