@@ -696,22 +696,25 @@ def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
 def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: str,
                         layer: LayerFact | Construction | None = None,
                         extra: frozenset[str] = frozenset(), outer: tuple[Condition, ...] = (),
-                        alias: str = "") -> Tri:
+                        alias: str = "", named: tuple[str, str] | tuple[()] = ()) -> Tri:
     """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?
-    ``outer``: tests around the call that passed the module as ``alias``."""
+    ``outer``: tests around the call that passed the module as ``alias``; ``named``: the
+    variable holding the module's qualified name, and that name (``named_modules()``)."""
     if not site.conditions and not outer:
         return True
     evaluator = project.evaluator
     # keyed by what the answer depends on: equal tests in many classes are evaluated once
     key = (_number(evaluator, site.conditions), _owner(project, site, outer), var, cls,
-           id(layer), extra, _number(evaluator, outer), alias)
+           id(layer), extra, _number(evaluator, outer), alias, named)
     cached = evaluator.verdicts.get(key)
     if cached is not None and cached[0] is layer:
         return cached[1]
     value = ModuleVal(cls, layer)
-    env = {var: value}
+    env: dict[str, Any] = {var: value}
     if alias:
         env[alias] = value
+    if named:
+        env[named[0]] = named[1]
     relevant = frozenset(env) | extra
     _bind_self(project, site, env)
     verdict = conditions_hold(evaluator, (*outer, *site.conditions), env, relevant)

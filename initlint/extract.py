@@ -363,6 +363,7 @@ class Extractor(LayerReader, FlowReader):
         chains: list[Chain] = []
         residual = False
         order: list[tuple[str, int]] = []
+        aliases: tuple[tuple[str, str], ...] = ()
         for item in node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -375,6 +376,7 @@ class Extractor(LayerReader, FlowReader):
                 params += found[1]
                 chains += found[2]
                 order += found[3]
+                aliases = found[4]
             elif item.name in ("forward", "__call__"):
                 paths, residual = self._forward_flow(item, layers)
                 for steps in dict.fromkeys(tuple(p) for p in paths if p):
@@ -398,6 +400,7 @@ class Extractor(LayerReader, FlowReader):
             init_layer_order=tuple(order),
             sequential_subclass=is_seq_subclass,
             attrs=_plain_attrs(self.class_attrs.get(qualname, {}), node),
+            init_aliases=aliases,
         )
 
     def _param_defaults(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
@@ -573,12 +576,28 @@ class Extractor(LayerReader, FlowReader):
                 and iter_.func.attr in LOOP_SOURCES:
             receiver = dotted(iter_.func.value) or ""
             source = iter_.func.attr
+            receiver_cls = self._receiver_class(iter_.func.value, scope)
             if isinstance(target, ast.Name):
-                return LoopBinding(target.id, source, receiver, function=scope.function)
+                return LoopBinding(target.id, source, receiver, function=scope.function,
+                                   receiver_cls=receiver_cls)
             if isinstance(target, ast.Tuple) and len(target.elts) == 2 \
                     and all(isinstance(e, ast.Name) for e in target.elts):
                 name_var, var = target.elts[0].id, target.elts[1].id
-                return LoopBinding(var, source, receiver, name_var, function=scope.function)
+                return LoopBinding(var, source, receiver, name_var, function=scope.function,
+                                   receiver_cls=receiver_cls)
+        walked = _state_dict_walk(iter_)
+        if walked is not None:
+            # ``for k in m.state_dict()`` / ``for k, v in m.state_dict().items()``: names
+            # and (detached) tensors of the parameters, and of the buffers
+            owner, kind = walked
+            names = names_in(target)
+            if kind == "items" and len(names) == 2 and isinstance(target, ast.Tuple):
+                return LoopBinding(names[1], "state_dict", owner, names[0],
+                                   function=scope.function)
+            if kind in ("keys", "values") and isinstance(target, ast.Name):
+                var, name_var = (f"{target.id}@state_dict", target.id) if kind == "keys" \
+                    else (target.id, "")
+                return LoopBinding(var, "state_dict", owner, name_var, function=scope.function)
         receiver = self_attr(iter_)
         if receiver is not None and isinstance(target, ast.Name):
             # ``for layer in self.layers:`` walks the container's children
@@ -610,9 +629,9 @@ class Extractor(LayerReader, FlowReader):
             if isinstance(current, ast.Call):
                 before = len(self._calls)
                 self._call(current, scope, stmt, parents.get(id(current)))
-                if scope.conditions:
+                if scope.conditions or scope.loops:
                     for i in range(before, len(self._calls)):
-                        self._calls[i] = replace(self._calls[i], conditions=scope.conditions)
+                        self._calls[i] = _in_context(self._calls[i], scope)
             for child in children(current):
                 parents[id(child)] = current
                 todo.append(child)
@@ -644,6 +663,14 @@ class Extractor(LayerReader, FlowReader):
                                         if len(call.args) > 1 else UNKNOWN,
                                         self.pos.span(call.args[0])))
                 return
+        out = _out_argument(call)
+        if out is not None:
+            # ``torch.arange(n, out=self.freq)`` writes ``self.freq`` in place
+            target = self.target(out, scope)
+            if target.base and (target.attr or target.base in scope.loops or target.via_data
+                                or target.base in scope.params):
+                name = (qualified or dotted(call.func) or "out").rsplit(".", 1)[-1]
+                self._init_site(call, name, "inplace", scope, stmt, parent, target)
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
             if method in api.INPLACE_INIT_METHODS:
@@ -677,6 +704,11 @@ class Extractor(LayerReader, FlowReader):
                 self._calls.append(CallRef("self_method", method, "super", (),
                                            self.pos.span(call), scope.no_grad, scope.order))
                 return
+        if isinstance(call.func, ast.Name) and call.func.id in scope.params:
+            # ``fn(module=m, name=n)`` in ``named_apply(fn, ...)``: what it hands its callback
+            self._calls.append(CallRef("param", call.func.id, "", tuple(
+                k.arg for k in call.keywords if k.arg), self.pos.span(call), scope.no_grad,
+                scope.order))
         ref = self._function_ref(call.func, scope)
         args = tuple(dotted(a) or "" for a in call.args)
         if ref and not ref.startswith("torch.") and call.args:
@@ -694,7 +726,7 @@ class Extractor(LayerReader, FlowReader):
             if arg_ref and arg_ref != ref:
                 self._calls.append(CallRef("apply" if _applies(call) else "ref", arg_ref,
                                            _apply_receiver(call), (), self.pos.span(call),
-                                           scope.no_grad, scope.order))
+                                           scope.no_grad, scope.order, via=ref))
 
     def _construction(self, call: ast.Call, cls: str, scope: Scope) -> None:
         fact = self._layer_fact("", cls, call, scope.env)
@@ -868,8 +900,17 @@ class Extractor(LayerReader, FlowReader):
         copy = ""
         text = ast.unparse(node) if isinstance(node, ast.AST) else ""
         while True:
+            out = _out_argument(node)
+            if out is not None:  # ``torch.f(..., out=t)`` returns ``t``
+                node = out
+                text = ast.unparse(node)
+                continue
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 method = node.func.attr
+                if method in api.INPLACE_INIT_METHODS:  # ``t.normal_()`` returns ``t``
+                    node = node.func.value
+                    text = ast.unparse(node)
+                    continue
                 if method in api.COPYING_METHODS:
                     copy = copy or method
                     node = node.func.value
@@ -888,6 +929,9 @@ class Extractor(LayerReader, FlowReader):
                 node = node.value
                 continue
             if isinstance(node, ast.Subscript):
+                entry = _state_dict_entry(node, scope)
+                if entry is not None:  # ``m.state_dict()[k]``: the tensor, detached
+                    return Target(entry, "", "", True, index or reshaped, copy, text)
                 index = True
                 node = node.value
                 continue
@@ -1040,6 +1084,49 @@ def _class_ref(qualified: str) -> Any:
 
 def _bindings(scope: Scope) -> tuple[LoopBinding, ...]:
     return tuple(dict.fromkeys(scope.loops.values()))
+
+
+def _state_dict_walk(node: ast.AST) -> tuple[str, str] | None:
+    """``m.state_dict()`` (its keys), ``.keys()``, ``.items()``, ``.values()`` → (``m``,
+    which)."""
+    kind = "keys"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
+            and node.func.attr in ("keys", "items", "values"):
+        kind, node = node.func.attr, node.func.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "state_dict" and not node.args:
+        owner = dotted(node.func.value)
+        return (owner, kind) if owner else None
+    return None
+
+
+def _state_dict_entry(node: ast.Subscript, scope: Scope) -> str | None:
+    """``m.state_dict()[k]`` with ``k`` a name of a loop over ``m.state_dict()``: that loop's
+    tensor variable."""
+    walked = _state_dict_walk(node.value)
+    if walked is None or walked[1] != "keys" or not isinstance(node.slice, ast.Name):
+        return None
+    key = node.slice.id
+    for binding in scope.loops.values():
+        if binding.source == "state_dict" and binding.name_var == key \
+                and binding.var != key and binding.receiver == walked[0]:
+            return binding.var
+    return None
+
+
+def _out_argument(node: ast.AST) -> ast.expr | None:
+    """The ``out=`` tensor of a call: the call writes it and returns it."""
+    if isinstance(node, ast.Call):
+        for keyword in node.keywords:
+            if keyword.arg == "out":
+                return keyword.value
+    return None
+
+
+def _in_context(call: CallRef, scope: Scope) -> CallRef:
+    """A call with the tests it runs under and the loops that bind its arguments."""
+    walks = tuple(scope.loops[a] for a in dict.fromkeys(call.args) if a in scope.loops)
+    return replace(call, conditions=scope.conditions, walks=walks)
 
 
 def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:

@@ -59,6 +59,8 @@ class LayerReader:
         chains: list[Chain] = []
         order: list[tuple[str, int]] = []
         local_calls: dict[str, ast.expr] = {}
+        bound: dict[str, int] = {}  # local name → how many times it is assigned
+        registered: dict[str, list[str]] = {}  # local name → the attributes it becomes
         env = dict(env)  # grows as __init__ runs: locals and self attributes get values
         self.rebound: set[str] = set()
         # names whose value follows the constructor's arguments (the linker rebinds
@@ -71,6 +73,10 @@ class LayerReader:
                 if isinstance(sub, ast.Assign):
                     for target in sub.targets:
                         name = self_attr(target)
+                        if isinstance(target, ast.Name):
+                            bound[target.id] = bound.get(target.id, 0) + 1
+                        if name is not None and isinstance(sub.value, ast.Name):
+                            registered.setdefault(sub.value.id, []).append(name)
                         if name is not None:
                             found = self._layer_from_expr(name, sub.value, env, local_calls)
                             layers += found[0]
@@ -110,12 +116,19 @@ class LayerReader:
                     if func == "self.add_module" and len(call.args) == 2:
                         key = self.value(call.args[0], env)
                         name = key if isinstance(key, str) else "?"
+                        if isinstance(call.args[1], ast.Name):
+                            registered.setdefault(call.args[1].id, []).append(name)
                         found = self._layer_from_expr(name, call.args[1], env, local_calls)
                         layers += found[0]
                         chains += found[1]
                         order += [(layer.name, index) for layer in found[0]]
+        # ``conv = weight_norm(nn.Conv2d(...)); conv.weight.data...; self.add_module("conv",
+        # conv)``: a local bound once and registered once is that submodule, before and after
+        aliases = tuple((local, names[0]) for local, names in registered.items()
+                        if len(names) == 1 and bound.get(local) == 1
+                        and names[0].replace(".", "").replace("_", "").isalnum())
         self.rebound, self.tainted = set(), set()  # only while this __init__ is read
-        return layers, params, chains, order
+        return layers, params, chains, order, aliases
 
     def _run_assignment(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> None:
         """``with_bias = normalize is None`` / ``self.with_bias = bias``: the value the name

@@ -174,17 +174,26 @@ class InitSite:
         return default
 
 
+#: LoopBinding sources that walk the tensors of a tree (``state_dict()``: its parameters,
+#: then its buffers, detached).
+PARAM_WALKS = frozenset({"parameters", "named_parameters", "state_dict"})
+
+
 @dataclass(frozen=True)
 class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
 
     var: str
     source: str  # "modules" | "named_modules" | "children" | "named_children" | "iter"
-    # | "parameters" | "named_parameters" | "list"
+    # | "parameters" | "named_parameters" | "list" | "state_dict" (for the keys form,
+    # ``for k in m.state_dict()``, var is "k@state_dict": what ``m.state_dict()[k]`` reads)
     receiver: str  # "self", "self.decoder", a parameter name, or ""
     name_var: str = ""  # the name variable of named_* loops
     members: tuple[str, ...] = ()  # for explicit lists: the self paths
     function: str = ""
+    # the class of the walked object when the code shows it (``model = Net()`` then
+    # ``for m in model.modules()``), as :attr:`CallRef.receiver_cls`
+    receiver_cls: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,8 @@ class CallRef:
     """A call or reference a function makes that may run init code."""
 
     kind: str  # "self_method" | "function" | "apply" | "method" | "ref"
+    # | "param": a call of one of the function's own parameters (``fn(module=m, name=n)``),
+    # name: that parameter, args: the keywords it is given
     name: str  # method name, qualified function name, or "" when unknown
     receiver: str = ""  # for apply / method: "self", "self.decoder", a name
     args: tuple[str, ...] = ()  # dotted text of the arguments ("self", "self.decoder")
@@ -202,6 +213,10 @@ class CallRef:
     # ``Net().apply(fn)``); "<global>" when the receiver is a class or module object itself
     receiver_cls: str = ""
     conditions: tuple[Condition, ...] = ()  # the tests the call runs under
+    # the loops binding the call's arguments (``init_fn(m)`` inside ``for m in
+    # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
+    walks: tuple[LoopBinding, ...] = ()
+    via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
 
 
 @dataclass(frozen=True)
@@ -242,6 +257,9 @@ class ClassFacts:
     # attributes with a value known at construction (class constants, ``self.x = x`` set once
     # in ``__init__`` from a default): what ``self.x`` reads in the class's init code
     attrs: tuple[tuple[str, Any], ...] = ()
+    # locals of ``__init__`` that are a submodule (bound once, registered once as
+    # ``self.x = local`` or ``self.add_module("x", local)``): local name → layer path
+    init_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

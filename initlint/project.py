@@ -25,6 +25,7 @@ from initlint.evaluate import (
     site_runs_on_param,
 )
 from initlint.facts import (
+    PARAM_WALKS,
     UNKNOWN,
     CallRef,
     ClassFacts,
@@ -56,6 +57,30 @@ class Applied:
     # ``alias`` (``for m in self.modules(): if isinstance(m, nn.Linear): self._init(m)``)
     extra: tuple[Condition, ...] = ()
     alias: str = ""
+
+
+#: Loops that hand each module of a tree to their body, and what each walks.
+WALK_SOURCES = {"modules": "modules", "named_modules": "modules", "children": "children",
+                "named_children": "children"}
+
+
+@dataclass(frozen=True)
+class PerModule:
+    """A call that runs a function once per module of a tree: ``x.apply(fn)``, and the same
+    program spelled as a loop, ``for m in x.modules(): fn(m)`` (``named_modules()`` too;
+    ``children()`` walks the direct children only)."""
+
+    call: CallRef
+    callee: str  # qualified name of the function run ("" when not known)
+    receiver: str  # the walked object as written: "self", "self.decoder", "model", ""
+    receiver_cls: str  # its class when the code shows it (see CallRef.receiver_cls)
+    var: str = ""  # the callee's parameter given the module ("" = its first)
+    source: str = "modules"  # "modules" | "children"
+    alias: str = ""  # the loop variable the call's tests read (``if isinstance(m, ...)``)
+
+    @property
+    def loop(self) -> bool:
+        return self.call.kind != "apply"
 
 
 @dataclass(frozen=True)
@@ -196,6 +221,68 @@ class ProjectFacts:
                     index.setdefault(short, []).append((fn, call))
         return index
 
+    def per_module(self, call: CallRef, caller: FunctionFacts | None,
+                   cls: ClassFacts | None = None) -> PerModule | None:
+        """What ``call`` runs once per module of a tree, or None. ``cls``: the model whose
+        construction runs the caller (``self._init`` resolves through its MRO); by default
+        the caller's own class."""
+        if call.kind == "apply":
+            return PerModule(call, call.name, call.receiver, call.receiver_cls)
+        if call.kind not in ("function", "self_method") or not call.walks \
+                or call.receiver == "super":
+            return None
+        walk = next((b for b in call.walks if b.source in WALK_SOURCES
+                     and b.var != b.name_var), None)
+        if walk is None:
+            return None
+        index = call.args.index(walk.var)
+        if call.kind == "self_method":
+            owner = cls if cls is not None else \
+                self.classes.get(caller.cls) if caller is not None and caller.cls else None
+            target = self.method(owner, call.name) if owner is not None else None
+            if target is None:
+                return None
+            params = [p for p in target.params if p != "self"]
+        else:
+            target = self.functions.get(call.name)
+            if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
+                return None  # ``Wrapper(m)``: builds an object, runs no init
+            params = [p for p in target.params if p not in ("self", "cls")] if target else []
+        if target is not None and index >= len(params):
+            return None
+        return PerModule(call, target.qualname if target else call.name, walk.receiver,
+                         walk.receiver_cls, params[index] if target else "",
+                         WALK_SOURCES[walk.source], walk.var)
+
+    @cached_property
+    def per_module_calls(self) -> tuple[tuple[str, FunctionFacts | None, PerModule], ...]:
+        """Every :meth:`per_module` call of the project, with the module and the function
+        making it (None at module level)."""
+        out: list[tuple[str, FunctionFacts | None, PerModule]] = []
+        for facts in self.files:
+            for call in facts.calls_at_module_level:
+                found = self.per_module(call, None)
+                if found is not None:
+                    out.append((facts.module, None, found))
+        for fn in self.functions.values():
+            module = self.function_file[fn.qualname].module
+            for call in fn.calls:
+                found = self.per_module(call, fn)
+                if found is not None:
+                    out.append((module, fn, found))
+        return tuple(out)
+
+    @cached_property
+    def module_params(self) -> dict[str, frozenset[str]]:
+        """Function qualname → its parameters some :class:`PerModule` call hands each
+        module of a tree (``def init(m)`` under ``x.apply(init)``: ``{"m"}``)."""
+        out: dict[str, set[str]] = {}
+        for _module, _caller, walk in self.per_module_calls:
+            var = walk.var or _module_param(self.functions.get(walk.callee))
+            if var:
+                out.setdefault(walk.callee, set()).add(var)
+        return {name: frozenset(params) for name, params in out.items()}
+
     @property
     def _weak(self) -> ProjectFacts:
         """This project, for the objects it caches (its evaluator, each model's effective
@@ -329,12 +416,14 @@ class ProjectFacts:
         visited: set[tuple[str, str, str]] = set()
         if init is not None:
             self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
-        for name in self.typed_applies.get(cls.qualname, ()):
-            fn = self.functions.get(name)
+        for walk in self.typed_applies.get(cls.qualname, ()):
+            fn = self.functions.get(walk.callee)
             if fn is None:
-                opaque.append(f"apply({name})")
+                opaque.append(f"apply({walk.callee})")
             else:
-                self._run_callback(cls, fn, "", applied, opaque, visited, 0)
+                self._run_callback(cls, fn, "", applied, opaque, visited, 0, walk.var,
+                                   walk.call.conditions if walk.loop else (), walk.alias,
+                                   walk.source)
         if self.framework_managed(cls):
             for hook in ("_init_weights", "init_weights", "_initialize_weights",
                          "reset_parameters"):
@@ -357,7 +446,8 @@ class ProjectFacts:
         if call.kind == "apply":
             fn = self.callback(cls, call.name)
             if fn is not None:
-                self._run_callback(cls, fn, "", applied, opaque, set(), 0)
+                self._run_callback(cls, fn, "", applied, opaque, set(), 0,
+                                   name_var=self._name_param(call, fn))
         elif call.kind == "self_method" and call.receiver == "super":
             # super().__init__() may run the base's init (dispatched on ``cls``) before the
             # subclass has built its own layers
@@ -382,6 +472,7 @@ class ProjectFacts:
 
     def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
                        applied: list[Applied]) -> None:
+        aliases = self._init_aliases(fn, bound)
         for site in self.sites_in(fn):
             loops = site.loops(fn)
             base = site.target.base
@@ -390,13 +481,16 @@ class ProjectFacts:
                 receiver = _rebase(binding.receiver, bound)
                 if receiver is None:
                     continue
-                how = {"list": "members", "parameters": "each_param",
-                       "named_parameters": "each_param"}.get(binding.source, "each_module")
+                how = "members" if binding.source == "list" else "each_param" \
+                    if binding.source in PARAM_WALKS else "each_module"
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
-            elif base in bound:
-                path = ".".join(p for p in (bound[base], site.target.path) if p)
+            elif base in bound or base in aliases:
+                # a local that is a submodule: ``self.<alias>`` under the model
+                head = bound[base] if base in bound else \
+                    ".".join(p for p in (bound["self"], aliases[base]) if p)
+                path = ".".join(p for p in (head, site.target.path) if p)
                 applied.append(Applied(site, path, "direct" if site.target.attr or not path
                                        else "direct_param", None))
                 if any(seg == "*" or seg.lstrip("-").isdigit() for seg in path.split(".")):
@@ -404,6 +498,23 @@ class ProjectFacts:
             elif not site.target.copy:
                 # an init whose target we cannot follow may write any layer
                 applied.append(Applied(site, "", "unknown", None))
+
+    def _name_param(self, call: CallRef, fn: FunctionFacts) -> str:
+        """The parameter of callback ``fn`` that receives each module's qualified name: the
+        function the callback is handed to (``named_apply(fn, model)``) calls it with a
+        ``name=`` keyword, and ``fn`` has that parameter."""
+        applier = self.functions.get(call.via) if call.via else None
+        if applier is None or "name" not in fn.params:
+            return ""
+        passes = any(c.kind == "param" and "name" in c.args for c in applier.calls)
+        return "name" if passes else ""
+
+    def _init_aliases(self, fn: FunctionFacts, bound: dict[str, str]) -> dict[str, str]:
+        """In a class's ``__init__`` run on a model: its locals that are submodules."""
+        if fn.name != "__init__" or "self" not in bound or not fn.cls:
+            return {}
+        klass = self.classes.get(fn.cls)
+        return dict(klass.init_aliases) if klass is not None else {}
 
     def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
                 applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
@@ -430,7 +541,8 @@ class ProjectFacts:
             if target is None:
                 opaque.append(f"apply({call.name or '?'})")
                 return
-            self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1)
+            self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
+                               name_var=self._name_param(call, target))
         elif call.kind == "function":
             if call.name.rsplit(".", 1)[-1][:1].isupper() or self.resolve_class(call.name):
                 return  # a class constructor: building a submodule runs no init on ours
@@ -466,51 +578,45 @@ class ProjectFacts:
                      visited: set, depth: int) -> bool:
         """``for m in self.modules(): self._init(m)`` / ``init_fn(m)``: the callee runs
         once per module of the walk, like an ``apply`` callback (under the loop's tests)."""
-        walks = {b.var: b for b in fn.loops if b.source in ("modules", "named_modules")}
-        index = next((i for i, a in enumerate(call.args) if a in walks), None)
-        if index is None or call.kind not in ("self_method", "function"):
+        walk = self.per_module(call, fn, cls) if call.kind != "apply" else None
+        if walk is None:
             return False
-        if call.kind == "self_method":
-            if "self" not in bound or call.receiver == "super":
-                return False
-            target = self.method(cls, call.name)
-            params = [p for p in target.params if p != "self"] if target else []
-        else:
-            target = self.functions.get(call.name)
-            params = [p for p in target.params if p not in ("self", "cls")] if target else []
-        walk = walks[call.args[index]]
         receiver = _rebase(walk.receiver, bound) if walk.receiver else None
-        if target is None or receiver is None or index >= len(params):
-            return False
+        if receiver is None:
+            return True  # a walk of something else than this model
+        target = self.functions.get(walk.callee)
+        if target is None:
+            opaque.append(f"{walk.callee}({walk.alias})")
+            return True
         self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
-                           params[index], call.conditions, walk.var)
+                           walk.var, call.conditions, walk.alias, walk.source)
         return True
 
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
                       applied: list[Applied], opaque: list[str], visited: set,
                       depth: int, var: str = "", extra: tuple[Condition, ...] = (),
-                      alias: str = "") -> None:
-        """``receiver.apply(fn)``: fn's module parameter walks every module under receiver."""
+                      alias: str = "", source: str = "modules", name_var: str = "") -> None:
+        """``receiver.apply(fn)``: fn's module parameter walks every module under receiver
+        (``source`` "children": only its direct children); ``name_var``: fn's parameter
+        given each module's qualified name (``named_apply``)."""
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
-        if not var:
-            var = params[0]
-            if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
-                var = "module"
-        key = (fn.qualname, receiver, "callback", var, extra)
+        var = var or _module_param(fn)
+        key = (fn.qualname, receiver, "callback", var, extra, source, name_var)
         if key in visited:
             return
         visited.add(key)
-        binding = LoopBinding(var, "modules", receiver, function=fn.qualname)
+        binding = LoopBinding(var, source, receiver, name_var, function=fn.qualname)
+        how = "each_child" if source == "children" else "each_module"
         for site in self.sites_in(fn):
             if site.target.base == var:
-                applied.append(Applied(site, receiver, "each_module", binding, extra, alias))
+                applied.append(Applied(site, receiver, how, binding, extra, alias))
         for site in self.sites_in(fn):
             loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
                 inner = loops[site.target.base]
-                how = "each_param" if "parameters" in inner.source else "each_module"
+                how = "each_param" if inner.source in PARAM_WALKS else "each_module"
                 if inner.receiver == var:
                     applied.append(Applied(site, receiver, how, inner))
         for call in fn.calls:
@@ -605,37 +711,47 @@ class ProjectFacts:
         return cache[qualname]
 
     @cached_property
-    def script_applies(self) -> dict[str, list[tuple[FunctionFacts | None, str]]]:
-        """``model.apply(fn)`` outside the model's own methods, by top-level package: such a
-        call may touch any model of its package (a training script initializing the net)."""
-        out: dict[str, list[tuple[FunctionFacts | None, str]]] = {}
-        calls: list[tuple[str, CallRef]] = [(f.module, c) for f in self.files
-                                            for c in f.calls_at_module_level]
-        for fn in self.functions.values():
-            module = self.function_file[fn.qualname].module
-            calls += [(module, c) for c in fn.calls]
-        for module, call in calls:
-            if call.kind == "apply" and call.receiver and call.receiver != "self" and \
-                    not call.receiver.startswith("self.") and call.name \
-                    and not call.receiver_cls:
+    def script_applies(self) -> dict[str, list[tuple[FunctionFacts | None, PerModule]]]:
+        """``model.apply(fn)`` (or its loop, :class:`PerModule`) outside the model's own
+        methods, by top-level package: such a call may touch any model of its package (a
+        training script initializing the net)."""
+        out: dict[str, list[tuple[FunctionFacts | None, PerModule]]] = {}
+        for module, _caller, walk in self.per_module_calls:
+            if walk.receiver and walk.receiver != "self" and \
+                    not walk.receiver.startswith("self.") and walk.callee \
+                    and not walk.receiver_cls:
                 package = module.split(".")[0]
-                out.setdefault(package, []).append((self.functions.get(call.name), call.name))
+                fn = self.functions.get(walk.callee)
+                if fn is None and walk.loop:
+                    # a function we cannot see, handed each module of an object of unknown
+                    # class: unknown stays local, it makes no model of the package unsure
+                    continue
+                out.setdefault(package, []).append(
+                    (fn, replace(walk, var=walk.var or _module_param(fn))))
         return out
 
     @cached_property
-    def typed_applies(self) -> dict[str, list[str]]:
-        """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` anywhere: model class
-        qualname → the callbacks applied to it (only to that model, whose class we know)."""
-        out: dict[str, list[str]] = {}
-        calls = [c for f in self.files for c in f.calls_at_module_level]
-        calls += [c for fn in self.functions.values() for c in fn.calls]
-        for call in calls:
-            if call.kind != "apply" or call.receiver_cls in ("", "<global>"):
+    def typed_applies(self) -> dict[str, list[PerModule]]:
+        """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` (or their loops)
+        anywhere: model class qualname → the callbacks run on it (only on that model,
+        whose class we know)."""
+        out: dict[str, list[PerModule]] = {}
+        for _module, _caller, walk in self.per_module_calls:
+            if walk.receiver_cls in ("", "<global>"):
                 continue
-            klass = self.resolve_class(call.receiver_cls)
-            if klass is not None and call.name:
-                out.setdefault(klass.qualname, []).append(call.name)
+            klass = self.resolve_class(walk.receiver_cls)
+            if klass is not None and walk.callee:
+                out.setdefault(klass.qualname, []).append(walk)
         return out
+
+
+def _module_param(fn: FunctionFacts | None) -> str:
+    """The parameter ``apply`` hands the module to: the first (``module`` in a
+    ``(name, module)`` signature)."""
+    params = [p for p in fn.params if p not in ("self", "cls")] if fn else []
+    if len(params) > 1 and params[0] in ("name", "n") and "module" in params:
+        return "module"
+    return params[0] if params else ""
 
 
 def _concrete(value: Any) -> bool:
@@ -714,7 +830,7 @@ class EffectiveInit:
         # the class at each path, the model's own at "" (what a callback's dispatch tests)
         self.classes_at = {"": cls.qualname, **{p.path: p.layer.cls for p in self.placed}}
         self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
-        self.script_functions: list[tuple[FunctionFacts | None, str]] = []
+        self.script_functions: list[tuple[FunctionFacts | None, PerModule]] = []
 
     def inherit(self, outer: EffectiveInit, path: str) -> None:
         prefix = path + "."
@@ -746,13 +862,16 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for fn, _name in [] if own_only else self.script_functions:
+        for fn, walk in [] if own_only else self.script_functions:
+            outer = walk.call.conditions if walk.loop else ()
             if fn is None:
                 possible = True
                 continue
             for site in self.project.sites_in(fn):
-                item = Applied(site, "", "each_module",
-                               LoopBinding(fn.params[-1] if fn.params else "", "modules", ""))
+                if walk.loop and site.target.base != walk.var:
+                    continue  # writes something else than the module it is handed
+                item = Applied(site, "", "each_module", LoopBinding(walk.var, "modules", ""),
+                               outer, walk.alias)
                 if hits(self.project, item, placed.path, placed.layer, attr,
                          self.classes_at) != "no":
                     possible = True
@@ -870,12 +989,24 @@ def hits(project: ProjectFacts, item: Applied, path: str, layer: LayerFact, attr
         owner_cls = classes_at.get(owner_path)
         if owner_cls is None:
             return "maybe"
+        owner_rel = owner_path[len(scope) + 1:] if scope else owner_path
         return _verdict(site_runs_on_module(project, site, var, owner_cls, None, loops,
-                                            item.extra, item.alias))
+                                            item.extra, item.alias,
+                                            _module_name(binding, owner_rel)))
     if site.target.attr != attr:
         return "no"
     return _verdict(site_runs_on_module(project, site, var, layer.cls, layer, loops,
-                                        item.extra, item.alias))
+                                        item.extra, item.alias, _module_name(binding, rel)))
+
+
+def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str]:
+    """(name variable, value) for a walk that names each module (``named_modules()``,
+    ``named_apply``): its qualified name under the walked object; none for a path with a
+    repeated or unknown element (``blocks.*``), whose index a name test could ask."""
+    if binding is None or not binding.name_var or any(
+            seg in ("*", "?") or seg.startswith("?") for seg in rel.split(".")):
+        return ()
+    return (binding.name_var, rel)
 
 
 def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from initlint.evaluate import (
     site_runs_on_param,
     tests_on,
 )
-from initlint.facts import UNKNOWN, InitSite, LayerFact
+from initlint.facts import PARAM_WALKS, UNKNOWN, InitSite, LayerFact
 from initlint.findings import Finding, Severity, Span
 from initlint.fixes import api as fixes
 
@@ -96,23 +96,36 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                for s in ctx.facts.sites):
         return
     reached = ctx.project.grad_enabled
-    for site in ctx.facts.sites:
+    reported: set = set()
+    # inner calls first: ``torch.arange(n, out=p).mul_(k)`` fails at the ``out=`` write,
+    # and one statement gets one finding (one fix)
+    for site in sorted(ctx.facts.sites, key=lambda s: (s.span.end_row, s.span.end_column)):
         if site.style != "inplace" or site.no_grad or site.target.via_data or site.target.copy:
             continue
         if site.function and reached.get(site.function) is not True:
             continue
-        if not _is_parameter(ctx, site):
+        if site.statement_span in reported or not _is_parameter(ctx, site):
             continue
+        reported.add(site.statement_span)
         passed = _handed_in(ctx, site)
         yield rule.finding(
             ctx, site.span,
             f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on"
             + (f" (`{passed[1]}`, handed in by `{passed[0]}`)" if passed else ""),
-            "A Parameter is a leaf that requires grad; an in-place op on it outside "
-            "torch.no_grad() raises RuntimeError ('a leaf Variable that requires grad is "
-            "being used in an in-place operation'). Use torch.nn.init.* (which runs under "
+            ("`out=` writes the tensor in place. " if _writes_out(site) else "")
+            + "A Parameter is a leaf that requires grad; an in-place op on it outside "
+            "torch.no_grad() raises RuntimeError ("
+            + ("'functions with out=... arguments don't support automatic differentiation'"
+               if _writes_out(site) else
+               "'a leaf Variable that requires grad is being used in an in-place operation'")
+            + "). Use torch.nn.init.* (which runs under "
             "no_grad), wrap in `with torch.no_grad():`, or write through `.data`.",
             fixes.no_grad(ctx, site))
+
+
+def _writes_out(site: InitSite) -> bool:
+    """``torch.arange(n, out=p)``: the write is the call's ``out=`` argument."""
+    return site.func not in api.INPLACE_INIT_METHODS and site.arg("out", None) is not None
 
 
 def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
@@ -253,7 +266,7 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
         layer = layers.get(target.path)
         return _layer_param_problem(layer, target.attr, bad, f"`{target.text}`")
     binding = loops.get(target.base)
-    if binding is not None and "parameters" in binding.source and not target.attr:
+    if binding is not None and binding.source in PARAM_WALKS and not target.attr:
         return _param_loop_problem(ctx, site, binding, bad)
     if target.attr in ("weight",) and not target.path and (
             (binding is not None and binding.source in ("modules", "named_modules", "children"))
@@ -292,21 +305,22 @@ def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
     if name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1) \
             and not runs("layer.weight", 2):
         return "parameters named '*bias*'", 1
-    cls = _site_class(ctx, site)
-    if cls is None or binding.receiver != "self":
-        return None
-    placed = project.placed_layers(cls)
     params = []
-    for p in placed:
-        kind = api.LAYERS.get(p.layer.cls)
-        if kind is None or kind.weight_ndim is None:
-            continue
-        for attr in ("weight", "bias"):
-            value = project.evaluator.attribute(ModuleVal(p.layer.cls, p.layer), attr)
-            if isinstance(value, ParamVal) and isinstance(value.ndim, int) and bad(value.ndim):
-                params.append((kind.family != "norm", p.path, attr, value.ndim))
-    for _not_norm, path, attr, ndim in sorted(params, key=lambda x: x[0]):
-        if not runs(f"{path}.{attr}", ndim):
+    for placed, root in _walk_roots(ctx, site, binding):
+        for p in placed:
+            kind = api.LAYERS.get(p.layer.cls)
+            if kind is None or kind.weight_ndim is None or not (
+                    root == "" or p.path.startswith(root + ".")):
+                continue
+            for attr in ("weight", "bias"):
+                value = project.evaluator.attribute(ModuleVal(p.layer.cls, p.layer), attr)
+                if isinstance(value, ParamVal) and isinstance(value.ndim, int) \
+                        and bad(value.ndim):
+                    name = p.path[len(root) + 1:] if root else p.path
+                    params.append((kind.family != "norm", name, attr, value.ndim, p.path))
+    for _not_norm, name, attr, ndim, path in sorted(dict.fromkeys(params),
+                                                    key=lambda x: x[0]):
+        if not runs(f"{name}.{attr}", ndim):
             continue
         if attr == "weight":
             return f"the weight of norm layer `{path}` (matched by the loop's filter)", ndim
@@ -314,6 +328,35 @@ def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
             return f"the bias of `{path}` (matched by the loop's filter)", ndim
         return f"the bias of `{path}` (the loop has no dim filter)", ndim
     return None
+
+
+MAX_ROOTS = 200  # modules a callback's loop is evaluated from, per site
+
+
+def _walk_roots(ctx: FileContext, site: InitSite, binding) -> list[tuple[list, str]]:
+    """The modules whose tensors the loop walks, as (layers of a model, path of the module
+    in it): the model itself for ``self.named_parameters()``; every module an ``apply``
+    hands the callback for ``m.state_dict()`` / ``m.named_parameters()`` on its module
+    parameter (names are then relative to that module). Other receivers: not evaluated."""
+    project = ctx.project
+    if binding.receiver == "self":
+        cls = _site_class(ctx, site)
+        return [(project.placed_layers(cls), "")] if cls is not None else []
+    if binding.receiver not in project.module_params.get(site.function, ()):
+        return []
+    out: list[tuple[list, str]] = []
+    for model in project.models_running(site):
+        effective = project.effective(model)
+        for item in effective.applied:
+            if item.site != site or item.how != "each_param" or item.binding != binding:
+                continue
+            scope = item.scope
+            paths = [scope] + [p.path for p in effective.placed
+                               if not scope or p.path.startswith(scope + ".")]
+            out += [(effective.placed, path) for path in dict.fromkeys(paths)]
+            if len(out) > MAX_ROOTS:
+                return out[:MAX_ROOTS]
+    return out
 
 
 def _loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:

@@ -165,7 +165,8 @@ def _is_init_function(ctx: FileContext, fn: FunctionFacts) -> bool:
     if any(f.has_init_code for f in ctx.facts.functions if f.qualname.startswith(nested)):
         return True
     # ``def _initialize_weights(self): self.apply(init_fn)`` runs init code it applies
-    applied = (ctx.project.functions.get(c.name) for c in fn.calls if c.kind == "apply")
+    walks = (ctx.project.per_module(c, fn) for c in fn.calls)
+    applied = (ctx.project.functions.get(w.callee) for w in walks if w is not None)
     return any(f is not None and f.has_init_code for f in applied)
 
 
@@ -287,7 +288,7 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 + ("Run the base's init again at the end of this `__init__`."
                    if call.receiver == "super" else
                    "Move the call to the end of `__init__`."),
-                None if call.receiver == "super" else fixes.move_after_layers(
+                None if call.receiver == "super" or call.walks else fixes.move_after_layers(
                     ctx, cls, call.span, max((layer.span for layer in late),
                                              key=lambda span: span.row)),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
@@ -303,6 +304,11 @@ def _initialized_elsewhere(effective: EffectiveInit, placed: Placed | None,
 
 
 def _call_text(call) -> str:
+    walk = next((b for b in call.walks if b.var in call.args), None)
+    if walk is not None:
+        name = call.name.rsplit(".", 1)[-1]
+        callee = f"self.{name}" if call.kind == "self_method" else name
+        return f"for {walk.var} in {walk.receiver}.{walk.source}(): {callee}({walk.var})"
     if call.kind == "apply":
         return f"{call.receiver}.apply({call.name.rsplit('.', 1)[-1]})"
     if call.kind == "self_method":
@@ -311,9 +317,14 @@ def _call_text(call) -> str:
 
 
 def _init_calls(ctx: FileContext, cls: ClassFacts, init: FunctionFacts):
-    """Calls in ``__init__`` that run init code over the whole module, with their sites."""
+    """Calls in ``__init__`` that run init code over the whole module, with their sites
+    (``self.apply(fn)``, ``self._init()``, ``for m in self.modules(): fn(m)``)."""
     for call in init.calls:
-        if call.kind not in ("apply", "self_method") or call.receiver not in ("self", "super"):
+        walk = ctx.project.per_module(call, init, cls)
+        if walk is not None and walk.loop and walk.receiver == "self":
+            pass  # the loop's call: moving it alone would leave the loop behind (no fix)
+        elif call.kind not in ("apply", "self_method") or call.receiver not in ("self",
+                                                                                "super"):
             continue
         if call.receiver == "super" and call.name != "__init__":
             continue

@@ -15,6 +15,7 @@ from initlint.project import (
     FRAMEWORK_BASE_SUFFIXES,
     Applied,
     EffectiveInit,
+    PerModule,
     Placed,
     ProjectFacts,
     hits,
@@ -240,8 +241,9 @@ def _only_filters(items: list[Applied]) -> bool:
 
 def _reaches(project: ProjectFacts, effective: EffectiveInit, items: list[Applied],
              targets: list[tuple[Placed, str]]) -> bool:
-    if not _only_filters(items):
-        return True
+    if not _only_filters(items) or any(i.binding and i.binding.source == "state_dict"
+                                       for i in items):
+        return True  # a state_dict() walk also yields buffers, which targets do not list
     classes_at = effective.classes_at
     return any(hits(project, item, placed.path, placed.layer, attr, classes_at) != "no"
                for item in items for placed, attr in targets)
@@ -349,15 +351,21 @@ def _callbacks_ignoring_module(rule: Rule, ctx: FileContext) -> Iterator[Finding
 
 
 def _applied_callbacks(project: ProjectFacts) -> frozenset[str]:
-    """Names of every function passed to ``.apply`` anywhere (once per project)."""
+    """Names of every function run once per module anywhere, by ``.apply`` or by a loop
+    over ``modules()`` handing it the module as its first parameter (once per project)."""
     cache = project.__dict__.get("_ini208_applied")
     if cache is None:
-        names = {call.name for fn in project.functions.values() for call in fn.calls
-                 if call.kind == "apply"}
-        names |= {call.name for facts in project.files for call in facts.calls_at_module_level
-                  if call.kind == "apply"}
+        names = {walk.callee for _module, _caller, walk in project.per_module_calls
+                 if _first_param(project, walk)}
         cache = project.__dict__["_ini208_applied"] = frozenset(names)
     return cache
+
+
+def _first_param(project: ProjectFacts, walk: PerModule) -> bool:
+    """The walk hands the module to the callee's only module parameter (what ``apply``
+    does): ``init(m)``, not ``init(std, m)``."""
+    fn = project.functions.get(walk.callee)
+    return not walk.var or fn is None or walk.var == _module_param(fn)
 
 
 def _writes_elsewhere(fn: FunctionFacts, sites: list[InitSite], var: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from initlint import torch_api as api
-from initlint.facts import InitSite
+from initlint.facts import PARAM_WALKS, InitSite
 from initlint.findings import Fix, Span
 from initlint.fixes.common import (
     call,
@@ -128,7 +128,7 @@ def fan_of_1d(ctx: FileContext, site: InitSite, what: str, ndim: int) -> Fix | N
     if init is None or tensor is None or not site.discarded or ndim != 1:
         return None
     binding = loop_var(site, ctx.project.functions)
-    in_param_loop = binding is not None and "parameters" in binding.source and not target.attr
+    in_param_loop = binding is not None and binding.source in PARAM_WALKS and not target.attr
     only_biases = "bias" in what and (in_param_loop or target.attr == "bias")
     only_scales = False
     if target.attr == "weight" and not target.path and target.base != "self":

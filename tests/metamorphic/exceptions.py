@@ -8,15 +8,9 @@ list always says what is true. The lead's note on issue 9 quotes it.
 
 from __future__ import annotations
 
-_CALL_IN_LOOP = ("INI208 does not read `for m in self.modules(): self._init(m)` as "
-                 "`self.apply(self._init)`")
-
 EXCEPTIONS: dict[str, str] = {
-    # --- where the init runs ------------------------------------------------------------
-    "reach/reaches_nothing.py::apply_to_loop": _CALL_IN_LOOP + " (Head._init is lost)",
-    "real_bugs/d2l_apply_ignores_argument_bug.py::apply_to_loop": (
-        "`for m in net.modules(): init_normal(m)` at module level is not read as "
-        "`net.apply(init_normal)` (INI208 lost)"),
+    # (``for m in x.modules(): fn(m)`` is read as ``x.apply(fn)`` since project.PerModule:
+    # apply_to_loop on reaches_nothing.py and on d2l_apply_ignores_argument_bug.py were that)
     # --- values passed through parameters -----------------------------------------------
     "real_bugs/sb3_ortho_init_bias_none_bug.py::literal_to_init_default": (
         "`nn.Linear(..., bias=mm_p0)` inside `nn.Sequential(...)` with `mm_p0=False` as the "

@@ -30,18 +30,9 @@ EXPECT = re.compile(r"^#\s*real-bug:\s*expect=(?P<codes>INI\d{3}(?:,INI\d{3})*)\
 
 #: bug name -> why initlint misses it today (strict xfail: remove the line once caught).
 MISSED: dict[str, str] = {
-    "dimenet_inplace_freq": (
-        "INI003: `torch.arange(..., out=self.freq).mul_(PI)` (an `out=` write, then an "
-        "in-place method on its result) is not read as writing the Parameter"),
     "fastai2_norm_affine_false": (
         "INI005: the layer is built by `getattr(nn, f\"{prefix}{ndim}d\")(nf, **kwargs)` "
         "with affine=False passed through **kwargs from the caller"),
-    "fastai_icnr_weight_norm": (
-        "INI209: a local `conv = weight_norm(nn.Conv2d(...))` written by "
-        "`conv.weight.data.copy_(...)` and registered by `self.add_module(\"conv\", conv)`"),
-    "ssds_conv_key_filter": (
-        "INI004: a `for key in m.state_dict()` loop writing `m.state_dict()[key]` under a "
-        "key-name filter is not read"),
     "allennlp_uniform_unit_scaling_inplace": (
         "INI003: the helper that draws in place on the tensor it is handed is reached only "
         "through a registry dict of wrapper classes and InitializerApplicator's regex loop "
