@@ -533,19 +533,8 @@ class LayerReader:
         return []
 
     def _taken_by_default(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> bool:
-        """Does ``__init__`` with its defaults reach ``sub`` (nested in ``stmt``)? Each
-        enclosing ``if`` must fold to a known value that picks sub's branch; loops are not
-        decided (they may run zero times); try and with blocks run."""
-        for node, block in _blocks_to(stmt, sub) or ():
-            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-                return False
-            if isinstance(node, ast.If):
-                test = self.value(node.test, env)
-                if test is UNKNOWN or not isinstance(test, (bool, int, float, str, type(None))):
-                    return False
-                if bool(test) != (block == "body"):
-                    return False
-        return True
+        """Does ``__init__`` with its defaults certainly reach ``sub`` (nested in ``stmt``)?"""
+        return self._path_by_default(stmt, sub, env) is True
 
     def _param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any]) -> ParamFact | None:
         if not (isinstance(expr, ast.Call) and self.qualify(expr.func) == api.PARAMETER
