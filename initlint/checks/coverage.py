@@ -13,7 +13,7 @@ from initlint.evaluate import (
     site_runs_on_module,
     tests_on,
 )
-from initlint.facts import UNKNOWN, ClassFacts, FunctionFacts, InitSite, LayerFact
+from initlint.facts import UNKNOWN, CallRef, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.findings import Finding, Fix, Severity, Span
 from initlint.fixes import coverage as fixes
 from initlint.norms import norm_info
@@ -84,12 +84,12 @@ def _inherited_init_skipped(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         applied, opaque = project.construction(cls)
         if opaque:
             continue
-        ran = {item.site.function for item in applied}
+        ran = {item.site for item in applied}
         bare = _uninitialized_own_layers(ctx, cls)
         if not bare:
             continue
-        for method in _inherited_init_methods(project, cls):
-            if any(f == method.qualname or f.startswith(method.qualname + ".") for f in ran):
+        for method, sites in _inherited_init_methods(project, cls):
+            if sites & ran:
                 continue
             sibling = _sibling_running(project, cls, method)
             if sibling is None:
@@ -124,17 +124,28 @@ def _uninitialized_own_layers(ctx: FileContext, cls: ClassFacts) -> list[str]:
     return out
 
 
-def _inherited_init_methods(project, cls: ClassFacts) -> list[FunctionFacts]:
-    """Init methods ``cls`` inherits from its project bases (not overridden)."""
+def _runs(project, cls: ClassFacts, method: FunctionFacts) -> set[InitSite]:
+    """The init sites ``self.<method>()`` runs on a ``cls`` model, however the method
+    reaches them (its own loop, an ``apply`` of a helper, a static method...)."""
+    call = CallRef("self_method", method.name, "self")
+    sites, _ = project.sites_run_by(cls, call)
+    return {item.site for item in sites}
+
+
+def _inherited_init_methods(project, cls: ClassFacts) -> list[tuple[FunctionFacts,
+                                                                    set[InitSite]]]:
+    """Methods ``cls`` inherits from its project bases (not overridden) that run init code
+    on the model, with the sites they run."""
     out = []
     for base in project.mro(cls)[1:]:
         for qualname in base.methods:
             fn = project.functions.get(qualname)
-            if fn is None or fn.name.startswith("__") or not fn.has_init_code or not (
-                    fn.name in api.INIT_METHOD_NAMES or "init" in fn.name.lower()):
-                continue
-            if project.method(cls, fn.name) is fn:
-                out.append(fn)
+            if fn is None or fn.name.startswith("__") or fn.static \
+                    or project.method(cls, fn.name) is not fn:
+                continue  # a static helper is handed a module; a model does not call it
+            sites = _runs(project, cls, fn)
+            if sites:
+                out.append((fn, sites))
     return out
 
 
@@ -148,8 +159,8 @@ def _sibling_running(project, cls: ClassFacts, method: FunctionFacts) -> ClassFa
     for other in project.subclasses(owner):
         if id(other) in family:
             continue
-        sites, _ = project.construction(other)
-        if any(s.site.function == method.qualname for s in sites):
+        built, _ = project.construction(other)
+        if _runs(project, other, method) & {item.site for item in built}:
             return other
     return None
 
