@@ -618,23 +618,25 @@ class Extractor(LayerReader, FlowReader):
 
     def _expressions(self, node: ast.AST, scope: Scope, stmt: ast.stmt) -> None:
         """Visit the calls in a statement's own expressions (not nested blocks)."""
-        todo: list[ast.AST] = [node] if not isinstance(node, ast.stmt) else [
-            child for child in children(node) if not isinstance(child, ast.stmt)]
-        parents: dict[int, ast.AST] = {}
+        # (expression, its parent); names and constants hold no call and are not queued
+        todo: list[tuple[ast.AST, ast.AST | None]] = [(node, None)] if not isinstance(
+            node, ast.stmt) else [(child, node) for child in children(node)
+                                  if not isinstance(child, ast.stmt)]
         while todo:
-            current = todo.pop()
-            if isinstance(current, ast.Lambda):
+            current, parent = todo.pop()
+            kind = type(current)
+            if kind is ast.Lambda:
                 self._lambda(current, scope)
                 continue
-            if isinstance(current, ast.Call):
+            if kind is ast.Call:
                 before = len(self._calls)
-                self._call(current, scope, stmt, parents.get(id(current)))
+                self._call(current, scope, stmt, parent if parent is not stmt else None)
                 if scope.conditions or scope.loops:
                     for i in range(before, len(self._calls)):
                         self._calls[i] = _in_context(self._calls[i], scope)
             for child in children(current):
-                parents[id(child)] = current
-                todo.append(child)
+                if type(child) not in _LEAF_EXPRESSIONS:
+                    todo.append((child, current))
 
     def _lambda(self, node: ast.Lambda, scope: Scope) -> None:
         name = f"<lambda:{node.lineno}:{node.col_offset}>"
@@ -990,6 +992,7 @@ def _gain_name(node: ast.AST, extractor: Extractor, scope: Scope) -> str:
     return ""
 
 
+_LEAF_EXPRESSIONS = frozenset({ast.Name, ast.Constant})  # hold no call or lambda
 _LIBRARY_PREFIXES = ("torch.", "math.", "numpy.", "typing.", "collections.", "functools.",
                      "warnings.", "logging.", "os.", "einops.")
 _LIBRARY_ROOTS = frozenset(p.rstrip(".") for p in _LIBRARY_PREFIXES) | {

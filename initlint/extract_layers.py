@@ -161,6 +161,9 @@ class LayerReader:
                 and _may_fold(node) else UNKNOWN
             env[name] = value
             self.rebound.add(name)
+            if value is UNKNOWN:  # nothing known to keep apart from the arguments
+                self.tainted.add(name)
+                continue
             # what the value and the tests on its way read
             read_from = [node] if node is not None else []
             read_from += [n.test for n, _ in _blocks_to(stmt, sub) or ()

@@ -160,6 +160,12 @@ class InitSite:
     arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
     bindings: tuple[LoopBinding, ...] = ()  # the loops around the site (``for m in ...``)
 
+    def __hash__(self) -> int:
+        # sites key the linker's indexes; the generated hash walks every condition's
+        # expression tree on each lookup. Equal sites share these fields, so this agrees
+        # with the generated __eq__.
+        return hash((self.function, self.span, self.func, self.style))
+
     def loops(self, fn: FunctionFacts | None) -> dict[str, LoopBinding]:
         """Loop variable → the loop binding it at this site (the enclosing loop wins over
         a same-named loop elsewhere in the function)."""

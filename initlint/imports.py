@@ -75,11 +75,17 @@ def build_import_table(tree: ast.Module, module: str, is_package: bool,
 
 def dotted(node: ast.AST) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
+    kind = type(node)  # exact types: the hot path of every reader (no ast subclasses exist)
+    if kind is ast.Name:
+        return node.id
+    if kind is not ast.Attribute:
+        return None
+    parts = [node.attr]
+    node = node.value
+    while type(node) is ast.Attribute:
         parts.append(node.attr)
         node = node.value
-    if isinstance(node, ast.Name):
+    if type(node) is ast.Name:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None

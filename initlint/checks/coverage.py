@@ -81,6 +81,9 @@ def _inherited_init_skipped(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         init = project.functions.get(f"{cls.qualname}.__init__")
         if init is None or project.external_bases(cls):
             continue
+        inherited = _inherited_init_methods(project, cls)
+        if not inherited:
+            continue  # most classes: no project base with an init method
         applied, opaque = project.construction(cls)
         if opaque:
             continue
@@ -88,7 +91,7 @@ def _inherited_init_skipped(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         bare = _uninitialized_own_layers(ctx, cls)
         if not bare:
             continue
-        for method, sites in _inherited_init_methods(project, cls):
+        for method, sites in inherited:
             if sites & ran:
                 continue
             sibling = _sibling_running(project, cls, method)
