@@ -23,6 +23,15 @@ def resolve_deferred(files: tuple[FileFacts, ...]) -> tuple[FileFacts, ...]:
     return tuple(_substitute(f, lookup.value) if f.deferred else f for f in files)
 
 
+def resolve_one(facts: FileFacts, project_files: tuple[FileFacts, ...]) -> FileFacts:
+    """One file's AttrOf values resolved against a project it is not part of (a file read
+    again because it changed while the run went on)."""
+    if not facts.deferred:
+        return facts
+    lookup = _AttrLookup([cls for f in (facts, *project_files) for cls in f.classes])
+    return _substitute(facts, lookup.value)
+
+
 class _AttrLookup:
     """Class attribute defaults by class, through project bases."""
 

@@ -36,7 +36,7 @@ from initlint.facts import (
     LayerFact,
     LoopBinding,
 )
-from initlint.link_values import resolve_deferred
+from initlint.link_values import resolve_deferred, resolve_one
 from initlint.torch_api import canonical
 
 #: Bases from frameworks that call an init hook for you (transformers, diffusers...).
@@ -133,7 +133,9 @@ class ProjectFacts:
         what rules must read, so a file's sites and layers are the objects the project
         links."""
         pair = self._linked.get(id(facts))
-        return pair[1] if pair is not None and pair[0] is facts else facts
+        if pair is not None and pair[0] is facts:
+            return pair[1]
+        return resolve_one(facts, self.files)  # not given to the project: resolved alone
 
     # --- classes ---------------------------------------------------------------------
 
