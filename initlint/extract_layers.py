@@ -299,7 +299,9 @@ class LayerReader:
         if cls is None:
             local = expr.func.id if isinstance(expr.func, ast.Name) else ""
             # ``norm_layer = norm_layer or partial(nn.GroupNorm, 4)`` then ``norm_layer(c)``
-            held = self.value(local_calls.get(local, expr.func), env)
+            held = env.get(local, UNKNOWN) if local in getattr(self, "rebound", ()) else UNKNOWN
+            if held is UNKNOWN:  # not tracked as __init__ ran: the name's last assignment
+                held = self.value(local_calls.get(local, expr.func), env)
         if isinstance(held, ClassRef):  # norm_layer(c), getattr(nn, f"BatchNorm{n}d")(c)
             cls = held.qualname
             cls_param = expr.func.id if isinstance(expr.func, ast.Name) and not (
