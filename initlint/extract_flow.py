@@ -33,7 +33,7 @@ class FlowReader:
         parallel branches into one false chain)."""
         by_name = {layer.name: layer for layer in layers}
         inputs = {a.arg for a in fn.args.args[1:]}
-        residual = any(_is_residual(stmt, inputs) for stmt in fn.body)
+        residual = any(_is_residual_add(node) for node in self.index.function(fn).adds)
         env: dict[str, list[FlowStep]] = {name: [] for name in inputs}
         outputs: list[list[FlowStep]] = []
         self._flow_block(fn.body, env, {}, by_name, outputs)
@@ -164,18 +164,13 @@ def _merge_paths(paths: list[list[FlowStep]]) -> list[FlowStep]:
     return list(live[0]) if live else []
 
 
-def _is_residual(stmt: ast.stmt, inputs: set[str]) -> bool:
-    """``x = x + f(x)``, ``out += identity``, ``return x + self.block(x)``."""
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            sides = (node.left, node.right)
-            if any(isinstance(s, ast.Name) for s in sides) and any(
-                    any(isinstance(n, ast.Call) for n in ast.walk(s)) for s in sides):
-                return True
-            if all(isinstance(s, ast.Name) for s in sides):
-                return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) \
-                and isinstance(node.target, ast.Name) and isinstance(node.value,
-                                                                     (ast.Name, ast.Call)):
+def _is_residual_add(node: ast.BinOp | ast.AugAssign) -> bool:
+    """``x = x + f(x)``, ``out += identity``, ``return x + self.block(x)``: one ``+`` of a
+    forward's body, as the tree index lists them."""
+    if isinstance(node, ast.BinOp):
+        sides = (node.left, node.right)
+        if any(isinstance(s, ast.Name) for s in sides) and any(
+                any(isinstance(n, ast.Call) for n in ast.walk(s)) for s in sides):
             return True
-    return False
+        return all(isinstance(s, ast.Name) for s in sides)
+    return isinstance(node.target, ast.Name) and isinstance(node.value, (ast.Name, ast.Call))

@@ -54,6 +54,8 @@ class FunctionIndex:
     inner_defs: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
     body_names: set[str] = field(default_factory=set)  # names read or written in the body
     returns: list[ast.Return] = field(default_factory=list)
+    # ``a + b`` and ``x += y`` in the body (a forward's residual adds)
+    adds: list[ast.BinOp | ast.AugAssign] = field(default_factory=list)
 
 
 @dataclass
@@ -80,7 +82,11 @@ def _walk_one(node: ast.AST) -> FunctionIndex:
         elif isinstance(item, ast.Return):
             index.returns.append(item)
     for stmt in getattr(node, "body", []):
-        index.body_names.update(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name))
+        for item in ast.walk(stmt):
+            if isinstance(item, ast.Name):
+                index.body_names.add(item.id)
+            elif isinstance(item, (ast.BinOp, ast.AugAssign)) and isinstance(item.op, ast.Add):
+                index.adds.append(item)
     return index
 
 
@@ -156,6 +162,9 @@ def build_index(tree: ast.Module, prefix: str) -> TreeIndex:
                 elif kind is return_kind:
                     for outer in inner_within:
                         outer.returns.append(child)
+                elif (kind is ast.BinOp or kind is ast.AugAssign) and type(child.op) is ast.Add:
+                    for outer in body:
+                        outer.adds.append(child)
                 elif kind in imports_kinds:
                     imports.append(child)
                 elif not isinstance(child, ast.AST):

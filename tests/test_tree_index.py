@@ -65,6 +65,7 @@ def test_index_matches_separate_walks(path: Path) -> None:
         assert indexed.inner_defs == walked.inner_defs, node.name
         assert indexed.body_names == walked.body_names, node.name
         assert indexed.returns == walked.returns, node.name
+        assert sorted(map(id, indexed.adds)) == sorted(map(id, walked.adds)), node.name
 
 
 def test_children_skip_only_what_holds_no_node() -> None:
