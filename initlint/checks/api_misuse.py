@@ -13,7 +13,7 @@ from initlint.evaluate import (
     site_runs_on_param,
     tests_on,
 )
-from initlint.facts import PARAM_WALKS, UNKNOWN, InitSite, LayerFact
+from initlint.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
 from initlint.findings import Finding, Severity, Span
 from initlint.fixes import api as fixes
 
@@ -141,13 +141,7 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
             "modules", "named_modules", "children")
     if target.base == "self" and function and function.cls:
         cls = ctx.project.classes.get(function.cls)
-        if cls is None:
-            return False
-        if not target.path:  # a raw parameter: certainly one that requires grad?
-            return any(p.name == target.attr and p.requires_grad is True
-                       for k in ctx.project.mro(cls) for p in k.params)
-        layers = {layer.name: layer for layer in ctx.project.all_layers(cls)}
-        return _layer_has_param(layers.get(target.path), target.attr)
+        return cls is not None and _self_parameter(ctx, cls, target.path, target.attr)
     if _handed_in(ctx, site) is not None:
         return True
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
@@ -181,15 +175,20 @@ def _passed_a_parameter(ctx: FileContext, helper, index: int) -> tuple[str, str]
         if cls is None or not text.startswith("self."):
             continue
         path, _, attr = text[len("self."):].rpartition(".")
-        if not path:
-            if any(p.name == attr and p.requires_grad is True
-                   for k in project.mro(cls) for p in k.params):
-                return caller.qualname.rsplit(".", 2)[-2] + "." + caller.name, text
-            continue
-        layers = {layer.name: layer for layer in project.all_layers(cls)}
-        if _layer_has_param(layers.get(path), attr):
-            return caller.qualname.rsplit(".", 2)[-2] + "." + caller.name, text
+        if _self_parameter(ctx, cls, path, attr):
+            return f"{cls.name}.{caller.name}", text
     return None
+
+
+def _self_parameter(ctx: FileContext, cls: ClassFacts, path: str, attr: str) -> bool:
+    """Is ``self.<path>.<attr>`` of a ``cls`` model certainly a Parameter that requires
+    grad: a raw one (``path`` empty) or one of a layer the class builds?"""
+    project = ctx.project
+    if not path:
+        return any(p.name == attr and p.requires_grad is True
+                   for k in project.mro(cls) for p in k.params)
+    layers = {layer.name: layer for layer in project.all_layers(cls)}
+    return _layer_has_param(layers.get(path), attr)
 
 
 def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
