@@ -204,11 +204,9 @@ class Neighbours:
             if text is not None:
                 out.append(self._buffer(file, text))
                 continue
-            try:
-                stat = os.stat(file)
-            except OSError:
+            key = _mark(file)
+            if key is None:
                 continue
-            key = (stat.st_mtime_ns, stat.st_size)
             cached = self._parsed.get(file)
             if cached is not None and cached[0] == key:
                 self._parsed.move_to_end(file)
@@ -239,11 +237,9 @@ class Neighbours:
             if buffer is not None:
                 files.append((file, facts_key(Source(file, buffer), cache)[0]))
                 continue
-            try:
-                stat = os.stat(file)
-            except OSError:
+            mark = _mark(file)
+            if mark is None:
                 continue
-            mark = (stat.st_mtime_ns, stat.st_size)
             kept = self._keys.get(file)
             if kept is None or kept[0] != mark:
                 kept = self._keys[file] = (mark, facts_key(read_source(file), cache)[0])
@@ -267,6 +263,16 @@ class Neighbours:
         while len(self._parsed) > MAX_CACHED:
             self._parsed.popitem(last=False)
 
+
+
+def _mark(file: str) -> tuple[int, int] | None:
+    """(mtime, size) of a file, what a cached parse or key of it is valid for; None when it
+    cannot be read."""
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 @contextmanager
 def _frozen_after() -> Iterator[None]:
