@@ -4,7 +4,8 @@ reparametrization recomputes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
@@ -15,41 +16,45 @@ from initlint.project import Placed
 from initlint.signal import display_path
 
 W = Severity.WARNING
-_FILE_MODELS = ""  # the key under which a rule's memo keeps the file's module classes
 
 
-def _models(ctx: FileContext, site: InitSite,
-            candidates: dict[str, list]) -> list[ClassFacts]:
-    """Models that may run ``site``: those whose construction runs it, and this file's
-    module classes (a script-level ``model.apply(fn)`` is linked per model)."""
-    seen = {cls.qualname: cls for cls in ctx.project.models_running(site)}
-    file_models = candidates.get(_FILE_MODELS)
-    if file_models is None:  # the same for every site of the file: asked once
-        file_models = candidates[_FILE_MODELS] = [
-            cls for cls in ctx.facts.classes if ctx.project.is_module(cls)]
-    for cls in file_models:
-        seen.setdefault(cls.qualname, cls)
-    return list(seen.values())
+class _Writers:
+    """One rule's question over one file: which layers (those ``wanted`` picks) does each
+    init site certainly write, in every model that may run it. What is the same for all
+    the file's sites (its module classes, each model's wanted layers) is computed once."""
 
+    def __init__(self, ctx: FileContext, wanted: Callable[[Placed], Any]):
+        self.ctx = ctx
+        self.wanted = wanted
+        self.file_models = [cls for cls in ctx.facts.classes if ctx.project.is_module(cls)]
+        self._wanted_in: dict[str, list[Placed]] = {}
 
-def _writers(ctx: FileContext, site: InitSite, wanted, attrs,
-             candidates: dict[str, list]) -> Iterator[tuple[ClassFacts, Placed, str]]:
-    """(model, placed layer, attribute) that ``site`` certainly writes, over the layers for
-    which ``wanted(placed)`` holds; ``attrs(placed)`` names the parameters to ask about.
-    ``candidates`` keeps each model's wanted layers for the rule's other sites (a file's
-    every site is asked about every model of the file)."""
-    for model in _models(ctx, site, candidates):
-        wanted_here = candidates.get(model.qualname)
-        if wanted_here is None:
-            wanted_here = candidates[model.qualname] = [
-                p for p in ctx.project.effective(model).placed if wanted(p)]
-        if not wanted_here:
-            continue
-        effective = ctx.project.effective(model)
-        for placed in wanted_here:
-            for attr in attrs(placed):
-                if site in effective.writes(placed, attr).sites:
-                    yield model, placed, attr
+    def models(self, site: InitSite) -> list[ClassFacts]:
+        """Models that may run ``site``: those whose construction runs it, and this file's
+        module classes (a script-level ``model.apply(fn)`` is linked per model)."""
+        seen = {cls.qualname: cls for cls in self.ctx.project.models_running(site)}
+        for cls in self.file_models:
+            seen.setdefault(cls.qualname, cls)
+        return list(seen.values())
+
+    def __call__(self, site: InitSite,
+                 attrs: Callable[[Placed], tuple[str, ...]]) -> Iterator[tuple[ClassFacts,
+                                                                              Placed, str]]:
+        """(model, placed layer, attribute) that ``site`` certainly writes; ``attrs(placed)``
+        names the parameters to ask about."""
+        project = self.ctx.project
+        for model in self.models(site):
+            wanted_here = self._wanted_in.get(model.qualname)
+            if wanted_here is None:
+                wanted_here = self._wanted_in[model.qualname] = [
+                    p for p in project.effective(model).placed if self.wanted(p)]
+            if not wanted_here:
+                continue
+            effective = project.effective(model)
+            for placed in wanted_here:
+                for attr in attrs(placed):
+                    if site in effective.writes(placed, attr).sites:
+                        yield model, placed, attr
 
 
 # --- INI105 ---------------------------------------------------------------------------------
@@ -73,12 +78,12 @@ def _recurrent_weights(placed: Placed) -> tuple[str, ...]:
       "orthogonal_/eye_ on an LSTM/GRU recurrent weight that stacks one block per gate, "
       "without chunking it per gate.", fix="unsafe")
 def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    candidates: dict[str, list] = {}
+    writers = _Writers(ctx, _gate_count)
     for site in ctx.facts.sites:
         if site.func not in api.ORTHOGONAL_INITS or site.style not in ("init", "alias") \
                 or site.target.index or site.target.copy:
             continue
-        hit = next(_writers(ctx, site, _gate_count, _recurrent_weights, candidates), None)
+        hit = next(writers(site, _recurrent_weights), None)
         if hit is None:
             continue
         model, placed, attr = hit
@@ -98,8 +103,8 @@ def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]
             "‖WWᵀ−I‖∞ ≈ 0.8 and singular values 0.0–0.9 (mean 0.44) instead of all 1, so "
             "the recurrence shrinks the hidden state instead of preserving it. Initialize "
             f"each block: `for w in {attr}.chunk({gates}, 0): nn.init.{site.func}(w)`.",
-            chunk_per_gate(ctx, site, gates) if len({_gate_count(p) for _, p, _ in _writers(
-                ctx, site, _gate_count, _recurrent_weights, candidates)}) == 1 else None,
+            chunk_per_gate(ctx, site, gates) if len({_gate_count(p) for _, p, _ in writers(
+                site, _recurrent_weights)}) == 1 else None,
             subject=f"{model.qualname}::{placed.path}.{attr}")
 
 
@@ -118,13 +123,12 @@ def _wrapped_param(placed: Placed) -> tuple[str, ...]:
       "An init of `.weight` of a layer wrapped by weight_norm / spectral_norm / a "
       "parametrization, which recomputes the weight from other parameters.")
 def init_undone_by_reparametrization(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    candidates: dict[str, list] = {}
+    writers = _Writers(ctx, _wrapped)
     for site in ctx.facts.sites:
         if not site.target.attr or site.style in ("helper", "assign"):
             continue  # a named_parameters() loop sees weight_v/weight_g, not weight; an
             # assignment goes through a parametrization's right_inverse
-        found = [(m, p, a) for m, p, a in _writers(ctx, site, _wrapped, _wrapped_param,
-                                                      candidates)]
+        found = list(writers(site, _wrapped_param))
         if not found:
             continue
         model, placed, attr = found[0]
