@@ -10,6 +10,7 @@ helper functions, and raw ``nn.Parameter`` attributes.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 from dataclasses import replace
 from typing import Any
@@ -26,12 +27,9 @@ from initlint.facts import (
 )
 from initlint.imports import dotted
 
-#: Builtins that never return a module (``self.n = len(x)``): not submodules of unknown class.
-_NOT_MODULES = frozenset({
-    "len", "int", "float", "str", "bool", "list", "tuple", "dict", "set", "frozenset", "range",
-    "min", "max", "sum", "abs", "round", "sorted", "reversed", "enumerate", "zip", "map",
-    "filter", "isinstance", "getattr", "hasattr", "type", "id", "hash", "print", "repr",
-    "divmod", "pow", "any", "all", "iter", "next", "object", "super", "vars", "slice"})
+#: Python's own builtins (``len``, ``int``, ``max``...) return no module: a call of one that
+#: no parameter or local shadows is not a submodule of unknown class.
+_BUILTINS = frozenset(vars(builtins))
 
 
 class LayerReader:
@@ -157,8 +155,7 @@ class LayerReader:
         for name, node in names:
             if not name or taken is False:
                 continue
-            value = self.value(node, env) if taken and node is not None \
-                and _may_fold(node) else UNKNOWN
+            value = self.value(node, env) if taken and node is not None else UNKNOWN
             env[name] = value
             self.rebound.add(name)
             if value is UNKNOWN:  # nothing known to keep apart from the arguments
@@ -307,7 +304,8 @@ class LayerReader:
             cls_param = expr.func.id if isinstance(expr.func, ast.Name) and not (
                 held.args or held.kwargs) else ""
         if cls is None:
-            if not isinstance(expr.func, ast.Name) or expr.func.id in _NOT_MODULES:
+            if not isinstance(expr.func, ast.Name) or (
+                    expr.func.id in _BUILTINS and expr.func.id not in env):
                 return [], []
             # ``self.norm = norm_layer(c)`` with a class we cannot know: a submodule of
             # unknown class, so rules stay unsure about it instead of reading it as absent
@@ -710,18 +708,6 @@ def _unrolled(comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
         elt = _Substitute(gen.target.id, item).visit(copy.deepcopy(comp.elt))
         elts.append(ast.copy_location(elt, item) if not hasattr(elt, "lineno") else elt)
     return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), comp)
-
-
-def _may_fold(node: ast.AST) -> bool:
-    """Could ``value()`` know this expression? A call builds an object (a layer, a tensor)
-    except for the few value() folds (``partial``, ``getattr``, ``math.sqrt``...)."""
-    if not isinstance(node, ast.Call) or not (node.args or node.keywords):
-        return True  # ``Config()``: an instance of a class built with its defaults
-    name = dotted(node.func) or ""
-    return name.rsplit(".", 1)[-1] in _FOLDED_CALLS
-
-
-_FOLDED_CALLS = frozenset({"partial", "getattr", "sqrt", "calculate_gain"})
 
 
 def _names_read(nodes: list[ast.AST]) -> set[str]:
