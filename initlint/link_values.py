@@ -6,49 +6,37 @@ project bases, else unknown."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from initlint.facts import UNKNOWN, AttrOf, ClassFacts, FileFacts
 
+FindClass = Callable[[str], "ClassFacts | None"]
 _MAX_DEPTH = 4  # a default that is itself another config's attribute, a few levels deep
 
 
-def resolve_deferred(files: tuple[FileFacts, ...]) -> tuple[FileFacts, ...]:
-    """``files`` with every AttrOf replaced by its value (files without any are kept as
-    they are, the same objects)."""
+def resolve_deferred(files: tuple[FileFacts, ...],
+                     find_class: FindClass) -> tuple[FileFacts, ...]:
+    """``files`` with every AttrOf replaced by its value, classes looked up by
+    ``find_class`` (the project's ``resolve_class``); files without any are kept as they
+    are, the same objects."""
     if not any(f.deferred for f in files):
         return files
-    lookup = _AttrLookup([cls for f in files for cls in f.classes])
-    return tuple(_substitute(f, lookup.value) if f.deferred else f for f in files)
+    resolve = _AttrLookup(find_class).value
+    return tuple(_substitute(f, resolve) if f.deferred else f for f in files)
 
 
-def resolve_one(facts: FileFacts, project_files: tuple[FileFacts, ...]) -> FileFacts:
+def resolve_one(facts: FileFacts, find_class: FindClass) -> FileFacts:
     """One file's AttrOf values resolved against a project it is not part of (a file read
     again because it changed while the run went on)."""
-    if not facts.deferred:
-        return facts
-    lookup = _AttrLookup([cls for f in (facts, *project_files) for cls in f.classes])
-    return _substitute(facts, lookup.value)
+    return _substitute(facts, _AttrLookup(find_class).value) if facts.deferred else facts
 
 
 class _AttrLookup:
     """Class attribute defaults by class, through project bases."""
 
-    def __init__(self, classes: Iterable[ClassFacts]):
-        self._classes = {cls.qualname: cls for cls in classes}
-        self._short: dict[str, list[str]] = {}
-        for name in self._classes:
-            self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
-
-    def _find(self, name: str) -> ClassFacts | None:
-        found = self._classes.get(name)
-        if found is not None or "." not in name:
-            return found
-        # imported through a package's re-export (``from .configuration import Cfg``
-        # seen as ``pkg.Cfg``): one class of that name in the project
-        candidates = self._short.get(name.rsplit(".", 1)[-1], [])
-        return self._classes[candidates[0]] if len(candidates) == 1 else None
+    def __init__(self, find_class: FindClass):
+        self._find = find_class
 
     def value(self, ref: AttrOf, depth: int = 0) -> Any:
         seen: set[str] = set()

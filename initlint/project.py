@@ -105,25 +105,32 @@ class ProjectFacts:
 
     def __init__(self, files: Iterable[FileFacts]):
         given = tuple(files)
-        self.files = resolve_deferred(given)
+        self._index(given)
+        # config values other files leave to the linker, looked up in the classes just indexed
+        self.files = resolve_deferred(given, self.resolve_class)
+        if self.files is not given:
+            self._index(self.files)
         # the linked version of each given file whose values the linker resolved
         self._linked = {id(a): (a, b) for a, b in zip(given, self.files, strict=True)
                         if a is not b}
+        self._mro: dict[str, list[ClassFacts]] = {}
+        self._placed_cache: dict[tuple, list[Placed]] = {}
+        self._placed_paths: dict[str, dict[str, Placed]] = {}
+        self._composed: dict[str, set[str]] = {}
+
+    def _index(self, files: tuple[FileFacts, ...]) -> None:
+        self.files = files
         self.classes: dict[str, ClassFacts] = {}
         self.class_file: dict[str, FileFacts] = {}
         self.functions: dict[str, FunctionFacts] = {}
         self.function_file: dict[str, FileFacts] = {}
-        for facts in self.files:
+        for facts in files:
             for cls in facts.classes:
                 self.classes[cls.qualname] = cls
                 self.class_file[cls.qualname] = facts
             for fn in facts.functions:
                 self.functions[fn.qualname] = fn
                 self.function_file[fn.qualname] = facts
-        self._mro: dict[str, list[ClassFacts]] = {}
-        self._placed_cache: dict[tuple, list[Placed]] = {}
-        self._placed_paths: dict[str, dict[str, Placed]] = {}
-        self._composed: dict[str, set[str]] = {}
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -135,7 +142,7 @@ class ProjectFacts:
         pair = self._linked.get(id(facts))
         if pair is not None and pair[0] is facts:
             return pair[1]
-        return resolve_one(facts, self.files)  # not given to the project: resolved alone
+        return resolve_one(facts, self.resolve_class)  # not given to the project
 
     # --- classes ---------------------------------------------------------------------
 
