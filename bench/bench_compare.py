@@ -39,7 +39,7 @@ def copy_models(corpus: Path, packages: list[str], target: Path) -> list[Path]:
 
 def run(tree: Path, roots: list[Path], jobs: int, cache: Path | None) -> Measured:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    command = [sys.executable, "-m", "initlint.cli", "check", *map(str, roots), "--exit-zero",
+    command = [sys.executable, "-m", "initlint", "check", *map(str, roots), "--exit-zero",
                "--output-format", "json", "-j", str(jobs)]
     if cache is None:
         command.append("--no-cache")

@@ -35,10 +35,10 @@ def best(cmd: list[str], runs: int) -> float:
 def with_edits_cost(paths: list[str]) -> tuple[int, int, float]:
     """(files with fixes, fixes, seconds) for computing every fix's edits once."""
     sys.path.insert(0, str(ROOT))
-    from initlint.config import Config
-    from initlint.discover import discover
-    from initlint.engine import lint_paths
-    from initlint.fix import with_edits_from_files
+    from initlint.core.config import Config
+    from initlint.engine.fix import with_edits_from_files
+    from initlint.engine.lint import lint_paths
+    from initlint.files.discover import discover
 
     config = Config(select=("ALL",))
     findings = lint_paths(discover(paths, config), config, jobs=1).findings
@@ -54,14 +54,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     small = str(ROOT / "fixtures" / "api_misuse" / "clean_misc.py")
-    check = [sys.executable, "-m", "initlint.cli", "check", "--no-cache", small]
+    check = [sys.executable, "-m", "initlint", "check", "--no-cache", small]
     print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"initlint check, one small file:  {best(check, args.runs):6.3f} s")
     libcst = [sys.executable, "-c", "import libcst, libcst.metadata"]
     bare = [sys.executable, "-c", "pass"]
     cost = best(libcst, args.runs) - best(bare, args.runs)
     print(f"import libcst (+metadata) alone: {cost:6.3f} s  (the static path does not pay it)")
-    diff = [sys.executable, "-m", "initlint.cli", "--diff", "--unsafe-fixes", "--select", "ALL",
+    diff = [sys.executable, "-m", "initlint", "--diff", "--unsafe-fixes", "--select", "ALL",
             str(ROOT / "fixtures")]
     print(f"--diff --unsafe-fixes fixtures/: {best(diff, args.runs):6.3f} s")
     for target in [str(ROOT / "fixtures"), *([args.corpus] if args.corpus else [])]:

@@ -46,7 +46,7 @@ DEFAULT_PACKAGE = Path("/work/corpus/site/timm")
 
 def hook(repo: Path, files: list[str], env: dict[str, str]) -> tuple[float, str]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "initlint.cli", "--force-exclude", *files],
+    result = subprocess.run([sys.executable, "-m", "initlint", "--force-exclude", *files],
                             cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - start
     if result.returncode not in (0, 1):
@@ -108,7 +108,7 @@ def main() -> None:
             for name in files:
                 with open(repo / name, "a", encoding="utf-8") as handle:
                     handle.write(f"# edit again {round_}\n")
-            subprocess.run([sys.executable, "-m", "initlint.cli", "--exit-zero", "."], cwd=repo,
+            subprocess.run([sys.executable, "-m", "initlint", "--exit-zero", "."], cwd=repo,
                            env=env, check=True, capture_output=True)  # the whole project
             kept.append(hook(repo, files, env)[0])
         print(f"warm, edited, after `initlint .`{min(kept) * 1000:8.0f} ms best, "

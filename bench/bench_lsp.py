@@ -28,7 +28,7 @@ from pytest_lsp import client_capabilities
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lsp_models import model_file
 
-SERVER = [sys.executable, "-m", "initlint.cli", "lsp"]
+SERVER = [sys.executable, "-m", "initlint", "lsp"]
 
 
 def make_package(root: Path, neighbours: int) -> Path:

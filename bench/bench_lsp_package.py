@@ -134,7 +134,7 @@ async def main() -> None:
         print(f"package: {name}, {files} files; open {OPEN} "
               f"({opened.read_text().count(chr(10))} lines)")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "initlint.cli", "--exit-zero", name], cwd=repo,
+        subprocess.run([sys.executable, "-m", "initlint", "--exit-zero", name], cwd=repo,
                        check=True, capture_output=True)
         print(f"  (initlint {name}: {time.perf_counter() - start:.1f} s, warms the cache)")
         warm = []

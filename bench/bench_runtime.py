@@ -78,8 +78,8 @@ class ResNet50(nn.Module):
 
 
 def _measure(label: str, options, files: list[str]) -> None:
-    from initlint.config import Config
-    from initlint.engine import lint_paths
+    from initlint.core.config import Config
+    from initlint.engine.lint import lint_paths
     from initlint.runtime.session import run_runtime
     from initlint.runtime.table import model_summary
 

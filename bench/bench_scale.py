@@ -96,7 +96,7 @@ def parse_only(python: str, kind: str, paths: list[Path], scratch: Path) -> floa
 def initlint(paths: list[Path | str], jobs: int, cache: Path | None,
              extra: tuple[str, ...] = ()) -> Measured:
     env = {**os.environ}
-    command = [sys.executable, "-m", "initlint.cli", "check", *map(str, paths), "--exit-zero",
+    command = [sys.executable, "-m", "initlint", "check", *map(str, paths), "--exit-zero",
                "--output-format", "json", "-j", str(jobs), *extra]
     if cache is None:
         command.append("--no-cache")

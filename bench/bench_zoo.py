@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from initlint.config import Config  # noqa: E402
+from initlint.core.config import Config  # noqa: E402
 from initlint.runtime.options import ModelSpec, RuntimeOptions, TensorSpec  # noqa: E402
 from initlint.runtime.session import run_runtime  # noqa: E402
 
@@ -171,8 +171,8 @@ def _config_of(text: str) -> Config:
 
 
 def fixtures(device: str) -> None:
-    from initlint.discover import discover
-    from initlint.engine import lint_paths
+    from initlint.engine.lint import lint_paths
+    from initlint.files.discover import discover
 
     print("\nplanted-bug fixtures: verdicts on the static INI1xx findings, runtime-only findings")
     paths = sorted((ROOT / "fixtures" / "runtime").glob("*.py")) + \

@@ -1,6 +1,6 @@
 """``python -m initlint``: the same command line as ``initlint``."""
 
-from initlint.cli import entry
+from initlint.cli.main import entry
 
 if __name__ == "__main__":
     entry()

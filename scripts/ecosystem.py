@@ -33,10 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from initlint import __version__  # noqa: E402
-from initlint.cache import Cache  # noqa: E402
-from initlint.config import Config  # noqa: E402
-from initlint.discover import discover  # noqa: E402
-from initlint.engine import lint_paths  # noqa: E402
+from initlint.cache.store import Cache  # noqa: E402
+from initlint.core.config import Config  # noqa: E402
+from initlint.engine.lint import lint_paths  # noqa: E402
+from initlint.files.discover import discover  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/corpus/site")
 SNAPSHOT = REPO / "ecosystem" / "snapshot.json"

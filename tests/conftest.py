@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from initlint.config import Config
-from initlint.discover import discover
-from initlint.engine import lint_paths
-from initlint.findings import Finding
+from initlint.core.config import Config
+from initlint.core.findings import Finding
+from initlint.engine.lint import lint_paths
+from initlint.files.discover import discover
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

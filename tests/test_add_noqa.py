@@ -25,7 +25,7 @@ MODEL = textwrap.dedent('''\
 ''')
 
 #: The installed entry point, as the console script calls it.
-ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+ENTRY = "import sys; from initlint.cli.main import main; sys.exit(main())"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -55,7 +55,7 @@ def test_add_noqa_silences_every_finding_and_merges(tmp_path: Path):
 
 
 def test_rows_a_comment_cannot_end_are_left_alone():
-    from initlint.add_noqa import with_noqa
+    from initlint.cli.add_noqa import with_noqa
 
     text = ('x = """doc\n'
             'more"""\n'
@@ -72,7 +72,7 @@ def test_rows_a_comment_cannot_end_are_left_alone():
 
 
 def test_bare_noqa_and_present_codes_are_kept():
-    from initlint.add_noqa import with_noqa
+    from initlint.cli.add_noqa import with_noqa
 
     text = "a = 1  # noqa\nb = 2  # NOQA: INI001\n"
     assert with_noqa(text, {1: ["INI005"], 2: ["INI001"]}) == (text, [])

@@ -6,9 +6,9 @@ import pytest
 from conftest import codes
 
 from initlint.checks import ALL_RULES
-from initlint.config import Config
-from initlint.findings import Severity
-from initlint.fix import apply_fixes
+from initlint.core.config import Config
+from initlint.core.findings import Severity
+from initlint.engine.fix import apply_fixes
 
 API = Config(select=("INI0",))
 

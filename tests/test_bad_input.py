@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from initlint.cli import main
+from initlint.cli.main import main
 
 ALIAS = "import torch.nn as nn\n\n\ndef f(m):\n    nn.init.normal(m.weight)\n"
 

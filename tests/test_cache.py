@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from initlint import engine
-from initlint.cache import ENV_VAR, Cache, config_key, content_hash, default_directory
-from initlint.config import Config
-from initlint.discover import discover
-from initlint.engine import lint_paths
+from initlint.cache.store import ENV_VAR, Cache, config_key, content_hash, default_directory
+from initlint.core.config import Config
+from initlint.engine import lint as engine
+from initlint.engine.lint import lint_paths
+from initlint.files.discover import discover
 
 ALL = Config(select=("ALL",))
 
@@ -170,7 +170,7 @@ def test_default_directory_is_per_user_never_the_linted_tree(
 
 def _cli(args: list[str], cwd: Path, cache_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, ENV_VAR: str(cache_dir)}
-    return subprocess.run([sys.executable, "-m", "initlint.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -211,7 +211,7 @@ def test_partial_warm_run_with_workers_equals_a_fresh_run(tmp_path: Path) -> Non
 def test_prune_drops_stale_entries_and_old_builds_once_a_day(tmp_path: Path) -> None:
     import time
 
-    from initlint import cache as cache_module
+    from initlint.cache import store as cache_module
 
     cache = Cache(tmp_path)
     cache.put("facts", "a" * 32, "fresh")
@@ -237,7 +237,7 @@ def test_prune_drops_stale_entries_and_old_builds_once_a_day(tmp_path: Path) -> 
 
 
 def test_a_hit_keeps_an_entry_alive(tmp_path: Path) -> None:
-    from initlint import cache as cache_module
+    from initlint.cache import store as cache_module
 
     cache = Cache(tmp_path)
     cache.put("facts", "a" * 32, "value")

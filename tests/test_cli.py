@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 import initlint
-from initlint import cli
 from initlint.checks import ALL_RULES
-from initlint.cli import main
+from initlint.cli import main as cli
+from initlint.cli.main import main
 
 # Two INI001 (one fixable attribute call, one bare imported name), one INI005, one INI006.
 MODEL = textwrap.dedent("""\
@@ -64,7 +64,7 @@ def invoke(*args: str, cwd: Path | None = None):
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The installed entry point in a real process (exit codes as a shell sees them)."""
-    code = "import sys; from initlint.cli import main; sys.exit(main())"
+    code = "import sys; from initlint.cli.main import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
                           text=True, cwd=cwd, timeout=120)
 

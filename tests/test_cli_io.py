@@ -34,7 +34,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CONCISE = re.compile(r"^(?P<path>.+):(?P<row>\d+):(?P<col>\d+): (?P<code>INI\d{3}) (?P<msg>.+)$")
 
 #: The installed entry point, as the console script calls it.
-ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+ENTRY = "import sys; from initlint.cli.main import main; sys.exit(main())"
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None,

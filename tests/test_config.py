@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import lint_snippet
 
-from initlint.cli import main
-from initlint.config import Config, ConfigError, find_pyproject, load_config
+from initlint.cli.main import main
+from initlint.core.config import Config, ConfigError, find_pyproject, load_config
 
 ALIAS = "import torch.nn as nn\n\n\ndef f(m):\n    nn.init.normal(m.weight){comment}\n"
 BIAS = textwrap.dedent("""\

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from initlint.config import Config
-from initlint.discover import discover
+from initlint.core.config import Config
+from initlint.files.discover import discover
 
 
 def test_project_inside_an_excluded_looking_ancestor_is_linted(tmp_path: Path):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from initlint import engine
 from initlint.checks import ALL_RULES
 from initlint.checks.base import Rule
-from initlint.config import Config
-from initlint.discover import Source, discover
-from initlint.engine import (
+from initlint.core.config import Config
+from initlint.core.findings import Severity
+from initlint.engine import lint as engine
+from initlint.engine.lint import (
     Parsed,
     _chunks,
     check_project,
@@ -21,8 +21,8 @@ from initlint.engine import (
     parse_source,
     prefilter,
 )
-from initlint.findings import Severity
-from initlint.progress import Progress
+from initlint.engine.progress import Progress
+from initlint.files.discover import Source, discover
 
 REPO = Path(__file__).resolve().parent.parent
 ALL = Config(select=("ALL",))

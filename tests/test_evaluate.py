@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from initlint.config import Config
-from initlint.evaluate import ClassRef, Evaluator, ModuleVal, ParamVal, World, equal
-from initlint.expr import Expr
+from initlint.core.config import Config
+from initlint.extract.expr import Expr
+from initlint.semantic.evaluate import ClassRef, Evaluator, ModuleVal, ParamVal, World, equal
 
 PAD = Config(select=("INI205",))
 GUARD = Config(select=("INI005",))

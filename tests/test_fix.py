@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from initlint.cli import main
-from initlint.config import Config
-from initlint.engine import lint_text
-from initlint.findings import Edit, Finding, Fix, Severity, Span
-from initlint.fix import (
+from initlint.cli.main import main
+from initlint.core.config import Config
+from initlint.core.findings import Edit, Finding, Fix, Severity, Span
+from initlint.engine.fix import (
     Lines,
     WriteError,
     apply_fixes,
@@ -26,6 +25,7 @@ from initlint.fix import (
     unified_diff,
     write_fixed,
 )
+from initlint.engine.lint import lint_text
 
 MODEL = textwrap.dedent("""\
     import torch.nn as nn

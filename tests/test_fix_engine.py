@@ -11,8 +11,8 @@ import textwrap
 import pytest
 from conftest import FIXTURES, REPO
 
-from initlint.findings import Finding, Fix, Severity, Span
-from initlint.fix import Lines, apply_fixes, minimal_edits, with_edits
+from initlint.core.findings import Finding, Fix, Severity, Span
+from initlint.engine.fix import Lines, apply_fixes, minimal_edits, with_edits
 from initlint.fixes.cst import CannotApplyError, Rewriter
 from initlint.fixes.plan import (
     Append,
@@ -181,7 +181,7 @@ def _modules_after(script: str) -> dict:
 def test_the_static_path_never_imports_libcst():
     loaded = _modules_after(f"""
         import io, contextlib
-        from initlint.cli import main
+        from initlint.cli.main import main
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             try:
@@ -196,7 +196,7 @@ def test_the_static_path_never_imports_libcst():
 def test_json_output_builds_edits_with_libcst():
     loaded = _modules_after(f"""
         import io, contextlib, json
-        from initlint.cli import main
+        from initlint.cli.main import main
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             try:

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from initlint.config import Config
-from initlint.discover import read_source
-from initlint.fix import applicable, fix_paths, parse_error
+from initlint.core.config import Config
+from initlint.engine.fix import applicable, fix_paths, parse_error
+from initlint.files.discover import read_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path("/work/corpus/site")

@@ -24,10 +24,10 @@ from conftest import FIXTURES, safe_to_import
 from test_fixtures import UNITS, parse_header
 
 from initlint.checks import ALL_RULES
-from initlint.config import Config
-from initlint.discover import discover
-from initlint.engine import lint_paths
-from initlint.fix import applicable, fix_paths, with_edits_from_files
+from initlint.core.config import Config
+from initlint.engine.fix import applicable, fix_paths, with_edits_from_files
+from initlint.engine.lint import lint_paths
+from initlint.files.discover import discover
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

@@ -21,7 +21,7 @@ import pytest
 from conftest import ALL_SELECTED, FIXTURES, lint_files
 
 from initlint.checks import ALL_RULES
-from initlint.config import Config
+from initlint.core.config import Config
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<items>INI\d{3}(?:@\d+)?(?:\s*,\s*INI\d{3}(?:@\d+)?)*)"
                     r"\s*(?:#.*)?$")

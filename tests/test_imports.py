@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from initlint.imports import Resolver, build_import_table, dotted, module_name_for
+from initlint.extract.imports import Resolver, build_import_table, dotted, module_name_for
 
 
 def table(source: str, module: str = "pkg.models.net", is_package: bool = False):

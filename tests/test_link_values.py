@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-from initlint.discover import Source
-from initlint.engine import parse_source
-from initlint.facts import UNKNOWN, AttrOf
-from initlint.project import ProjectFacts
+from initlint.engine.lint import parse_source
+from initlint.extract.facts import UNKNOWN, AttrOf
+from initlint.files.discover import Source
+from initlint.semantic.project import ProjectFacts
 
 CONFIG = """
 class Cfg:

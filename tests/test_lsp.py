@@ -14,11 +14,11 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from initlint.checks import ALL_RULES
-from initlint.config import Config
-from initlint.docs import rule_doc
-from initlint.engine import lint_text
+from initlint.checks.docs import rule_doc
+from initlint.core.config import Config
+from initlint.engine.lint import lint_text
 
-SERVER = [sys.executable, "-m", "initlint.cli", "lsp"]
+SERVER = [sys.executable, "-m", "initlint", "lsp"]
 
 # --- helpers ---------------------------------------------------------------------------
 

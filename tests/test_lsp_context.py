@@ -22,7 +22,7 @@ from initlint.lsp.workspace import ConfigCache, Linter
 #: One cache directory for the server processes of this module and the CLI runs that warm
 #: it (files live in per-test directories, so entries never collide).
 CACHE = tempfile.mkdtemp(prefix="initlint-lsp-cache-")
-SERVER = [sys.executable, "-m", "initlint.cli", "lsp"]
+SERVER = [sys.executable, "-m", "initlint", "lsp"]
 
 HELPERS = textwrap.dedent("""\
     import torch.nn as nn
@@ -90,7 +90,7 @@ async def test_the_server_reads_the_facts_the_cli_cached(client, tmp_path: Path,
                                      **{f"pkg/part{i}.py": USES.replace("Head", f"Head{i}")
                                         for i in range(3)}})
     monkeypatch.setenv("INITLINT_CACHE_DIR", CACHE)
-    warm = subprocess.run([sys.executable, "-m", "initlint.cli", str(root)], timeout=120,
+    warm = subprocess.run([sys.executable, "-m", "initlint", str(root)], timeout=120,
                           capture_output=True, text=True)  # a fresh process, as the server
     assert warm.returncode == 1, warm.stdout + warm.stderr  # ...and the cache is warm
     path = root / "pkg" / "init_utils.py"
@@ -169,10 +169,10 @@ def test_lint_uses_the_documents_own_config(tmp_path: Path):
 async def test_files_saved_in_the_editor_are_kept_for_the_commit_hook(client, tmp_path: Path):
     """Edit two files, save both: the hook's run over them then finds every one's findings
     kept for the state on disk, and links nothing."""
-    from initlint.cache import Cache
-    from initlint.cli_discovery import DiscoveryOptions, resolve_run
-    from initlint.engine import _known_findings, _scan
-    from initlint.walk import Resolver
+    from initlint.cache.store import Cache
+    from initlint.cli.discovery import DiscoveryOptions, resolve_run
+    from initlint.engine.lint import _known_findings, _scan
+    from initlint.files.walk import Resolver
 
     root = write(tmp_path / "proj", {"pyproject.toml": "", "pkg/__init__.py": "",
                                      "pkg/init_utils.py": HELPERS, "pkg/models.py": USES})

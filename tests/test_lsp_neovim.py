@@ -30,7 +30,7 @@ local out = {}
 local bufnr = vim.api.nvim_get_current_buf()
 local id = vim.lsp.start_client({
   name = 'initlint',
-  cmd = {vim.env.INITLINT_PY, '-m', 'initlint.cli', 'lsp'},
+  cmd = {vim.env.INITLINT_PY, '-m', 'initlint', 'lsp'},
   root_dir = vim.fn.getcwd(),
 })
 vim.lsp.buf_attach_client(bufnr, id)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.core.findings import Edit, Finding, Fix, Severity, Span
 from initlint.lsp import actions
 from initlint.lsp.noqa import noqa_code_at, noqa_insertion
 from initlint.lsp.positions import TextIndex, overlaps
@@ -197,7 +197,7 @@ def test_scope_is_the_top_level_package(tmp_path):
 def test_neighbours_nearest_first_capped_and_parsed_once(tmp_path):
     model = write_package(tmp_path)
     neighbours = Neighbours(limit=2)
-    from initlint.config import Config
+    from initlint.core.config import Config
 
     files = neighbours.files(str(model), Config())
     assert [Path(f).name for f in files] == ["__init__.py", "near.py"]  # same dir first

@@ -42,7 +42,7 @@ def _env(pythonpath: Path | None) -> dict[str, str]:
 
 
 def _cli(args: list[str], pythonpath: Path | None) -> subprocess.CompletedProcess:
-    code = "import sys; from initlint.cli import main; sys.exit(main())"
+    code = "import sys; from initlint.cli.main import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           env=_env(pythonpath), cwd=REPO, timeout=300)
 
@@ -68,10 +68,10 @@ def test_poisoned_torch_text_output_and_rule_docs(poison: Path):
 def test_no_heavy_module_in_sys_modules_after_linting():
     script = textwrap.dedent(f"""
         import json, sys
-        import initlint.cli
-        from initlint.config import Config
-        from initlint.discover import discover
-        from initlint.engine import lint_paths, lint_text
+        import initlint.cli.main
+        from initlint.core.config import Config
+        from initlint.files.discover import discover
+        from initlint.engine.lint import lint_paths, lint_text
         from initlint.report import REPORTERS
         config = Config(select=("ALL",))
         files = discover([{str(FIXTURES)!r}], config)

@@ -15,7 +15,7 @@ import pytest
 PY = sys.executable
 
 #: The installed entry point, as the console script calls it.
-ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+ENTRY = "import sys; from initlint.cli.main import main; sys.exit(main())"
 
 
 def notebook(*cells: tuple[str, str], language: str = "python") -> dict:
@@ -148,7 +148,7 @@ def test_diff_shows_cells_and_writes_nothing(nb: Path):
 
 
 def test_magics_are_neutralized_in_place():
-    from initlint.notebook import cells_of, parse_notebook
+    from initlint.files.notebook import cells_of, parse_notebook
 
     source = ("%%bash\nls -l\n", "import torch\n!ls \\\n  -l\nfiles = !ls\ntorch?\n"
               "s = '''\n%d text\n'''\ny = (1\n     % 2)\n", "%%time\nx = 1\n")
@@ -165,7 +165,7 @@ def test_magics_are_neutralized_in_place():
 
 
 def test_render_round_trips_an_unchanged_notebook(nb: Path):
-    from initlint.notebook import parse_notebook, render
+    from initlint.files.notebook import parse_notebook, render
 
     text = nb.read_text(encoding="utf-8")
     parsed = parse_notebook(text)

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from initlint import __version__
 from initlint.checks import ALL_RULES
-from initlint.cli import main
-from initlint.findings import Edit, Finding, Fix, Severity, Span
+from initlint.cli.main import main
+from initlint.core.findings import Edit, Finding, Fix, Severity, Span
 from initlint.report import REPORTERS
 from initlint.report.github_format import escape_data, escape_property, format_finding
 from initlint.report.sarif_format import to_sarif

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
 
-import initlint.engine
-from initlint import known
-from initlint.cache import Cache
-from initlint.cli import main
-from initlint.findings import Finding, Severity, Span
+import initlint.engine.lint
+from initlint.cache import known
+from initlint.cache.store import Cache
+from initlint.cli.main import main
+from initlint.core.findings import Finding, Severity, Span
 from initlint.lsp.workspace import Linter
 
 #: Files named together, as in a commit (spread over the fixtures, findings in most).
@@ -72,8 +72,8 @@ def test_a_partial_run_after_a_whole_run_reads_the_findings_it_kept(
         project: Path, monkeypatch: pytest.MonkeyPatch):
     whole = report(".")
     links: list[int] = []
-    real = initlint.engine.check_project
-    monkeypatch.setattr(initlint.engine, "check_project",
+    real = initlint.engine.lint.check_project
+    monkeypatch.setattr(initlint.engine.lint, "check_project",
                         lambda *args, **kwargs: links.append(1) or real(*args, **kwargs))
     unlinked = 0
     for named in commits(project):
@@ -159,7 +159,7 @@ def test_a_save_in_the_editor_keeps_findings_for_the_commit_hook(
     expected = report("--force-exclude", name, "--no-cache")
     assert expected  # the scenario: findings to keep
     links: list[int] = []
-    real = initlint.engine.check_project
-    monkeypatch.setattr(initlint.engine, "check_project",
+    real = initlint.engine.lint.check_project
+    monkeypatch.setattr(initlint.engine.lint, "check_project",
                         lambda *args, **kwargs: links.append(1) or real(*args, **kwargs))
     assert (report("--force-exclude", name), links) == (expected, [])  # the hook: no link

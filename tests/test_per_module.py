@@ -13,8 +13,8 @@ import textwrap
 import pytest
 from conftest import lint_snippet
 
-from initlint.extract import extract
-from initlint.project import ProjectFacts
+from initlint.extract.extractor import extract
+from initlint.semantic.project import ProjectFacts
 
 HEADER = """
 import torch.nn as nn

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import initlint.context
-import initlint.engine
-from initlint.cache import Cache
-from initlint.cli import main
-from initlint.config import Config
-from initlint.context import with_project
-from initlint.discover import discover
-from initlint.engine import lint_paths
-from initlint.fix import fix_paths
-from initlint.walk import Resolver, Walk
+import initlint.engine.lint
+import initlint.files.context
+from initlint.cache.store import Cache
+from initlint.cli.main import main
+from initlint.core.config import Config
+from initlint.engine.fix import fix_paths
+from initlint.engine.lint import lint_paths
+from initlint.files.context import with_project
+from initlint.files.discover import discover
+from initlint.files.walk import Resolver, Walk
 
 HELPERS = textwrap.dedent("""\
     import torch.nn as nn
@@ -107,7 +107,7 @@ def test_a_huge_project_lends_only_the_named_files_package(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch):
     root = project(tmp_path / "proj", ".git")
     write(root, {f"other/m{i}.py": "import torch\n" for i in range(5)})
-    monkeypatch.setattr(initlint.context, "MAX_CONTEXT_FILES", 4)
+    monkeypatch.setattr(initlint.files.context, "MAX_CONTEXT_FILES", 4)
     monkeypatch.chdir(root)
     scope = with_project(["pkg/init_utils.py"], ["pkg/init_utils.py"], Walk(Resolver()))
     assert scope.report == {"pkg/init_utils.py"}
@@ -138,8 +138,8 @@ def test_fix_and_diff_parse_nothing_when_the_cache_is_warm_and_nothing_is_fixabl
     checked = lint_paths(files, config, jobs=1, cache=cache).findings
     assert checked and all(f.fix is None for f in checked)  # findings, none fixable
     parses: list[str] = []
-    real = initlint.engine.parse_source
-    monkeypatch.setattr(initlint.engine, "parse_source",
+    real = initlint.engine.lint.parse_source
+    monkeypatch.setattr(initlint.engine.lint, "parse_source",
                         lambda source: parses.append(source.path) or real(source))
     for write_back in (True, False):  # --fix, --diff
         run = fix_paths(files, config, write=write_back, jobs=1, cache=Cache(tmp_path / "cache"))

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from initlint.checks import ALL_RULES
-from initlint.config import Config
-from initlint.discover import Source, discover
-from initlint.engine import check_project, lint_paths, lint_text, parse_source
-from initlint.findings import Finding
+from initlint.core.config import Config
+from initlint.core.findings import Finding
+from initlint.engine.lint import check_project, lint_paths, lint_text, parse_source
+from initlint.files.discover import Source, discover
 
 REPO = Path(__file__).resolve().parent.parent
 ALL = Config(select=("ALL",))

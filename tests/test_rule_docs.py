@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from conftest import REPO, lint_snippet
 
 from initlint.checks import ALL_RULES
-from initlint.cli import main
-from initlint.docs import code_block, doc_codes, doc_section, rule_doc
+from initlint.checks.docs import code_block, doc_codes, doc_section, rule_doc
+from initlint.cli.main import main
 
 SECTIONS = ("What it does", "Why it matters", "Example", "Use instead", "Fix",
             "Runtime confirmation")
@@ -112,8 +112,8 @@ FIXED = sorted(code for code, r in ALL_RULES.items() if r.fix)
 def test_fix_section_shows_the_example_after_the_fix(code: str, tmp_path: Path):
     """``## Fix`` holds the Example as ``--fix`` leaves it (``--unsafe-fixes`` when the doc
     says so): the block is what the engine writes, and it no longer triggers the rule."""
-    from initlint.config import Config
-    from initlint.fix import fix_text
+    from initlint.core.config import Config
+    from initlint.engine.fix import fix_text
 
     doc = (RULES_DIR / f"{code}.md").read_text(encoding="utf-8")
     section = doc_section(doc, "Fix")

@@ -17,8 +17,8 @@ torch = pytest.importorskip("torch")
 
 from conftest import ALL_SELECTED, FIXTURES, lint_files  # noqa: E402
 
-from initlint.config import Config  # noqa: E402
-from initlint.findings import Finding, Severity, Span  # noqa: E402
+from initlint.core.config import Config  # noqa: E402
+from initlint.core.findings import Finding, Severity, Span  # noqa: E402
 from initlint.runtime.options import ModelSpec, RuntimeOptions  # noqa: E402
 from initlint.runtime.session import run_runtime  # noqa: E402
 
@@ -397,8 +397,8 @@ def test_the_seed_makes_runs_repeatable():
 
 
 def test_static_mode_never_imports_torch():
-    code = ("import sys, initlint.cli, initlint.runtime, initlint.runtime.table; "
-            "from initlint.cli import main; "
+    code = ("import sys, initlint.cli.main, initlint.runtime, initlint.runtime.table; "
+            "from initlint.cli.main import main; "
             "sys.argv = ['initlint', '--exit-zero', 'fixtures/runtime/deep_relu.py']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n"
@@ -575,7 +575,7 @@ def test_the_project_never_shadows_installed_packages(tmp_path):
             def forward(self, x):
                 return self.fc(x)
     """))
-    result = subprocess.run([sys.executable, "-m", "initlint.cli", "check", "uses_yaml.py",
+    result = subprocess.run([sys.executable, "-m", "initlint", "check", "uses_yaml.py",
                              "--runtime", "--exit-zero", "--no-cache"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert "Runtime: uses_yaml.UsesYaml: input (8, 4) float32" in result.stdout, \

@@ -13,8 +13,8 @@ torch = pytest.importorskip("torch")
 
 from conftest import FIXTURES  # noqa: E402
 
-from initlint.cli import main  # noqa: E402
-from initlint.config import Config  # noqa: E402
+from initlint.cli.main import main  # noqa: E402
+from initlint.core.config import Config  # noqa: E402
 from initlint.runtime.options import (  # noqa: E402
     ModelSpec,
     RuntimeSetupError,
@@ -268,7 +268,7 @@ def test_progress_goes_to_stderr_only_when_it_is_a_terminal():
     master, slave = pty.openpty()
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "initlint.cli", "check", str(RUNTIME / "deep_relu.py"),
+            [sys.executable, "-m", "initlint", "check", str(RUNTIME / "deep_relu.py"),
              str(RUNTIME / "residual_he.py"), "--runtime", "--output-format", "json"],
             stdout=subprocess.PIPE, stderr=slave, timeout=120)
         os.close(slave)

@@ -140,7 +140,7 @@ def test_the_cli_output_stays_intact(tmp_path):
     target = project / "hostile_models.py"
     target.write_text(HOSTILE.read_text())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-m", "initlint.cli", "check", str(target),
+    result = subprocess.run([sys.executable, "-m", "initlint", "check", str(target),
                              "--runtime", "--output-format", "json", "--no-cache"],
                             capture_output=True, text=True, timeout=300, cwd=project, env=env)
     assert result.returncode == 1, result.stderr

@@ -10,8 +10,8 @@ torch = pytest.importorskip("torch")
 
 from conftest import lint_snippet  # noqa: E402
 
-from initlint import torch_api as api  # noqa: E402
-from initlint.signal import factor_of  # noqa: E402
+from initlint.core import torch_api as api  # noqa: E402
+from initlint.semantic.signal import factor_of  # noqa: E402
 
 F = torch.nn.functional
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from initlint.imports import dotted
-from initlint.tree_index import _walk_one, build_index, children
+from initlint.extract.imports import dotted
+from initlint.extract.tree_index import _walk_one, build_index, children
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "initlint").rglob("*.py"))

@@ -21,7 +21,7 @@ BROKEN = "import torch.nn as nn\n\nnn.init.xavier_uniform(nn.Linear(2, 2).weight
 WAIT = 60  # seconds for one report at most (a loaded 2-core CI machine)
 
 #: The installed entry point, as the console script calls it.
-ENTRY = "import sys; from initlint.cli import main; sys.exit(main())"
+ENTRY = "import sys; from initlint.cli.main import main; sys.exit(main())"
 
 
 def _reader(stream, lines: queue.Queue) -> None:

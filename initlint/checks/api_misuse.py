@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.evaluate import (
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Severity, Span
+from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
+from initlint.fixes import api as fixes
+from initlint.semantic.evaluate import (
     ModuleVal,
     ParamVal,
     dispatched_types,
     site_runs_on_param,
     tests_on,
 )
-from initlint.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
-from initlint.findings import Finding, Severity, Span
-from initlint.fixes import api as fixes
 
 E = Severity.ERROR
 

@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from initlint.config import Config
-from initlint.facts import FileFacts
-from initlint.findings import Finding, Fix, Severity, Span
-from initlint.text import split_lines
+from initlint.core.config import Config
+from initlint.core.findings import Finding, Fix, Severity, Span
+from initlint.core.text import split_lines
+from initlint.extract.facts import FileFacts
 
 if TYPE_CHECKING:
-    from initlint.project import ProjectFacts
+    from initlint.semantic.project import ProjectFacts
 
 #: The rule's page on the documentation site (mkdocs.yml: site_url; rules/<CODE>.md is built
 #: into rules/<CODE>/index.html there, which GitHub Pages serves at rules/<CODE>).

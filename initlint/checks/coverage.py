@@ -5,20 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import module_classes
-from initlint.evaluate import (
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Fix, Severity, Span
+from initlint.extract.facts import UNKNOWN, CallRef, ClassFacts, FunctionFacts, InitSite, LayerFact
+from initlint.fixes import coverage as fixes
+from initlint.semantic.evaluate import (
     dispatched_types,
     site_runs_on_module,
     tests_on,
 )
-from initlint.facts import UNKNOWN, CallRef, ClassFacts, FunctionFacts, InitSite, LayerFact
-from initlint.findings import Finding, Fix, Severity, Span
-from initlint.fixes import coverage as fixes
-from initlint.norms import norm_info
-from initlint.project import Applied, EffectiveInit, Placed, hits
-from initlint.signal import describe, display_path, fan_in, weight_init
+from initlint.semantic.norms import norm_info
+from initlint.semantic.project import Applied, EffectiveInit, Placed, hits
+from initlint.semantic.signal import describe, display_path, fan_in, weight_init
 
 W = Severity.WARNING
 I = Severity.INFO  # noqa: E741

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule
-from initlint.evaluate import dispatched_types, missing_param, site_runs_on_module
-from initlint.facts import Construction, InitSite
-from initlint.findings import Finding, Fix
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Fix
+from initlint.extract.facts import Construction, InitSite
 from initlint.fixes.api import guard
+from initlint.semantic.evaluate import dispatched_types, missing_param, site_runs_on_module
 
 
 def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:

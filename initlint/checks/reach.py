@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.evaluate import site_runs, site_runs_on_module, tests_on, tests_pass
-from initlint.expr import free_names, walk
-from initlint.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, ParamFact
-from initlint.findings import Finding, Severity
-from initlint.project import (
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Severity
+from initlint.extract.expr import free_names, walk
+from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, ParamFact
+from initlint.semantic.evaluate import site_runs, site_runs_on_module, tests_on, tests_pass
+from initlint.semantic.project import (
     FRAMEWORK_BASE_SUFFIXES,
     Applied,
     EffectiveInit,
@@ -20,7 +20,7 @@ from initlint.project import (
     ProjectFacts,
     hits,
 )
-from initlint.signal import display_path
+from initlint.semantic.signal import display_path
 
 E = Severity.ERROR
 W = Severity.WARNING

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.facts import UNKNOWN, ClassFacts, InitSite
-from initlint.findings import Finding, Severity, Span
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Severity, Span
+from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite
 from initlint.fixes import signal as fixes
-from initlint.project import EffectiveInit, Placed
-from initlint.signal import (
+from initlint.semantic.project import EffectiveInit, Placed
+from initlint.semantic.signal import (
     ChainLayer,
     Run,
     WeightInit,

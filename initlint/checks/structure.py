@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from initlint import torch_api as api
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.facts import UNKNOWN, ClassFacts, InitSite
-from initlint.findings import Finding, Severity
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, Severity
+from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite
 from initlint.fixes.signal import chunk_per_gate
-from initlint.project import Placed
-from initlint.signal import display_path
+from initlint.semantic.project import Placed
+from initlint.semantic.signal import display_path
 
 W = Severity.WARNING
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from initlint import torch_api as api
-from initlint.facts import PARAM_WALKS, InitSite
-from initlint.findings import Fix, Span
+from initlint.core import torch_api as api
+from initlint.core.findings import Fix, Span
+from initlint.extract.facts import PARAM_WALKS, InitSite
 from initlint.fixes.common import (
     call,
     init_spelling,
@@ -132,7 +132,7 @@ def fan_of_1d(ctx: FileContext, site: InitSite, what: str, ndim: int) -> Fix | N
     only_biases = "bias" in what and (in_param_loop or target.attr == "bias")
     only_scales = False
     if target.attr == "weight" and not target.path and target.base != "self":
-        from initlint.evaluate import dispatched_types
+        from initlint.semantic.evaluate import dispatched_types
 
         types = dispatched_types(ctx.project, site, target.base)
         only_scales = bool(types) and all(

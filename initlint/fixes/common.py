@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from initlint.facts import FileFacts, FunctionFacts, InitSite
-from initlint.findings import Span
+from initlint.core.findings import Span
+from initlint.core.text import split_lines
+from initlint.extract.facts import FileFacts, FunctionFacts, InitSite
 from initlint.fixes.plan import Change, Import, Node
-from initlint.text import split_lines
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import ast
 import textwrap
 from typing import TYPE_CHECKING
 
-from initlint import torch_api as api
-from initlint.facts import ClassFacts, FunctionFacts, InitSite
-from initlint.findings import Fix, Span
+from initlint.core import torch_api as api
+from initlint.core.findings import Fix, Span
+from initlint.core.text import split_lines
+from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite
 from initlint.fixes.common import (
     attribute_path,
     call,
@@ -34,7 +35,6 @@ from initlint.fixes.plan import (
     SetArg,
     Wrap,
 )
-from initlint.text import split_lines
 
 if TYPE_CHECKING:
     from initlint.checks.base import FileContext
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 def _dispatched(ctx: FileContext, site: InitSite, var: str) -> list[str]:
     """The torch layer classes the site's tests on ``var`` certainly let through ([] when
     it tests nothing about ``var``)."""
-    from initlint.evaluate import dispatched_types
+    from initlint.semantic.evaluate import dispatched_types
 
     return dispatched_types(ctx.project, site, var)
 

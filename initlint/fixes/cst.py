@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from initlint.findings import Span
+from initlint.core.findings import Span
 from initlint.fixes.plan import (
     AddTypes,
     Append,

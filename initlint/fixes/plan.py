@@ -1,7 +1,7 @@
 """What a fix changes, as data: nodes named by their ``ast`` position and kind, never offsets.
 
 Rules build these (cheaply, with no libcst); :mod:`initlint.fixes.cst` applies them to the
-file's concrete syntax tree only when a fix is applied or offered, and :mod:`initlint.fix`
+file's concrete syntax tree only when a fix is applied or offered, and :mod:`initlint.engine.fix`
 turns the result into the minimal text edits that JSON, ``--diff`` and the editor carry.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from initlint.findings import Span
+from initlint.core.findings import Span
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from initlint import torch_api as api
-from initlint.facts import ClassFacts, InitSite, LayerFact
-from initlint.findings import Fix
+from initlint.core import torch_api as api
+from initlint.core.findings import Fix
+from initlint.extract.facts import ClassFacts, InitSite, LayerFact
 from initlint.fixes.common import (
     attribute_path,
     call,
@@ -152,7 +152,7 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
     ``self.modules()`` loop or an ``apply`` callback, in this file) that handles other
     types: one more ``elif isinstance(m, <the chain's type>):`` branch, with the init of the
     chain's hidden layers (its first activation decides)."""
-    from initlint.evaluate import tests_on
+    from initlint.semantic.evaluate import tests_on
 
     types = sorted({layer.layer.cls for layer in layers})
     nn = nn_spelling(ctx.facts)

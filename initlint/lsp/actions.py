@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from initlint.findings import Edit, Finding, Span
-from initlint.fix import applicable, apply_fixes, parse_error, with_edits
+from initlint.core.findings import Edit, Finding, Span
+from initlint.engine.fix import applicable, apply_fixes, parse_error, with_edits
 from initlint.lsp.diagnostics import to_diagnostic
 from initlint.lsp.noqa import noqa_insertion
 from initlint.lsp.positions import TextIndex, overlaps

@@ -7,7 +7,7 @@ from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
 from initlint.checks import ALL_RULES
-from initlint.findings import Finding, Severity
+from initlint.core.findings import Finding, Severity
 from initlint.lsp.positions import TextIndex
 
 SOURCE = "initlint"

@@ -1,6 +1,6 @@
 """``# noqa: INIxxx`` comments: where to add a code, and which code the cursor is on.
 
-The comment syntax is the engine's own (:data:`initlint.extract.NOQA`), so a comment this
+The comment syntax is the engine's own (:data:`initlint.extract.extractor.NOQA`), so a comment this
 module writes is one the engine honours.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from initlint.extract import NOQA
+from initlint.extract.extractor import NOQA
 
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.I)
 

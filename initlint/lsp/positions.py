@@ -11,8 +11,8 @@ from __future__ import annotations
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from initlint.findings import Span
-from initlint.fix import Lines
+from initlint.core.findings import Span
+from initlint.engine.fix import Lines
 
 
 class TextIndex:

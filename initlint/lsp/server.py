@@ -30,8 +30,8 @@ from pygls.uris import to_fs_path
 
 from initlint import __version__
 from initlint.checks import ALL_RULES
-from initlint.docs import rule_doc
-from initlint.findings import Finding, Span
+from initlint.checks.docs import rule_doc
+from initlint.core.findings import Finding, Span
 from initlint.lsp import actions
 from initlint.lsp.diagnostics import hover_markdown, to_diagnostics
 from initlint.lsp.heap import collector_paused

@@ -26,15 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from initlint import known
-from initlint.cache import Cache, config_key
-from initlint.config import Config, ConfigError, find_config, load_config
-from initlint.context import MAX_CONTEXT_FILES, package_of, project_root
-from initlint.discover import DiscoveryError, Source, discover, read_source
-from initlint.engine import Parsed, check_project, facts_key, load_facts, parse_source
-from initlint.findings import Finding
-from initlint.selection import enabled_codes
-from initlint.walk import Resolver, Walk
+from initlint.cache import known
+from initlint.cache.store import Cache, config_key
+from initlint.checks.selection import enabled_codes
+from initlint.core.config import Config, ConfigError, find_config, load_config
+from initlint.core.findings import Finding
+from initlint.engine.lint import Parsed, check_project, facts_key, load_facts, parse_source
+from initlint.files.context import MAX_CONTEXT_FILES, package_of, project_root
+from initlint.files.discover import DiscoveryError, Source, discover, read_source
+from initlint.files.walk import Resolver, Walk
 
 #: Other files linked into a document's lint, at most (nearest first).
 MAX_NEIGHBOURS = 3_000
@@ -52,7 +52,7 @@ class Outcome:
 
     findings: tuple[Finding, ...]
     config_error: str | None = None
-    #: the findings a run kept for this same state of the project (:mod:`initlint.known`),
+    #: the findings a run kept for this same state of the project (:mod:`initlint.cache.known`),
     #: the context not loaded yet: the next lint loads it (the server asks for one at once)
     kept: bool = False
 
@@ -228,7 +228,7 @@ class Neighbours:
     def state(self, path: str, text: str, config: Config, open_docs: Mapping[str, str],
               cache: Cache) -> str:
         """The state of the files a lint of ``path`` (as ``text``) links: the document and
-        its neighbours, open buffers for their files (see :mod:`initlint.known`). Reads
+        its neighbours, open buffers for their files (see :mod:`initlint.cache.known`). Reads
         each file once, then again only when its (mtime, size) changes."""
         buffers = {os.path.realpath(p): t for p, t in open_docs.items()}
         files = [(os.path.realpath(path), facts_key(Source(path, text), cache)[0])]
@@ -280,7 +280,7 @@ def _frozen_after() -> Iterator[None]:
     reference cycles: left to the cyclic collector, they would make its next full pass
     take 0.2 s in the middle of a lint. So collect what is garbage now (cheap: what earlier
     loads froze is not scanned), freeze it all, and the facts arriving now with it
-    (:func:`~initlint.engine.load_facts` keeps a freeze it did not start). Frozen objects
+    (:func:`~initlint.engine.lint.load_facts` keeps a freeze it did not start). Frozen objects
     are still freed by reference counting when dropped."""
     gc.collect()
     gc.freeze()
@@ -435,7 +435,7 @@ class Linter:
     def keep(self, path: str, text: str, open_docs: Mapping[str, str]) -> None:
         """After a save: the document's last findings, if they are for this text and this
         context, kept for this state of the project, so a commit hook run right after reads
-        them instead of linking the project (see :mod:`initlint.known`)."""
+        them instead of linking the project (see :mod:`initlint.cache.known`)."""
         last = self._last.get(path)
         if last is None or last.text != text or not self.neighbours.use_cache:
             return
@@ -455,7 +455,7 @@ class Linter:
     def fix_all(self, path: str | None, name: str, text: str,
                 open_docs: Mapping[str, str]) -> str:
         """The buffer with every safe fix applied, re-linted until stable (``fix_text``)."""
-        from initlint.fix import fix_text
+        from initlint.engine.fix import fix_text
 
         config, neighbours, _ = self.context(path, open_docs)
         if path and excluded(path, config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
 from initlint.report import (
     concise_format,
     github_format,

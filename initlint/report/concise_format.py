@@ -4,7 +4,7 @@ the fix are in the ``text`` format and in ``initlint rule CODE``."""
 
 from __future__ import annotations
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
 from initlint.report import escape
 from initlint.report.location import where
 from initlint.report.style import PLAIN, SEVERITY, Style

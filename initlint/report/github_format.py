@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from initlint.findings import Finding, Severity
+from initlint.core.findings import Finding, Severity
 from initlint.report import escape
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from initlint.checks import ALL_RULES
-from initlint.findings import Finding, Span
+from initlint.core.findings import Finding, Span
 from initlint.report import escape
 
 

@@ -3,7 +3,7 @@ notebook, and the key of the text its excerpt comes from (a notebook cell's own 
 
 from __future__ import annotations
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
 
 
 def where(finding: Finding) -> str:

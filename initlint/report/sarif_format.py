@@ -16,8 +16,8 @@ from urllib.parse import quote
 from initlint import __version__
 from initlint.checks import ALL_RULES, Rule
 from initlint.checks.base import DOCS_SITE
-from initlint.docs import doc_section, rule_doc
-from initlint.findings import Finding, Fix, Severity, Span
+from initlint.checks.docs import doc_section, rule_doc
+from initlint.core.findings import Finding, Fix, Severity, Span
 from initlint.report import escape
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

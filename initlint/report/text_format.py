@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import textwrap
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
+from initlint.core.text import split_lines
 from initlint.report import escape
 from initlint.report.location import source_of, where
 from initlint.report.style import PLAIN, SEVERITY, Style
-from initlint.text import split_lines
 
 #: A sentence ends at . ! ? followed by space and a capital, a backtick or a parenthesis
 #: (so ``e.g. kaiming``, ``2.45×`` and ``Var(w)=1/(3·fan_in).`` mid-sentence never split).

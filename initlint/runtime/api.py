@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from initlint.config import Config
-from initlint.findings import Finding
+from initlint.core.config import Config
+from initlint.core.findings import Finding
 from initlint.runtime.results import ModelRun
 
 MAX_HTML_ROWS = 400
@@ -165,7 +165,7 @@ def _findings(run: ModelRun, path: str, config: Config | None) -> list[Finding]:
     static: list[Finding] = []
     view = StaticView({}, {})
     if path:
-        from initlint.engine import lint_paths
+        from initlint.engine.lint import lint_paths
 
         try:
             static = [f for f in lint_paths([path], config, jobs=1).findings
@@ -182,7 +182,7 @@ def _findings(run: ModelRun, path: str, config: Config | None) -> list[Finding]:
 def _config_for(path: str) -> Config:
     from pathlib import Path
 
-    from initlint.config import ConfigError, find_pyproject, load_config
+    from initlint.core.config import ConfigError, find_pyproject, load_config
 
     if not path:
         return Config()

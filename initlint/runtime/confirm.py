@@ -15,8 +15,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from initlint import torch_api as api
-from initlint.findings import Finding, RuntimeEvidence
+from initlint.core import torch_api as api
+from initlint.core.findings import Finding, RuntimeEvidence
 from initlint.runtime import confirm_params
 from initlint.runtime.results import LayerStats, ModelRun, Skipped
 

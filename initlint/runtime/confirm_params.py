@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from initlint import torch_api as api
-from initlint.findings import RuntimeEvidence
+from initlint.core import torch_api as api
+from initlint.core.findings import RuntimeEvidence
 
 #: Values this large in a freshly built parameter are garbage from uninitialized memory.
 GARBAGE = 1e10

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from initlint.imports import module_name_for
+from initlint.extract.imports import module_name_for
 from initlint.runtime.options import ModelSpec
 from initlint.runtime.results import Skipped
 

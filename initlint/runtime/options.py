@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from initlint.config import Config
+from initlint.core.config import Config
 
 KNOWN_KEYS = {"device", "seed", "batch", "models", "timeout", "memory-gb", "only-named"}
 MODEL_KEYS = {"kwargs", "input", "dtype", "inputs"}

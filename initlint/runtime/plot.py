@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
 from initlint.runtime.confirm import expand_all, locate, parse_subject
 from initlint.runtime.options import RuntimeSetupError
 from initlint.runtime.results import LayerStats, ModelRun

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from initlint.findings import Finding
+from initlint.core.findings import Finding
 
 
 @dataclass(frozen=True)

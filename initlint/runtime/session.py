@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from initlint.config import Config
-from initlint.engine import parse_path
-from initlint.facts import FileFacts
-from initlint.findings import Finding
-from initlint.project import ProjectFacts
+from initlint.core.config import Config
+from initlint.core.findings import Finding
+from initlint.engine.lint import parse_path
+from initlint.extract.facts import FileFacts
 from initlint.runtime.options import RuntimeOptions, RuntimeSetupError
 from initlint.runtime.results import ModelRun, RuntimeReport, Skipped, from_json
+from initlint.semantic.project import ProjectFacts
 
 Progress = Callable[[str], None]
 #: Listing a file only imports it: this long at most.

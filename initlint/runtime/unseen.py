@@ -20,9 +20,11 @@ import os
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from initlint import torch_api as api
-from initlint.config import Config
-from initlint.findings import Finding, RuntimeEvidence, Severity, Span
+from initlint.checks.selection import enabled_codes
+from initlint.checks.suppress import suppress
+from initlint.core import torch_api as api
+from initlint.core.config import Config
+from initlint.core.findings import Finding, RuntimeEvidence, Severity, Span
 from initlint.runtime.confirm import (
     ACTIVATION_NAMES,
     DISCOVER_COLLAPSE,
@@ -33,8 +35,6 @@ from initlint.runtime.confirm import (
 from initlint.runtime.confirm import parse_subject as _parse
 from initlint.runtime.results import LayerStats, ModelRun
 from initlint.runtime.stream import Point, points
-from initlint.selection import enabled_codes
-from initlint.suppress import suppress
 
 if TYPE_CHECKING:
     from initlint.runtime.session import StaticView

@@ -37,8 +37,8 @@ if str(TESTS) not in sys.path:
 from conftest import FIXTURES, lint_files  # noqa: E402
 from test_fixtures import UNITS, parse_header  # noqa: E402
 
-from initlint.config import Config  # noqa: E402
-from initlint.findings import Finding  # noqa: E402
+from initlint.core.config import Config  # noqa: E402
+from initlint.core.findings import Finding  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from transforms import BY_NAME, TRANSFORMS, Transform, Unit  # noqa: E402

@@ -23,7 +23,7 @@ if str(TESTS) not in sys.path:
 
 from conftest import ALL_SELECTED, FIXTURES, lint_files  # noqa: E402
 
-from initlint.findings import Severity  # noqa: E402
+from initlint.core.findings import Severity  # noqa: E402
 
 REAL_BUGS = FIXTURES / "real_bugs"
 EXPECT = re.compile(r"^#\s*real-bug:\s*expect=(?P<codes>INI\d{3}(?:,INI\d{3})*)\s*$", re.M)

@@ -138,5 +138,5 @@ def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess (bytes: names in the output may be anything)."""
     full = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "initlint.cli", *args], cwd=cwd, env=full,
+    return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, env=full,
                           capture_output=True, timeout=timeout)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from initlint.engine import default_jobs, worker_count
-from initlint.text import split_lines
+from initlint.core.text import split_lines
+from initlint.engine.lint import default_jobs, worker_count
 
 from .hostile import MODEL, model, run_cli
 
@@ -66,7 +66,7 @@ def test_pathological_sources_are_ini000_or_fine(tmp_path: Path, source: str) ->
 def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     for i in range(400):
         model(tmp_path / f"p{i % 20}", f"m{i}.py", MODEL * 20)
-    proc = subprocess.Popen([sys.executable, "-m", "initlint.cli", "--no-cache", "-j", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "initlint", "--no-cache", "-j", "1",
                              "."], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     time.sleep(1.5)
@@ -118,7 +118,7 @@ def _frame(message: dict) -> bytes:
 @pytest.mark.skipif(os.name != "posix", reason="select() on pipes")
 def test_lsp_answers_requests_with_invalid_params() -> None:
     pytest.importorskip("pygls")
-    proc = subprocess.Popen([sys.executable, "-m", "initlint.cli", "lsp"],
+    proc = subprocess.Popen([sys.executable, "-m", "initlint", "lsp"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     try:

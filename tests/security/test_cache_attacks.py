@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from initlint import codec
-from initlint.cache import ENV_VAR, LAYOUT, Cache, default_directory
-from initlint.config import Config
-from initlint.engine import Parsed, lint_paths, parse_path
-from initlint.findings import Finding, Severity, Span
+from initlint.cache import codec
+from initlint.cache.store import ENV_VAR, LAYOUT, Cache, default_directory
+from initlint.core.config import Config
+from initlint.core.findings import Finding, Severity, Span
+from initlint.engine.lint import Parsed, lint_paths, parse_path
 
 from .hostile import FIXED, MODEL, model, run_cli
 
@@ -68,11 +68,12 @@ def test_planted_pickles_for_every_file_of_a_real_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("document", [
     b"", b"\n", b"[]", b'["os:system"]\n{"\\u00000": ["echo pwned"]}',
-    b'["builtins:eval"]\n{"\\u00000": ["1"]}', b'["initlint.findings:Span"]\n{"\\u00000": [1]}',
-    b'["initlint.findings:Span"]\n{"\\u00009": [1, 2, 3, 4]}', b'[]\n{"\\u0000b": "zz"}',
-    b'[]\n' + b"[" * 100_000 + b"]" * 100_000, b'["initlint.cache:Cache"]\n{"\\u00000": []}',
-    b'["initlint.findings:Severity"]\n{"\\u0000e": ["\\u00000", "nope"]}', b"\x80\xff",
-    json.dumps(["initlint.findings:Span"]).encode() + b'\n{"\\u00000": [1,2,3,4], "x": 1}',
+    b'["builtins:eval"]\n{"\\u00000": ["1"]}',
+    b'["initlint.core.findings:Span"]\n{"\\u00000": [1]}',
+    b'["initlint.core.findings:Span"]\n{"\\u00009": [1, 2, 3, 4]}', b'[]\n{"\\u0000b": "zz"}',
+    b'[]\n' + b"[" * 100_000 + b"]" * 100_000, b'["initlint.cache.store:Cache"]\n{"\\u00000": []}',
+    b'["initlint.core.findings:Severity"]\n{"\\u0000e": ["\\u00000", "nope"]}', b"\x80\xff",
+    json.dumps(["initlint.core.findings:Span"]).encode() + b'\n{"\\u00000": [1,2,3,4], "x": 1}',
 ])
 def test_malformed_or_foreign_documents_are_decode_errors(document: bytes) -> None:
     with pytest.raises(codec.DecodeError):
@@ -179,7 +180,7 @@ def test_a_file_edited_during_a_run_is_never_cached_under_the_other_content(
     """The file changes between the scan that keys it and the parse that reads it (an
     editor save mid-run): neither its facts nor the run's findings may be stored under the
     key of the content the run did not analyse."""
-    from initlint import engine
+    from initlint.engine import lint as engine
 
     src = tmp_path / "src"
     path = model(src)
@@ -209,7 +210,7 @@ def test_concurrent_runs_share_one_cache_safely(tmp_path: Path) -> None:
     for i in range(24):
         model(src, f"m{i}.py", MODEL.replace("Net", f"Net{i}"))
     env = {**os.environ, ENV_VAR: str(tmp_path / "cache")}
-    command = [sys.executable, "-m", "initlint.cli", "--output-format", "json", "-j", "2",
+    command = [sys.executable, "-m", "initlint", "--output-format", "json", "-j", "2",
                str(src)]
     expected = run_cli([*command[3:], "--no-cache"], tmp_path).stdout
     procs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from initlint.discover import read_source
-from initlint.safe_fs import MAX_FILE_BYTES, safe_walk
+from initlint.files.discover import read_source
+from initlint.files.safe_fs import MAX_FILE_BYTES, safe_walk
 
 from .hostile import (
     SECRET,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from initlint import fix as fix_module
-from initlint import safe_write
-from initlint.config import Config
-from initlint.fix import fix_paths
+from initlint.core.config import Config
+from initlint.engine import fix as fix_module
+from initlint.engine.fix import fix_paths
+from initlint.files import safe_write
 
 from .hostile import FIXED, MODEL, model, run_cli
 
@@ -94,7 +94,7 @@ def test_an_edit_between_the_lint_and_the_fix_is_linted_again(tmp_path: Path,
         return real_read(file)
 
     monkeypatch.setattr(fix_module, "read_source", edited_before_read)
-    from initlint.cache import Cache
+    from initlint.cache.store import Cache
 
     fix_paths([str(path)], Config(), cache=Cache(tmp_path / "cache"))
     assert path.read_text() == "# a new first line moves every span\n" + FIXED
@@ -113,7 +113,7 @@ def test_two_fix_runs_at_once_never_corrupt(tmp_path: Path) -> None:
     """Two ``initlint --fix`` processes over the same files, started together: every file
     ends up fixed exactly once (``xavier_uniform_``, never ``xavier_uniform__``) and parses."""
     files = [model(tmp_path, f"m{i}.py") for i in range(30)]
-    command = [sys.executable, "-m", "initlint.cli", "--fix", "--no-cache", "-j", "1", "."]
+    command = [sys.executable, "-m", "initlint", "--fix", "--no-cache", "-j", "1", "."]
     procs = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE) for _ in range(2)]
     for proc in procs:

@@ -1,0 +1,33 @@
+"""Which rules run: select / ignore / extend-select, with code prefixes like ruff's."""
+
+from __future__ import annotations
+
+from initlint.checks import ALL_RULES
+from initlint.core.config import Config, ConfigError
+
+
+def _expand(codes: tuple[str, ...], what: str) -> set[str]:
+    out: set[str] = set()
+    for code in codes:
+        if code in ("ALL", "INI"):
+            out |= set(ALL_RULES)
+            continue
+        matched = {c for c in ALL_RULES if c.startswith(code)}
+        if not matched or not code.startswith("INI"):
+            raise ConfigError(f"unknown rule code in {what}: {code} "
+                              f"(known: {', '.join(ALL_RULES)})")
+        out |= matched
+    return out
+
+
+def enabled_codes(config: Config) -> frozenset[str]:
+    """The codes that run under ``config``; unknown codes are a ConfigError."""
+    if config.select:
+        chosen = _expand(config.select, "select")
+    else:
+        chosen = {code for code, rule in ALL_RULES.items() if rule.default}
+    chosen |= _expand(config.extend_select, "extend-select")
+    chosen -= _expand(config.ignore, "ignore")
+    for _, codes in config.per_file_ignores:
+        _expand(codes, "per-file-ignores")
+    return frozenset(chosen)

@@ -1,0 +1,194 @@
+"""``initlint check``'s input and output options: stdin, the report's destination, its
+verbosity and colour, ``--add-noqa`` and ``--watch``.
+
+They come as one decorator, :func:`io_options`, which folds them into one ``io`` argument
+(:class:`IOOptions`) and runs the two modes that wrap a whole check: reading stdin
+(``initlint -``, :mod:`initlint.cli.stdin`) and watching for changes
+(:mod:`initlint.cli.watch`). Everything after the findings exist is :func:`emit`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+import click
+
+from initlint.core.config import Config
+from initlint.core.findings import Finding
+from initlint.files.notebook import Notebook, is_notebook, to_cells
+from initlint.report import REPORTERS, STYLED, escape
+from initlint.report.location import source_key
+from initlint.report.style import PLAIN, Style, wants_color
+from initlint.report.text_format import summary
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class IOOptions:
+    """What ``check`` was asked about input and output (see the option help texts)."""
+
+    stdin_filename: str | None = None
+    output_file: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    add_noqa: bool = False
+    watch: bool = False
+    started: float = 0.0  # time.perf_counter() when the command started (for -v)
+
+
+NO_IO_OPTIONS = IOOptions()
+#: Formats whose locations are file lines only (annotations, code scanning): a notebook
+#: finding's message starts with its cell, the rows count from that cell.
+CELL_IN_MESSAGE = frozenset({"github", "sarif"})
+
+_OPTIONS = (
+    click.option("--stdin-filename", metavar="PATH",
+                 help="The name of the file read from stdin (`-`): findings are reported "
+                      "under it, and its configuration and excludes apply."),
+    click.option("--output-file", "-o", type=click.Path(dir_okay=False),
+                 help="Write the report to this file instead of stdout."),
+    click.option("--quiet", "-q", is_flag=True,
+                 help="Print the findings only: no summary, no 'All checks passed!'."),
+    click.option("--verbose", "-v", is_flag=True,
+                 help="Also say on stderr which configuration and files were used, and how "
+                      "long it took."),
+    click.option("--add-noqa", is_flag=True,
+                 help="Add `# noqa: CODE` comments that silence every current finding."),
+    click.option("--watch", "-w", is_flag=True,
+                 help="Lint, then lint again whenever a file under PATHS changes (Ctrl-C "
+                      "stops)."),
+)
+_NAMES = ("stdin_filename", "output_file", "quiet", "verbose", "add_noqa", "watch")
+
+
+def io_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options to ``command`` (listed after its own) and pass them as ``io=``."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        io = IOOptions(**{name: kwargs.pop(name) for name in _NAMES},
+                       started=time.perf_counter())
+        if io.watch:
+            from initlint.cli.watch import watch
+
+            return watch(kwargs.get("paths") or (".",),
+                         lambda: command(*args, io=replace(io, watch=False,
+                                                           started=time.perf_counter()),
+                                         **kwargs))
+        from initlint.cli.stdin import check_stdin, reads_stdin
+
+        if reads_stdin(kwargs.get("paths") or (), io):
+            sys.exit(check_stdin(kwargs, io))
+        return command(*args, io=io, **kwargs)
+
+    holder: Callable[..., Any] = lambda: None  # noqa: E731  (collects the click params)
+    for option in reversed(_OPTIONS):
+        holder = option(holder)
+    run.__click_params__ = [*holder.__click_params__,  # type: ignore[attr-defined]
+                            *getattr(command, "__click_params__", [])]
+    return run
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def cell_view(findings: Iterable[Finding],
+              notebooks: dict[str, Notebook] | None = None) -> tuple[list[Finding],
+                                                                      dict[str, Notebook]]:
+    """Findings in notebooks moved to (cell, row); the notebooks read (or given) for it."""
+    known = dict(notebooks or {})
+    out = []
+    for finding in findings:
+        if finding.cell is None and is_notebook(finding.path):
+            if finding.path not in known:
+                try:
+                    from initlint.files.notebook import load
+
+                    known[finding.path] = load(finding.path)
+                except (OSError, ValueError):
+                    out.append(finding)
+                    continue
+            finding = to_cells(finding, known[finding.path])
+        out.append(finding)
+    return out, known
+
+
+def sources_for(findings: Iterable[Finding], notebooks: dict[str, Notebook],
+                given: dict[str, str] | None = None) -> dict[str, str]:
+    """The texts excerpts come from: each file's, or for a notebook each cell's source."""
+    from initlint.files.discover import read_source
+
+    sources: dict[str, str] = {}
+    for finding in findings:
+        key = source_key(finding.path, finding.cell)
+        if key in sources:
+            continue
+        if finding.cell is not None and finding.path in notebooks:
+            sources[key] = notebooks[finding.path].cell_source(finding.cell)
+        elif given is not None and finding.path in given:
+            sources[key] = given[finding.path]
+        else:
+            sources[key] = read_source(finding.path).text
+    return sources
+
+
+def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions, *,
+         measured: str = "", notebooks: dict[str, Notebook] | None = None,
+         texts: dict[str, str] | None = None) -> None:
+    """Print the report (stdout or ``--output-file``): the findings in ``output_format``,
+    then, for people, a summary, or "All checks passed!" when there are no findings and
+    nothing went wrong (``status`` is still clean)."""
+    findings, notebooks = cell_view(findings, notebooks)
+    if output_format in CELL_IN_MESSAGE:  # formats with no place for a cell: say it
+        findings = [replace(f, message=f"cell {f.cell}: {f.message}") if f.cell else f
+                    for f in findings]
+    sources = sources_for(findings, notebooks, texts) if output_format == "text" else {}
+    stream: TextIO = sys.stdout
+    target = None
+    if io.output_file:
+        target = open(io.output_file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        stream = target
+    try:
+        if output_format in STYLED:
+            style = Style(wants_color(stream)) if target is None else PLAIN
+            body = REPORTERS[output_format](findings, sources, style=style)  # type: ignore[call-arg]
+            if not io.quiet:
+                body += summary(findings) or ("All checks passed!\n"
+                                              if status == EXIT_CLEAN else "")
+        else:
+            body = REPORTERS[output_format](findings, sources)
+        if output_format in STYLED:  # the runtime tables too (machine formats escape
+            body = escape.lines(body + measured)  # themselves: github's lines ARE commands)
+            measured = ""
+        stream.write(body + measured)
+        stream.flush()
+    finally:
+        if target is not None:
+            target.close()
+    if io.verbose:
+        seconds = time.perf_counter() - io.started if io.started else 0.0
+        click.echo(f"initlint: {len(findings)} finding{'s' if len(findings) != 1 else ''} "
+                   f"in {seconds:.2f} s", err=True)
+
+
+def verbose(io: IOOptions, message: str) -> None:
+    """One ``-v`` line on stderr (it names files and config paths: escaped)."""
+    if io.verbose:
+        click.echo(f"initlint: {escape.text(message)}", err=True)
+
+
+def describe_run(io: IOOptions, files: Sequence[str], report: Iterable[str],
+                 configs: Iterable[Config]) -> None:
+    """``-v``: how many files, how many of them only context, which configuration files."""
+    if not io.verbose:
+        return
+    reported = len(set(report) & set(files))
+    sources = sorted({c.source for c in configs if c.source}) or ["defaults"]
+    verbose(io, f"{reported} file{'s' if reported != 1 else ''} to report"
+                f"{f', {len(files) - reported} more as context' if len(files) > reported else ''}"
+                f"; configuration: {', '.join(sources)}")

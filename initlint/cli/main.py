@@ -1,0 +1,311 @@
+"""The ``initlint`` command line (click). Exit codes: 0 clean, 1 findings, 2 errors."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import gc
+import os
+import sys
+from collections import Counter
+
+import click
+
+from initlint import __version__
+from initlint.checks import ALL_RULES
+from initlint.checks.docs import rule_doc
+from initlint.checks.selection import enabled_codes
+from initlint.cli.discovery import (
+    NO_DISCOVERY_OPTIONS,
+    DiscoveryOptions,
+    Run,
+    discovery_options,
+    resolve_run,
+    show_files,
+    show_settings,
+)
+from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, io_options
+from initlint.core.config import Config, ConfigError, with_overrides
+from initlint.engine.lint import lint_paths
+from initlint.files.walk import Resolver
+from initlint.report import REPORTERS, escape
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130
+
+
+class DefaultGroup(click.Group):
+    """``initlint PATHS…`` means ``initlint check PATHS…``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                       "--version"):
+            self._reject_misspelled_command(ctx, args[0])
+            args = ["check", *args]
+        elif not args:
+            args = ["check"]
+        return super().parse_args(ctx, args)
+
+    def _reject_misspelled_command(self, ctx: click.Context, word: str) -> None:
+        """``initlint chek``: a word that is no path but close to a command is a typo, not
+        a file that does not exist (exit 2, naming the command it resembles)."""
+        if word.startswith("-") or os.path.exists(word) or any(c in word for c in "/\\."):
+            return
+        close = difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.6)
+        if close:
+            click.echo(f"initlint: error: unknown command `{escape.text(word)}`; did you "
+                       f"mean `initlint {close[0]}`? (no file or directory of that name "
+                       "either)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+    def invoke(self, ctx: click.Context):
+        """An unexpected exception is an initlint bug: one line and exit 2, never exit 1
+        (which means "findings")."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:  # Ctrl-C: 130 as shells report SIGINT, never 1 (findings)
+            click.echo("initlint: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            if os.environ.get("INITLINT_TRACEBACK"):
+                raise
+            click.echo(f"initlint: internal error: {type(exc).__name__}: "
+                       f"{escape.text(str(exc))} (set INITLINT_TRACEBACK=1 for the traceback)",
+                       err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
+
+
+def _resolve(paths: tuple[str, ...], config_path: str | None, discovery: DiscoveryOptions,
+             **overrides: tuple[str, ...]) -> tuple[Resolver, Run]:
+    """Each file's settings (its nearest config file, or ``--config``, with the command
+    line's overrides) and the files to read. Raises ConfigError."""
+    resolver = Resolver(config_path, functools.partial(with_overrides, **overrides))
+    run = resolve_run(paths, resolver, discovery)
+    for settings in resolver.configs():
+        enabled_codes(settings)
+    return resolver, run
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="initlint")
+def main() -> None:
+    """initlint: find weight-initialization mistakes in PyTorch model code."""
+
+
+@main.command()
+@io_options
+@discovery_options
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces).")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--extend-select", help="Rule codes to enable on top of the selection.")
+@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default="text",
+              show_default=True, help="How findings are printed.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--config", "config_path", type=click.Path(),
+              help="A pyproject.toml or initlint.toml for every file (default: each file's "
+                   "nearest).")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: cores).")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--runtime", is_flag=True,
+              help="Build the models (runs your code, needs torch) and confirm findings on "
+                   "real tensors.")
+@click.option("--device", default=None, help="With --runtime: cpu (default), cuda, cuda:N, mps.")
+@click.option("--runtime-model", "runtime_models", multiple=True, metavar="PKG.MOD:FACTORY",
+              help="With --runtime: also build this factory (repeatable; "
+                   "PKG.MOD:FACTORY@8x3x224x224 gives the input shape).")
+@click.option("--runtime-plot", type=click.Path(dir_okay=False), default=None,
+              help="With --runtime: write a PNG of activation std per layer (matplotlib).")
+@click.option("--runtime-only-named", is_flag=True,
+              help="With --runtime: build only the --runtime-model / configured factories, "
+                   "not every default-constructible class of the linted files.")
+def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
+          extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
+          no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
+          unsafe_fixes: bool, diff: bool, runtime: bool = False, device: str | None = None,
+          runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None,
+          runtime_only_named: bool = False,
+          discovery: DiscoveryOptions = NO_DISCOVERY_OPTIONS,
+          io: IOOptions = NO_IO_OPTIONS) -> None:
+    """Lint PATHS (files or directories; default: the current directory)."""
+    paths = paths or (".",)
+    try:
+        resolver, run = _resolve(paths, config_path, discovery, select=_codes(select),
+                                 ignore=_codes(ignore), extend_select=_codes(extend_select))
+    except ConfigError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    for message in run.errors + run.warnings:
+        click.echo(escape.path(message), err=True)  # names from the tree: escaped
+    status = EXIT_ERROR if run.errors else EXIT_CLEAN
+    if discovery.show_settings or discovery.show_files:
+        click.echo(show_settings(paths, run, resolver) if discovery.show_settings
+                   else show_files(run), nl=False)
+        sys.exit(status)
+    for path in run.empty:
+        click.echo(f"initlint: warning: no Python files found under {path}", err=True)
+    config, files = run.config, run.files
+    describe_run(io, files, run.report, resolver.configs())
+    scope = {"configs": run.configs, "report": run.report}
+    if diff:
+        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, **scope))
+    findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
+                else _lint(files, config, jobs, no_cache, **scope).findings)
+    measured = ""
+    if runtime or device or runtime_models or runtime_plot or runtime_only_named:
+        reported = [f for f in files if f in run.report]
+        findings, measured = _runtime(reported, findings, config, device, runtime_models,
+                                      runtime_plot, output_format, runtime_only_named)
+    if io.add_noqa:
+        from initlint.cli.add_noqa import add_noqa_cli
+
+        sys.exit(add_noqa_cli(findings, status))
+    if output_format in ("json", "sarif"):  # they carry each fix's edits: computed now
+        from initlint.engine.fix import with_edits_from_files
+
+        findings = with_edits_from_files(findings)
+    emit(findings, output_format, status, io, measured=measured)
+    if statistics:  # beside a machine-readable report, on stderr so stdout still parses
+        _print_statistics(findings, to_stderr=output_format != "text")
+    if findings and not exit_zero and status == EXIT_CLEAN:
+        status = EXIT_FINDINGS
+    sys.exit(status)
+
+
+def _runtime(files: list[str], findings: list, config: Config, device: str | None,
+             models: tuple[str, ...], plot: str | None, output_format: str,
+             only_named: bool = False) -> tuple[list, str]:
+    """``--runtime``: measure the models; a setup problem (no torch, no device) exits 2."""
+    from initlint.runtime import RuntimeSetupError, run_for_cli
+
+    try:
+        return run_for_cli(files, findings, config, device, models, plot, output_format,
+                           lambda line: click.echo(line, err=True), only_named=only_named)
+    except RuntimeSetupError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _cache(config: Config, no_cache: bool):
+    from initlint.cache.store import Cache
+
+    return None if no_cache else Cache.for_config(
+        config, warn=lambda message: click.echo(f"initlint: warning: {message}", err=True))
+
+
+def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool,
+          configs: dict[str, Config], report: frozenset[str]):
+    """The static run: cached unless --no-cache, a files-done counter on a terminal."""
+    from initlint.engine.progress import Progress
+
+    with Progress(len(files)) as progress:
+        return lint_paths(files, config, jobs=jobs, cache=_cache(config, no_cache),
+                          progress=progress, configs=configs, report=report)
+
+
+def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None,
+               no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> int:
+    """``--diff``: print what ``--fix`` would change; exit 1 when it would change anything."""
+    from initlint.engine.fix import fix_paths, unified_diff
+
+    run = fix_paths(files, config, unsafe=unsafe, write=False, jobs=jobs,
+                    cache=_cache(config, no_cache), configs=configs, report=report)
+    for message in run.errors:
+        click.echo(message, err=True)
+    for result in run.changed:
+        click.echo(unified_diff(result.path, result.before, result.after), nl=False)
+    if run.changed:
+        click.echo(f"Would fix {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
+                   f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    return EXIT_FINDINGS if run.changed else EXIT_CLEAN
+
+
+def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None,
+                 no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> list:
+    """``--fix``: write the fixes, say so on stderr, return the findings that remain."""
+    from initlint.engine.fix import fix_paths
+
+    run = fix_paths(files, config, unsafe=unsafe, write=True, jobs=jobs,
+                    cache=_cache(config, no_cache), configs=configs, report=report)
+    for message in run.errors:
+        click.echo(message, err=True)
+    if run.fixed:
+        click.echo(f"Fixed {run.fixed} finding{'s' if run.fixed != 1 else ''} in "
+                   f"{len(run.changed)} file{'s' if len(run.changed) != 1 else ''}.", err=True)
+    from initlint.engine.fix import remaining_summary
+
+    summary = remaining_summary(run.findings, unsafe)
+    if summary:
+        click.echo(summary, err=True)
+    return run.findings
+
+
+def _print_statistics(findings, to_stderr: bool = False) -> None:
+    counts = Counter(f.code for f in findings)
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        name = ALL_RULES[code].name if code in ALL_RULES else ""
+        click.echo(f"{count:6d}  {code}  {name}", err=to_stderr)
+
+
+@main.command("rule")
+@click.argument("code", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Print the documentation of every rule.")
+def rule_command(code: str | None, all_rules: bool) -> None:
+    """Print the documentation of rule CODE (e.g. INI101), or of all rules with --all."""
+    if all_rules or code is None:
+        if not all_rules:
+            click.echo("initlint: error: give a rule code (e.g. INI101) or --all", err=True)
+            sys.exit(EXIT_ERROR)
+        click.echo("\n\n".join((rule_doc(c) or f"# {c}\n").rstrip() for c in ALL_RULES))
+        return
+    doc = rule_doc(code)
+    if doc is None:
+        click.echo(f"initlint: error: unknown rule code: {code} "
+                   f"(known: {', '.join(ALL_RULES)})", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(doc)
+
+
+@main.command("lsp")
+@click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only "
+              "transport; accepted because many editor clients pass it).")
+def lsp_command(stdio: bool) -> None:
+    """Run the language server for editors (diagnostics, quick fixes, noqa, fix-all)."""
+    try:
+        import pygls  # noqa: F401  (the lsp extra; fail here, before the protocol starts)
+
+        from initlint.lsp import main as serve_lsp
+    except ImportError as exc:
+        click.echo(f"initlint: error: the language server needs pygls: "
+                   f"pip install 'initlint[lsp]' ({exc})", err=True)
+        sys.exit(EXIT_ERROR)
+    serve_lsp()
+
+
+def entry() -> None:
+    """The ``initlint`` command (console script, ``python -m initlint``): :func:`main`, then
+    an exit that does not free the run's objects one by one. A run over a big project leaves
+    about a million facts in reference cycles (the linker's memos); the interpreter's last
+    full collection would walk and free them all, which costs a third of a warm partial run
+    in timm (0.3 s). Frozen, they are left to the OS; output is flushed and atexit handlers
+    run as usual. (Not in :func:`main`: tests and other callers run it in their process.)"""
+    try:
+        main(prog_name="initlint")
+    finally:
+        gc.freeze()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,316 @@
+"""Facts: what initlint understands about one file, as frozen, picklable data.
+
+The extractor (:mod:`initlint.extract.extractor`) produces them, the linker
+(:mod:`initlint.semantic.project`) joins them across files, and rules only ever read them.
+Values that are not statically known are :data:`UNKNOWN` (``...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from initlint.core.findings import Span
+from initlint.extract.expr import Expr
+from initlint.extract.imports import ImportTable
+
+#: A value that static analysis cannot know (``Ellipsis`` pickles and compares cheaply).
+UNKNOWN: Any = ...
+
+
+@dataclass(frozen=True)
+class LayerFact:
+    """A submodule built in ``__init__``: ``self.fc1 = nn.Linear(256, 256, bias=False)``."""
+
+    name: str  # attribute path relative to the class: "fc1", "features.0", "blocks.*"
+    cls: str  # qualified class name ("torch.nn.Linear", "pkg.mod.Block") or "" when unknown
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+    span: Span
+    count: Any = 1  # copies built (ModuleList comprehension over range(n)); UNKNOWN if not known
+    star: bool = False  # built with *args or **kwargs: absent arguments are not known defaults
+    from_params: tuple[str, ...] = ()  # keywords (or positions) passed a variable's value
+    # built wrapped: ``weight_norm(nn.Linear(...))`` → the wrapper's qualified name and the
+    # parameter it reparametrizes (ADDED BY rules for INI209)
+    reparam: str = ""
+    reparam_name: str = "weight"
+    # which ``__init__`` parameter each argument slot (keyword, or position as "0") reads,
+    # and the parameter holding the class itself (``norm_layer(c)``): the linker binds them
+    # to the arguments of each construction of the class, else to their defaults
+    param_args: tuple[tuple[str, str], ...] = ()
+    cls_param: str = ""
+
+    def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
+        if keyword in self.from_params or (index is not None and str(index) in self.from_params
+                                           and not any(k == keyword for k, _ in self.kwargs)):
+            return UNKNOWN
+        return self.arg(keyword, index, default)
+
+    def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        """The value passed as ``keyword`` or at position ``index``, else ``default``."""
+        return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
+
+
+def argument_value(args: tuple, kwargs: tuple, star: bool, keyword: str, index: int | None,
+                   default: Any) -> Any:
+    """Look up a call argument by keyword or position; UNKNOWN where *args/**kwargs hide it."""
+    for key, value in kwargs:
+        if key == keyword:
+            return value
+    if index is not None and index < len(args):
+        return args[index]
+    return UNKNOWN if star else default
+
+
+@dataclass(frozen=True)
+class ParamFact:
+    """A raw parameter: ``self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))``."""
+
+    name: str
+    ndim: Any  # from the factory's shape, UNKNOWN when not known
+    span: Span
+    # "uninit": made from uninitialized memory (torch.empty, torch.Tensor(n, m), new_empty);
+    # "" otherwise or not known (ADDED BY rules for INI007)
+    alloc: str = ""
+    requires_grad: Any = True  # ``nn.Parameter(..., requires_grad=False)`` → False
+    # made inside an if/for/try block of ``__init__``: it may exist only in constructions
+    # other than the default one, so a test decided on the defaults says nothing about it
+    branched: bool = False
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
+
+    kind: str  # "module" | "act" | "opaque" | "residual" | "factor"
+    ref: str  # layer name for "module"; activation name for "act"; functional for "factor"
+    slope: Any = None  # LeakyReLU negative slope when known
+    layer: LayerFact | None = None  # inline layers of a Sequential literal
+    # "factor" (pooling, dropout, interpolate... as functionals): the call's literal keyword
+    # arguments and its second positional one as "1" (dropout's p, interpolate's size)
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Chain:
+    """An ordered signal path: a Sequential's children or a ``forward``'s statements."""
+
+    origin: str  # "forward" or the attribute holding the Sequential
+    steps: tuple[FlowStep, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on the path to an init site, kept as an expression the evaluator runs.
+
+    ``positive``: the site runs when the test is true (the ``if`` branch) or false (the
+    ``else`` branch, or the code after ``if test: continue``).
+    """
+
+    test: Expr
+    positive: bool = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an init call writes to: ``<base>.<path>.<attr>``.
+
+    base: "self" (a path on the module itself), a loop/callback variable name, or "" when
+    the expression is not understood. path: attribute path under base ("fc1", "" for the
+    base itself). attr: "weight", "bias", another parameter name, or "" for the base
+    tensor. via_data: written through ``.data``. index: a ``[...]`` slice or row of it.
+    copy: the expression copies first (``.clone()``, ``.to()``...).
+    """
+
+    base: str
+    path: str
+    attr: str
+    via_data: bool = False
+    index: bool = False
+    copy: str = ""  # the copying method or factory, when there is one
+    text: str = ""
+
+    @property
+    def owner(self) -> str:
+        return ".".join(p for p in (self.base, self.path) if p)
+
+
+@dataclass(frozen=True)
+class InitSite:
+    """A call of a torch.nn.init function or an in-place initializer, with its context."""
+
+    func: str  # init function name ("xavier_uniform_", "normal_") or in-place method
+    style: str  # "init" (torch.nn.init.*) | "inplace" (tensor method) | "alias" (deprecated)
+    # | "assign" (``m.bias = nn.Parameter(...)`` replacing the parameter)
+    # | "helper" (a function we cannot see into, given the parameter: ``trunc_normal_(m.weight)``)
+    target: Target
+    args: tuple[tuple[str, Any], ...]  # normalized by parameter name
+    span: Span
+    name_span: Span  # the function's name, for fixes
+    conditions: tuple[Condition, ...]
+    no_grad: bool  # lexically under torch.no_grad (context or decorator)
+    function: str  # qualified name of the enclosing function, "" at module level
+    statement_span: Span  # the whole statement holding the call
+    discarded: bool = True  # the call's result is not used
+    assigned_to: str = ""  # "m.weight" when the result is assigned to an attribute
+    wrapped: bool = False  # result wrapped in nn.Parameter(...)
+    indent: str = ""  # the statement's indentation, for fixes
+    arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
+    bindings: tuple[LoopBinding, ...] = ()  # the loops around the site (``for m in ...``)
+
+    def __hash__(self) -> int:
+        # sites key the linker's indexes; the generated hash walks every condition's
+        # expression tree on each lookup. Equal sites share these fields, so this agrees
+        # with the generated __eq__.
+        return hash((self.function, self.span, self.func, self.style))
+
+    def loops(self, fn: FunctionFacts | None) -> dict[str, LoopBinding]:
+        """Loop variable → the loop binding it at this site (the enclosing loop wins over
+        a same-named loop elsewhere in the function)."""
+        out = {b.var: b for b in fn.loops} if fn is not None else {}
+        out.update((b.var, b) for b in self.bindings)
+        return out
+
+    def arg(self, name: str, default: Any = UNKNOWN) -> Any:
+        for key, value in self.args:
+            if key == name:
+                return value
+        return default
+
+
+#: LoopBinding sources that walk the tensors of a tree (``state_dict()``: its parameters,
+#: then its buffers, detached).
+PARAM_WALKS = frozenset({"parameters", "named_parameters", "state_dict"})
+
+
+@dataclass(frozen=True)
+class LoopBinding:
+    """``for m in self.modules()``: which variable walks what, inside a function."""
+
+    var: str
+    source: str  # "modules" | "named_modules" | "children" | "named_children" | "iter"
+    # | "parameters" | "named_parameters" | "list" | "state_dict" (for the keys form,
+    # ``for k in m.state_dict()``, var is "k@state_dict": what ``m.state_dict()[k]`` reads)
+    receiver: str  # "self", "self.decoder", a parameter name, or ""
+    name_var: str = ""  # the name variable of named_* loops
+    members: tuple[str, ...] = ()  # for explicit lists: the self paths
+    function: str = ""
+    # the class of the walked object when the code shows it (``model = Net()`` then
+    # ``for m in model.modules()``), as :attr:`CallRef.receiver_cls`
+    receiver_cls: str = ""
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """A call or reference a function makes that may run init code."""
+
+    kind: str  # "self_method" | "function" | "apply" | "method" | "ref"
+    # | "param": a call of one of the function's own parameters (``fn(module=m, name=n)``),
+    # name: that parameter, args: the keywords it is given
+    name: str  # method name, qualified function name, or "" when unknown
+    receiver: str = ""  # for apply / method: "self", "self.decoder", a name
+    args: tuple[str, ...] = ()  # dotted text of the arguments ("self", "self.decoder")
+    span: Span | None = None
+    no_grad: bool = False
+    order: int = 0  # statement index in the enclosing function body (for INI202)
+    # the class of the receiver when the code shows it (``model = Net(); model.apply(fn)``,
+    # ``Net().apply(fn)``); "<global>" when the receiver is a class or module object itself
+    receiver_cls: str = ""
+    conditions: tuple[Condition, ...] = ()  # the tests the call runs under
+    # the loops binding the call's arguments (``init_fn(m)`` inside ``for m in
+    # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
+    walks: tuple[LoopBinding, ...] = ()
+    via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """A function or method."""
+
+    name: str
+    qualname: str  # "module.Class.method" or "module.func"
+    cls: str  # qualified class name for methods, else ""
+    params: tuple[str, ...]
+    span: Span
+    no_grad: bool  # decorated with @torch.no_grad()
+    static: bool
+    calls: tuple[CallRef, ...]
+    inits_only: bool  # the body does nothing but initialize parameters
+    has_init_code: bool  # holds at least one init site
+    loops: tuple[LoopBinding, ...] = ()
+    # parameters the body never reads, for functions with init code (ADDED BY rules, INI208)
+    unused_params: tuple[str, ...] = ()
+    self_name: str = "self"  # how the source spells the instance parameter (read as "self")
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """A class (an nn.Module once the linker has seen its bases)."""
+
+    name: str
+    qualname: str
+    bases: tuple[str, ...]  # qualified where resolvable, dotted text otherwise
+    span: Span
+    layers: tuple[LayerFact, ...]
+    params: tuple[ParamFact, ...]
+    chains: tuple[Chain, ...]
+    residual: bool  # forward adds a branch output to its input
+    methods: tuple[str, ...]  # method qualnames
+    init_layer_order: tuple[tuple[str, int], ...]  # (layer name, statement index in __init__)
+    sequential_subclass: bool = False
+    # attributes with a value known at construction (class constants, ``self.x = x`` set once
+    # in ``__init__`` from a default): what ``self.x`` reads in the class's init code
+    attrs: tuple[tuple[str, Any], ...] = ()
+    # locals of ``__init__`` that are a submodule (bound once, registered once as
+    # ``self.x = local`` or ``self.add_module("x", local)``): local name → layer path
+    init_aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Construction:
+    """Any layer construction in the file (inside or outside a class), for INI005."""
+
+    cls: str
+    kwargs: tuple[tuple[str, Any], ...]
+    args: tuple[Any, ...]
+    span: Span
+    owner: str  # qualified class that builds it, or ""
+    star: bool = False
+    from_params: tuple[str, ...] = ()
+
+    def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
+
+    literal = LayerFact.literal
+
+
+@dataclass(frozen=True)
+class AttrOf:
+    """``config.hidden_size`` on a config object whose class another file defines: the
+    attribute's default there, looked up when the files are linked (``link_values.py``);
+    unknown if the project does not define that class or that attribute."""
+
+    owner: str  # the class's qualified name as this file imports it
+    attr: str
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything the rules need from one file."""
+
+    path: str
+    module: str
+    imports: ImportTable
+    classes: tuple[ClassFacts, ...]
+    functions: tuple[FunctionFacts, ...]
+    sites: tuple[InitSite, ...]
+    constructions: tuple[Construction, ...]
+    references: tuple[tuple[str, str], ...]  # (init-like name referenced, referring function)
+    calls_at_module_level: tuple[CallRef, ...]
+    gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
+    noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
+    file_noqa: bool = False
+    exports: tuple[str, ...] = ()  # the module's literal ``__all__``
+    deferred: bool = False  # holds AttrOf values: the linker resolves them
