@@ -4,37 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from initlint.core.config import Config
 from initlint.core.findings import Finding, Fix, Severity, Span
-from initlint.core.text import split_lines
-from initlint.extract.facts import FileFacts
-
-if TYPE_CHECKING:
-    from initlint.semantic.project import ProjectFacts
+from initlint.semantic.context import FileContext
 
 #: The rule's page on the documentation site (mkdocs.yml: site_url; rules/<CODE>.md is built
 #: into rules/<CODE>/index.html there, which GitHub Pages serves at rules/<CODE>).
 DOCS_SITE = "https://initlint.github.io/initlint/"
 DOCS_URL = DOCS_SITE + "rules/{code}"
-
-
-@dataclass(frozen=True)
-class FileContext:
-    """What a rule sees: one file's facts, the linked project, its text and the settings."""
-
-    facts: FileFacts
-    project: ProjectFacts
-    text: str
-    config: Config
-
-    def source(self, span: Span) -> str:
-        """The text inside a single-line span."""
-        lines = split_lines(self.text)
-        if span.row != span.end_row or not 0 < span.row <= len(lines):
-            return ""
-        return lines[span.row - 1][span.column - 1: span.end_column - 1]
 
 
 Check = Callable[[FileContext], Iterable[Finding]]

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from initlint.checks import ALL_RULES
+from initlint.core.codes import UnknownCodeError, expand
 from initlint.core.config import Config, ConfigError
 
 
 def _expand(codes: tuple[str, ...], what: str) -> set[str]:
-    out: set[str] = set()
-    for code in codes:
-        if code in ("ALL", "INI"):
-            out |= set(ALL_RULES)
-            continue
-        matched = {c for c in ALL_RULES if c.startswith(code)}
-        if not matched or not code.startswith("INI"):
-            raise ConfigError(f"unknown rule code in {what}: {code} "
-                              f"(known: {', '.join(ALL_RULES)})")
-        out |= matched
-    return out
+    try:
+        return expand(codes, what)
+    except UnknownCodeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def enabled_codes(config: Config) -> frozenset[str]:

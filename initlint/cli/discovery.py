@@ -126,3 +126,10 @@ def show_files(run: Run) -> str:
     """``--show-files``: the files that would be reported on, sorted, one a line."""
     return "".join(f"{os.path.abspath(f)}\n" for f in sorted(run.report,
                                                               key=lambda p: Path(p).resolve()))
+
+
+def parse_codes(value: str | None) -> tuple[str, ...]:
+    """``--select INI1,ini205`` as codes."""
+    if not value:
+        return ()
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip())

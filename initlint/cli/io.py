@@ -9,15 +9,16 @@ They come as one decorator, :func:`io_options`, which folds them into one ``io``
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
+from initlint.checks import ALL_RULES
 from initlint.core.config import Config
 from initlint.core.findings import Finding
 from initlint.files.notebook import Notebook, is_notebook, to_cells
@@ -47,7 +48,7 @@ NO_IO_OPTIONS = IOOptions()
 #: finding's message starts with its cell, the rows count from that cell.
 CELL_IN_MESSAGE = frozenset({"github", "sarif"})
 
-_OPTIONS = (
+IO_OPTIONS = (
     click.option("--stdin-filename", metavar="PATH",
                  help="The name of the file read from stdin (`-`): findings are reported "
                       "under it, and its configuration and excludes apply."),
@@ -64,35 +65,7 @@ _OPTIONS = (
                  help="Lint, then lint again whenever a file under PATHS changes (Ctrl-C "
                       "stops)."),
 )
-_NAMES = ("stdin_filename", "output_file", "quiet", "verbose", "add_noqa", "watch")
-
-
-def io_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the options to ``command`` (listed after its own) and pass them as ``io=``."""
-
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        io = IOOptions(**{name: kwargs.pop(name) for name in _NAMES},
-                       started=time.perf_counter())
-        if io.watch:
-            from initlint.cli.watch import watch
-
-            return watch(kwargs.get("paths") or (".",),
-                         lambda: command(*args, io=replace(io, watch=False,
-                                                           started=time.perf_counter()),
-                                         **kwargs))
-        from initlint.cli.stdin import check_stdin, reads_stdin
-
-        if reads_stdin(kwargs.get("paths") or (), io):
-            sys.exit(check_stdin(kwargs, io))
-        return command(*args, io=io, **kwargs)
-
-    holder: Callable[..., Any] = lambda: None  # noqa: E731  (collects the click params)
-    for option in reversed(_OPTIONS):
-        holder = option(holder)
-    run.__click_params__ = [*holder.__click_params__,  # type: ignore[attr-defined]
-                            *getattr(command, "__click_params__", [])]
-    return run
+IO_OPTION_NAMES = ("stdin_filename", "output_file", "quiet", "verbose", "add_noqa", "watch")
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -192,3 +165,11 @@ def describe_run(io: IOOptions, files: Sequence[str], report: Iterable[str],
     verbose(io, f"{reported} file{'s' if reported != 1 else ''} to report"
                 f"{f', {len(files) - reported} more as context' if len(files) > reported else ''}"
                 f"; configuration: {', '.join(sources)}")
+
+
+def print_statistics(findings: Iterable[Finding], to_stderr: bool = False) -> None:
+    """``--statistics``: one line per code, most frequent first."""
+    counts = Counter(f.code for f in findings)
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        name = ALL_RULES[code].name if code in ALL_RULES else ""
+        click.echo(f"{count:6d}  {code}  {name}", err=to_stderr)

@@ -7,7 +7,6 @@ import functools
 import gc
 import os
 import sys
-from collections import Counter
 
 import click
 
@@ -20,11 +19,13 @@ from initlint.cli.discovery import (
     DiscoveryOptions,
     Run,
     discovery_options,
+    parse_codes,
     resolve_run,
     show_files,
     show_settings,
 )
-from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, io_options
+from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, print_statistics
+from initlint.cli.io_options import io_options
 from initlint.core.config import Config, ConfigError, with_overrides
 from initlint.engine.lint import lint_paths
 from initlint.files.walk import Resolver
@@ -75,12 +76,6 @@ class DefaultGroup(click.Group):
                        f"{escape.text(str(exc))} (set INITLINT_TRACEBACK=1 for the traceback)",
                        err=True)
             ctx.exit(EXIT_ERROR)
-
-
-def _codes(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(c.strip().upper() for c in value.split(",") if c.strip())
 
 
 def _resolve(paths: tuple[str, ...], config_path: str | None, discovery: DiscoveryOptions,
@@ -142,8 +137,9 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     """Lint PATHS (files or directories; default: the current directory)."""
     paths = paths or (".",)
     try:
-        resolver, run = _resolve(paths, config_path, discovery, select=_codes(select),
-                                 ignore=_codes(ignore), extend_select=_codes(extend_select))
+        resolver, run = _resolve(paths, config_path, discovery, select=parse_codes(select),
+                                 ignore=parse_codes(ignore),
+                                 extend_select=parse_codes(extend_select))
     except ConfigError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -178,7 +174,7 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         findings = with_edits_from_files(findings)
     emit(findings, output_format, status, io, measured=measured)
     if statistics:  # beside a machine-readable report, on stderr so stdout still parses
-        _print_statistics(findings, to_stderr=output_format != "text")
+        print_statistics(findings, to_stderr=output_format != "text")
     if findings and not exit_zero and status == EXIT_CLEAN:
         status = EXIT_FINDINGS
     sys.exit(status)
@@ -250,13 +246,6 @@ def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | Non
     if summary:
         click.echo(summary, err=True)
     return run.findings
-
-
-def _print_statistics(findings, to_stderr: bool = False) -> None:
-    counts = Counter(f.code for f in findings)
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = ALL_RULES[code].name if code in ALL_RULES else ""
-        click.echo(f"{count:6d}  {code}  {name}", err=to_stderr)
 
 
 @main.command("rule")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from initlint.cli.discovery import parse_codes
 from initlint.cli.io import (
     EXIT_CLEAN,
     EXIT_ERROR,
@@ -19,6 +20,7 @@ from initlint.cli.io import (
     IOOptions,
     cell_view,
     emit,
+    print_statistics,
     verbose,
 )
 from initlint.core.config import Config, ConfigError
@@ -55,14 +57,14 @@ class StdinText:
 
 def _stdin_text() -> StdinText:
     """Read stdin as a file is read: a BOM and a PEP 263 coding line are honoured."""
-    from initlint.files.discover import _declared_encoding
+    from initlint.files.source import declared_encoding
 
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
         sys.stdin.read().encode("utf-8")
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
         data = data[3:]
-    encoding = _declared_encoding(data) or "utf-8"
+    encoding = declared_encoding(data) or "utf-8"
     return StdinText(data.decode(encoding, errors="strict"), encoding, bom)
 
 
@@ -79,14 +81,13 @@ def _stdin_setup(name: str, options: dict[str, Any]) -> StdinSetup | None:
     ``--config``, with the command line's overrides) and its project's other files; None
     when ``--force-exclude`` excludes it."""
     from initlint.checks.selection import enabled_codes
-    from initlint.cli.main import _codes
     from initlint.core.config import with_overrides
     from initlint.files.context import with_project
     from initlint.files.walk import Resolver, Walk, WalkOptions
 
-    overrides = functools.partial(with_overrides, select=_codes(options.get("select")),
-                                  ignore=_codes(options.get("ignore")),
-                                  extend_select=_codes(options.get("extend_select")))
+    overrides = functools.partial(with_overrides, select=parse_codes(options.get("select")),
+                                  ignore=parse_codes(options.get("ignore")),
+                                  extend_select=parse_codes(options.get("extend_select")))
     resolver = Resolver(options.get("config_path"), overrides)
     config = resolver.config_for(os.path.abspath(name))
     enabled_codes(config)
@@ -118,7 +119,6 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
     configuration, its excludes, its kind: ``.ipynb`` is a notebook). With ``--fix`` the
     fixed text goes to stdout and the remaining findings to stderr (as ruff does); with
     ``--diff`` the diff goes to stdout."""
-    from initlint.cli import main as cli
     from initlint.engine.lint import lint_text
     from initlint.report.text_format import summary as _summary
 
@@ -189,5 +189,5 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
     emit(findings, options.get("output_format") or "text", EXIT_CLEAN, io,
          notebooks=notebooks, texts={name: program})
     if options.get("statistics"):
-        cli._print_statistics(findings, to_stderr=options.get("output_format") != "text")
+        print_statistics(findings, to_stderr=options.get("output_format") != "text")
     return EXIT_FINDINGS if findings and not options.get("exit_zero") else EXIT_CLEAN

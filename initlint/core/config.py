@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from initlint.core.codes import UnknownCodeError, expand
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # requires-python is 3.10: tomllib is 3.11+
@@ -168,11 +170,12 @@ def load_config(path: Path | None) -> Config:
         root=root,
         source=where,
     )
-    from initlint.checks.selection import enabled_codes  # late: selection imports the rule registry
-
-    try:
-        enabled_codes(config)  # an unknown code is the file's error: say which file
-    except ConfigError as exc:
+    try:  # an unknown code is the file's error: say which file
+        for what, codes in (("select", config.select), ("extend-select", config.extend_select),
+                            ("ignore", config.ignore),
+                            *(("per-file-ignores", c) for _, c in config.per_file_ignores)):
+            expand(codes, what)
+    except UnknownCodeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     return config
 

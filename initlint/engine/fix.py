@@ -33,8 +33,9 @@ from initlint.engine.lint import (
     parse_source,
 )
 from initlint.files import safe_write
-from initlint.files.discover import Source, _declared_encoding, read_source
+from initlint.files.discover import Source, read_source
 from initlint.files.notebook import is_notebook
+from initlint.files.source import declared_encoding
 
 #: A fix loop that has not converged after this many rounds is stopped where it is.
 MAX_ROUNDS = 10
@@ -411,7 +412,7 @@ def write_fixed(path: str, before: str, after: str) -> None:
     def change(data: bytes) -> bytes:  # the bytes on disk now, under the write lock
         bom = data.startswith(codecs.BOM_UTF8)
         body = data[len(codecs.BOM_UTF8):] if bom else data
-        encoding = _declared_encoding(body) or "utf-8"
+        encoding = declared_encoding(body) or "utf-8"
         try:
             if before.encode(encoding) != body:
                 raise WriteError(f"{path}: changed on disk or not round-trippable as "

@@ -20,6 +20,8 @@ from typing import Any
 
 from initlint.core.findings import Edit, Finding, Fix, Span
 from initlint.core.text import NEWLINE
+from initlint.files.safe_fs import read_bytes
+from initlint.files.source import Source
 
 SUFFIX = ".ipynb"
 #: The line between two cells in the program: a comment, so it changes nothing Python sees.
@@ -289,19 +291,15 @@ def render(notebook: Notebook, program: str) -> str | None:
 def load(path: str) -> Notebook:
     """Read and parse a notebook file (UTF-8, as nbformat writes it; a regular file of at
     most the size any linted file may have, read as discovery reads files)."""
-    from initlint.files.safe_fs import read_bytes
-
     data = read_bytes(path)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return parse_notebook(data.decode("utf-8"))
 
 
-def read_notebook(path: str):  # -> initlint.files.discover.Source (imported late: no cycle)
+def read_notebook(path: str) -> Source:
     """The notebook as a Source whose text is its program; an unreadable one is an error
     (INI000), never a crash."""
-    from initlint.files.discover import Source
-
     try:
         return Source(path, load(path).program)
     except OSError as exc:

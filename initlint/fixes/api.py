@@ -8,8 +8,6 @@ the author did not write (an init that now reaches the parameter, zeros for a bi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from initlint.core import torch_api as api
 from initlint.core.findings import Fix, Span
 from initlint.extract.facts import PARAM_WALKS, InitSite
@@ -22,9 +20,8 @@ from initlint.fixes.common import (
     torch_spelling,
 )
 from initlint.fixes.plan import Decorate, Node, Rename, Replace, SetArg, Wrap
-
-if TYPE_CHECKING:
-    from initlint.checks.base import FileContext
+from initlint.semantic.context import FileContext
+from initlint.semantic.evaluate import dispatched_types
 
 
 def deprecated_alias(ctx: FileContext, site: InitSite) -> Fix | None:
@@ -132,8 +129,6 @@ def fan_of_1d(ctx: FileContext, site: InitSite, what: str, ndim: int) -> Fix | N
     only_biases = "bias" in what and (in_param_loop or target.attr == "bias")
     only_scales = False
     if target.attr == "weight" and not target.path and target.base != "self":
-        from initlint.semantic.evaluate import dispatched_types
-
         types = dispatched_types(ctx.project, site, target.base)
         only_scales = bool(types) and all(
             (kind := api.LAYERS.get(t)) is not None and kind.weight_ndim == 1 for t in types)

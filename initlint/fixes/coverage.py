@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from typing import TYPE_CHECKING
 
 from initlint.core import torch_api as api
 from initlint.core.findings import Fix, Span
@@ -35,16 +34,13 @@ from initlint.fixes.plan import (
     SetArg,
     Wrap,
 )
-
-if TYPE_CHECKING:
-    from initlint.checks.base import FileContext
+from initlint.semantic.context import FileContext
+from initlint.semantic.evaluate import dispatched_types
 
 
 def _dispatched(ctx: FileContext, site: InitSite, var: str) -> list[str]:
     """The torch layer classes the site's tests on ``var`` certainly let through ([] when
     it tests nothing about ``var``)."""
-    from initlint.semantic.evaluate import dispatched_types
-
     return dispatched_types(ctx.project, site, var)
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.core.findings import Fix
@@ -27,9 +27,8 @@ from initlint.fixes.common import (
     self_name,
 )
 from initlint.fixes.plan import Append, Branch, Node, Replace, SetArg, Wrap
-
-if TYPE_CHECKING:
-    from initlint.checks.base import FileContext
+from initlint.semantic.context import FileContext
+from initlint.semantic.evaluate import tests_on
 
 #: Names of init methods an explicit init may be added to (when ``__init__`` calls it).
 _INIT_METHODS = ("_init_weights", "init_weights", "_initialize_weights", "reset_parameters",
@@ -152,8 +151,6 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
     ``self.modules()`` loop or an ``apply`` callback, in this file) that handles other
     types: one more ``elif isinstance(m, <the chain's type>):`` branch, with the init of the
     chain's hidden layers (its first activation decides)."""
-    from initlint.semantic.evaluate import tests_on
-
     types = sorted({layer.layer.cls for layer in layers})
     nn = nn_spelling(ctx.facts)
     if nn is None or not all(t.startswith("torch.nn.") and t.count(".") == 2 for t in types):

@@ -158,7 +158,7 @@ def _findings(run: ModelRun, path: str, config: Config | None) -> list[Finding]:
     """The static findings of the model's own file, confirmed or refuted on this run, and
     what only the runtime sees."""
     from initlint.runtime.confirm import attach_evidence
-    from initlint.runtime.session import StaticView, static_view
+    from initlint.runtime.static_view import StaticView, static_view
     from initlint.runtime.unseen import discovered_findings
 
     config = config or _config_for(path)

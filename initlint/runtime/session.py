@@ -15,37 +15,18 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from initlint.core.config import Config
 from initlint.core.findings import Finding
-from initlint.engine.lint import parse_path
-from initlint.extract.facts import FileFacts
 from initlint.runtime.options import RuntimeOptions, RuntimeSetupError
 from initlint.runtime.results import ModelRun, RuntimeReport, Skipped, from_json
-from initlint.semantic.project import ProjectFacts
+from initlint.runtime.static_view import static_view
 
 Progress = Callable[[str], None]
 #: Listing a file only imports it: this long at most.
 LIST_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class StaticView:
-    """What the static analysis knows that the runtime mode needs: classes and noqa."""
-
-    facts: dict[str, FileFacts]  # path → facts
-    classes: dict[str, dict[str, int]]  # path → {class qualname: row} for nn.Module classes
-
-
-def static_view(files: list[str]) -> StaticView:
-    parsed = [parse_path(path) for path in files]
-    facts = {p.path: p.facts for p in parsed if p.facts is not None}
-    project = ProjectFacts(facts.values())
-    classes = {path: {cls.qualname: cls.span.row for cls in f.classes if project.is_module(cls)}
-               for path, f in facts.items()}
-    return StaticView(facts, {path: names for path, names in classes.items() if names})
 
 
 def _require_torch() -> None:

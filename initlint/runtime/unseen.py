@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from initlint.checks.selection import enabled_codes
 from initlint.checks.suppress import suppress
@@ -34,10 +33,8 @@ from initlint.runtime.confirm import (
 )
 from initlint.runtime.confirm import parse_subject as _parse
 from initlint.runtime.results import LayerStats, ModelRun
+from initlint.runtime.static_view import StaticView
 from initlint.runtime.stream import Point, points
-
-if TYPE_CHECKING:
-    from initlint.runtime.session import StaticView
 
 SIGNAL_CODES = ("INI101", "INI102", "INI103", "INI104", "INI207")
 WEIGHT_TYPES = frozenset(cls.rsplit(".", 1)[-1] for cls, kind in api.LAYERS.items()
