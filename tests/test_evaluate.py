@@ -10,7 +10,8 @@ import pytest
 
 from initlint.core.config import Config
 from initlint.extract.expr import Expr
-from initlint.semantic.evaluate import ClassRef, Evaluator, ModuleVal, ParamVal, World, equal
+from initlint.extract.values import ClassRef, ModuleVal, ParamVal
+from initlint.semantic.evaluate import Evaluator, World, equal
 
 PAD = Config(select=("INI205",))
 GUARD = Config(select=("INI005",))

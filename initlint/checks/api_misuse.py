@@ -8,14 +8,9 @@ from initlint.checks.base import FileContext, Rule, rule
 from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity, Span
 from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
+from initlint.extract.values import ModuleVal, ParamVal
 from initlint.fixes import api as fixes
-from initlint.semantic.evaluate import (
-    ModuleVal,
-    ParamVal,
-    dispatched_types,
-    site_runs_on_param,
-    tests_on,
-)
+from initlint.semantic.evaluate import dispatched_types, site_runs_on_param, tests_on
 
 E = Severity.ERROR
 

@@ -9,7 +9,7 @@ from initlint.core.config import Config, ConfigError
 
 def _expand(codes: tuple[str, ...], what: str) -> set[str]:
     try:
-        return expand(codes, what)
+        return expand(codes, what, tuple(ALL_RULES))
     except UnknownCodeError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -14,16 +14,18 @@ class UnknownCodeError(ValueError):
     """A code or prefix that names no rule."""
 
 
-def expand(codes: tuple[str, ...], what: str) -> set[str]:
-    """The rule codes ``codes`` names: exact codes, prefixes like ruff's (``INI1``), ``ALL``."""
+def expand(codes: tuple[str, ...], what: str,
+           known: tuple[str, ...] = RULE_CODES) -> set[str]:
+    """The codes of ``known`` that ``codes`` names: exact codes, prefixes like ruff's (``INI1``),
+    ``ALL``."""
     out: set[str] = set()
     for code in codes:
         if code in ("ALL", "INI"):
-            out |= set(RULE_CODES)
+            out |= set(known)
             continue
-        matched = {c for c in RULE_CODES if c.startswith(code)}
+        matched = {c for c in known if c.startswith(code)}
         if not matched or not code.startswith("INI"):
             raise UnknownCodeError(f"unknown rule code in {what}: {code} "
-                              f"(known: {', '.join(RULE_CODES)})")
+                                   f"(known: {', '.join(known)})")
         out |= matched
     return out

@@ -41,7 +41,7 @@ from initlint.extract.flow import FlowReader
 from initlint.extract.imports import Resolver, build_import_table, dotted
 from initlint.extract.layers import LayerReader
 from initlint.extract.tree_index import build_index, children
-from initlint.semantic.evaluate import ClassRef, InstanceRef
+from initlint.extract.values import ClassRef, InstanceRef
 
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 FILE_NOQA = re.compile(r"#\s*initlint:\s*noqa\b", re.I)

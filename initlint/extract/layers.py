@@ -25,7 +25,7 @@ from initlint.extract.facts import (
     ParamFact,
 )
 from initlint.extract.imports import dotted
-from initlint.semantic.evaluate import ClassRef
+from initlint.extract.values import ClassRef
 
 #: Python's own builtins (``len``, ``int``, ``max``...) return no module: a call of one that
 #: no parameter or local shadows is not a submodule of unknown class.

@@ -12,87 +12,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from initlint.core import torch_api as api
 from initlint.extract.expr import Expr, free_names
 from initlint.extract.facts import UNKNOWN, Condition, Construction, LayerFact
+from initlint.extract.values import (
+    MISSING,
+    Bound,
+    Builtin,
+    ClassRef,
+    ModuleVal,
+    ParamVal,
+    Pattern,
+    ShapeVal,
+    Tri,
+)
 
 if TYPE_CHECKING:
     from initlint.extract.facts import ClassFacts, InitSite
     from initlint.semantic.project import ProjectFacts
 
-Tri = bool | None  # yes / no / unknown
-
-
-@dataclass(frozen=True)
-class ClassRef:
-    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
-    ``partial(nn.GroupNorm, 32)`` binds ahead of the call's own."""
-
-    qualname: str
-    args: tuple[Any, ...] = ()
-    kwargs: tuple[tuple[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """An instance of a project class built with its defaults (a config object)."""
-
-    qualname: str
-
-
-@dataclass(frozen=True)
-class ModuleVal:
-    """An abstract module: its class, and the construction that built it when known."""
-
-    cls: str
-    layer: LayerFact | Construction | None = None
-
-
-@dataclass(frozen=True)
-class ParamVal:
-    """An abstract parameter tensor."""
-
-    attr: str
-    ndim: Any = UNKNOWN
-    requires_grad: Any = True
-
-
-@dataclass(frozen=True)
-class ShapeVal:
-    ndim: Any
-
-
-@dataclass(frozen=True)
-class Builtin:
-    name: str
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A method looked up on a value, not yet called."""
-
-    obj: Any
-    name: str
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """``re.compile(p)``."""
-
-    pattern: str
-
-
-class _Missing:
-    """The attribute does not exist (``m.bias`` of an Embedding)."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
 _BUILTINS = frozenset({"isinstance", "issubclass", "hasattr", "getattr", "type", "len", "any",
                        "all", "str", "bool", "int", "float", "tuple", "list", "set", "sorted",
                        "callable", "max", "min", "abs", "repr"})

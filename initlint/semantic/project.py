@@ -27,11 +27,9 @@ from initlint.extract.facts import (
     LayerFact,
     LoopBinding,
 )
+from initlint.extract.values import ClassRef, ModuleVal, ParamVal
 from initlint.semantic.evaluate import (
-    ClassRef,
     Evaluator,
-    ModuleVal,
-    ParamVal,
     World,
     site_runs,
     site_runs_on_module,

@@ -1,0 +1,84 @@
+"""The abstract values facts hold and the evaluator computes with: classes and instances as
+values, abstract modules and parameters, and the two markers (:data:`UNKNOWN`: nothing can be
+known; :data:`MISSING`: known not to exist)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from initlint.extract.facts import UNKNOWN, Construction, LayerFact
+
+__all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "InstanceRef", "ModuleVal",
+           "ParamVal", "Pattern", "ShapeVal", "Tri"]
+
+Tri = bool | None  # yes / no / unknown
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
+    ``partial(nn.GroupNorm, 32)`` binds ahead of the call's own."""
+
+    qualname: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """An instance of a project class built with its defaults (a config object)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ModuleVal:
+    """An abstract module: its class, and the construction that built it when known."""
+
+    cls: str
+    layer: LayerFact | Construction | None = None
+
+
+@dataclass(frozen=True)
+class ParamVal:
+    """An abstract parameter tensor."""
+
+    attr: str
+    ndim: Any = UNKNOWN
+    requires_grad: Any = True
+
+
+@dataclass(frozen=True)
+class ShapeVal:
+    ndim: Any
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A method looked up on a value, not yet called."""
+
+    obj: Any
+    name: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """``re.compile(p)``."""
+
+    pattern: str
+
+
+class _Missing:
+    """The attribute does not exist (``m.bias`` of an Embedding)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
