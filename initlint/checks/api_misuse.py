@@ -10,7 +10,7 @@ from initlint.core.findings import Finding, Severity, Span
 from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.fixes import api as fixes
-from initlint.semantic.evaluate import dispatched_types, site_runs_on_param, tests_on
+from initlint.semantic.evaluate import tests_on
 
 E = Severity.ERROR
 
@@ -294,7 +294,7 @@ def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
 
     def runs(name: str, ndim) -> bool:
         param = ParamVal(name.rsplit(".", 1)[-1], ndim)
-        return site_runs_on_param(project, site, var, name_var, name, param, loops) is True
+        return project.tests.on_param(site, var, name_var, name, param, loops) is True
 
     if name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1) \
             and not runs("layer.weight", 2):
@@ -379,7 +379,7 @@ def _is_callback_param(ctx: FileContext, site: InitSite) -> bool:
 
 
 def _dispatch_types(ctx: FileContext, site: InitSite, var: str) -> list[str]:
-    return dispatched_types(ctx.project, site, var)
+    return ctx.project.tests.dispatched_types(site, var)
 
 
 @rule("INI005", "unguarded-bias", E,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from initlint.core.findings import Finding, Fix, Severity, Span
+from initlint.core.findings import Applicability, Finding, Fix, Severity, Span
 from initlint.semantic.context import FileContext
 
 #: The rule's page on the documentation site (mkdocs.yml: site_url; rules/<CODE>.md is built
@@ -27,7 +27,7 @@ class Rule:
     severity: Severity
     summary: str
     check: Check
-    fix: str | None = None  # "safe" | "unsafe" | None
+    fix: Applicability | None = None
     default: bool = True  # on without being selected
 
     def finding(self, ctx: FileContext, span: Span, message: str, why: str,
@@ -41,7 +41,8 @@ class Rule:
         return DOCS_URL.format(code=self.code)
 
 
-def rule(code: str, name: str, severity: Severity, summary: str, fix: str | None = None,
+def rule(code: str, name: str, severity: Severity, summary: str,
+         fix: Applicability | None = None,
          default: bool = True) -> Callable[[RuleBody], Rule]:
     """Declare a rule next to its check: ``@rule("INI001", ...) def check(rule, ctx): ...``."""
 

@@ -11,13 +11,13 @@ from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Fix, Severity, Span
 from initlint.extract.facts import UNKNOWN, CallRef, ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.fixes import coverage as fixes
+from initlint.semantic.effective import EffectiveInit, hits
 from initlint.semantic.evaluate import (
-    dispatched_types,
-    site_runs_on_module,
     tests_on,
 )
 from initlint.semantic.norms import norm_info
-from initlint.semantic.project import Applied, EffectiveInit, Placed, hits
+from initlint.semantic.project import ProjectFacts
+from initlint.semantic.records import Applied, Placed
 from initlint.semantic.signal import describe, display_path, fan_in, weight_init
 
 W = Severity.WARNING
@@ -358,7 +358,7 @@ def _would_cover(ctx: FileContext, cls: ClassFacts, sites: list[Applied],
         if item.site.target.path or item.site.target.attr != "weight":
             continue
         var = item.binding.var if item.binding else item.site.target.base
-        if site_runs_on_module(ctx.project, item.site, var, layer.cls, layer) is True:
+        if ctx.project.tests.on_module(item.site, var, layer.cls, layer) is True:
             return True
     return False
 
@@ -442,7 +442,7 @@ def _handled_types(project, function: str, var: str) -> set[str]:
     if fn is None:
         return set()
     types = {t for site in project.sites_in(fn)
-             for t in dispatched_types(project, site, var, api.WEIGHT_LAYER_FAMILIES)}
+             for t in project.tests.dispatched_types(site, var, api.WEIGHT_LAYER_FAMILIES)}
     # LazyConv2d is a Conv2d: name the class the code tests, not its lazy twin
     return {t for t in types if api.NN + t.rsplit(".", 1)[-1].removeprefix("Lazy") not in types
             or not t.rsplit(".", 1)[-1].startswith("Lazy")}
@@ -472,7 +472,7 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if kind not in _SHRINKING or (kind == "normal" and mean not in (0, 0.0)):
                 continue
             binding = item.binding
-            found = _first_norm_hit(effective, item)
+            found = _first_norm_hit(ctx.project, effective, item)
             if found is None:
                 continue
             hit, scale = found
@@ -497,11 +497,12 @@ def _filter_text(site: InitSite, binding) -> str:
     return "The loop re-draws every parameter, including"
 
 
-def _first_norm_hit(effective: EffectiveInit, item: Applied) -> tuple[Placed, str] | None:
+def _first_norm_hit(project: ProjectFacts, effective: EffectiveInit,
+                    item: Applied) -> tuple[Placed, str] | None:
     """The first norm layer (torch's, derived, or a project's own) whose γ the loop re-draws,
     with γ's name."""
     for placed in effective.placed:
-        info = norm_info(effective.project, placed.layer.cls)
+        info = norm_info(project, placed.layer.cls)
         kind = info.torch_kind if info else None
         if info is None or info.scale is None or (kind is not None and (
                 kind.affine_param is None
@@ -511,7 +512,7 @@ def _first_norm_hit(effective: EffectiveInit, item: Applied) -> tuple[Placed, st
             continue
         # the same question every rule asks of a parameter loop (hits): with the module a
         # dispatching callback lets through, when the loop walks one
-        if hits(effective.project, item, placed.path, placed.layer, info.scale,
+        if hits(project.tests, item, placed.path, placed.layer, info.scale,
                 effective.classes_at) == "yes":
             return placed, info.scale
     return None
@@ -728,14 +729,14 @@ def _small_uniform(site: InitSite) -> bool:
 def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:
     """The norm classes (short names) a module-dispatch site writes γ of, every one of them
     rather than a chosen layer: the site's tests evaluated on each torch norm class."""
-    types = [t for t in dispatched_types(ctx.project, site, site.target.base,
-                                         frozenset({"norm"}))
+    types = [t for t in ctx.project.tests.dispatched_types(site, site.target.base,
+                                                           frozenset({"norm"}))
              if api.LAYERS[t].affine_param]
     present = {p.layer.cls for model in ctx.project.models_running(site)
                for p in ctx.project.placed_layers(model)}
     own = sorted(cls for cls in present if cls not in api.LAYERS and (
         info := norm_info(ctx.project, cls)) is not None and info.scale == site.target.attr
-        and site_runs_on_module(ctx.project, site, site.target.base, cls) is True)
+        and ctx.project.tests.on_module(site, site.target.base, cls) is True)
     if own:  # a project's own norm classes (LayerNorm2d with weight/bias, forward normalizes)
         return sorted({t.rsplit(".", 1)[-1] for t in [*types, *own]
                        if t in present})

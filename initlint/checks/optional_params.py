@@ -13,7 +13,7 @@ from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Fix
 from initlint.extract.facts import Construction, InitSite
 from initlint.fixes.api import guard
-from initlint.semantic.evaluate import dispatched_types, missing_param, site_runs_on_module
+from initlint.semantic.evaluate import missing_param
 
 
 def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
@@ -30,8 +30,8 @@ def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
         env_cls, env_layer = owner.qualname, None
     else:
         env_cls, env_layer = cls, layer
-    if site_runs_on_module(ctx.project, site, var, env_cls, env_layer,
-                           _free_loop_names(ctx, site)) is not True:
+    if ctx.project.tests.on_module(site, var, env_cls, env_layer,
+                                   _free_loop_names(ctx, site)) is not True:
         return True
     return _callers_exclude(ctx, site, var, cls, layer)
 
@@ -44,8 +44,8 @@ def _callers_exclude(ctx: FileContext, site: InitSite, var: str, cls: str, layer
              for a in project.construction(model)[0] if a.site is site]
     if not items or not all(a.extra for a in items):
         return False
-    return all(site_runs_on_module(project, site, a.binding.var if a.binding else var, cls,
-                                   layer, _free_loop_names(ctx, site), a.extra, a.alias)
+    return all(project.tests.on_module(site, a.binding.var if a.binding else var, cls,
+                                       layer, _free_loop_names(ctx, site), a.extra, a.alias)
                is False for a in items)
 
 
@@ -107,7 +107,7 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
             if reason and not _guarded(ctx, site, layer.cls, layer):
                 return layer.cls, reason, f"line {layer.span.row}"
         return None
-    types = frozenset(dispatched_types(project, site, target.base))
+    types = frozenset(project.tests.dispatched_types(site, target.base))
     if not types:
         return None
     models = _models_running(ctx, site)

@@ -10,16 +10,10 @@ from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity
 from initlint.extract.expr import free_names, walk
 from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, ParamFact
-from initlint.semantic.evaluate import site_runs, site_runs_on_module, tests_on, tests_pass
-from initlint.semantic.project import (
-    FRAMEWORK_BASE_SUFFIXES,
-    Applied,
-    EffectiveInit,
-    PerModule,
-    Placed,
-    ProjectFacts,
-    hits,
-)
+from initlint.semantic.effective import EffectiveInit, hits
+from initlint.semantic.evaluate import tests_on
+from initlint.semantic.project import ProjectFacts
+from initlint.semantic.records import Applied, PerModule, Placed
 from initlint.semantic.signal import display_path
 
 E = Severity.ERROR
@@ -59,7 +53,7 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str,
             if fn is None:
                 continue
             for site in project.sites_in(fn):
-                if defaults_decide and site_runs(project, site) is False:
+                if defaults_decide and project.tests.runs(site) is False:
                     continue  # its tests are false on this class (``if self.init is not None``)
                 if site.target.attr == name or not site.target.attr \
                         or site.style == "helper":
@@ -67,7 +61,8 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str,
             if any(name in loop.members for loop in fn.loops):
                 return True
             for call in fn.calls:
-                if defaults_decide and tests_pass(project, fn.qualname, call.conditions) is False:
+                if defaults_decide and project.tests.tests_pass(fn.qualname,
+                                                                call.conditions) is False:
                     continue
                 if any(a == attr or a.startswith((attr + ".", attr + "[")) for a in call.args):
                     return True
@@ -90,7 +85,7 @@ def _framework_tree(project: ProjectFacts, cls: ClassFacts) -> bool:
         klass = project.classes.get(name)
         if klass is None:
             continue
-        if any(b.rsplit(".", 1)[-1].endswith(FRAMEWORK_BASE_SUFFIXES)
+        if any(b.rsplit(".", 1)[-1].endswith(api.FRAMEWORK_BASE_SUFFIXES)
                for k in project.mro(klass) for b in (k.qualname, *k.bases)):
             return True
         todo += [container for container, _ in project.containers.get(name, [])]
@@ -99,7 +94,7 @@ def _framework_tree(project: ProjectFacts, cls: ClassFacts) -> bool:
         # framework model in the same file is the likely holder
         facts = project.class_file.get(cls.qualname)
         return facts is not None and any(
-            b.rsplit(".", 1)[-1].endswith(FRAMEWORK_BASE_SUFFIXES)
+            b.rsplit(".", 1)[-1].endswith(api.FRAMEWORK_BASE_SUFFIXES)
             for k in facts.classes for b in (k.qualname, *k.bases))
     return False
 
@@ -245,7 +240,7 @@ def _reaches(project: ProjectFacts, effective: EffectiveInit, items: list[Applie
                                        for i in items):
         return True  # a state_dict() walk also yields buffers, which targets do not list
     classes_at = effective.classes_at
-    return any(hits(project, item, placed.path, placed.layer, attr, classes_at) != "no"
+    return any(hits(project.tests, item, placed.path, placed.layer, attr, classes_at) != "no"
                for item in items for placed, attr in targets)
 
 
@@ -419,7 +414,7 @@ def _helpers_handed_a_tensor(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             sites = [s for s in ctx.project.sites_in(helper) if s.style != "helper"]
             if tensor is None or not var or not sites or not all(
                     s.target.base == var and s.target.attr and tests_on(s, (var,))
-                    and site_runs_on_module(ctx.project, s, var, api.PARAMETER) is False
+                    and ctx.project.tests.on_module(s, var, api.PARAMETER) is False
                     for s in sites):
                 continue
             yield rule.finding(

@@ -10,7 +10,8 @@ from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity, Span
 from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite
 from initlint.fixes import signal as fixes
-from initlint.semantic.project import EffectiveInit, Placed
+from initlint.semantic.effective import EffectiveInit
+from initlint.semantic.records import Placed
 from initlint.semantic.signal import (
     ChainLayer,
     Run,

@@ -12,7 +12,7 @@ from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity
 from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite
 from initlint.fixes.signal import chunk_per_gate
-from initlint.semantic.project import Placed
+from initlint.semantic.records import Placed
 from initlint.semantic.signal import display_path
 
 W = Severity.WARNING

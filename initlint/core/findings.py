@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 
 class Severity(str, Enum):
@@ -34,6 +34,10 @@ class Edit:
     content: str
 
 
+#: A safe fix keeps what a working model computes; an unsafe one may change it (opt-in).
+Applicability = Literal["safe", "unsafe"]
+
+
 @dataclass(frozen=True)
 class Fix:
     """What resolves a finding. A rule gives ``changes`` (:mod:`initlint.fixes.plan`: nodes
@@ -41,7 +45,7 @@ class Fix:
     text difference, when a fix is applied or shown. ``safe``: a working program computes
     the same; only a crash or a silent no-op stops."""
 
-    applicability: str  # "safe" | "unsafe"
+    applicability: Applicability
     message: str  # what the fix writes, for --fix output, JSON and the editor's quick fix
     edits: tuple[Edit, ...] = ()
     changes: tuple[Any, ...] = ()  # initlint.fixes.plan.Change

@@ -423,3 +423,22 @@ def canonical(qualified: str) -> str:
     if qualified.startswith(_REEXPORTED_BY_NN):
         return NN + qualified.rsplit(".", 1)[1]
     return qualified
+
+
+#: torch's own class hierarchy: the public layer-name prefixes under each private base, for
+#: ``isinstance(m, _ConvNd)`` and friends.
+TORCH_BASE_FAMILIES = {
+    "_ConvNd": ("Conv", "LazyConv"), "_ConvTransposeNd": ("ConvTranspose", "LazyConvTranspose"),
+    "_ConvTransposeMixin": ("ConvTranspose",), "_BatchNorm": ("BatchNorm", "SyncBatchNorm",
+                                                               "LazyBatchNorm"),
+    "_NormBase": ("BatchNorm", "SyncBatchNorm", "InstanceNorm", "LazyBatchNorm",
+                  "LazyInstanceNorm"),
+    "_InstanceNorm": ("InstanceNorm", "LazyInstanceNorm"), "RNNBase": ("LSTM", "GRU", "RNN"),
+    "RNNCellBase": ("LSTMCell", "GRUCell", "RNNCell"), "_LazyNormBase": ("LazyBatchNorm",),
+}
+
+#: The tensor classes a parameter is an instance of.
+TENSOR_TYPES = ("torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter")
+
+#: Bases from frameworks that call an init hook for you (transformers, diffusers...).
+FRAMEWORK_BASE_SUFFIXES = ("PreTrainedModel", "ModelMixin", "PreTrainedModelMixin")

@@ -8,7 +8,7 @@ Values that are not statically known are :data:`UNKNOWN` (``...``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from initlint.core.findings import Span
 from initlint.extract.expr import Expr
@@ -79,11 +79,27 @@ class ParamFact:
     branched: bool = False
 
 
+#: One step of a forward path: a submodule call, an activation, code we cannot follow, a
+#: residual add, or a functional that scales the signal (pooling, dropout, interpolate).
+StepKind = Literal["module", "act", "opaque", "residual", "factor"]
+#: How an init site writes: a ``torch.nn.init`` function, an in-place tensor method, a
+#: deprecated alias, ``m.bias = nn.Parameter(...)`` replacing the parameter, or a function we
+#: cannot see into that is handed the parameter (``trunc_normal_(m.weight)``).
+SiteStyle = Literal["init", "inplace", "alias", "assign", "helper"]
+#: What a loop walks: modules of a tree, direct children, a container (``iter``), an explicit
+#: list of ``self`` paths, or the tensors of a tree.
+WalkSource = Literal["modules", "named_modules", "children", "named_children", "iter", "list",
+                     "parameters", "named_parameters", "state_dict"]
+#: A call init code makes: ``self.m()``, a function, ``x.apply(fn)``, a method on another
+#: object, a function handed on as a value, or a call of one of the function's own parameters.
+CallKind = Literal["self_method", "function", "apply", "method", "ref", "param"]
+
+
 @dataclass(frozen=True)
 class FlowStep:
     """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
 
-    kind: str  # "module" | "act" | "opaque" | "residual" | "factor"
+    kind: StepKind
     ref: str  # layer name for "module"; activation name for "act"; functional for "factor"
     slope: Any = None  # LeakyReLU negative slope when known
     layer: LayerFact | None = None  # inline layers of a Sequential literal
@@ -142,9 +158,7 @@ class InitSite:
     """A call of a torch.nn.init function or an in-place initializer, with its context."""
 
     func: str  # init function name ("xavier_uniform_", "normal_") or in-place method
-    style: str  # "init" (torch.nn.init.*) | "inplace" (tensor method) | "alias" (deprecated)
-    # | "assign" (``m.bias = nn.Parameter(...)`` replacing the parameter)
-    # | "helper" (a function we cannot see into, given the parameter: ``trunc_normal_(m.weight)``)
+    style: SiteStyle
     target: Target
     args: tuple[tuple[str, Any], ...]  # normalized by parameter name
     span: Span
@@ -190,9 +204,8 @@ class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
 
     var: str
-    source: str  # "modules" | "named_modules" | "children" | "named_children" | "iter"
-    # | "parameters" | "named_parameters" | "list" | "state_dict" (for the keys form,
-    # ``for k in m.state_dict()``, var is "k@state_dict": what ``m.state_dict()[k]`` reads)
+    source: WalkSource  # for the keys form, ``for k in m.state_dict()``, var is
+    # "k@state_dict": what ``m.state_dict()[k]`` reads
     receiver: str  # "self", "self.decoder", a parameter name, or ""
     name_var: str = ""  # the name variable of named_* loops
     members: tuple[str, ...] = ()  # for explicit lists: the self paths
@@ -206,9 +219,7 @@ class LoopBinding:
 class CallRef:
     """A call or reference a function makes that may run init code."""
 
-    kind: str  # "self_method" | "function" | "apply" | "method" | "ref"
-    # | "param": a call of one of the function's own parameters (``fn(module=m, name=n)``),
-    # name: that parameter, args: the keywords it is given
+    kind: CallKind  # "param": name is that parameter, args the keywords it is given
     name: str  # method name, qualified function name, or "" when unknown
     receiver: str = ""  # for apply / method: "self", "self.decoder", a name
     args: tuple[str, ...] = ()  # dotted text of the arguments ("self", "self.decoder")

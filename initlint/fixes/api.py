@@ -21,7 +21,6 @@ from initlint.fixes.common import (
 )
 from initlint.fixes.plan import Decorate, Node, Rename, Replace, SetArg, Wrap
 from initlint.semantic.context import FileContext
-from initlint.semantic.evaluate import dispatched_types
 
 
 def deprecated_alias(ctx: FileContext, site: InitSite) -> Fix | None:
@@ -129,7 +128,7 @@ def fan_of_1d(ctx: FileContext, site: InitSite, what: str, ndim: int) -> Fix | N
     only_biases = "bias" in what and (in_param_loop or target.attr == "bias")
     only_scales = False
     if target.attr == "weight" and not target.path and target.base != "self":
-        types = dispatched_types(ctx.project, site, target.base)
+        types = ctx.project.tests.dispatched_types(site, target.base)
         only_scales = bool(types) and all(
             (kind := api.LAYERS.get(t)) is not None and kind.weight_ndim == 1 for t in types)
         if not only_scales:

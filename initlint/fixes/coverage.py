@@ -35,13 +35,12 @@ from initlint.fixes.plan import (
     Wrap,
 )
 from initlint.semantic.context import FileContext
-from initlint.semantic.evaluate import dispatched_types
 
 
 def _dispatched(ctx: FileContext, site: InitSite, var: str) -> list[str]:
     """The torch layer classes the site's tests on ``var`` certainly let through ([] when
     it tests nothing about ``var``)."""
-    return dispatched_types(ctx.project, site, var)
+    return ctx.project.tests.dispatched_types(site, var)
 
 
 def _param_loop(ctx: FileContext, site: InitSite) -> bool:

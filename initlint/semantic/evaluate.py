@@ -11,12 +11,19 @@ value of exactly the sub-expressions that depend on something we cannot see.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.extract.expr import Expr, free_names
-from initlint.extract.facts import UNKNOWN, Condition, Construction, LayerFact
+from initlint.extract.facts import (
+    UNKNOWN,
+    ClassFacts,
+    Condition,
+    Construction,
+    InitSite,
+    LayerFact,
+)
 from initlint.extract.values import (
     MISSING,
     Bound,
@@ -28,10 +35,8 @@ from initlint.extract.values import (
     ShapeVal,
     Tri,
 )
-
-if TYPE_CHECKING:
-    from initlint.extract.facts import ClassFacts, InitSite
-    from initlint.semantic.project import ProjectFacts
+from initlint.semantic.classes import ClassIndex
+from initlint.semantic.records import Placed
 
 _BUILTINS = frozenset({"isinstance", "issubclass", "hasattr", "getattr", "type", "len", "any",
                        "all", "str", "bool", "int", "float", "tuple", "list", "set", "sorted",
@@ -42,19 +47,7 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "startswith", "endswith"
                           "title", "removeprefix", "removesuffix", "join", "format"})
 _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "tuple": tuple,
              "list": tuple, "dict": dict}
-_TENSOR_TYPES = ("torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter")
 _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
-
-#: torch's own class hierarchy, for isinstance against its private bases.
-_TORCH_FAMILIES = {
-    "_ConvNd": ("Conv", "LazyConv"), "_ConvTransposeNd": ("ConvTranspose", "LazyConvTranspose"),
-    "_ConvTransposeMixin": ("ConvTranspose",), "_BatchNorm": ("BatchNorm", "SyncBatchNorm",
-                                                               "LazyBatchNorm"),
-    "_NormBase": ("BatchNorm", "SyncBatchNorm", "InstanceNorm", "LazyBatchNorm",
-                  "LazyInstanceNorm"),
-    "_InstanceNorm": ("InstanceNorm", "LazyInstanceNorm"), "RNNBase": ("LSTM", "GRU", "RNN"),
-    "RNNCellBase": ("LSTMCell", "GRUCell", "RNNCell"), "_LazyNormBase": ("LazyBatchNorm",),
-}
 
 
 def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) -> str:
@@ -77,21 +70,23 @@ def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) ->
 class World:
     """What the evaluator asks of the project: classes, their ancestry and their members."""
 
-    def __init__(self, project: ProjectFacts):
-        self.project = project  # a weakref proxy when the project caches this World
+    def __init__(self, index: ClassIndex,
+                 placed_by_path: Callable[[ClassFacts], Mapping[str, Placed]]):
+        self.index = index
+        self.placed_by_path = placed_by_path
         self._subclass: dict[tuple[str, str], Tri] = {}
 
     # --- classes ------------------------------------------------------------------------
 
     def known(self, name: str) -> bool:
-        return name.startswith("torch.") or self.project.resolve_class(name) is not None
+        return name.startswith("torch.") or self.index.resolve_class(name) is not None
 
     def same_class(self, a: str, b: str) -> Tri:
         if not a or not b:
             return None
         if a == b:
             return True
-        ka, kb = self.project.resolve_class(a), self.project.resolve_class(b)
+        ka, kb = self.index.resolve_class(a), self.index.resolve_class(b)
         if ka is not None and kb is not None:
             return ka is kb
         if self.known(a) and self.known(b):
@@ -109,12 +104,12 @@ class World:
             return None
         if cls == base or base in (api.MODULE_BASE, "builtins.object", "object"):
             return True
-        resolve = self.project.resolve_class
+        resolve = self.index.resolve_class
         klass = resolve(cls)
         if klass is not None:
             target = resolve(base)
             unknown = False
-            for ancestor in self.project.mro(klass):
+            for ancestor in self.index.mro(klass):
                 if ancestor is target:
                     return True
                 for b in ancestor.bases:
@@ -133,12 +128,12 @@ class World:
         if cls.startswith("torch."):
             short, short_base = cls.rsplit(".", 1)[-1], base.rsplit(".", 1)[-1]
             if base.startswith("torch."):
-                family = _TORCH_FAMILIES.get(short_base)
+                family = api.TORCH_BASE_FAMILIES.get(short_base)
                 if family is not None:
                     return short.startswith(family)
                 if short == "Lazy" + short_base:
                     return True  # LazyLinear is a Linear
-                return False if base.startswith(api.NN) or base in _TENSOR_TYPES else None
+                return False if base.startswith(api.NN) or base in api.TENSOR_TYPES else None
             return False if resolve(base) is not None else None
         return None
 
@@ -153,21 +148,21 @@ class World:
         kind = api.LAYERS.get(module.cls)
         if kind is not None:
             return self._torch_attribute(module, kind, name)
-        klass = self.project.resolve_class(module.cls) if module.cls else None
+        klass = self.index.resolve_class(module.cls) if module.cls else None
         if klass is None:
             return UNKNOWN
-        for ancestor in self.project.mro(klass):
+        for ancestor in self.index.mro(klass):
             for param in ancestor.params:
                 if param.name == name:
                     return ParamVal(name, param.ndim, param.requires_grad)
-        placed = self.project.placed_by_path(klass).get(name)
+        placed = self.placed_by_path(klass).get(name)
         if placed is not None:
             return ModuleVal(placed.layer.cls, placed.layer)
-        for ancestor in self.project.mro(klass):
+        for ancestor in self.index.mro(klass):
             for key, value in ancestor.attrs:
                 if key == name:
                     return value
-        for ancestor in self.project.mro(klass):
+        for ancestor in self.index.mro(klass):
             for base in ancestor.bases:
                 if base in api.LAYERS:  # class NoisyLinear(nn.Linear): its weight and bias
                     return self._torch_attribute(ModuleVal(base), api.LAYERS[base], name)
@@ -385,12 +380,12 @@ class Evaluator:
         if not isinstance(spec, ClassRef):
             return UNKNOWN
         if isinstance(obj, ModuleVal):
-            if spec.qualname in _TENSOR_TYPES:
+            if spec.qualname in api.TENSOR_TYPES:
                 return False
             result = self.world.is_subclass(obj.cls, spec.qualname)
             return UNKNOWN if result is None else result
         if isinstance(obj, ParamVal):
-            if spec.qualname in _TENSOR_TYPES:
+            if spec.qualname in api.TENSOR_TYPES:
                 return True
             return False if spec.qualname.startswith(api.NN) else UNKNOWN
         if obj is None or isinstance(obj, (str, int, float, bool, tuple)):
@@ -631,124 +626,6 @@ def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
         if value != cond.positive:
             return False
     return verdict
-
-
-def site_runs_on_module(project: ProjectFacts, site: InitSite, var: str, cls: str,
-                        layer: LayerFact | Construction | None = None,
-                        extra: frozenset[str] = frozenset(), outer: tuple[Condition, ...] = (),
-                        alias: str = "", named: tuple[str, str] | tuple[()] = ()) -> Tri:
-    """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?
-    ``outer``: tests around the call that passed the module as ``alias``; ``named``: the
-    variable holding the module's qualified name, and that name (``named_modules()``)."""
-    if not site.conditions and not outer:
-        return True
-    evaluator = project.evaluator
-    # keyed by what the answer depends on: equal tests in many classes are evaluated once
-    key = (_number(evaluator, site.conditions), _owner(project, site, outer), var, cls,
-           id(layer), extra, _number(evaluator, outer), alias, named)
-    cached = evaluator.verdicts.get(key)
-    if cached is not None and cached[0] is layer:
-        return cached[1]
-    value = ModuleVal(cls, layer)
-    env: dict[str, Any] = {var: value}
-    if alias:
-        env[alias] = value
-    if named:
-        env[named[0]] = named[1]
-    relevant = frozenset(env) | extra
-    _bind_self(project, site, env)
-    verdict = conditions_hold(evaluator, (*outer, *site.conditions), env, relevant)
-    evaluator.verdicts[key] = (layer, verdict)
-    return verdict
-
-
-def site_runs_on_param(project: ProjectFacts, site: InitSite, var: str, name_var: str,
-                       name: str, param: ParamVal, extra: frozenset[str] = frozenset(),
-                       owner: tuple[str, ModuleVal] | None = None) -> Tri:
-    """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?
-    ``owner``: the variable holding the module whose parameters the loop walks, and it."""
-    env: dict[str, Any] = {var: param}
-    if name_var:
-        env[name_var] = name
-    if owner is not None:
-        env[owner[0]] = owner[1]
-    relevant = frozenset(env) | extra
-    _bind_self(project, site, env)
-    return conditions_hold(project.evaluator, site.conditions, env, relevant)
-
-
-def _number(evaluator: Evaluator, conditions: tuple[Condition, ...]) -> int:
-    """A small number per distinct tuple of tests: equal tests (the same init code in many
-    classes) share their verdicts, and each tuple object is hashed once."""
-    entry = evaluator.condition_ids.get(id(conditions))
-    if entry is None or entry[0] is not conditions:
-        number = evaluator.condition_numbers.setdefault(conditions,
-                                                        len(evaluator.condition_numbers))
-        entry = (conditions, number)
-        evaluator.condition_ids[id(conditions)] = entry
-    return entry[1]
-
-
-def _owner(project: ProjectFacts, site: InitSite, outer: tuple[Condition, ...] = ()) -> str:
-    """The class ``self`` is bound to, when the tests read ``self`` at all."""
-    evaluator = project.evaluator
-    if not any("self" in _free(evaluator, c.test) for c in (*site.conditions, *outer)):
-        return ""
-    fn = project.functions.get(site.function)
-    return fn.cls if fn is not None else ""
-
-
-def _bind_self(project: ProjectFacts, site: InitSite, env: dict[str, Any]) -> None:
-    """``self`` in a method's tests is a module of the method's class, built with its
-    defaults (``if self.zero_init_last:``, ``if self.bias_initializer is not None:``)."""
-    if "self" in env:
-        return
-    fn = project.functions.get(site.function)
-    if fn is not None and fn.cls:
-        env["self"] = ModuleVal(fn.cls)
-
-
-def site_runs(project: ProjectFacts, site: InitSite) -> Tri:
-    """Do the tests on the path to a site that writes a chosen tensor (``self.fc.weight``)
-    pass? Only a decided "no" excludes it: undecided tests are configuration."""
-    return tests_pass(project, site.function, site.conditions)
-
-
-def tests_pass(project: ProjectFacts, function: str, conditions: tuple[Condition, ...]) -> Tri:
-    """The tests around a statement of ``function`` (a site's, a call's), evaluated with
-    ``self`` a module of the method's class built with its defaults."""
-    if not conditions:
-        return True
-    env: dict[str, Any] = {}
-    fn = project.functions.get(function)
-    if fn is not None and fn.cls:
-        env["self"] = ModuleVal(fn.cls)
-    return conditions_hold(project.evaluator, conditions, env, frozenset())
-
-
-def dispatched_types(project: ProjectFacts, site: InitSite, var: str,
-                     families: frozenset[str] | None = None) -> list[str]:
-    """The torch layer classes whose modules the site's tests certainly let through, when
-    those tests look at ``var`` at all (a site with no test on it dispatches nothing)."""
-    if not any(var in _free(project.evaluator, c.test) for c in site.conditions):
-        return []
-    key = ("dispatch", _number(project.evaluator, site.conditions), _owner(project, site),
-           var, families)
-    cached = project.evaluator.verdicts.get(key)
-    if cached is not None:
-        return list(cached[1])
-    out = []
-    if site_runs_on_module(project, site, var, "") is True:
-        # the tests let a module of any class through (``if m is not None``): no dispatch
-        project.evaluator.verdicts[key] = (site, ())
-        return out
-    for cls, kind in api.LAYERS.items():
-        if families is not None and kind.family not in families:
-            continue
-        if site_runs_on_module(project, site, var, cls) is True:
-            out.append(cls)
-    project.evaluator.verdicts[key] = (site, tuple(out))
-    return out
 
 
 def tests_on(site: InitSite, names: Iterable[str]) -> bool:

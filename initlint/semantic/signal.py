@@ -17,8 +17,10 @@ from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.extract.facts import UNKNOWN, Chain, ClassFacts, FlowStep, InitSite, LayerFact
+from initlint.semantic.effective import EffectiveInit
 from initlint.semantic.norms import norm_info
-from initlint.semantic.project import EffectiveInit, Placed, ProjectFacts
+from initlint.semantic.project import ProjectFacts
+from initlint.semantic.records import Placed
 
 MAX_EXPANSION_DEPTH = 4
 

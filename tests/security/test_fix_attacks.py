@@ -128,7 +128,7 @@ def test_two_concurrent_writers_through_safe_write(tmp_path: Path) -> None:
     read-modify-write see the previous one, so no line is lost."""
     path = tmp_path / "counter.txt"
     path.write_text("")
-    script = ("import sys; from initlint import safe_write\n"
+    script = ("import sys; from initlint.files import safe_write\n"
               "for _ in range(20):\n"
               "    safe_write.rewrite(sys.argv[1], lambda b: b + sys.argv[2].encode() + b'\\n')\n")
     procs = [subprocess.Popen([sys.executable, "-c", script, str(path), f"w{i}"])

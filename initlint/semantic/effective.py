@@ -1,0 +1,274 @@
+"""The effective init of each model: which sites write which parameter of which layer, from
+its own construction, the containers that hold it and the scripts that run on its package."""
+
+from __future__ import annotations
+
+from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, LoopBinding
+from initlint.extract.values import ModuleVal, ParamVal
+from initlint.semantic.classes import ClassIndex
+from initlint.semantic.construction import InitCalls
+from initlint.semantic.records import Applied, LayerInit, PerModule, Placed
+from initlint.semantic.site_tests import SiteTests
+
+
+class EffectiveInit:
+    """For one model class: which sites write which layer parameter."""
+
+    def __init__(self, calls: InitCalls, tests: SiteTests, cls: ClassFacts,
+                 applied: tuple[Applied, ...], opaque: tuple[str, ...]):
+        self.calls = calls
+        self.tests = tests
+        self.cls = cls
+        self.applied = list(applied)
+        self.opaque = list(opaque)
+        self.placed = calls.trees.placed_layers(cls)
+        # the class at each path, the model's own at "" (what a callback's dispatch tests)
+        self.classes_at = {"": cls.qualname, **{p.path: p.layer.cls for p in self.placed}}
+        self._inherited: list[tuple[Applied, str]] = []  # (applied in container, our prefix)
+        self.script_functions: list[tuple[FunctionFacts | None, PerModule]] = []
+
+    def inherit(self, outer: EffectiveInit, path: str) -> None:
+        prefix = path + "."
+        for item in outer.applied:
+            self._inherited.append((item, prefix))
+        for item, inner_prefix in outer._inherited:
+            self._inherited.append((item, inner_prefix + prefix))
+        self.opaque += outer.opaque
+
+    def inherit_scripts(self, scripts) -> None:
+        self.script_functions = list(scripts)
+
+    def writes(self, placed: Placed, attr: str, own_only: bool = False) -> LayerInit:
+        """The sites writing ``<layer>.<attr>``; ``own_only``: only the class's own
+        construction, not containers that may hold it."""
+        sites: list[InitSite] = []
+        possible = bool(self.opaque)
+        for item in self.applied:
+            verdict = hits(self.tests, item, placed.path, placed.layer, attr, self.classes_at)
+            if verdict == "yes":
+                sites.append(item.site)
+            elif verdict == "maybe":
+                possible = True
+        for item, prefix in [] if own_only else self._inherited:
+            verdict = hits(self.tests, item, prefix + placed.path, placed.layer, attr,
+                            {prefix + k if k else prefix[:-1]: v
+                             for k, v in self.classes_at.items()})
+            if verdict == "yes":
+                sites.append(item.site)
+            elif verdict == "maybe":
+                possible = True
+        for fn, walk in [] if own_only else self.script_functions:
+            outer = walk.call.conditions if walk.loop else ()
+            if fn is None:
+                possible = True
+                continue
+            for site in self.calls.sites_in(fn):
+                if walk.loop and site.target.base != walk.var:
+                    continue  # writes something else than the module it is handed
+                item = Applied(site, "", "each_module", LoopBinding(walk.var, "modules", ""),
+                               outer, walk.alias)
+                if hits(self.tests, item, placed.path, placed.layer, attr,
+                         self.classes_at) != "no":
+                    possible = True
+        return LayerInit(tuple(dict.fromkeys(sites)), possible)
+
+
+def grad_enabled_functions(index: ClassIndex) -> dict[str, bool]:
+    """Functions that model construction or module-level code runs, and whether some path
+    reaches them with autograd enabled (True) or only under ``no_grad`` (False).
+
+    Framework hooks (``_init_weights`` of a transformers model) are not entered: the
+    framework runs them under no_grad, and we only report what we can follow.
+    """
+    reached: dict[str, bool] = {}
+    todo: list[tuple[FunctionFacts, ClassFacts | None, bool]] = []
+    for cls in index.classes.values():
+        init = index.functions.get(f"{cls.qualname}.__init__")
+        if init is not None:
+            todo.append((init, cls, True))
+    for facts in index.files:
+        for call in facts.calls_at_module_level:
+            target = index.functions.get(call.name)
+            if target is not None and call.kind in ("function", "apply"):
+                todo.append((target, None, not call.no_grad))
+    while todo:
+        fn, cls, grad = todo.pop()
+        grad = grad and not fn.no_grad
+        if reached.get(fn.qualname) is True or (fn.qualname in reached and not grad):
+            continue
+        reached[fn.qualname] = grad
+        for call in fn.calls:
+            callee = None
+            if call.kind == "self_method" and cls is not None:
+                if call.receiver == "super":
+                    owner = index.classes.get(fn.cls)
+                    callee = index.method(cls, call.name, after=owner) if owner else None
+                else:
+                    callee = index.method(cls, call.name)
+            elif call.kind in ("function", "apply", "ref"):
+                callee = index.functions.get(call.name)
+                if callee is not None and callee.name == "__init__":
+                    callee = None
+            if callee is not None:
+                todo.append((callee, cls, grad and not call.no_grad))
+    return reached
+
+
+def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str,
+         classes_at: dict[str, str]) -> str:
+    """Does ``item`` write ``<path>.<attr>``? "yes", "no" or "maybe": the site's tests are
+    evaluated on the abstract module (or parameter) at ``path``."""
+    site = item.site
+    scope = item.scope
+    if item.how == "unknown":
+        return "maybe"
+    if item.how in ("direct", "direct_param", "indexed") and site.conditions \
+            and tests.runs(site) is False:
+        return "no"  # ``if self.bias_initializer is not None:`` with the default None
+    if item.how == "direct_param":  # a helper given the tensor: init_(self.fc.weight)
+        return "yes" if item.scope == f"{path}.{attr}" else "no"
+    if item.how == "indexed":  # self.layers[-1].weight, self.layers[i].weight
+        if site.target.attr != attr:
+            return "no"
+        return _index_match(item.scope, path, classes_at)
+    if scope and not (path == scope or path.startswith(scope + ".")):
+        return "no"
+    if item.how == "direct":
+        return "yes" if item.scope == path and site.target.attr == attr else "no"
+
+
+    rel = path[len(scope) + 1:] if scope else path
+    if item.how == "members":
+        members = item.binding.members if item.binding else ()
+        return "yes" if rel in members and site.target.attr == attr and not site.target.path \
+            else "no"
+    binding = item.binding
+    var = binding.var if binding else site.target.base
+    loops = _loop_names(tests, site)
+    if item.how == "each_child":
+        # ``for block in self.blocks: init(block.fc2.weight)``: direct children only
+        child, _, inner = rel.partition(".")
+        if inner != site.target.path or site.target.attr != attr:
+            return "no"
+        owner = f"{scope}.{child}" if scope else child
+        owner_cls = classes_at.get(owner) if inner else layer.cls
+        if not owner_cls:
+            return "maybe"
+        return _verdict(tests.on_module(site, var, owner_cls,
+                                            None if inner else layer, loops, item.extra,
+                                            item.alias))
+    if item.how == "each_param":
+        if site.target.attr or site.target.path:
+            return "maybe"
+        name_var = binding.name_var if binding else ""
+        param = tests.evaluator.attribute(_module_val(layer), attr)
+        if not isinstance(param, ParamVal):
+            param = ParamVal(attr)
+        owner_var = binding.receiver if binding else ""
+        if owner_var and owner_var != "self" and "." not in owner_var:
+            # ``def init(m): if isinstance(m, nn.LSTM): for p in m.parameters(): ...``: the
+            # loop walks the parameters of each module the callback's tests let through
+            return _verdict(_runs_on_param_of_owner(tests, site, var, name_var, owner_var,
+                                                    scope, rel, attr, layer, param, loops,
+                                                    classes_at))
+        return _verdict(tests.on_param(site, var, name_var, f"{rel}.{attr}",
+                                           param, loops))
+    # each_module: the site writes <var>.<path>.<attr>
+    if site.target.path:
+        # m.bn3.weight under isinstance(m, Bottleneck): the layer is bn3 of a matching module
+        if not path.endswith("." + site.target.path) and path != site.target.path:
+            return "no"
+        if site.target.attr != attr:
+            return "no"
+        owner_path = path[: -len(site.target.path)].rstrip(".")
+        owner_cls = classes_at.get(owner_path)
+        if owner_cls is None:
+            return "maybe"
+        owner_rel = owner_path[len(scope) + 1:] if scope else owner_path
+        return _verdict(tests.on_module(site, var, owner_cls, None, loops,
+                                            item.extra, item.alias,
+                                            _module_name(binding, owner_rel)))
+    if site.target.attr != attr:
+        return "no"
+    return _verdict(tests.on_module(site, var, layer.cls, layer, loops,
+                                        item.extra, item.alias, _module_name(binding, rel)))
+
+
+
+def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str]:
+    """(name variable, value) for a walk that names each module (``named_modules()``,
+    ``named_apply``): its qualified name under the walked object; none for a path with a
+    repeated or unknown element (``blocks.*``), whose index a name test could ask."""
+    if binding is None or not binding.name_var or any(
+            seg in ("*", "?") or seg.startswith("?") for seg in rel.split(".")):
+        return ()
+    return (binding.name_var, rel)
+
+
+
+def _index_match(pattern: str, path: str, classes_at: dict[str, str]) -> str:
+    """Does ``layers.-1`` / ``layers.*`` / ``layers.2`` name the layer at ``path``?"""
+    want, have = pattern.split("."), path.split(".")
+    if len(want) != len(have):
+        return "no"
+    verdict = "yes"
+    for i, (w, h) in enumerate(zip(want, have, strict=True)):
+        if w == h:
+            continue
+        if w == "*" or h == "*":
+            # every element, or one element of a list built in a loop
+            verdict = "yes" if w == "*" and h == "*" else verdict if w == "*" else "maybe"
+            continue
+        if w.startswith("-") and w[1:].isdigit() and h.isdigit():
+            prefix = ".".join(have[:i]) + "."
+            siblings = sorted(int(k[len(prefix):].split(".")[0]) for k in classes_at
+                              if k.startswith(prefix) and k[len(prefix):].split(".")[0].isdigit())
+            if siblings and siblings[-int(w[1:])] == int(h):
+                continue
+            return "no"
+        return "no"
+    return verdict
+
+
+
+def _runs_on_param_of_owner(tests: SiteTests, site: InitSite, var: str, name_var: str,
+                            owner_var: str, scope: str, rel: str, attr: str, layer: LayerFact,
+                            param: ParamVal, loops: frozenset[str],
+                            classes_at: dict[str, str]) -> bool | None:
+    """Does the site run for ``<scope>.<rel>.<attr>`` as a parameter of some module ``owner_var``
+    walks (the scope itself or any module on the way down to the layer)? Yes if for one of
+    them; unknown if unknown for one and no for none... yes for none."""
+    parts = rel.split(".") if rel else []
+    verdict: bool | None = False
+    for depth in range(len(parts) + 1):
+        owned = ".".join(parts[:depth])
+        path = ".".join(p for p in (scope, owned) if p)
+        cls = layer.cls if depth == len(parts) else classes_at.get(path, "")
+        module = ModuleVal(cls, layer if depth == len(parts) else None)
+        name = ".".join([*parts[depth:], attr])  # the name ``module.named_parameters()`` gives
+        here = tests.on_param(site, var, name_var, name, param, loops,
+                                  (owner_var, module))
+        if here is True:
+            return True
+        if here is None:
+            verdict = None
+    return verdict
+
+
+
+def _module_val(layer: LayerFact) -> ModuleVal:
+    return ModuleVal(layer.cls, layer)
+
+
+
+def _verdict(value: bool | None) -> str:
+    return "yes" if value is True else "no" if value is False else "maybe"
+
+
+
+def _loop_names(tests: SiteTests, site: InitSite) -> frozenset[str]:
+    """Loop variables of the site's function: a test on one we did not bind is unknown."""
+    fn = tests.functions.get(site.function)
+    if fn is None:
+        return frozenset()
+    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n)
