@@ -78,5 +78,5 @@ class Finding:
     def with_runtime(self, runtime: RuntimeEvidence) -> Finding:
         return replace(self, runtime=runtime)
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.span.row, self.span.column, self.code)

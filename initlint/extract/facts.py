@@ -42,14 +42,21 @@ class LayerFact:
 
     def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
-        if keyword in self.from_params or (index is not None and str(index) in self.from_params
-                                           and not any(k == keyword for k, _ in self.kwargs)):
-            return UNKNOWN
-        return self.arg(keyword, index, default)
+        return literal_value(self, keyword, index, default)
 
     def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """The value passed as ``keyword`` or at position ``index``, else ``default``."""
         return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
+
+
+def literal_value(call: LayerFact | Construction, keyword: str, index: int | None,
+                  default: Any) -> Any:
+    """A call's argument as written, UNKNOWN when it only follows a parameter of the
+    enclosing function (its value is a construction's, not the call's)."""
+    if keyword in call.from_params or (index is not None and str(index) in call.from_params
+                                       and not any(k == keyword for k, _ in call.kwargs)):
+        return UNKNOWN
+    return call.arg(keyword, index, default)
 
 
 def argument_value(args: tuple, kwargs: tuple, star: bool, keyword: str, index: int | None,
@@ -294,7 +301,9 @@ class Construction:
     def arg(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         return argument_value(self.args, self.kwargs, self.star, keyword, index, default)
 
-    literal = LayerFact.literal
+    def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
+        """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""
+        return literal_value(self, keyword, index, default)
 
 
 @dataclass(frozen=True)

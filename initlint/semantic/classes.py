@@ -105,7 +105,8 @@ class ClassIndex:
                 index.setdefault(ancestor.qualname, []).append(cls)
         return index
 
-    def method(self, cls: ClassFacts, name: str, after: ClassFacts | None = None):
+    def method(self, cls: ClassFacts, name: str,
+               after: ClassFacts | None = None) -> FunctionFacts | None:
         """Resolve ``self.name`` on ``cls`` (virtual dispatch); ``after`` for super()."""
         chain = self.mro(cls)
         if after is not None and after in chain:

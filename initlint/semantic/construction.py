@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
+from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.extract.facts import (
@@ -15,10 +16,14 @@ from initlint.extract.facts import (
     FunctionFacts,
     InitSite,
     LoopBinding,
+    WalkSource,
 )
 from initlint.semantic.classes import ClassIndex
-from initlint.semantic.records import WALK_SOURCES, Applied, PerModule
+from initlint.semantic.records import WALK_SOURCES, Applied, How, PerModule
 from initlint.semantic.trees import ModuleTrees
+
+#: The (function, binding) pairs a construction has already run: init code is followed once.
+Visited = set[tuple[Any, ...]]
 
 
 class InitCalls:
@@ -117,7 +122,7 @@ class InitCalls:
         applied: list[Applied] = []
         opaque: list[str] = []
         init = self.index.method(cls, "__init__")
-        visited: set[tuple[str, str, str]] = set()
+        visited: Visited = set()
         if init is not None:
             self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
         for walk in self.typed_applies.get(cls.qualname, ()):
@@ -165,7 +170,7 @@ class InitCalls:
         return applied, opaque
 
     def _run(self, cls: ClassFacts, fn: FunctionFacts, bound: dict[str, str],
-             applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
+             applied: list[Applied], opaque: list[str], visited: Visited, depth: int) -> None:
         key = (fn.qualname, repr(sorted(bound.items())), "run")
         if key in visited or depth > 12:
             return
@@ -185,7 +190,7 @@ class InitCalls:
                 receiver = _rebase(binding.receiver, bound)
                 if receiver is None:
                     continue
-                how = "members" if binding.source == "list" else "each_param" \
+                how: How = "members" if binding.source == "list" else "each_param" \
                     if binding.source in PARAM_WALKS else "each_module"
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
@@ -221,7 +226,7 @@ class InitCalls:
         return dict(klass.init_aliases) if klass is not None else {}
 
     def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
-                applied: list[Applied], opaque: list[str], visited: set, depth: int) -> None:
+                applied: list[Applied], opaque: list[str], visited: Visited, depth: int) -> None:
         if self._follow_walk(cls, fn, call, bound, applied, opaque, visited, depth):
             return
         if call.kind == "self_method" and "self" in bound:
@@ -280,7 +285,7 @@ class InitCalls:
 
     def _follow_walk(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
                      bound: dict[str, str], applied: list[Applied], opaque: list[str],
-                     visited: set, depth: int) -> bool:
+                     visited: Visited, depth: int) -> bool:
         """``for m in self.modules(): self._init(m)`` / ``init_fn(m)``: the callee runs
         once per module of the walk, like an ``apply`` callback (under the loop's tests)."""
         walk = self.per_module(call, fn, cls) if call.kind != "apply" else None
@@ -298,9 +303,9 @@ class InitCalls:
         return True
 
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
-                      applied: list[Applied], opaque: list[str], visited: set,
+                      applied: list[Applied], opaque: list[str], visited: Visited,
                       depth: int, var: str = "", extra: tuple[Condition, ...] = (),
-                      alias: str = "", source: str = "modules", name_var: str = "") -> None:
+                      alias: str = "", source: WalkSource = "modules", name_var: str = "") -> None:
         """``receiver.apply(fn)``: fn's module parameter walks every module under receiver
         (``source`` "children": only its direct children); ``name_var``: fn's parameter
         given each module's qualified name (``named_apply``)."""
@@ -313,7 +318,7 @@ class InitCalls:
             return
         visited.add(key)
         binding = LoopBinding(var, source, receiver, name_var, function=fn.qualname)
-        how = "each_child" if source == "children" else "each_module"
+        how: How = "each_child" if source == "children" else "each_module"
         for site in self.sites_in(fn):
             if site.target.base == var:
                 applied.append(Applied(site, receiver, how, binding, extra, alias))

@@ -3,6 +3,8 @@ its own construction, the containers that hold it and the scripts that run on it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, LoopBinding
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.semantic.classes import ClassIndex
@@ -35,7 +37,7 @@ class EffectiveInit:
             self._inherited.append((item, inner_prefix + prefix))
         self.opaque += outer.opaque
 
-    def inherit_scripts(self, scripts) -> None:
+    def inherit_scripts(self, scripts: Iterable[tuple[FunctionFacts | None, PerModule]]) -> None:
         self.script_functions = list(scripts)
 
     def writes(self, placed: Placed, attr: str, own_only: bool = False) -> LayerInit:
@@ -82,10 +84,10 @@ def grad_enabled_functions(index: ClassIndex) -> dict[str, bool]:
     """
     reached: dict[str, bool] = {}
     todo: list[tuple[FunctionFacts, ClassFacts | None, bool]] = []
-    for cls in index.classes.values():
-        init = index.functions.get(f"{cls.qualname}.__init__")
+    for klass in index.classes.values():
+        init = index.functions.get(f"{klass.qualname}.__init__")
         if init is not None:
-            todo.append((init, cls, True))
+            todo.append((init, klass, True))
     for facts in index.files:
         for call in facts.calls_at_module_level:
             target = index.functions.get(call.name)
@@ -195,7 +197,7 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
 
 
 
-def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str]:
+def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str] | tuple[()]:
     """(name variable, value) for a walk that names each module (``named_modules()``,
     ``named_apply``): its qualified name under the walked object; none for a path with a
     repeated or unknown element (``blocks.*``), whose index a name test could ask."""

@@ -48,6 +48,8 @@ _STR_METHODS = frozenset({"lower", "upper", "casefold", "startswith", "endswith"
 _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "tuple": tuple,
              "list": tuple, "dict": dict}
 _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
+#: Names bound while an expression is evaluated (the module, the parameter, ``self``...).
+Env = dict[str, Any]
 
 
 def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) -> str:
@@ -231,9 +233,6 @@ class Evaluator:
     def __init__(self, world: World):
         self.world = world
         self.free_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
-        self.verdicts: dict[tuple, tuple[Any, Tri]] = {}
-        self.condition_ids: dict[int, tuple[tuple, int]] = {}
-        self.condition_numbers: dict[tuple, int] = {}
 
     def value(self, expr: Expr, env: dict[str, Any]) -> Any:
         method = getattr(self, "_" + expr.op, None)
@@ -250,13 +249,13 @@ class Evaluator:
 
     # --- nodes --------------------------------------------------------------------------
 
-    def _const(self, args, env):
+    def _const(self, args: tuple[Any, ...], env: Env) -> Any:
         return args[0]
 
-    def _unknown(self, args, env):
+    def _unknown(self, args: tuple[Any, ...], env: Env) -> Any:
         return UNKNOWN
 
-    def _name(self, args, env):
+    def _name(self, args: tuple[Any, ...], env: Env) -> Any:
         name = args[0]
         if name in env:
             return env[name]
@@ -264,10 +263,10 @@ class Evaluator:
             return Builtin(name)
         return UNKNOWN
 
-    def _global(self, args, env):
+    def _global(self, args: tuple[Any, ...], env: Env) -> Any:
         return ClassRef(args[0])
 
-    def _attr(self, args, env):
+    def _attr(self, args: tuple[Any, ...], env: Env) -> Any:
         return self.attribute(self.value(args[0], env), args[1])
 
     def attribute(self, obj: Any, name: str) -> Any:
@@ -300,7 +299,7 @@ class Evaluator:
             return Bound(obj, name)
         return UNKNOWN
 
-    def _call(self, args, env):
+    def _call(self, args: tuple[Any, ...], env: Env) -> Any:
         func = self.value(args[0], env)
         if any(a.op == "star" for a in args[1]) or any(k == "**" for k, _ in args[2]):
             return UNKNOWN
@@ -314,7 +313,7 @@ class Evaluator:
             return _regex(func.qualname[3:], values)
         return UNKNOWN
 
-    def _builtin(self, name: str, values: list, kwargs: dict) -> Any:
+    def _builtin(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
         if name == "isinstance" and len(values) == 2:
             return self.isinstance(values[0], values[1])
         if name == "issubclass" and len(values) == 2 and isinstance(values[0], ClassRef):
@@ -362,7 +361,8 @@ class Evaluator:
                 and isinstance(values[0], (tuple, str)):
             return tuple(sorted(values[0]) if name == "sorted" else values[0])
         if name in ("int", "float", "abs") and len(values) == 1 and _known(values[0]):
-            return {"int": int, "float": float, "abs": abs}[name](values[0])
+            convert: dict[str, Callable[[Any], Any]] = {"int": int, "float": float, "abs": abs}
+            return convert[name](values[0])
         return UNKNOWN
 
     def isinstance(self, obj: Any, spec: Any) -> Any:
@@ -392,7 +392,7 @@ class Evaluator:
             return False if self.world.known(spec.qualname) else UNKNOWN
         return UNKNOWN
 
-    def _method(self, obj: Any, name: str, values: list, kwargs: dict) -> Any:
+    def _method(self, obj: Any, name: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
         if isinstance(obj, str):
             if not all(_known(v) for v in values) or kwargs:
                 return UNKNOWN
@@ -411,7 +411,7 @@ class Evaluator:
             return UNKNOWN
         return UNKNOWN
 
-    def _cmp(self, args, env):
+    def _cmp(self, args: tuple[Any, ...], env: Env) -> Any:
         left = self.value(args[0], env)
         result: Tri = True
         for op, right_expr in zip(args[1], args[2], strict=False):
@@ -424,28 +424,28 @@ class Evaluator:
             left = right
         return UNKNOWN if result is None else True
 
-    def _and(self, args, env):
+    def _and(self, args: tuple[Any, ...], env: Env) -> Any:
         truths = [self.truth(a, env) for a in args]
         if False in truths:
             return False
         return UNKNOWN if None in truths else True
 
-    def _or(self, args, env):
+    def _or(self, args: tuple[Any, ...], env: Env) -> Any:
         truths = [self.truth(a, env) for a in args]
         if True in truths:
             return True
         return UNKNOWN if None in truths else False
 
-    def _not(self, args, env):
+    def _not(self, args: tuple[Any, ...], env: Env) -> Any:
         value = self.truth(args[0], env)
         return UNKNOWN if value is None else not value
 
-    def _neg(self, args, env):
+    def _neg(self, args: tuple[Any, ...], env: Env) -> Any:
         value = self.value(args[0], env)
         return -value if isinstance(value, (int, float)) and not isinstance(value, bool) \
             else UNKNOWN
 
-    def _bin(self, args, env):
+    def _bin(self, args: tuple[Any, ...], env: Env) -> Any:
         op, left, right = args[0], self.value(args[1], env), self.value(args[2], env)
         if not (_known(left) and _known(right)):
             return UNKNOWN
@@ -456,34 +456,36 @@ class Evaluator:
         if isinstance(left, (int, float)) and isinstance(right, (int, float)):
             if op == "**" and abs(right) > 64:
                 return UNKNOWN
-            return {"-": lambda: left - right, "*": lambda: left * right,
-                    "/": lambda: left / right, "//": lambda: left // right,
-                    "%": lambda: left % right, "**": lambda: left ** right}[op]()
+            arithmetic: dict[str, Callable[[], Any]] = {
+                "-": lambda: left - right, "*": lambda: left * right,
+                "/": lambda: left / right, "//": lambda: left // right,
+                "%": lambda: left % right, "**": lambda: left ** right}
+            return arithmetic[op]()
         return UNKNOWN
 
-    def _tuple(self, args, env):
+    def _tuple(self, args: tuple[Any, ...], env: Env) -> Any:
         return tuple(self.value(a, env) for a in args)
 
-    def _sub(self, args, env):
+    def _sub(self, args: tuple[Any, ...], env: Env) -> Any:
         base, index = self.value(args[0], env), self.value(args[1], env)
         if isinstance(base, (str, tuple)) and isinstance(index, (int, slice)) \
                 and not isinstance(index, bool):
             return base[index]
         return UNKNOWN
 
-    def _slice(self, args, env):
+    def _slice(self, args: tuple[Any, ...], env: Env) -> Any:
         parts = [None if a.op == "unknown" else self.value(a, env) for a in args]
         if all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
             return slice(*parts)
         return UNKNOWN
 
-    def _ifexp(self, args, env):
+    def _ifexp(self, args: tuple[Any, ...], env: Env) -> Any:
         test = self.truth(args[0], env)
         if test is None:
             return UNKNOWN
         return self.value(args[1] if test else args[2], env)
 
-    def _comp(self, args, env):
+    def _comp(self, args: tuple[Any, ...], env: Env) -> Any:
         elt, target, iter_expr, ifs = args
         items = self.value(iter_expr, env)
         if not isinstance(items, (tuple, str)) or len(items) > 256:
@@ -499,7 +501,7 @@ class Evaluator:
             out.append(self.value(elt, inner))
         return tuple(out)
 
-    def _fstr(self, args, env):
+    def _fstr(self, args: tuple[Any, ...], env: Env) -> Any:
         parts = [self.value(a, env) for a in args]
         if all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in parts):
             return "".join(str(p) for p in parts)
@@ -529,7 +531,7 @@ def equal(world: World, left: Any, right: Any) -> Tri:
     if left is UNKNOWN or right is UNKNOWN or left is MISSING or right is MISSING:
         return None
     if _known(left) and _known(right):
-        return left == right
+        return bool(left == right)
     if isinstance(left, ClassRef) and isinstance(right, ClassRef):
         return world.same_class(left.qualname, right.qualname)
     if isinstance(left, tuple) or isinstance(right, tuple):
@@ -548,7 +550,7 @@ def compare(world: World, op: str, left: Any, right: Any) -> Tri:
             other = left if right is None else right
             if other is UNKNOWN or other is MISSING:
                 return None
-            same = other is None
+            same: Tri = other is None
         elif isinstance(left, ClassRef) and isinstance(right, ClassRef):
             same = world.same_class(left.qualname, right.qualname)
             if same is None:
@@ -583,7 +585,7 @@ def member(world: World, item: Any, container: Any) -> Tri:
     return None
 
 
-def _regex(name: str, values: list) -> Any:
+def _regex(name: str, values: list[Any]) -> Any:
     if name == "compile" and values and isinstance(values[0], str):
         return Pattern(values[0])
     if name not in ("search", "match", "fullmatch", "findall") or len(values) < 2:
@@ -601,7 +603,7 @@ def _regex(name: str, values: list) -> Any:
 # --- what rules ask -------------------------------------------------------------------------
 
 
-def _free(evaluator: Evaluator, expr: Expr) -> frozenset[str]:
+def free_names_of(evaluator: Evaluator, expr: Expr) -> frozenset[str]:
     """free_names, memoized per expression object for the project's lifetime."""
     memo = evaluator.free_memo
     found = memo.get(id(expr))
@@ -620,7 +622,7 @@ def conditions_hold(evaluator: Evaluator, conditions: Iterable[Condition],
     for cond in conditions:
         value = evaluator.truth(cond.test, env)
         if value is None:
-            if _free(evaluator, cond.test) & relevant:
+            if free_names_of(evaluator, cond.test) & relevant:
                 verdict = None
             continue
         if value != cond.positive:

@@ -33,7 +33,8 @@ def norm_info(project: ProjectFacts, cls: str) -> NormInfo | None:
 
 
 def _project_norm(project: ProjectFacts, klass: ClassFacts) -> NormInfo | None:
-    cache = project.__dict__.setdefault("_norm_info", {})
+    # memoized on the project: it lives as long as its answers stay true
+    cache: dict[str, NormInfo | None] = project.__dict__.setdefault("_norm_info", {})
     if klass.qualname not in cache:
         cache[klass.qualname] = _read_norm(project, klass)
     return cache[klass.qualname]

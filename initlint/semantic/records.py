@@ -31,8 +31,9 @@ class Applied:
 
 
 #: Loops that hand each module of a tree to their body, and what each walks.
-WALK_SOURCES = {"modules": "modules", "named_modules": "modules", "children": "children",
-                "named_children": "children"}
+WALK_SOURCES: dict[str, Literal["modules", "children"]] = {
+    "modules": "modules", "named_modules": "modules", "children": "children",
+    "named_children": "children"}
 
 
 

@@ -9,31 +9,37 @@ from typing import Any
 from initlint.core import torch_api as api
 from initlint.extract.facts import Condition, Construction, FunctionFacts, InitSite, LayerFact
 from initlint.extract.values import ModuleVal, ParamVal, Tri
-from initlint.semantic.evaluate import Evaluator, _free, conditions_hold
+from initlint.semantic.evaluate import Evaluator, conditions_hold, free_names_of
+
+#: A verdict's key: the tests (numbered), the class ``self`` is, and the module tested.
+VerdictKey = tuple[Any, ...]
 
 
 class SiteTests:
     """Site tests over one project: its evaluator, and its functions (to bind ``self`` in a
-    method's tests to a module of the method's class)."""
+    method's tests to a module of the method's class). Equal tests in many classes are
+    evaluated once: verdicts are memoized by what they depend on."""
 
     def __init__(self, evaluator: Evaluator, functions: Mapping[str, FunctionFacts]):
         self.evaluator = evaluator
         self.functions = functions
+        self._verdicts: dict[VerdictKey, tuple[object, Tri]] = {}
+        self._dispatch: dict[VerdictKey, tuple[str, ...]] = {}
+        self._condition_ids: dict[int, tuple[tuple[Condition, ...], int]] = {}
+        self._condition_numbers: dict[tuple[Condition, ...], int] = {}
 
     def on_module(self, site: InitSite, var: str, cls: str,
-                            layer: LayerFact | Construction | None = None,
-                            extra: frozenset[str] = frozenset(), outer: tuple[Condition, ...] = (),
-                            alias: str = "", named: tuple[str, str] | tuple[()] = ()) -> Tri:
+                  layer: LayerFact | Construction | None = None,
+                  extra: frozenset[str] = frozenset(), outer: tuple[Condition, ...] = (),
+                  alias: str = "", named: tuple[str, str] | tuple[()] = ()) -> Tri:
         """Does ``site`` run when ``var`` is a module of class ``cls`` (built as ``layer``)?
         ``outer``: tests around the call that passed the module as ``alias``; ``named``: the
         variable holding the module's qualified name, and that name (``named_modules()``)."""
         if not site.conditions and not outer:
             return True
-        evaluator = self.evaluator
-        # keyed by what the answer depends on: equal tests in many classes are evaluated once
         key = (self._number(site.conditions), self._owner(site, outer), var, cls,
                id(layer), extra, self._number(outer), alias, named)
-        cached = evaluator.verdicts.get(key)
+        cached = self._verdicts.get(key)
         if cached is not None and cached[0] is layer:
             return cached[1]
         value = ModuleVal(cls, layer)
@@ -44,13 +50,13 @@ class SiteTests:
             env[named[0]] = named[1]
         relevant = frozenset(env) | extra
         self._bind_self(site, env)
-        verdict = conditions_hold(evaluator, (*outer, *site.conditions), env, relevant)
-        evaluator.verdicts[key] = (layer, verdict)
+        verdict = conditions_hold(self.evaluator, (*outer, *site.conditions), env, relevant)
+        self._verdicts[key] = (layer, verdict)
         return verdict
 
-    def on_param(self, site: InitSite, var: str, name_var: str,
-                           name: str, param: ParamVal, extra: frozenset[str] = frozenset(),
-                           owner: tuple[str, ModuleVal] | None = None) -> Tri:
+    def on_param(self, site: InitSite, var: str, name_var: str, name: str, param: ParamVal,
+                 extra: frozenset[str] = frozenset(),
+                 owner: tuple[str, ModuleVal] | None = None) -> Tri:
         """Does ``site`` run for a parameter ``name`` (``fc.weight``) bound to ``var``?
         ``owner``: the variable holding the module whose parameters the loop walks, and it."""
         env: dict[str, Any] = {var: param}
@@ -82,41 +88,39 @@ class SiteTests:
                          families: frozenset[str] | None = None) -> list[str]:
         """The torch layer classes whose modules the site's tests certainly let through, when
         those tests look at ``var`` at all (a site with no test on it dispatches nothing)."""
-        if not any(var in _free(self.evaluator, c.test) for c in site.conditions):
+        if not any(var in free_names_of(self.evaluator, c.test) for c in site.conditions):
             return []
-        key = ("dispatch", self._number(site.conditions), self._owner(site),
-               var, families)
-        cached = self.evaluator.verdicts.get(key)
+        key = (self._number(site.conditions), self._owner(site), var, families)
+        cached = self._dispatch.get(key)
         if cached is not None:
-            return list(cached[1])
-        out = []
-        if self.on_module(site, var, "") is True:
-            # the tests let a module of any class through (``if m is not None``): no dispatch
-            self.evaluator.verdicts[key] = (site, ())
-            return out
-        for cls, kind in api.LAYERS.items():
-            if families is not None and kind.family not in families:
-                continue
-            if self.on_module(site, var, cls) is True:
-                out.append(cls)
-        self.evaluator.verdicts[key] = (site, tuple(out))
+            return list(cached)
+        out: list[str] = []
+        if self.on_module(site, var, "") is not True:
+            # (a test that lets a module of any class through, ``if m is not None``,
+            # dispatches nothing)
+            for cls, kind in api.LAYERS.items():
+                if families is not None and kind.family not in families:
+                    continue
+                if self.on_module(site, var, cls) is True:
+                    out.append(cls)
+        self._dispatch[key] = tuple(out)
         return out
 
     def _number(self, conditions: tuple[Condition, ...]) -> int:
         """A small number per distinct tuple of tests: equal tests (the same init code in many
         classes) share their verdicts, and each tuple object is hashed once."""
-        entry = self.evaluator.condition_ids.get(id(conditions))
+        entry = self._condition_ids.get(id(conditions))
         if entry is None or entry[0] is not conditions:
-            number = self.evaluator.condition_numbers.setdefault(conditions,
-                                                            len(self.evaluator.condition_numbers))
+            number = self._condition_numbers.setdefault(conditions,
+                                                        len(self._condition_numbers))
             entry = (conditions, number)
-            self.evaluator.condition_ids[id(conditions)] = entry
+            self._condition_ids[id(conditions)] = entry
         return entry[1]
 
     def _owner(self, site: InitSite, outer: tuple[Condition, ...] = ()) -> str:
         """The class ``self`` is bound to, when the tests read ``self`` at all."""
-        evaluator = self.evaluator
-        if not any("self" in _free(evaluator, c.test) for c in (*site.conditions, *outer)):
+        if not any("self" in free_names_of(self.evaluator, c.test)
+                   for c in (*site.conditions, *outer)):
             return ""
         fn = self.functions.get(site.function)
         return fn.cls if fn is not None else ""

@@ -23,7 +23,7 @@ class ModuleTrees:
 
     def __init__(self, index: ClassIndex):
         self.index = index
-        self._placed_cache: dict[tuple, list[Placed]] = {}
+        self._placed_cache: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Placed]] = {}
         self._placed_paths: dict[str, dict[str, Placed]] = {}
         self._composed: dict[str, set[str]] = {}
 
