@@ -246,3 +246,19 @@ def test_a_hit_keeps_an_entry_alive(tmp_path: Path) -> None:
     os.utime(entry, (long_ago, long_ago))
     assert cache.get("facts", "a" * 32) == "value"
     assert cache.prune() == 0 and entry.is_file()
+
+
+def test_unknown_round_trips_through_the_cache_wherever_it_stands() -> None:
+    """UNKNOWN is an enum singleton: stored twice in one entry (an untyped field, a tuple),
+    it comes back as the same object each time, never as a dataclass tag."""
+    from initlint.cache import codec
+    from initlint.core.findings import Span
+    from initlint.extract.facts import UNKNOWN, Construction
+
+    layer = Construction("torch.nn.Linear", (("bias", UNKNOWN),), (UNKNOWN,), Span(1, 1, 1, 2),
+                         "")
+    value = (UNKNOWN, [UNKNOWN, 1], layer)
+    back = codec.loads(codec.dumps(value))
+    assert back[0] is UNKNOWN and back[1][0] is UNKNOWN
+    assert back[2].args[0] is UNKNOWN and back[2].kwargs[0][1] is UNKNOWN
+    assert ... is not UNKNOWN  # a literal ``...`` in linted code is a known value

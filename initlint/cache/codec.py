@@ -156,14 +156,14 @@ class _Encoder:
 
     def default(self, value: Any) -> Any:
         kind = type(value)
+        if isinstance(value, Enum):  # before the dataclass path: an enum's tag names its class
+            return {_ENUM: [(self.classes.get(kind) or self._class(kind))[0], value.value]}
         known = self.classes.get(kind)
         if known is not None or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
             tag, getter = known or self._class(kind)
             return {tag: getter(value) if getter is not None else ()}
         if value is Ellipsis:
             return {_ELLIPSIS: 0}
-        if isinstance(value, Enum):
-            return {_ENUM: [self._class(kind)[0], value.value]}
         if kind is frozenset or kind is set:
             return {_FROZENSET if kind is frozenset else _SET: list(value)}
         if kind is bytes:

@@ -2,20 +2,32 @@
 
 The extractor (:mod:`initlint.extract.extractor`) produces them, the linker
 (:mod:`initlint.semantic.project`) joins them across files, and rules only ever read them.
-Values that are not statically known are :data:`UNKNOWN` (``...``).
+Values that are not statically known are :data:`UNKNOWN`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal
 
 from initlint.core.findings import Span
 from initlint.extract.expr import Expr
 from initlint.extract.imports import ImportTable
 
-#: A value that static analysis cannot know (``Ellipsis`` pickles and compares cheaply).
-UNKNOWN: Any = ...
+class Unknown(Enum):
+    """The one "cannot be known" value (astroid's ``Uninferable``): a singleton that no
+    program can spell, so a literal ``...`` in the linted code stays a known value. An enum
+    member pickles (workers), stores in the cache as data, and compares by identity."""
+
+    UNKNOWN = "unknown"
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+#: A value that static analysis cannot know.
+UNKNOWN: Any = Unknown.UNKNOWN
 
 
 @dataclass(frozen=True)
