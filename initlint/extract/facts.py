@@ -15,6 +15,7 @@ from initlint.core.findings import Span
 from initlint.extract.expr import Expr
 from initlint.extract.imports import ImportTable
 
+
 class Unknown(Enum):
     """The one "cannot be known" value (astroid's ``Uninferable``): a singleton that no
     program can spell, so a literal ``...`` in the linted code stays a known value. An enum
