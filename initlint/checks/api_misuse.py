@@ -161,8 +161,8 @@ def _passed_a_parameter(ctx: FileContext, helper, index: int) -> tuple[str, str]
     project = ctx.project
     offset = 1 if helper.params[:1] in (("self",), ("cls",)) else 0
     for caller, call in project.calls_by_name.get(helper.qualname, []):
-        if call.kind != "function" or call.name != helper.qualname or call.no_grad \
-                or caller.no_grad or not caller.cls:
+        if (call.kind != "function" or call.name != helper.qualname or call.no_grad
+                or caller.no_grad or not caller.cls):
             continue
         position = index - offset
         text = call.args[position] if 0 <= position < len(call.args) else ""
@@ -296,8 +296,8 @@ def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
         param = ParamVal(name.rsplit(".", 1)[-1], ndim)
         return project.tests.on_param(site, var, name_var, name, param, loops) is True
 
-    if name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1) \
-            and not runs("layer.weight", 2):
+    if (name_var and tests_on(site, (name_var,)) and runs("layer.bias", 1)
+            and not runs("layer.weight", 2)):
         return "parameters named '*bias*'", 1
     params = []
     for placed, root in _walk_roots(ctx, site, binding):
@@ -308,8 +308,8 @@ def _param_loop_problem(ctx: FileContext, site: InitSite, binding, bad):
                 continue
             for attr in ("weight", "bias"):
                 value = project.evaluator.attribute(ModuleVal(p.layer.cls, p.layer), attr)
-                if isinstance(value, ParamVal) and isinstance(value.ndim, int) \
-                        and bad(value.ndim):
+                if (isinstance(value, ParamVal) and isinstance(value.ndim, int)
+                        and bad(value.ndim)):
                     name = p.path[len(root) + 1:] if root else p.path
                     params.append((kind.family != "norm", name, attr, value.ndim, p.path))
     for _not_norm, name, attr, ndim, path in sorted(dict.fromkeys(params),
@@ -355,8 +355,8 @@ def _walk_roots(ctx: FileContext, site: InitSite, binding) -> list[tuple[list, s
 
 def _loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
     fn = ctx.project.functions.get(site.function)
-    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
-        frozenset()
+    return (frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else
+        frozenset())
 
 
 def _site_class(ctx: FileContext, site: InitSite):
@@ -411,8 +411,8 @@ def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             yield _bad_name(rule, ctx, spans["mode"], site.func, mode,
                             dict.fromkeys(api.FAN_MODES), "mode")
         std = site.arg("std")  # only normal_ checks it: trunc_normal_ just mirrors the draw
-        if site.func == "normal_" and isinstance(std, (int, float)) \
-                and not isinstance(std, bool) and std < 0:
+        if (site.func == "normal_" and isinstance(std, (int, float))
+                and not isinstance(std, bool) and std < 0):
             yield rule.finding(
                 ctx, spans["std"], f"`{site.func}` with negative std={std}",
                 f"A standard deviation must be ≥ 0; {site.func} raises RuntimeError "

@@ -55,8 +55,8 @@ def _method_writes(project: ProjectFacts, classes: list[ClassFacts], name: str,
             for site in project.sites_in(fn):
                 if defaults_decide and project.tests.runs(site) is False:
                     continue  # its tests are false on this class (``if self.init is not None``)
-                if site.target.attr == name or not site.target.attr \
-                        or site.style == "helper":
+                if (site.target.attr == name or not site.target.attr
+                        or site.style == "helper"):
                     return True
             if any(name in loop.members for loop in fn.loops):
                 return True
@@ -103,8 +103,8 @@ def _reached(project: ProjectFacts, cls: ClassFacts, param: ParamFact) -> bool:
     """Does any init (certainly or possibly) write ``param`` of a ``cls`` model, or of a
     model holding one?"""
     family = _family(project, cls)
-    if _method_writes(project, family, param.name, defaults_decide=not param.branched) \
-            or _framework_tree(project, cls):
+    if (_method_writes(project, family, param.name, defaults_decide=not param.branched)
+            or _framework_tree(project, cls)):
         return True
     for klass in [cls, *project.subclasses(cls)]:
         if project.external_bases(klass):
@@ -125,8 +125,8 @@ def uninitialized_parameter(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if not ctx.project.is_module(cls):
             continue
         for param in cls.params:
-            if param.alloc != "uninit" or param.requires_grad is False \
-                    or _reached(ctx.project, cls, param):
+            if (param.alloc != "uninit" or param.requires_grad is False
+                    or _reached(ctx.project, cls, param)):
                 continue  # requires_grad=False: a cache the class fills before reading
             yield rule.finding(
                 ctx, param.span,
@@ -195,13 +195,13 @@ def _targets(project: ProjectFacts, model: ClassFacts,
         if kind is not None:
             if kind.weight_ndim is None and kind.family != "rnn":
                 continue
-            names = ("weight", "bias") if kind.family != "rnn" else \
-                ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0") \
-                if not cls.endswith("Cell") else ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            names = (("weight", "bias") if kind.family != "rnn" else
+                ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+                if not cls.endswith("Cell") else ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
             out += [(placed, name) for name in names]
             continue
-        if cls in _KNOWN_EMPTY or cls in api.ACTIVATION_CALLABLES or \
-                cls in api.SIGNAL_FACTORS or cls in api.TRANSPARENT_MODULES:
+        if (cls in _KNOWN_EMPTY or cls in api.ACTIVATION_CALLABLES or
+                cls in api.SIGNAL_FACTORS or cls in api.TRANSPARENT_MODULES):
             continue
         klass = project.resolve_class(cls) if cls else None
         if klass is None or project.external_bases(klass) or _grown_later(project, klass):
@@ -295,8 +295,8 @@ def _unreached_group(rule: Rule, ctx: FileContext, sites: list[InitSite]) -> Fin
         if site is None:
             continue
         names = [f"{p.path}.{a}" if p.path else a for p, a in targets]
-        shown = ", ".join(f"`{display_path(n)}`" for n in names[:5]) + \
-            ("…" if len(names) > 5 else "")
+        shown = (", ".join(f"`{display_path(n)}`" for n in names[:5]) +
+            ("…" if len(names) > 5 else ""))
         return rule.finding(
             ctx, site.span,
             f"this init reaches no parameter of `{model.name}`",
@@ -332,8 +332,8 @@ def _callbacks_ignoring_module(rule: Rule, ctx: FileContext) -> Iterator[Finding
         owner = ctx.project.classes.get(fn.cls) if fn.cls else None
         models = [owner] if owner is not None else ctx.project.models_running(site)
         fixed = site.target.text or "a fixed tensor"
-        how = "never uses the module" if var in fn.unused_params else \
-            f"writes `{fixed}` instead of the module"
+        how = ("never uses the module" if var in fn.unused_params else
+            f"writes `{fixed}` instead of the module")
         yield rule.finding(
             ctx, site.span,
             f"`{fn.name}` is an `apply` callback that {how} `{var}` it is given",
@@ -371,8 +371,8 @@ def _writes_elsewhere(fn: FunctionFacts, sites: list[InitSite], var: str) -> boo
         return text == var or text.startswith((var + ".", var + "["))
 
     loops = {loop.var for loop in fn.loops}
-    if any(uses(a) for call in fn.calls for a in call.args) or \
-            any(uses(loop.receiver) for loop in fn.loops):
+    if (any(uses(a) for call in fn.calls for a in call.args) or
+            any(uses(loop.receiver) for loop in fn.loops)):
         return False
     for site in sites:
         target = site.target
@@ -390,8 +390,8 @@ def _identity_test(test, var: str) -> bool:
             continue
         left, ops, rights = node.args
         operands = [left, *rights]
-        if any(o.op == "name" and o.args[0] == var for o in operands) and \
-                any(op in ("is", "is not", "==", "!=", "in", "not in") for op in ops):
+        if (any(o.op == "name" and o.args[0] == var for o in operands) and
+                any(op in ("is", "is not", "==", "!=", "in", "not in") for op in ops)):
             return True
     return False
 

@@ -138,8 +138,8 @@ def _neutralize(lines: list[str], originals: list[str]) -> list[str]:
         # a magic line continued with a backslash takes its continuation lines with it
         for i in sorted(candidates):
             j = i
-            while j in candidates and lines[j].rstrip("\r\n").endswith("\\") \
-                    and j + 1 < len(lines):
+            while (j in candidates and lines[j].rstrip("\r\n").endswith("\\")
+                    and j + 1 < len(lines)):
                 candidates.add(j + 1)
                 j += 1
     if not candidates:

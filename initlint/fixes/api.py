@@ -27,8 +27,8 @@ def deprecated_alias(ctx: FileContext, site: InitSite) -> Fix | None:
     """INI001: ``nn.init.xavier_uniform(w)`` → ``nn.init.xavier_uniform_(w)``."""
     new = api.DEPRECATED_ALIASES[site.func]
     span = site.name_span
-    if ctx.source(span) != site.func or \
-            ctx.source(Span(span.row, span.column - 1, span.row, span.column)) != ".":
+    if (ctx.source(span) != site.func or
+            ctx.source(Span(span.row, span.column - 1, span.row, span.column)) != "."):
         return None  # a bare imported name: renaming the call would leave it unbound
     return Fix("safe", f"Use `{new}` (same init, no deprecation warning)",
                changes=(Rename(call(site), new),))
@@ -83,8 +83,8 @@ def no_grad(ctx: FileContext, site: InitSite) -> Fix | None:
     if torch is None:
         return None
     fn = ctx.project.functions.get(site.function)
-    if fn is not None and fn.inits_only and fn.name != "__init__" and \
-            ctx.project.function_file.get(fn.qualname) in (None, ctx.facts):
+    if (fn is not None and fn.inits_only and fn.name != "__init__" and
+            ctx.project.function_file.get(fn.qualname) in (None, ctx.facts)):
         return Fix("safe", f"Decorate `{fn.name}` with `@{torch.text}.no_grad()`",
                    changes=(Decorate(Node(fn.span, "def"), f"{torch.text}.no_grad()"),
                             *torch.imports))
@@ -99,9 +99,9 @@ def _adjacent_inplace(ctx: FileContext, site: InitSite) -> tuple[InitSite, InitS
     """The first and last of the run of in-place writes on consecutive lines around
     ``site`` (same function, same indentation): one ``with`` block for all of them."""
     def candidate(other: InitSite) -> bool:
-        return other.style == "inplace" and not other.no_grad and \
-            not other.target.via_data and other.function == site.function and \
-            other.indent == site.indent and other.discarded == site.discarded
+        return (other.style == "inplace" and not other.no_grad and
+            not other.target.via_data and other.function == site.function and
+            other.indent == site.indent and other.discarded == site.discarded)
 
     rows = {s.statement_span.row: s for s in ctx.facts.sites if candidate(s)}
     ends = {s.statement_span.end_row: s for s in rows.values()}

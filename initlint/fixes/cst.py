@@ -103,9 +103,9 @@ class Rewriter:
         best = None
         for nodes in self._starts.values():
             for node, outer in nodes:
-                if not isinstance(node, cst.If) or (outer.start.line, outer.start.column) > (
-                        rng.start.line, rng.start.column) or (outer.end.line, outer.end.column) \
-                        < (rng.end.line, rng.end.column):
+                if (not isinstance(node, cst.If) or (outer.start.line, outer.start.column) > (
+                        rng.start.line, rng.start.column) or (outer.end.line, outer.end.column)
+                        < (rng.end.line, rng.end.column)):
                     continue
                 test = self.module.code_for_node(node.test).replace(" ", "")
                 if f"isinstance({var}," in test and (best is None or (
@@ -169,8 +169,8 @@ class Rewriter:
         """``module.code``, re-generating only the top-level statements a fix changed
         (the others are the same objects as before: their text is reused)."""
         old = self.module
-        if module.header is not old.header or module.footer is not old.footer or \
-                not module.has_trailing_newline or not old.has_trailing_newline:
+        if (module.header is not old.header or module.footer is not old.footer or
+                not module.has_trailing_newline or not old.has_trailing_newline):
             return module.code
         if self._texts is None:
             self._texts = {id(stmt): old.code_for_node(stmt) for stmt in old.body}
@@ -347,8 +347,8 @@ class _Transformer(cst.CSTTransformer):
         return extend(node)
 
     def _append(self, node: Any, code: str) -> Any:
-        if not isinstance(node, (cst.FunctionDef, cst.ClassDef)) or \
-                not isinstance(node.body, cst.IndentedBlock):
+        if (not isinstance(node, (cst.FunctionDef, cst.ClassDef)) or
+                not isinstance(node.body, cst.IndentedBlock)):
             raise CannotApplyError("statements are appended to an indented def or class body")
         new = statements(self.module, code)
         if isinstance(node, cst.ClassDef) and new:
@@ -461,8 +461,8 @@ def _binds(stmt: cst.BaseStatement, wanted: Import) -> bool:
                     return True
                 if not wanted.alias and not asname and dotted.startswith(wanted.module + "."):
                     return True  # ``import torch.nn`` binds ``torch`` too
-        if isinstance(small, cst.ImportFrom) and wanted.alias and "." in wanted.module \
-                and not isinstance(small.names, cst.ImportStar) and small.module is not None:
+        if (isinstance(small, cst.ImportFrom) and wanted.alias and "." in wanted.module
+                and not isinstance(small.names, cst.ImportStar) and small.module is not None):
             head, _, last = wanted.module.rpartition(".")
             if cst.Module([]).code_for_node(small.module) == head:
                 for alias in small.names:

@@ -81,5 +81,5 @@ class TextIndex:
 
 def overlaps(a: Span, b: Span) -> bool:
     """Do two spans share a position (touching counts: a cursor at a span's edge hits it)?"""
-    return (a.row, a.column) <= (b.end_row, b.end_column) and \
-        (b.row, b.column) <= (a.end_row, a.end_column)
+    return ((a.row, a.column) <= (b.end_row, b.end_column) and
+        (b.row, b.column) <= (a.end_row, a.end_column))

@@ -32,8 +32,8 @@ def run_for_cli(files, findings, config, device, models, plot, output_format, ec
         require_matplotlib()
     from initlint.report.escape import text
 
-    progress = (lambda message: echo(f"initlint: runtime {text(message)}")) \
-        if sys.stderr.isatty() else None
+    progress = ((lambda message: echo(f"initlint: runtime {text(message)}"))
+        if sys.stderr.isatty() else None)
     report = run_runtime(files, findings, config, options, progress)
     if plot:
         from initlint.runtime.plot import write_plot

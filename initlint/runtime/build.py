@@ -91,8 +91,8 @@ def build_and_measure(candidate: Candidate, loader: Loader, options: RuntimeOpti
             return Skipped(label, "no parameters: nothing to initialize", key, quiet=True)
         instances = instances_of(loader, model)
         params = param_report(model, trace)
-        if options.isolate and device.type == "cpu" and \
-                sum(p.numel() for p in model.parameters()) < ONE_THREAD:
+        if (options.isolate and device.type == "cpu" and
+                sum(p.numel() for p in model.parameters()) < ONE_THREAD):
             torch.set_num_threads(1)  # the child is ours to set: tiny ops lose to handoffs
 
         def weights_only(note: str) -> ModelRun:

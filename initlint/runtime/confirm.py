@@ -100,9 +100,9 @@ def expand(run: ModelRun, pattern: str) -> list[str]:
     out: list[str] = []
     for layer in run.layers:
         names = layer.path.split(".")
-        if len(names) == len(parts) and all(p == "*" or p == n for p, n in
-                                            zip(parts, names, strict=True)) \
-                and layer.path not in out:
+        if (len(names) == len(parts) and all(p == "*" or p == n for p, n in
+                                            zip(parts, names, strict=True))
+                and layer.path not in out):
             out.append(layer.path)
     return out
 
@@ -381,8 +381,8 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
     key, paths = parse_subject(finding.subject)
     found = locate(runs, key)
     if found is None:
-        reason = skipped[key].reason if key in skipped else \
-            "no built model holds it (name a factory under [tool.initlint.runtime] models)"
+        reason = (skipped[key].reason if key in skipped else
+            "no built model holds it (name a factory under [tool.initlint.runtime] models)")
         return RuntimeEvidence("not-run", (("model", key),),
                                f"`{key.rsplit('.', 1)[-1]}` was not built: "
                                f"{reason}")

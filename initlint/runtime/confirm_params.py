@@ -126,8 +126,8 @@ def _user_frame(depth: int = 2) -> str | None:
     frame = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename.replace("\\", "/")
-        if name.endswith(("torch/nn/init.py", "torch/_tensor.py", "torch/overrides.py")) \
-                or "torch/utils/_contextlib" in name or frame.f_code.co_filename == __file__:
+        if (name.endswith(("torch/nn/init.py", "torch/_tensor.py", "torch/overrides.py"))
+                or "torch/utils/_contextlib" in name or frame.f_code.co_filename == __file__):
             frame = frame.f_back
             continue
         if "/torch/" in name:

@@ -314,8 +314,8 @@ def _smallest_map(model: Any, run) -> int | None:
 
     sides: list[int] = []
     norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm)
-    kinds = norms if any(isinstance(m, norms) for m in model.modules()) else \
-        (nn.modules.conv._ConvNd,)
+    kinds = (norms if any(isinstance(m, norms) for m in model.modules()) else
+        (nn.modules.conv._ConvNd,))
 
     def hook(module, args, output):
         if hasattr(output, "dim") and output.dim() >= 3:

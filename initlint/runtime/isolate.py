@@ -155,8 +155,8 @@ def run_job(job: str, payload: dict[str, Any], timeout: float, memory: float = 0
             _kill_group(process)
             reader.close()
         if result is not None and result.get("forked"):
-            result, reason = None, "it started another process (os.fork) while being built " \
-                                   "or run; initlint only measures models that stay in one"
+            result, reason = (None, "it started another process (os.fork) while being built "
+                                   "or run; initlint only measures models that stay in one")
         output = _tail(capture)
     return Outcome(None if result is None else result.get("result"), reason, output)
 

@@ -74,8 +74,8 @@ class Loader:
             if isinstance(obj, type) and issubclass(obj, nn.Module):
                 classes[self.class_key(obj)] = obj
         for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, nn.Module) and \
-                    obj.__module__ == module.__name__:
+            if (isinstance(obj, type) and issubclass(obj, nn.Module) and
+                    obj.__module__ == module.__name__):
                 classes.setdefault(self.class_key(obj), obj)
         for key, cls in sorted(classes.items(), key=lambda kv: static.get(kv[0], _row(kv[1]))):
             reason = not_buildable(cls)
@@ -124,8 +124,8 @@ class Loader:
 
     def _import_loose(self, name: str, path: str):
         existing = sys.modules.get(name)
-        if existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "") \
-                == path:
+        if (existing is not None and os.path.abspath(getattr(existing, "__file__", "") or "")
+                == path):
             return existing
         alias = name if existing is None else f"_initlint_runtime_{len(self.aliases)}_{name}"
         self.add_path(os.path.dirname(path))  # its sibling imports

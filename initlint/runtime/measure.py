@@ -224,8 +224,8 @@ def weight_numbers(module: Any) -> dict[str, Any]:
 
     weight = getattr(module, "weight", None)
     out: dict[str, Any] = {}
-    if not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or \
-            weight.numel() == 0 or weight.is_meta:
+    if (not isinstance(weight, torch.Tensor) or not weight.is_floating_point() or
+            weight.numel() == 0 or weight.is_meta):
         return out
     with torch.no_grad():
         w = weight.detach().float()

@@ -106,8 +106,8 @@ def figure_for(runs: list[ModelRun], findings: list[Finding] = (), path: str | N
         axis.set_visible(False)
     if shown:
         axes.flat[0].legend(fontsize=6, loc="best")
-    more = f" (the {len(shown)} worst of {len(drawn)} models)" if len(drawn) > len(shown) \
-        else ""
+    more = (f" (the {len(shown)} worst of {len(drawn)} models)" if len(drawn) > len(shown)
+        else "")
     figure.suptitle("initlint runtime: input-driven std / reference per weight layer\n"
                     f"orange: residual stream; red: findings{more}", fontsize=8)
     figure.supxlabel("weight layer (Linear/Conv, in call order)", fontsize=8)

@@ -53,8 +53,8 @@ class LayerStats:
 
     @property
     def xavier_std(self) -> float | None:
-        return (2.0 / (self.fan_in + self.fan_out)) ** 0.5 if self.fan_in and self.fan_out \
-            else None
+        return ((2.0 / (self.fan_in + self.fan_out)) ** 0.5 if self.fan_in and self.fan_out
+            else None)
 
     @property
     def default_std(self) -> float | None:

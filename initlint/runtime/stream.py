@@ -23,8 +23,8 @@ CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
 def _own_class(module: Any) -> bool:
     cls = type(module)
-    return cls.__name__ not in CONTAINERS and next(module.children(), None) is not None and \
-        cls.__module__.split(".")[0] != "torch"
+    return (cls.__name__ not in CONTAINERS and next(module.children(), None) is not None and
+        cls.__module__.split(".")[0] != "torch")
 
 
 #: A block whose output correlates with its input at least this much carries it through:

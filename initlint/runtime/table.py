@@ -44,10 +44,10 @@ def _ratio(value: float | None, reference: float | None) -> str:
 
 
 def _row(layer: LayerStats, label: str, reference: float | None) -> tuple[str, ...]:
-    he = layer.weight_std / layer.he_std if layer.weight_std is not None and layer.he_std \
-        else None
-    xavier = layer.weight_std / layer.xavier_std if layer.weight_std is not None and \
-        layer.xavier_std else None
+    he = (layer.weight_std / layer.he_std if layer.weight_std is not None and layer.he_std
+        else None)
+    xavier = (layer.weight_std / layer.xavier_std if layer.weight_std is not None and
+        layer.xavier_std else None)
     share = layer.bias_share
     return (printable(label), printable(layer.type),
             fmt(layer.in_std) if layer.in_std is not None else "-",

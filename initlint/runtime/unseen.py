@@ -99,8 +99,8 @@ def init_of(layers: list[LayerStats]) -> str:
     if fixed:  # one std for every fan (normal_(std=0.02)): name the std and its He ratio
         stds = sorted(layer.weight_std for layer in fixed)
         middle = fixed[len(fixed) // 2]
-        what = f"a fixed std {fmt(stds[len(stds) // 2])}" if stds[-1] <= 1.2 * stds[0] \
-            else "stds off every fan rule"
+        what = (f"a fixed std {fmt(stds[len(stds) // 2])}" if stds[-1] <= 1.2 * stds[0]
+            else "stds off every fan rule")
         named[f"{what} (×{fmt(middle.weight_std / middle.he_std)} of He)"] += len(fixed)
     if not named:
         return "an unknown init"
@@ -120,8 +120,8 @@ def inferred_activation(run: ModelRun, chain: list[LayerStats]) -> str | None:
     ≥ 0 with many exact zeros is ReLU, [-1, 1] is tanh."""
     names = [_inferred(run, layer) for layer in chain[:-1]]
     found = Counter(n for n in names if n)
-    return found.most_common(1)[0][0] if found and found.most_common(1)[0][1] * 2 > \
-        len(names) else None
+    return (found.most_common(1)[0][0] if found and found.most_common(1)[0][1] * 2 >
+        len(names) else None)
 
 
 def _inferred(run: ModelRun, layer: LayerStats) -> str | None:

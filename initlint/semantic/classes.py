@@ -68,9 +68,9 @@ class ClassIndex:
         out = []
         for klass in self.mro(cls):
             for base in klass.bases:
-                if self.resolve_class(base) is None and not base.startswith("torch.") \
+                if (self.resolve_class(base) is None and not base.startswith("torch.")
                         and base not in _INERT_BASES and not base.startswith(("typing.", "abc.",
-                                                                            "typing_extensions.")):
+                                                                            "typing_extensions."))):
                     out.append(base)
         return out
 

@@ -52,8 +52,8 @@ class InitCalls:
         the caller's own class."""
         if call.kind == "apply":
             return PerModule(call, call.name, call.receiver, call.receiver_cls)
-        if call.kind not in ("function", "self_method") or not call.walks \
-                or call.receiver == "super":
+        if (call.kind not in ("function", "self_method") or not call.walks
+                or call.receiver == "super"):
             return None
         walk = next((b for b in call.walks if b.source in WALK_SOURCES
                      and b.var != b.name_var), None)
@@ -61,8 +61,8 @@ class InitCalls:
             return None
         index = call.args.index(walk.var)
         if call.kind == "self_method":
-            owner = cls if cls is not None else \
-                self.index.classes.get(caller.cls) if caller is not None and caller.cls else None
+            owner = (cls if cls is not None else
+                self.index.classes.get(caller.cls) if caller is not None and caller.cls else None)
             target = self.index.method(owner, call.name) if owner is not None else None
             if target is None:
                 return None
@@ -190,15 +190,15 @@ class InitCalls:
                 receiver = _rebase(binding.receiver, bound)
                 if receiver is None:
                     continue
-                how: How = "members" if binding.source == "list" else "each_param" \
-                    if binding.source in PARAM_WALKS else "each_module"
+                how: How = ("members" if binding.source == "list" else "each_param"
+                    if binding.source in PARAM_WALKS else "each_module")
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
             elif base in bound or base in aliases:
                 # a local that is a submodule: ``self.<alias>`` under the model
-                head = bound[base] if base in bound else \
-                    ".".join(p for p in (bound["self"], aliases[base]) if p)
+                head = (bound[base] if base in bound else
+                    ".".join(p for p in (bound["self"], aliases[base]) if p))
                 path = ".".join(p for p in (head, site.target.path) if p)
                 applied.append(Applied(site, path, "direct" if site.target.attr or not path
                                        else "direct_param", None))
@@ -338,9 +338,9 @@ class InitCalls:
                 elif target is None and var in call.args and not call.name.startswith(
                         ("torch.", "math.")):
                     opaque.append(f"{call.name}({var})")
-            elif call.kind == "method" and call.receiver == var and \
+            elif (call.kind == "method" and call.receiver == var and
                     call.name not in ("modules", "named_modules", "parameters",
-                                      "named_parameters", "children", "size", "dim"):
+                                      "named_parameters", "children", "size", "dim")):
                 opaque.append(f"{var}.{call.name}()")
             elif call.kind == "self_method" and fn.cls:
                 owner = self.index.classes.get(fn.cls)
@@ -382,9 +382,9 @@ class InitCalls:
         training script initializing the net)."""
         out: dict[str, list[tuple[FunctionFacts | None, PerModule]]] = {}
         for module, _caller, walk in self.per_module_calls:
-            if walk.receiver and walk.receiver != "self" and \
-                    not walk.receiver.startswith("self.") and walk.callee \
-                    and not walk.receiver_cls:
+            if (walk.receiver and walk.receiver != "self" and
+                    not walk.receiver.startswith("self.") and walk.callee
+                    and not walk.receiver_cls):
                 package = module.split(".")[0]
                 fn = self.index.functions.get(walk.callee)
                 if fn is None and walk.loop:

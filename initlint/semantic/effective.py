@@ -124,8 +124,8 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     scope = item.scope
     if item.how == "unknown":
         return "maybe"
-    if item.how in ("direct", "direct_param", "indexed") and site.conditions \
-            and tests.runs(site) is False:
+    if (item.how in ("direct", "direct_param", "indexed") and site.conditions
+            and tests.runs(site) is False):
         return "no"  # ``if self.bias_initializer is not None:`` with the default None
     if item.how == "direct_param":  # a helper given the tensor: init_(self.fc.weight)
         return "yes" if item.scope == f"{path}.{attr}" else "no"
@@ -142,8 +142,8 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     rel = path[len(scope) + 1:] if scope else path
     if item.how == "members":
         members = item.binding.members if item.binding else ()
-        return "yes" if rel in members and site.target.attr == attr and not site.target.path \
-            else "no"
+        return ("yes" if rel in members and site.target.attr == attr and not site.target.path
+            else "no")
     binding = item.binding
     var = binding.var if binding else site.target.base
     loops = _loop_names(tests, site)

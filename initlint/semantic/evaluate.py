@@ -218,8 +218,8 @@ class World:
             if name in ("weight", "bias"):
                 return None if kind.weight_ndim is None else True
             return None
-        if module.cls in api.ACTIVATION_CALLABLES or module.cls in api.TRANSPARENT_MODULES or \
-                module.cls in (api.SEQUENTIAL, api.MODULE_LIST, api.MODULE_DICT):
+        if (module.cls in api.ACTIVATION_CALLABLES or module.cls in api.TRANSPARENT_MODULES or
+                module.cls in (api.SEQUENTIAL, api.MODULE_LIST, api.MODULE_DICT)):
             return False if name in ("weight", "bias") else None
         return None
 
@@ -281,8 +281,8 @@ class Evaluator:
         if isinstance(obj, ClassRef):
             if name in ("__name__", "__qualname__"):
                 return self.world.class_name(obj.qualname)
-            return ClassRef(f"{obj.qualname}.{name}") if obj.qualname in ("re", "torch") \
-                else UNKNOWN
+            return (ClassRef(f"{obj.qualname}.{name}") if obj.qualname in ("re", "torch")
+                else UNKNOWN)
         if isinstance(obj, ParamVal):
             if name == "data":
                 return obj
@@ -357,8 +357,8 @@ class Evaluator:
             return UNKNOWN if result is None else result
         if name == "str" and len(values) == 1 and isinstance(values[0], (str, int, float)):
             return str(values[0])
-        if name in ("tuple", "list", "sorted", "set") and len(values) == 1 \
-                and isinstance(values[0], (tuple, str)):
+        if (name in ("tuple", "list", "sorted", "set") and len(values) == 1
+                and isinstance(values[0], (tuple, str))):
             return tuple(sorted(values[0]) if name == "sorted" else values[0])
         if name in ("int", "float", "abs") and len(values) == 1 and _known(values[0]):
             convert: dict[str, Callable[[Any], Any]] = {"int": int, "float": float, "abs": abs}
@@ -442,8 +442,8 @@ class Evaluator:
 
     def _neg(self, args: tuple[Any, ...], env: Env) -> Any:
         value = self.value(args[0], env)
-        return -value if isinstance(value, (int, float)) and not isinstance(value, bool) \
-            else UNKNOWN
+        return (-value if isinstance(value, (int, float)) and not isinstance(value, bool)
+            else UNKNOWN)
 
     def _bin(self, args: tuple[Any, ...], env: Env) -> Any:
         op, left, right = args[0], self.value(args[1], env), self.value(args[2], env)
@@ -468,8 +468,8 @@ class Evaluator:
 
     def _sub(self, args: tuple[Any, ...], env: Env) -> Any:
         base, index = self.value(args[0], env), self.value(args[1], env)
-        if isinstance(base, (str, tuple)) and isinstance(index, (int, slice)) \
-                and not isinstance(index, bool):
+        if (isinstance(base, (str, tuple)) and isinstance(index, (int, slice))
+                and not isinstance(index, bool)):
             return base[index]
         return UNKNOWN
 
@@ -564,8 +564,8 @@ def compare(world: World, op: str, left: Any, right: Any) -> Tri:
     if op in ("in", "not in"):
         contained = member(world, left, right)
         return None if contained is None else (contained if op == "in" else not contained)
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)) and \
-            not isinstance(left, bool) and not isinstance(right, bool):
+    if (isinstance(left, (int, float)) and isinstance(right, (int, float)) and
+            not isinstance(left, bool) and not isinstance(right, bool)):
         return {"<": left < right, "<=": left <= right, ">": left > right,
                 ">=": left >= right}[op]
     if isinstance(left, str) and isinstance(right, str):
@@ -591,8 +591,8 @@ def _regex(name: str, values: list[Any]) -> Any:
     if name not in ("search", "match", "fullmatch", "findall") or len(values) < 2:
         return UNKNOWN
     pattern, string = values[0], values[1]
-    if not isinstance(pattern, str) or not isinstance(string, str) or len(pattern) > 200 \
-            or len(string) > 500:
+    if (not isinstance(pattern, str) or not isinstance(string, str) or len(pattern) > 200
+            or len(string) > 500):
         return UNKNOWN
     found = getattr(re, name)(pattern, string)
     if name == "findall":

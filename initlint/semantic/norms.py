@@ -51,8 +51,8 @@ def _read_norm(project: ProjectFacts, klass: ClassFacts) -> NormInfo | None:
         return None  # holds submodules: a block, not a norm layer
     params = [p for k in chain for p in k.params]
     names = {p.name for p in params}
-    if not params or not names <= set(api.NORM_SCALE_NAMES + api.NORM_SHIFT_NAMES) \
-            or any(p.ndim not in (1, UNKNOWN) for p in params):
+    if (not params or not names <= set(api.NORM_SCALE_NAMES + api.NORM_SHIFT_NAMES)
+            or any(p.ndim not in (1, UNKNOWN) for p in params)):
         return None
     normalizes = any(step.kind == "opaque" and step.ref in api.NORMALIZING_CALLS
                      for k in chain for c in k.chains for step in c.steps)
