@@ -136,16 +136,18 @@ def measure_collapse(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
     missing = [p for p, layer in zip(paths, layers, strict=True) if layer is None]
     if missing:
         return _missing(missing)
-    chain = [layer for layer in layers if layer is not None and layer.driven_std is not None]
-    if len(chain) < 2:
+    measured = [(layer, std) for layer in layers
+                if layer is not None and (std := layer.driven_std) is not None]
+    if len(measured) < 2:
         return _missing(paths)
+    chain = [layer for layer, _ in measured]
     stds = [layer.out_std for layer in chain]
-    driven = [layer.driven_std for layer in chain]
+    driven = [std for _, std in measured]
     ratio = driven[-1] / driven[0] if driven[0] else 0.0
     per_layer = ratio ** (1 / (len(chain) - 1)) if ratio > 0 else 0.0
     signal = chain[-1].signal
-    grads = (chain[0].grad_norm, chain[-1].grad_norm)
-    grad_ratio = grads[0] / grads[1] if None not in grads and grads[1] else None
+    first_grad, last_grad = chain[0].grad_norm, chain[-1].grad_norm
+    grad_ratio = first_grad / last_grad if first_grad is not None and last_grad else None
     reasons = []
     if per_layer < COLLAPSE_PER_LAYER:
         reasons.append("std")
@@ -277,10 +279,12 @@ def measure_gamma(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
 
 def _norm_measure(run: ModelRun, paths: list[str], redrawn_counts: bool) -> RuntimeEvidence:
     layers = [first_call(run, p) for p in paths]
-    present = [layer for layer in layers if layer is not None and _norm_scale(layer) is not None]
-    if not present:
+    measured = [(layer, scale) for layer in layers
+                if layer is not None and (scale := _norm_scale(layer)) is not None]
+    if not measured:
         return _missing(paths)
-    scales = [_norm_scale(layer) for layer in present]
+    present = [layer for layer, _ in measured]
+    scales = [scale for _, scale in measured]
     gammas = [layer.weight_mean for layer in present]
     typical = sorted(scales)[len(scales) // 2]
     redrawn = any(g is not None and abs(g - 1) > 0.5 for g in gammas)
@@ -319,18 +323,20 @@ def measure_bias(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
 def measure_default(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
     """INI202/INI203: are these weights still PyTorch's default draw?"""
     layers = [first_call(run, p) for p in paths]
-    present = [layer for layer in layers if layer is not None and layer.default_std]
-    if not present:
+    # weight_numbers sets weight_std with the fans that default_std reads: never None here
+    measured = [(layer, layer.weight_std / default) for layer in layers
+                if layer is not None and (default := layer.default_std)
+                and layer.weight_std is not None]
+    if not measured:
         return _missing(paths)
-    ratios = [layer.weight_std / layer.default_std for layer in present]
-    still = [layer.path for layer, r in zip(present, ratios, strict=True)
-             if abs(r - 1) <= DEFAULT_TOLERANCE]
+    ratios = [ratio for _, ratio in measured]
+    still = [layer.path for layer, r in measured if abs(r - 1) <= DEFAULT_TOLERANCE]
     status = "confirmed" if still else "not-confirmed"
     return RuntimeEvidence(status, (("weight_std_over_default", [_r(r) for r in ratios]),
                                     ("on_default", still)),
                            f"weight std / PyTorch default 1/√(3·fan_in) = "
                            f"{', '.join(fmt(r) for r in ratios[:4])} "
-                           f"({len(still)} of {len(present)} still on the default)")
+                           f"({len(still)} of {len(measured)} still on the default)")
 
 
 def measure_padding(run: ModelRun, paths: list[str]) -> RuntimeEvidence:
@@ -393,6 +399,8 @@ def evidence_for(finding: Finding, runs: list[ModelRun],
             pairs = (("model", run.label), *found_evidence.evidence)
             return RuntimeEvidence(found_evidence.status, tuple(
                 (k, json_safe(v)) for k, v in pairs), found_evidence.summary)
+    if measure is None:  # not reached: confirm_params.evidence answers each of its CODES
+        return None
     if finding.code in FORWARD_CODES and not run.ran:
         return RuntimeEvidence("not-run", (("model", run.label),),
                                f"{run.label}: {run.note or 'no forward pass'}, so the signal "

@@ -5,6 +5,7 @@ finding marked on the layers it names."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from initlint.core.findings import Finding
 from initlint.runtime.confirm import expand_all, locate, parse_subject
@@ -25,14 +26,15 @@ def require_matplotlib() -> None:
                                 "'initlint[plot]'") from None
 
 
-def _weights(run: ModelRun) -> list[LayerStats]:
-    return [w for w in run.weight_layers() if w.driven_std is not None]
+def _weights(run: ModelRun) -> list[tuple[LayerStats, float]]:
+    """The weight layers whose input-driven std was measured, each with that std."""
+    return [(w, std) for w in run.weight_layers() if (std := w.driven_std) is not None]
 
 
 def badness(run: ModelRun, marks: dict[str, list[str]]) -> float:
     """How far the model's signal strays from its reference (findings first)."""
     reference = run.reference_std or 1.0
-    spread = max((abs(math.log(max(w.driven_std, 1e-12) / reference)) for w in _weights(run)),
+    spread = max((abs(math.log(max(std, 1e-12) / reference)) for _, std in _weights(run)),
                  default=0.0)
     return spread + (100.0 if marks else 0.0)
 
@@ -58,28 +60,28 @@ def _panel(axis, run: ModelRun, marks: dict[str, list[str]]) -> None:
     reference = run.reference_std or 1.0
     weights = _weights(run)
     xs = list(range(1, len(weights) + 1))
-    axis.plot(xs, [max(w.driven_std / reference, 1e-12) for w in weights],
+    axis.plot(xs, [max(std / reference, 1e-12) for _, std in weights],
               marker="." if len(xs) < 60 else None, linewidth=1, label="weight layers")
     for stream in run.streams:
         found = points(run.layers, stream)
         block_end = {layer.path: layer.end for layer in run.layers}
-        place = [sum(1 for w in weights if w.end <= block_end.get(p.block, 0)) + 0.5
+        place = [sum(1 for w, _ in weights if w.end <= block_end.get(p.block, 0)) + 0.5
                  if p.side == "out" else 0.5 for p in found]
         axis.plot(place, [max((p.std or 0) / reference, 1e-12) for p in found],
                   color="tab:orange", linewidth=1.2, marker="s", markersize=2,
                   label="residual stream" if stream is run.streams[0] else None)
     labelled: set[str] = set()
-    for index, layer in enumerate(weights, 1):
+    for index, (layer, std) in enumerate(weights, 1):
         block = next((path for path in marks if layer.path == path or
                       layer.path.startswith(path + ".")), None)
         if block is None:
             continue
-        axis.plot([index], [max(layer.driven_std / reference, 1e-12)], "o",
+        axis.plot([index], [max(std / reference, 1e-12)], "o",
                   color="tab:red", markersize=6, fillstyle="none")
         label = ",".join(sorted(set(marks[block])))
         if label not in labelled:  # once per finding: the first layer it names
             labelled.add(label)
-            axis.annotate(label, (index, layer.driven_std / reference), fontsize=6,
+            axis.annotate(label, (index, std / reference), fontsize=6,
                           color="tab:red", xytext=(2, 4), textcoords="offset points")
     axis.set_yscale("log")
     axis.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
@@ -87,7 +89,8 @@ def _panel(axis, run: ModelRun, marks: dict[str, list[str]]) -> None:
     axis.tick_params(labelsize=6)
 
 
-def figure_for(runs: list[ModelRun], findings: list[Finding] = (), path: str | None = None):
+def figure_for(runs: list[ModelRun], findings: Sequence[Finding] = (),
+               path: str | None = None):
     """The figure (one panel per model, the worst MAX_PANELS), saved to ``path`` if given."""
     require_matplotlib()
     import matplotlib.pyplot as plt
@@ -122,7 +125,7 @@ def figure_for(runs: list[ModelRun], findings: list[Finding] = (), path: str | N
     return figure
 
 
-def write_plot(runs: list[ModelRun], path: str, findings: list[Finding] = ()) -> None:
+def write_plot(runs: list[ModelRun], path: str, findings: Sequence[Finding] = ()) -> None:
     require_matplotlib()
     import matplotlib
 

@@ -143,10 +143,10 @@ class ModelRun:
 
     def grad_ratio(self) -> float | None:
         """Gradient norm of the first weight layer over that of the last."""
-        layers = [w for w in self.weight_layers() if w.grad_norm is not None]
-        if len(layers) < 2 or not layers[-1].grad_norm:
+        norms = [w.grad_norm for w in self.weight_layers() if w.grad_norm is not None]
+        if len(norms) < 2 or not norms[-1]:
             return None
-        return layers[0].grad_norm / layers[-1].grad_norm
+        return norms[0] / norms[-1]
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ def streams_of(model: Any, layers: tuple[LayerStats, ...] = ()) -> tuple[tuple[s
         calls = first_calls(layers)
 
         def residual(group: tuple[str, ...]) -> bool:
-            carries = sorted(calls[p].carry for p in group if p in calls and
-                             calls[p].carry is not None)
+            measured = [calls[p].carry for p in group if p in calls]
+            carries = sorted(c for c in measured if c is not None)
             return bool(carries) and carries[len(carries) // 2] >= RESIDUAL_CARRY
 
         groups = [g for g in groups if residual(g)]

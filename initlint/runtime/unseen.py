@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 
 from initlint.checks.selection import enabled_codes
 from initlint.checks.suppress import suppress
@@ -83,25 +84,26 @@ def _finding(run: ModelRun, code: str, message: str, why: str, evidence: tuple,
 
 def init_of(layers: list[LayerStats]) -> str:
     """The init the weights were drawn with, read from their std against each fan rule."""
-    named = Counter()
-    fixed: list[LayerStats] = []
+    named: Counter[str] = Counter()
+    fixed: list[tuple[float, float]] = []  # (weight std, He's std) of the layers off every rule
     for layer in layers:
-        if not layer.weight_std or not layer.fan_in:
+        std, he = layer.weight_std, layer.he_std
+        if not std or he is None:  # he_std is None exactly when fan_in is unknown or 0
             continue
         for name, expected in (("PyTorch's default kaiming_uniform_(a=√5)", layer.default_std),
-                               ("He (kaiming, gain √2)", layer.he_std),
+                               ("He (kaiming, gain √2)", he),
                                ("xavier", layer.xavier_std)):
-            if expected and abs(layer.weight_std / expected - 1) <= INIT_TOLERANCE:
+            if expected and abs(std / expected - 1) <= INIT_TOLERANCE:
                 named[name] += 1
                 break
         else:
-            fixed.append(layer)
+            fixed.append((std, he))
     if fixed:  # one std for every fan (normal_(std=0.02)): name the std and its He ratio
-        stds = sorted(layer.weight_std for layer in fixed)
-        middle = fixed[len(fixed) // 2]
+        stds = sorted(std for std, _ in fixed)
+        middle_std, middle_he = fixed[len(fixed) // 2]
         what = (f"a fixed std {fmt(stds[len(stds) // 2])}" if stds[-1] <= 1.2 * stds[0]
             else "stds off every fan rule")
-        named[f"{what} (×{fmt(middle.weight_std / middle.he_std)} of He)"] += len(fixed)
+        named[f"{what} (×{fmt(middle_std / middle_he)} of He)"] += len(fixed)
     if not named:
         return "an unknown init"
     name, count = named.most_common(1)[0]
@@ -169,10 +171,12 @@ def chain_segments(run: ModelRun) -> list[list[LayerStats]]:
 
 
 def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | None:
-    segments = [s for s in chain_segments(run) if len(s) >= config.min_depth and
-                s[0].driven_std]
-    for chain in segments:
-        ratio = chain[-1].driven_std / chain[0].driven_std
+    for chain in chain_segments(run):
+        first, last = chain[0].driven_std, chain[-1].driven_std
+        # chain_segments keeps measured layers only (last is never None); a 0 has no ratio
+        if len(chain) < config.min_depth or not first or last is None:
+            continue
+        ratio = last / first
         if DISCOVER_COLLAPSE <= ratio <= DISCOVER_GROWTH:
             continue
         shrinking = ratio < 1
@@ -218,10 +222,12 @@ def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | No
 def compounding(stream: list[Point]) -> float | None:
     """Per-block growth of the stream over its second half (None: too short)."""
     outs = [p.std for p in stream if p.side == "out"]
-    if len(outs) < MIN_BLOCKS or not outs[len(outs) // 2 - 1] or outs[-1] is None:
+    if len(outs) < MIN_BLOCKS:
         return None
-    half = outs[len(outs) // 2 - 1]
-    return (outs[-1] / half) ** (1 / (len(outs) - len(outs) // 2))
+    half, last = outs[len(outs) // 2 - 1], outs[-1]
+    if not half or last is None:
+        return None
+    return (last / half) ** (1 / (len(outs) - len(outs) // 2))
 
 
 def _branch_last_layers(run: ModelRun, blocks: list[str]) -> list[LayerStats]:
@@ -238,9 +244,12 @@ def _streams(run: ModelRun, files: dict[str, str]) -> Finding | None:
     for stream in run.streams:
         found = points(run.layers, stream)
         per_block = compounding(found)
-        if per_block is None or not found[0].std:
+        if per_block is None:  # too short (past here, found holds MIN_BLOCKS outputs)
             continue
-        growth = found[-1].std / found[0].std
+        first, last = found[0].std, found[-1].std
+        if not first or last is None:  # last is set: the output compounding read last
+            continue
+        growth = last / first
         if growth <= DISCOVER_GROWTH or per_block < COMPOUNDING:
             continue
         blocks = [p.block for p in found if p.side == "out"]
@@ -280,7 +289,7 @@ def api_norm_types() -> frozenset[str]:
 
 
 def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: StaticView,
-                        config: Config, files: list[str] = ()) -> list[Finding]:
+                        config: Config, files: Sequence[str] = ()) -> list[Finding]:
     """New findings for what the measurements show and no static finding explains."""
     enabled = enabled_codes(config)
     by_abs = {os.path.abspath(f): f for f in [*files, *view.facts]}
