@@ -13,6 +13,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
+from types import FrameType
 from typing import Any
 
 from initlint.core import torch_api as api
@@ -123,7 +124,7 @@ class InitTrace:
 
 def _user_frame(depth: int = 2) -> str | None:
     """The user function that asked for the write, or None for torch's own default init."""
-    frame = sys._getframe(depth)
+    frame: FrameType | None = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename.replace("\\", "/")
         if (name.endswith(("torch/nn/init.py", "torch/_tensor.py", "torch/overrides.py"))

@@ -186,12 +186,13 @@ def _plans_for(module: Any, batch: int) -> list[InputPlan]:
         shape = (b, t, module.input_size) if module.batch_first else (t, b, module.input_size)
         return [InputPlan(shape)]
     if isinstance(module, nn.LayerNorm):
-        shape = tuple(module.normalized_shape)
-        return [InputPlan((b, *shape)), InputPlan((b, t, *shape))]
+        normalized = tuple(module.normalized_shape)
+        return [InputPlan((b, *normalized)), InputPlan((b, t, *normalized))]
     if isinstance(module, nn.BatchNorm1d):
         return [InputPlan((b, module.num_features)), InputPlan((b, module.num_features, 64))]
     if isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)):
-        channels = getattr(module, "num_features", None) or module.num_channels
+        channels = (module.num_channels if isinstance(module, nn.GroupNorm)
+                    else module.num_features)
         return [InputPlan((b, channels, s, s)) for s in SIZES[2]]
     if isinstance(module, nn.BatchNorm3d):
         return [InputPlan((b, module.num_features, s, s, s)) for s in SIZES[3]]
@@ -350,7 +351,7 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
     if use_meta and target is None and sum(p.numel() for p in model.parameters()) >= META_ABOVE:
         target = model  # through functional_call on meta copies
     accepted: InputPlan | None = None
-    first_error = None
+    first_error: BaseException | None = None
     counted: dict[InputPlan, int] = {}  # bytes each meta trial created: the estimate, free
     wanted = 0  # an image side that would keep the maps ≥ MIN_MAP, from the last trial
     for plan in plans:
@@ -376,6 +377,8 @@ def _accepted_input(model: Any, batch: int, device: Any, meta_model: Any,
     if target is not None:  # meta could not run it: for real
         return _accepted_input(model, batch, device, None, use_meta=False)
     tried = ", ".join(p.describe() for p in plans[:4]) + ("…" if len(plans) > 4 else "")
+    # nothing accepted: no plan was skipped (a skip follows an accepted one), so all failed
+    assert first_error is not None
     from initlint.runtime.loader import one_line
 
     raise NoInputError(f"forward() failed on every input tried ({tried}): "

@@ -39,9 +39,7 @@ def _first(value: Any):
     return next(tensors(value), None)
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
-    if value is None:
-        return None
+def _round(value: float, digits: int = 4) -> float:
     return float(f"{value:.{digits}g}")
 
 
@@ -50,7 +48,8 @@ class Recorder:
 
     def __init__(self, model: Any):
         self.counter = itertools.count()
-        self.open: dict[int, list[int]] = {}
+        # id(module) → (call number, its input's basic_numbers) per call still running
+        self.open: dict[int, list[tuple[int, dict[str, Any] | None]]] = {}
         self.calls: list[dict[str, Any]] = []
         self.handles = []
         self.names = {}

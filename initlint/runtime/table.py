@@ -8,6 +8,7 @@ the model (module paths, class names, reasons) are printed through ``printable``
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from initlint.report import escape
 from initlint.runtime.confirm import fmt
@@ -72,7 +73,7 @@ def _labels(layers: tuple[LayerStats, ...]) -> list[str]:
     return out
 
 
-def _grid(rows: list[tuple[str, ...]]) -> list[str]:
+def _grid(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
             for r in rows]
