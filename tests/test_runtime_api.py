@@ -82,6 +82,31 @@ def test_inputs_synthesized_when_none_are_given():
     assert report.findings == ()
 
 
+class DeadAfterFour(nn.Module):
+    """Eight Linear+relu layers; a bias of -100 kills every unit of the fourth, so what
+    reaches the end is the bias alone: an input-driven std of exactly 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(32, 32) for _ in range(8))
+        with torch.no_grad():
+            self.layers[3].bias.fill_(-100.0)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+
+
+def test_a_signal_that_dies_to_zero_is_a_discovered_collapse():
+    torch.manual_seed(0)
+    report = initlint.inspect(DeadAfterFour(), torch.randn(16, 32))  # was ZeroDivisionError
+    assert report.run.weight_layers()[-1].driven_std == 0
+    [finding] = report.findings
+    assert finding.code == "INI101" and "collapses ×0 through 8 weight layers" in finding.message
+    assert dict(finding.runtime.evidence)["ratio"] == 0
+
+
 def test_plot_on_request(tmp_path):
     pytest.importorskip("matplotlib")
     report = initlint.inspect(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)),

@@ -31,6 +31,7 @@ from initlint.runtime.confirm import (
     DISCOVER_GROWTH,
     fmt,
     json_safe,
+    per_step,
 )
 from initlint.runtime.confirm import parse_subject as _parse
 from initlint.runtime.results import LayerStats, ModelRun
@@ -186,8 +187,7 @@ def _chain(run: ModelRun, config: Config, files: dict[str, str]) -> Finding | No
         name = run.label.rsplit(".", 1)[-1]
         layers = f"{chain[0].path} → {chain[-1].path}"
         verb = "collapses" if shrinking else "grows"
-        factor = f"÷{fmt(1 / ratio)}" if shrinking else f"×{fmt(ratio)}"
-        step = f"÷{fmt(1 / per_layer)}" if shrinking else f"×{fmt(per_layer)}"
+        factor, step = per_step(ratio), per_step(per_layer)  # ×0 when the signal died
         signal = chain[-1].signal
         summary = (f"input-driven std {fmt(chain[0].driven_std)} → {fmt(chain[-1].driven_std)}"
                    f" over {len(chain)} weight layers ({step} per layer); with the bias the "
