@@ -147,7 +147,8 @@ def _lock(fd: int, path: str, deadline: float) -> None:
 
 
 def _read(fd: int, path: str, info: os.stat_result) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = os.read(fd, max(info.st_size - size, 0) + 65536)
         if not chunk:

@@ -116,8 +116,11 @@ class Rewriter:
             raise CannotApplyError(f"no isinstance({var}, ...) dispatch around the statement")
         return best
 
-    def _wrap_range(self, first: cst.CSTNode, change: Wrap, edits: dict) -> None:
+    def _wrap_range(self, first: cst.CSTNode, change: Wrap,
+                    edits: dict[int, list[Planned]]) -> None:
         """Carry the siblings from ``first`` to the one at ``through`` into one block."""
+        if change.through is None:
+            raise CannotApplyError("a range wrap names no last statement")
         last = self.find(Node(change.through, "stmt"))
         for block in self._blocks:
             body = list(getattr(block, "body", ()))
@@ -134,7 +137,7 @@ class Rewriter:
 
     def apply(self, changes: Sequence[Change]) -> str:
         """The file's text after ``changes`` (raises :class:`CannotApplyError`)."""
-        edits: dict[int, list[Change]] = {}
+        edits: dict[int, list[Planned]] = {}
         targets: dict[int, cst.CSTNode] = {}
         imports: list[Import] = []
         for change in changes:
@@ -233,11 +236,16 @@ class _Land:
         self.moved = moved
 
 
+#: What the transformer applies at a node: a rule's change, or the marks a change leaves
+#: where its statements land (a move, a range wrap).
+Planned = Change | _Land | _Carry | _Gather
+
+
 class _Transformer(cst.CSTTransformer):
     """Rewrites the nodes named by the changes, leaves every other node as it was."""
 
     def __init__(self, module: cst.Module, edits: dict[int, list[Any]],
-                 ranges: dict[int, Any] | None = None, spans: list[Any] = ()):
+                 ranges: dict[int, Any] | None = None, spans: Sequence[Any] = ()):
         super().__init__()
         self.module = module
         self.edits = edits
@@ -328,6 +336,8 @@ class _Transformer(cst.CSTTransformer):
         if not all(isinstance(n, cst.BaseStatement) for n in nodes):
             raise CannotApplyError("only statements can be wrapped")
         shell = statements(self.module, f"{header}:\n    pass")[0]
+        if not isinstance(shell, cst.BaseCompoundStatement):
+            raise CannotApplyError(f"{header!r} does not open a block")
         inner = [nodes[0].with_changes(leading_lines=()), *nodes[1:]]
         return shell.with_changes(leading_lines=nodes[0].leading_lines,
                                   body=shell.body.with_changes(body=inner))
@@ -466,7 +476,8 @@ def _binds(stmt: cst.BaseStatement, wanted: Import) -> bool:
             head, _, last = wanted.module.rpartition(".")
             if cst.Module([]).code_for_node(small.module) == head:
                 for alias in small.names:
-                    bound = alias.asname.name.value if alias.asname else alias.name.value
+                    target = alias.asname.name if alias.asname else alias.name
+                    bound = target.value if isinstance(target, cst.Name) else ""
                     if alias.name.value == last and bound == wanted.alias:
                         return True
     return False
