@@ -35,11 +35,11 @@ def _count_to(body: list[ast.stmt], count: Any, stmt: ast.stmt, fold: Fold,
             return count
         if isinstance(node, ast.For):
             inner: Any = UNKNOWN
-            if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
-                    and len(node.iter.args) == 1:
+            if (isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range"
+                    and len(node.iter.args) == 1):
                 n = fold(node.iter.args[0], env)
-                inner = n * count if isinstance(n, int) and isinstance(count, int) \
-                    else UNKNOWN
+                inner = (n * count if isinstance(n, int) and isinstance(count, int)
+                         else UNKNOWN)
             found = _count_to(node.body, inner, stmt, fold, env)
             if found is not None:
                 return found

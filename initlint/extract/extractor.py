@@ -169,8 +169,10 @@ def _plain_attrs(attrs: dict[str, Any], node: ast.ClassDef) -> tuple[tuple[str, 
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for stmt in item.body:
                 for sub in flat_statements(stmt):
-                    targets = sub.targets if isinstance(sub, ast.Assign) else \
-                        [sub.target] if isinstance(sub, (ast.AugAssign, ast.AnnAssign)) else []
+                    targets = (sub.targets if isinstance(sub, ast.Assign)
+                               else [sub.target] if isinstance(sub, (ast.AugAssign,
+                                                                     ast.AnnAssign))
+                               else [])
                     for target in targets:
                         name = self_attr(target)
                         if name is not None:

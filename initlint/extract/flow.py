@@ -63,9 +63,9 @@ class FlowReader:
                 env[stmt.target.id] = _merge_paths([env.get(stmt.target.id, []), other])
             elif isinstance(stmt, ast.Return) and stmt.value is not None:
                 value = stmt.value
-                elts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else \
-                    [v for v in value.values if v is not None] if isinstance(value, ast.Dict) \
-                    else [value]
+                elts = (value.elts if isinstance(value, (ast.Tuple, ast.List)) else
+                        [v for v in value.values if v is not None] if isinstance(value, ast.Dict)
+                        else [value])
                 outputs += [self._path(e, env, aliases, by_name) for e in elts]
             elif isinstance(stmt, (ast.For, ast.AsyncFor)):
                 self._flow_loop(stmt, env, aliases, by_name, outputs)
@@ -81,8 +81,8 @@ class FlowReader:
         """``for layer in self.layers: x = act(layer(x))`` repeats the body once per layer."""
         source = self_attr(stmt.iter)
         layer = by_name.get(f"{source}.*") if source else None
-        if isinstance(stmt.target, ast.Name) and layer is not None \
-                and isinstance(layer.count, int) and 0 < layer.count <= 64:
+        if (isinstance(stmt.target, ast.Name) and layer is not None
+                and isinstance(layer.count, int) and 0 < layer.count <= 64):
             inner = {**aliases, stmt.target.id: layer.name}
             for _ in range(layer.count):
                 self._flow_block(stmt.body, env, inner, by_name, outputs)
@@ -100,8 +100,8 @@ class FlowReader:
             return list(env.get(node.id, []))
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and self_attr(func) is None \
-                    and self.names.qualify(func) is None:
+            if (isinstance(func, ast.Attribute) and self_attr(func) is None
+                    and self.names.qualify(func) is None):
                 base = self._path(func.value, env, aliases, by_name)  # x.relu(), x.view(...)
             else:
                 positional = [a for a in node.args if not isinstance(a, ast.Starred)]

@@ -196,22 +196,22 @@ class LayerReader:
                     if isinstance(stmt.value, (ast.List, ast.Tuple)):
                         _remember_list(local_calls, target.id, stmt.value.elts, False,
                                        loop_count(fn, stmt, self.names.value, env))
-        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
-                and isinstance(stmt.value, (ast.List, ast.Tuple)):
+        elif (isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name)
+                and isinstance(stmt.value, (ast.List, ast.Tuple))):
             _remember_list(local_calls, stmt.target.id, stmt.value.elts, True,
                            loop_count(fn, stmt, self.names.value, env))
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             call = stmt.value
-            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) \
-                    and call.args and call.func.attr in ("append", "extend"):
-                items = call.args[0].elts if call.func.attr == "extend" and \
-                    isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
+            if (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+                    and call.args and call.func.attr in ("append", "extend")):
+                items = (call.args[0].elts if call.func.attr == "extend" and
+                         isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1])
                 loop = enclosing_for(fn, stmt)
-                if loop is not None and call.func.attr == "append" \
-                        and isinstance(loop.target, ast.Name) and isinstance(items[0], ast.Name) \
-                        and items[0].id == loop.target.id \
-                        and isinstance(loop.iter, (ast.List, ast.Tuple)) \
-                        and not any(isinstance(e, ast.Starred) for e in loop.iter.elts):
+                if (loop is not None and call.func.attr == "append"
+                        and isinstance(loop.target, ast.Name) and isinstance(items[0], ast.Name)
+                        and items[0].id == loop.target.id
+                        and isinstance(loop.iter, (ast.List, ast.Tuple))
+                        and not any(isinstance(e, ast.Starred) for e in loop.iter.elts)):
                     # ``for layer in (nn.Linear(...), nn.ReLU(), ...): layers.append(layer)``
                     _remember_list(local_calls, call.func.value.id, list(loop.iter.elts), True,
                                    loop_count(fn, loop, self.names.value, env))
@@ -426,13 +426,13 @@ class LayerReader:
                           chains: list[Chain]) -> list[FlowStep]:
         """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
         list) adds its layers, in order when every loop that filled it has a known length."""
-        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and len(value.generators) == 1 \
-                and isinstance(value.generators[0].target, ast.Name) \
-                and isinstance(value.generators[0].iter, (ast.List, ast.Tuple)) \
-                and not value.generators[0].ifs:
+        if (isinstance(value, (ast.ListComp, ast.GeneratorExp)) and len(value.generators) == 1
+                and isinstance(value.generators[0].target, ast.Name)
+                and isinstance(value.generators[0].iter, (ast.List, ast.Tuple))
+                and not value.generators[0].ifs):
             value = unrolled(value)  # one child per element of a literal iterable
-        if isinstance(value, (ast.List, ast.Tuple)) \
-                and not any(isinstance(e, ast.Starred) for e in value.elts):
+        if (isinstance(value, (ast.List, ast.Tuple))
+                and not any(isinstance(e, ast.Starred) for e in value.elts)):
             steps: list[FlowStep] = []
             for position, elt in enumerate(value.elts):
                 child = _join(name, str(position))
@@ -446,8 +446,8 @@ class LayerReader:
                                                                               ast.Call):
             gen = value.generators[0]
             count: Any = UNKNOWN
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
+            if (isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range"
+                    and len(gen.iter.args) == 1):
                 count = self.names.value(gen.iter.args[0], env)
             found, inner = self._layer_from_expr(_join(name, "*"), value.elt, env, local_calls)
             if found:
@@ -496,16 +496,16 @@ class LayerReader:
                 return found, inner
             if exact:
                 return self._list_children(name, listed, env, local_calls)
-        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1 \
-                and isinstance(expr.generators[0].target, ast.Name) \
-                and isinstance(expr.generators[0].iter, (ast.List, ast.Tuple)) \
-                and not expr.generators[0].ifs:
+        if (isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1
+                and isinstance(expr.generators[0].target, ast.Name)
+                and isinstance(expr.generators[0].iter, (ast.List, ast.Tuple))
+                and not expr.generators[0].ifs):
             return self._list_children(name, unrolled(expr), env, local_calls)
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and isinstance(expr.elt, ast.Call):
             count: Any = UNKNOWN
             gen = expr.generators[0]
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
+            if (isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range"
+                    and len(gen.iter.args) == 1):
                 count = self.names.value(gen.iter.args[0], env)
             found, inner = self._layer_from_expr(f"{name}.*", expr.elt, env, local_calls)
             if found:
@@ -516,9 +516,9 @@ class LayerReader:
     def sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
         """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
         for node in ast.walk(init):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call) \
-                    and dotted(node.func.value.func) == "super":
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call)
+                    and dotted(node.func.value.func) == "super"):
                 fake = ast.Call(func=ast.Name("Sequential"), args=node.args, keywords=[])
                 ast.copy_location(fake, node)
                 env = self.names.param_defaults(init)

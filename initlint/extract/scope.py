@@ -135,11 +135,11 @@ class FileScope:
             return node.value
         if isinstance(node, ast.Name) and node.id in env:
             return env[node.id]
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and f"{node.value.id}.{node.attr}" in env:  # self.with_bias, set earlier
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and f"{node.value.id}.{node.attr}" in env):  # self.with_bias, set earlier
             return env[f"{node.value.id}.{node.attr}"]
-        if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) \
-                and (dotted(node.value) or "").split(".")[0] in env:
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute))
+                and (dotted(node.value) or "").split(".")[0] in env):
             # config.hidden_size / self.config.init_std on objects built with their defaults
             owner = self.value(node.value, env)
             if isinstance(owner, InstanceRef):
@@ -159,8 +159,8 @@ class FileScope:
                      for v in node.values]
             ok = all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in parts)
             return "".join(str(p) for p in parts) if ok else UNKNOWN
-        if isinstance(node, ast.Call) and dotted(node.func) == "getattr" \
-                and len(node.args) == 2:  # getattr(nn, f"BatchNorm{n}d")
+        if (isinstance(node, ast.Call) and dotted(node.func) == "getattr"
+                and len(node.args) == 2):  # getattr(nn, f"BatchNorm{n}d")
             owner = self.qualify(node.args[0])
             attr = self.value(node.args[1], env)
             if owner and isinstance(attr, str) and attr.isidentifier():
@@ -174,8 +174,8 @@ class FileScope:
                 if bool(result) == isinstance(node.op, ast.Or):
                     return result
             return result
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 \
-                and type(node.ops[0]) in _IDENTITY_TESTS:  # ``norm_layer is None``
+        if (isinstance(node, ast.Compare) and len(node.ops) == 1
+                and type(node.ops[0]) in _IDENTITY_TESTS):  # ``norm_layer is None``
             left, right = self.value(node.left, env), self.value(node.comparators[0], env)
             if left is UNKNOWN or right is UNKNOWN or not (is_plain(left) and is_plain(right)):
                 return UNKNOWN
@@ -187,12 +187,12 @@ class FileScope:
             if test is UNKNOWN or isinstance(test, (AttrOf, InstanceRef)):
                 return UNKNOWN
             return self.value(node.body if test else node.orelse, env)
-        if isinstance(node, ast.Call) and node.args and \
-                self.qualify(node.func) == "functools.partial":
+        if (isinstance(node, ast.Call) and node.args and
+                self.qualify(node.func) == "functools.partial"):
             held = self.value(node.args[0], env)  # partial(nn.GroupNorm, 32)
-            if isinstance(held, ClassRef) and not held.args and not held.kwargs \
-                    and not any(isinstance(a, ast.Starred) for a in node.args) \
-                    and all(k.arg for k in node.keywords):
+            if (isinstance(held, ClassRef) and not held.args and not held.kwargs
+                    and not any(isinstance(a, ast.Starred) for a in node.args)
+                    and all(k.arg for k in node.keywords)):
                 return ClassRef(held.qualname,
                                 tuple(self.value(a, env) for a in node.args[1:]),
                                 tuple((k.arg, self.value(k.value, env)) for k in node.keywords))
@@ -225,8 +225,8 @@ class FileScope:
                 return math.sqrt(arg) if arg >= 0 else UNKNOWN
             if self.qualify(node.func) == api.CALCULATE_GAIN and isinstance(arg, str):
                 return api.GAINS.get(arg, UNKNOWN)
-        if isinstance(node, ast.Call) and self.qualify(node.func) == api.CALCULATE_GAIN \
-                and node.args and isinstance(self.value(node.args[0], env), str):
+        if (isinstance(node, ast.Call) and self.qualify(node.func) == api.CALCULATE_GAIN
+                and node.args and isinstance(self.value(node.args[0], env), str)):
             name = self.value(node.args[0], env)
             if name == "leaky_relu" and len(node.args) > 1:
                 slope = self.value(node.args[1], env)

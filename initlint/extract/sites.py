@@ -31,8 +31,8 @@ class SiteReader:
         """``trunc_normal_(m.weight, std=.02)`` with a helper we cannot see into (timm's,
         a project's own): it writes that parameter somehow (style "helper", kind unknown)."""
         target = self.target(call.args[0], scope)
-        if target.base and target.attr in ("weight", "bias") and not target.copy \
-                and ref.rsplit(".", 1)[-1] not in ("isinstance", "hasattr", "getattr", "len"):
+        if (target.base and target.attr in ("weight", "bias") and not target.copy
+                and ref.rsplit(".", 1)[-1] not in ("isinstance", "hasattr", "getattr", "len")):
             return self.init_site(call, ref.rsplit(".", 1)[-1], "helper", scope, stmt, parent,
                                   target)
         return None
@@ -59,8 +59,8 @@ class SiteReader:
             arg_spans.append((name, self.pos.span(node)))
         for keyword in call.keywords:
             if keyword.arg and keyword.arg != "tensor":
-                key = _INPLACE_ALIASES.get(keyword.arg, keyword.arg) if style == "inplace" \
-                    else keyword.arg
+                key = (_INPLACE_ALIASES.get(keyword.arg, keyword.arg) if style == "inplace"
+                       else keyword.arg)
                 args.append((key, self.names.value(keyword.value, scope.env)))
                 arg_spans.append((key, self.pos.span(keyword.value)))
                 if keyword.arg == "gain":
@@ -229,8 +229,8 @@ def _Span(row: int, col: int, end_row: int, end_col: int) -> Span:  # noqa: N802
 
 
 def _gain_name(node: ast.AST, names: FileScope, scope: Scope) -> str:
-    if isinstance(node, ast.Call) and names.qualify(node.func, scope) == api.CALCULATE_GAIN \
-            and node.args:
+    if (isinstance(node, ast.Call) and names.qualify(node.func, scope) == api.CALCULATE_GAIN
+            and node.args):
         value = names.value(node.args[0], scope.env)
         return value if isinstance(value, str) else ""
     return ""
@@ -246,8 +246,8 @@ def _indexed_dotted(node: ast.AST) -> str | None:
             node = node.value
         elif isinstance(node, ast.Subscript):
             key = node.slice
-            if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub) \
-                    and isinstance(key.operand, ast.Constant):
+            if (isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub)
+                    and isinstance(key.operand, ast.Constant)):
                 parts.append(f"-{key.operand.value}")
             elif isinstance(key, ast.Constant) and isinstance(key.value, (int, str)):
                 parts.append(str(key.value))
@@ -269,11 +269,11 @@ def state_dict_walk(node: ast.AST) -> tuple[str, str] | None:
     """``m.state_dict()`` (its keys), ``.keys()``, ``.items()``, ``.values()`` → (``m``,
     which)."""
     kind = "keys"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args \
-            and node.func.attr in ("keys", "items", "values"):
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args
+            and node.func.attr in ("keys", "items", "values")):
         kind, node = node.func.attr, node.func.value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr == "state_dict" and not node.args:
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "state_dict" and not node.args):
         owner = dotted(node.func.value)
         return (owner, kind) if owner else None
     return None
@@ -287,8 +287,8 @@ def _state_dict_entry(node: ast.Subscript, scope: Scope) -> str | None:
         return None
     key = node.slice.id
     for binding in scope.loops.values():
-        if binding.source == "state_dict" and binding.name_var == key \
-                and binding.var != key and binding.receiver == walked[0]:
+        if (binding.source == "state_dict" and binding.name_var == key
+                and binding.var != key and binding.receiver == walked[0]):
             return binding.var
     return None
 

@@ -131,8 +131,8 @@ class StatementReader:
         for stmt in body:
             sites_before = len(self.sites)
             self._statement(stmt, scope)
-            if not _is_compound(stmt) and len(self.sites) == sites_before \
-                    and not _is_inert(stmt):
+            if (not _is_compound(stmt) and len(self.sites) == sites_before
+                    and not _is_inert(stmt)):
                 self._inits_only = False
             # ``if m.bias is None: return`` guards everything after it
             if isinstance(stmt, ast.If) and _exits(stmt.body) and not stmt.orelse:
@@ -224,16 +224,16 @@ class StatementReader:
     def _loop_binding(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> LoopBinding | None:
         iter_ = stmt.iter
         target = stmt.target
-        if isinstance(iter_, ast.Call) and isinstance(iter_.func, ast.Attribute) \
-                and iter_.func.attr in LOOP_SOURCES:
+        if (isinstance(iter_, ast.Call) and isinstance(iter_.func, ast.Attribute)
+                and iter_.func.attr in LOOP_SOURCES):
             receiver = dotted(iter_.func.value) or ""
             source = iter_.func.attr
             receiver_cls = self._receiver_class(iter_.func.value, scope)
             if isinstance(target, ast.Name):
                 return LoopBinding(target.id, source, receiver, function=scope.function,
                                    receiver_cls=receiver_cls)
-            if isinstance(target, ast.Tuple) and len(target.elts) == 2 \
-                    and all(isinstance(e, ast.Name) for e in target.elts):
+            if (isinstance(target, ast.Tuple) and len(target.elts) == 2
+                    and all(isinstance(e, ast.Name) for e in target.elts)):
                 name_var, var = target.elts[0].id, target.elts[1].id
                 return LoopBinding(var, source, receiver, name_var, function=scope.function,
                                    receiver_cls=receiver_cls)
@@ -247,8 +247,8 @@ class StatementReader:
                 return LoopBinding(names[1], "state_dict", owner, names[0],
                                    function=scope.function)
             if kind in ("keys", "values") and isinstance(target, ast.Name):
-                var, name_var = (f"{target.id}@state_dict", target.id) if kind == "keys" \
-                    else (target.id, "")
+                var, name_var = ((f"{target.id}@state_dict", target.id) if kind == "keys"
+                                 else (target.id, ""))
                 return LoopBinding(var, "state_dict", owner, name_var, function=scope.function)
         receiver = self_attr(iter_)
         if receiver is not None and isinstance(target, ast.Name):
@@ -401,23 +401,23 @@ class StatementReader:
             if value.op == "call" and value.args[0].op == "global":
                 return value.args[0].args[0]
             return ""
-        if isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) != "self" \
-                and self.names.qualify(node, scope):
+        if (isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) != "self"
+                and self.names.qualify(node, scope)):
             return "<global>"
         return ""
 
     def _function_ref(self, node: ast.AST, scope: Scope) -> str:
         """The qualified name a function-valued expression refers to, or ""."""
-        if isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial") \
-                and node.args:
+        if (isinstance(node, ast.Call) and (dotted(node.func) or "").endswith("partial")
+                and node.args):
             return self._function_ref(node.args[0], scope)
         if isinstance(node, ast.Lambda):
             return f"{scope.function or self.module}.<lambda:{node.lineno}:{node.col_offset}>"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in self.factories and node.func.id not in scope.shadowed:
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in self.factories and node.func.id not in scope.shadowed):
             return self.factories[node.func.id]  # make_init(0.02): the function it returns
-        if isinstance(node, ast.Attribute) and dotted(node.value) in ("self", "cls") \
-                and scope.cls:
+        if (isinstance(node, ast.Attribute) and dotted(node.value) in ("self", "cls")
+                and scope.cls):
             return f"{scope.cls}.{node.attr}"
         if isinstance(node, ast.Name) and node.id in scope.nested:
             return scope.nested[node.id]
