@@ -50,6 +50,8 @@ class LayerReader:
         self.tainted: set[str] = set()
 
     def init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+        """What ``__init__`` builds: (layers, parameters, chains, the statement index of each
+        layer, locals that are aliases of a registered submodule)."""
         layers: list[LayerFact] = []
         params: list[ParamFact] = []
         chains: list[Chain] = []
@@ -355,6 +357,8 @@ class LayerReader:
 
     def layer_fact(self, name: str, cls: str, call: ast.Call, env: dict[str, Any],
                     count: Any = 1) -> LayerFact:
+        """The fact of a layer class called with ``call`` (``name`` "" for a construction
+        outside ``__init__``)."""
         args = tuple(self.names.value(a, env) for a in call.args if not isinstance(a, ast.Starred))
         star = any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)

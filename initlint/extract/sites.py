@@ -39,6 +39,8 @@ class SiteReader:
 
     def init_site(self, call: ast.Call, func: str, style: str, scope: Scope, stmt: ast.stmt,
                   parent: ast.AST | None, target: Target | None = None) -> InitSite:
+        """The site of an init ``call`` (``style`` "init", "alias", "inplace", "helper");
+        ``target`` is read from its first argument unless given."""
         if style == "helper":
             params: tuple[str, ...] = ()
             arg_nodes: list[ast.expr] = []

@@ -81,6 +81,7 @@ class StatementReader:
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, prefix: str, cls: str,
                   env: dict[str, Any], outer: Scope | None = None) -> FunctionFacts:
+        """Read one function (nested ones and lambdas inside it too) into its facts."""
         qualname = f"{prefix}.{node.name}" if prefix else node.name
         params = tuple(a.arg for a in node.args.posonlyargs + node.args.args
                        + node.args.kwonlyargs)
