@@ -1,8 +1,8 @@
 """The signal paths of ``forward``, by data flow.
 
-Mixed into :class:`initlint.extract.extractor.Extractor` (it uses ``qualify`` and ``value``). Each
-returned value's path is the chain of module calls and activations that produced it from the
-inputs; two joined paths (``a + b``, ``cat``) end a plain chain.
+Each returned value's path is the chain of module calls and activations that produced it
+from the inputs; two joined paths (``a + b``, ``cat``) end a plain chain. Names are qualified
+and constants folded by the file's :class:`~initlint.extract.scope.FileScope`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from initlint.extract.astutil import names_in, self_attr
 from initlint.extract.facts import FlowStep, LayerFact
 from initlint.extract.imports import dotted
 from initlint.extract.layers import step_for_layer
+from initlint.extract.scope import FileScope
+from initlint.extract.tree_index import TreeIndex
 
 #: Tensor operations that pass the signal through without a learned scale.
 TRANSPARENT_CALLS = frozenset({
@@ -25,9 +27,13 @@ TRANSPARENT_CALLS = frozenset({
 
 
 class FlowReader:
-    """The forward-reading half of the extractor."""
+    """Reads the signal paths of one file's ``forward`` methods."""
 
-    def _forward_flow(self, fn: ast.FunctionDef, layers: list[LayerFact]):
+    def __init__(self, names: FileScope, index: TreeIndex):
+        self.names = names
+        self.index = index
+
+    def forward_flow(self, fn: ast.FunctionDef, layers: list[LayerFact]):
         """Signal paths of ``forward`` by data flow: each returned value's path is the chain
         of steps that produced it from the inputs (statement order alone would join
         parallel branches into one false chain)."""
@@ -57,9 +63,9 @@ class FlowReader:
                 env[stmt.target.id] = _merge_paths([env.get(stmt.target.id, []), other])
             elif isinstance(stmt, ast.Return) and stmt.value is not None:
                 value = stmt.value
-                elts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else \
-                    [v for v in value.values if v is not None] if isinstance(value, ast.Dict) \
-                    else [value]
+                elts = (value.elts if isinstance(value, (ast.Tuple, ast.List)) else
+                        [v for v in value.values if v is not None] if isinstance(value, ast.Dict)
+                        else [value])
                 outputs += [self._path(e, env, aliases, by_name) for e in elts]
             elif isinstance(stmt, (ast.For, ast.AsyncFor)):
                 self._flow_loop(stmt, env, aliases, by_name, outputs)
@@ -75,8 +81,8 @@ class FlowReader:
         """``for layer in self.layers: x = act(layer(x))`` repeats the body once per layer."""
         source = self_attr(stmt.iter)
         layer = by_name.get(f"{source}.*") if source else None
-        if isinstance(stmt.target, ast.Name) and layer is not None \
-                and isinstance(layer.count, int) and 0 < layer.count <= 64:
+        if (isinstance(stmt.target, ast.Name) and layer is not None
+                and isinstance(layer.count, int) and 0 < layer.count <= 64):
             inner = {**aliases, stmt.target.id: layer.name}
             for _ in range(layer.count):
                 self._flow_block(stmt.body, env, inner, by_name, outputs)
@@ -94,8 +100,8 @@ class FlowReader:
             return list(env.get(node.id, []))
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and self_attr(func) is None \
-                    and self.qualify(func) is None:
+            if (isinstance(func, ast.Attribute) and self_attr(func) is None
+                    and self.names.qualify(func) is None):
                 base = self._path(func.value, env, aliases, by_name)  # x.relu(), x.view(...)
             else:
                 positional = [a for a in node.args if not isinstance(a, ast.Starred)]
@@ -124,18 +130,20 @@ class FlowReader:
             if attr in by_name:
                 return [step_for_layer(by_name[attr], [])]
             return [FlowStep("opaque", attr)]
-        if isinstance(call.func, ast.Name) and not self.qualify(call.func):
+        if isinstance(call.func, ast.Name) and not self.names.qualify(call.func):
             return [FlowStep("module", call.func.id)]  # a loop variable over a ModuleList
-        qualified = self.qualify(call.func)
+        qualified = self.names.qualify(call.func)
         if qualified in api.SIGNAL_FACTORS:  # pooling, dropout, interpolate: a factor
             return [FlowStep("factor", qualified, params=self._factor_params(call))]
         if qualified in api.ACTIVATION_CALLABLES:
             slope = None
             if api.ACTIVATION_CALLABLES[qualified] == "leaky_relu":
-                slope = self.value(call.args[1], self.constants) if len(call.args) > 1 else 0.01
+                constants = self.names.constants
+                slope = (self.names.value(call.args[1], constants) if len(call.args) > 1
+                         else 0.01)
                 for k in call.keywords:
                     if k.arg == "negative_slope":
-                        slope = self.value(k.value, self.constants)
+                        slope = self.names.value(k.value, constants)
             return [FlowStep("act", api.ACTIVATION_CALLABLES[qualified], slope)]
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
@@ -150,9 +158,10 @@ class FlowReader:
 
     def _factor_params(self, call: ast.Call) -> tuple[tuple[str, object], ...]:
         """Literal arguments of a factor call: keywords, and the second positional as "1"."""
-        items = [(k.arg, self.value(k.value, self.constants)) for k in call.keywords if k.arg]
+        constants = self.names.constants
+        items = [(k.arg, self.names.value(k.value, constants)) for k in call.keywords if k.arg]
         if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred):
-            items.append(("1", self.value(call.args[1], self.constants)))
+            items.append(("1", self.names.value(call.args[1], constants)))
         return tuple(items)
 
 

@@ -1,22 +1,22 @@
 """Which submodules a class builds in ``__init__``, with their constructor arguments.
 
-Mixed into :class:`initlint.extract.extractor.Extractor` (it uses the extractor's ``qualify``,
-``value``, ``pos``, ``constants`` and ``helpers``): ``self.fc = nn.Linear(...)``,
-``nn.Sequential`` literals (also ``OrderedDict``, ``*[...]`` and local lists),
-``ModuleList`` comprehensions and ``.append`` loops, ``nn.Sequential`` subclasses, layer
-helper functions, and raw ``nn.Parameter`` attributes.
+``self.fc = nn.Linear(...)``, ``nn.Sequential`` literals (also ``OrderedDict``, ``*[...]``
+and local lists), ``ModuleList`` comprehensions and ``.append`` loops, ``nn.Sequential``
+subclasses, layer helper functions, and raw ``nn.Parameter`` attributes (read by
+:class:`~initlint.extract.params.ParamReader`). Values are folded by the file's
+:class:`~initlint.extract.scope.FileScope` as ``__init__`` runs with its defaults.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import copy
 from dataclasses import replace
 from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.extract.astutil import flat_statements, names_in, self_attr
+from initlint.extract.blocks import blocks_to, enclosing_for, loop_count, unrolled
 from initlint.extract.facts import (
     UNKNOWN,
     Chain,
@@ -25,6 +25,9 @@ from initlint.extract.facts import (
     ParamFact,
 )
 from initlint.extract.imports import dotted
+from initlint.extract.params import ParamReader
+from initlint.extract.scope import FileScope, Positions
+from initlint.extract.tree_index import TreeIndex
 from initlint.extract.values import ClassRef
 
 #: Python's own builtins (``len``, ``int``, ``max``...) return no module: a call of one that
@@ -33,25 +36,22 @@ _BUILTINS = frozenset(vars(builtins))
 
 
 class LayerReader:
-    """The layer-reading half of the extractor."""
+    """Reads what each class of one file builds in ``__init__``."""
 
-    def _layer_helpers(self) -> dict[str, ast.Call]:
-        """Module-level functions that just return a layer.
+    def __init__(self, names: FileScope, pos: Positions, tree: ast.Module, index: TreeIndex):
+        self.names = names
+        self.pos = pos
+        self.params = ParamReader(names, pos)
+        self.helpers, self.helper_defs = _layer_helpers(tree, index)
+        self.expanding: set[str] = set()  # helpers being expanded (no recursion)
+        # while one ``__init__`` is read: the names it assigned, and those whose value
+        # follows the constructor's arguments
+        self.rebound: set[str] = set()
+        self.tainted: set[str] = set()
 
-        ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
-        """
-        helpers: dict[str, ast.Call] = {}
-        self.helper_defs: dict[str, ast.FunctionDef] = {}
-        self.expanding: set[str] = set()
-        for node in self.tree.body:
-            if isinstance(node, ast.FunctionDef):
-                returns = self.index.function(node).returns
-                if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
-                    helpers[node.name] = returns[0].value
-                    self.helper_defs[node.name] = node
-        return helpers
-
-    def _init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+    def init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+        """What ``__init__`` builds: (layers, parameters, chains, the statement index of each
+        layer, locals that are aliases of a registered submodule)."""
         layers: list[LayerFact] = []
         params: list[ParamFact] = []
         chains: list[Chain] = []
@@ -60,11 +60,11 @@ class LayerReader:
         bound: dict[str, int] = {}  # local name → how many times it is assigned
         registered: dict[str, list[str]] = {}  # local name → the attributes it becomes
         env = dict(env)  # grows as __init__ runs: locals and self attributes get values
-        self.rebound: set[str] = set()
+        self.rebound = set()
         # names whose value follows the constructor's arguments (the linker rebinds
         # parameters per construction, not the locals computed from them)
-        self.tainted: set[str] = {a.arg for a in fn.args.posonlyargs + fn.args.args
-                                  + fn.args.kwonlyargs} - {"self"}
+        self.tainted = {a.arg for a in fn.args.posonlyargs + fn.args.args
+                        + fn.args.kwonlyargs} - {"self"}
         for index, stmt in enumerate(fn.body):
             for sub in flat_statements(stmt):
                 self._run_assignment(stmt, sub, env)
@@ -80,7 +80,8 @@ class LayerReader:
                             layers += found[0]
                             chains += found[1]
                             order += [(layer.name, index) for layer in found[0]]
-                            param = self._param_from_expr(name, sub.value, env)
+                            param = self.params.param_from_expr(name, sub.value, env,
+                                                                self.rebound)
                             if param is not None:
                                 params.append(replace(param, branched=not self._taken_by_default(
                                     stmt, sub, env)))
@@ -105,14 +106,14 @@ class LayerReader:
                         # ``self.layers.append(nn.Linear(...))`` in a loop over range(n)
                         found = self._layer_from_expr(f"{container}.*", call.args[0], env,
                                                       local_calls)
-                        count = _loop_count(fn, sub, self, env)
+                        count = loop_count(fn, sub, self.names.value, env)
                         found = [replace(f, count=count) if f.name == f"{container}.*" else f
                                  for f in found[0]], found[1]
                         layers += found[0]
                         chains += found[1]
                         order += [(layer.name, index) for layer in found[0]]
                     if func == "self.add_module" and len(call.args) == 2:
-                        key = self.value(call.args[0], env)
+                        key = self.names.value(call.args[0], env)
                         name = key if isinstance(key, str) else "?"
                         if isinstance(call.args[1], ast.Name):
                             registered.setdefault(call.args[1].id, []).append(name)
@@ -155,7 +156,7 @@ class LayerReader:
         for name, node in names:
             if not name or taken is False:
                 continue
-            value = self.value(node, env) if taken and node is not None else UNKNOWN
+            value = self.names.value(node, env) if taken and node is not None else UNKNOWN
             env[name] = value
             self.rebound.add(name)
             if value is UNKNOWN:  # nothing known to keep apart from the arguments
@@ -163,27 +164,21 @@ class LayerReader:
                 continue
             # what the value and the tests on its way read
             read_from = [node] if node is not None else []
-            read_from += [n.test for n, _ in _blocks_to(stmt, sub) or ()
+            read_from += [n.test for n, _ in blocks_to(stmt, sub) or ()
                           if isinstance(n, (ast.If, ast.While))]
             if _names_read(read_from) & self.tainted:
                 self.tainted.add(name)
             else:
                 self.tainted.discard(name)
 
-    def _not_rebound(self, env: dict[str, Any]) -> dict[str, Any]:
-        """``env`` without the locals ``__init__`` assigned: a name that is a constructor
-        parameter is read as a size, a local (``scale = torch.randn(...)``) is not."""
-        rebound = getattr(self, "rebound", set())
-        return {k: v for k, v in env.items() if k not in rebound} if rebound else env
-
     def _path_by_default(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> bool | None:
         """Does a construction with the defaults run ``sub``: yes, no, or unknown (a loop,
         a test that does not fold)."""
-        for node, block in _blocks_to(stmt, sub) or ():
+        for node, block in blocks_to(stmt, sub) or ():
             if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
                 return None
             if isinstance(node, ast.If):
-                test = self.value(node.test, env)
+                test = self.names.value(node.test, env)
                 if test is UNKNOWN or not isinstance(test, (bool, int, float, str, type(None))):
                     return None
                 if bool(test) != (block == "body"):
@@ -202,29 +197,29 @@ class LayerReader:
                     local_calls[target.id] = stmt.value
                     if isinstance(stmt.value, (ast.List, ast.Tuple)):
                         _remember_list(local_calls, target.id, stmt.value.elts, False,
-                                       _loop_count(fn, stmt, self, env))
-        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
-                and isinstance(stmt.value, (ast.List, ast.Tuple)):
+                                       loop_count(fn, stmt, self.names.value, env))
+        elif (isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name)
+                and isinstance(stmt.value, (ast.List, ast.Tuple))):
             _remember_list(local_calls, stmt.target.id, stmt.value.elts, True,
-                           _loop_count(fn, stmt, self, env))
+                           loop_count(fn, stmt, self.names.value, env))
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             call = stmt.value
-            if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) \
-                    and call.args and call.func.attr in ("append", "extend"):
-                items = call.args[0].elts if call.func.attr == "extend" and \
-                    isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1]
-                loop = _enclosing_for(fn, stmt)
-                if loop is not None and call.func.attr == "append" \
-                        and isinstance(loop.target, ast.Name) and isinstance(items[0], ast.Name) \
-                        and items[0].id == loop.target.id \
-                        and isinstance(loop.iter, (ast.List, ast.Tuple)) \
-                        and not any(isinstance(e, ast.Starred) for e in loop.iter.elts):
+            if (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+                    and call.args and call.func.attr in ("append", "extend")):
+                items = (call.args[0].elts if call.func.attr == "extend" and
+                         isinstance(call.args[0], (ast.List, ast.Tuple)) else call.args[:1])
+                loop = enclosing_for(fn, stmt)
+                if (loop is not None and call.func.attr == "append"
+                        and isinstance(loop.target, ast.Name) and isinstance(items[0], ast.Name)
+                        and items[0].id == loop.target.id
+                        and isinstance(loop.iter, (ast.List, ast.Tuple))
+                        and not any(isinstance(e, ast.Starred) for e in loop.iter.elts)):
                     # ``for layer in (nn.Linear(...), nn.ReLU(), ...): layers.append(layer)``
                     _remember_list(local_calls, call.func.value.id, list(loop.iter.elts), True,
-                                   _loop_count(fn, loop, self, env))
+                                   loop_count(fn, loop, self.names.value, env))
                     return
                 _remember_list(local_calls, call.func.value.id, list(items), True,
-                               _loop_count(fn, stmt, self, env))
+                               loop_count(fn, stmt, self.names.value, env))
 
     def _expand_helper(self, name: str, call: ast.Call, env: dict[str, Any]):
         """``self.net = make_mlp(64, depth=6)`` where ``make_mlp`` (in this file) returns an
@@ -234,9 +229,9 @@ class LayerReader:
         if helper is None or helper_name in self.expanding:
             return None
         returned = self.helpers[helper_name]
-        if self.qualify(returned.func) not in (api.SEQUENTIAL, api.MODULE_LIST):
+        if self.names.qualify(returned.func) not in (api.SEQUENTIAL, api.MODULE_LIST):
             return None
-        bound = self._param_defaults(helper)
+        bound = self.names.param_defaults(helper)
         positional = helper.args.posonlyargs + helper.args.args
         params = [a.arg for a in positional]
         # the expression each parameter holds: the call's argument, else its default
@@ -246,14 +241,14 @@ class LayerReader:
             if isinstance(arg, ast.Starred):
                 break
             given[param] = arg
-            bound[param] = self.value(arg, env)
+            bound[param] = self.names.value(arg, env)
         for keyword in call.keywords:
             if keyword.arg:
                 given[keyword.arg] = keyword.value
-                bound[keyword.arg] = self.value(keyword.value, env)
+                bound[keyword.arg] = self.names.value(keyword.value, env)
         local_calls: dict[str, ast.expr] = {
             "()" + param: expr for param, expr in given.items()
-            if isinstance(expr, (ast.Name, ast.Attribute)) and self.qualify(expr)}
+            if isinstance(expr, (ast.Name, ast.Attribute)) and self.names.qualify(expr)}
         for stmt in helper.body:
             for sub in flat_statements(stmt):
                 self._track_local(sub, helper, bound, local_calls)
@@ -296,9 +291,9 @@ class LayerReader:
         if cls is None:
             local = expr.func.id if isinstance(expr.func, ast.Name) else ""
             # ``norm_layer = norm_layer or partial(nn.GroupNorm, 4)`` then ``norm_layer(c)``
-            held = env.get(local, UNKNOWN) if local in getattr(self, "rebound", ()) else UNKNOWN
+            held = env.get(local, UNKNOWN) if local in self.rebound else UNKNOWN
             if held is UNKNOWN:  # not tracked as __init__ ran: the name's last assignment
-                held = self.value(local_calls.get(local, expr.func), env)
+                held = self.names.value(local_calls.get(local, expr.func), env)
         if isinstance(held, ClassRef):  # norm_layer(c), getattr(nn, f"BatchNorm{n}d")(c)
             cls = held.qualname
             cls_param = expr.func.id if isinstance(expr.func, ast.Name) and not (
@@ -310,7 +305,7 @@ class LayerReader:
             # ``self.norm = norm_layer(c)`` with a class we cannot know: a submodule of
             # unknown class, so rules stay unsure about it instead of reading it as absent
             cls = ""
-        layer = self._layer_fact(name, cls, expr, env)
+        layer = self.layer_fact(name, cls, expr, env)
         if isinstance(held, ClassRef) and (held.args or held.kwargs):
             layer = replace(layer, args=held.args + layer.args,
                             kwargs=held.kwargs + layer.kwargs)
@@ -335,58 +330,60 @@ class LayerReader:
                         local_calls: dict[str, ast.expr]):
         """``weight_norm(nn.Linear(...), name="weight")``: the inner layer, marked with the
         wrapper that recomputes its parameter (INI209)."""
-        wrapper = self.qualify(call.func)
+        wrapper = self.names.qualify(call.func)
         if wrapper not in api.REPARAM_WRAPPERS or not call.args:
             return None
         layers, chains = self._layer_from_expr(name, call.args[0], env, local_calls)
         if not layers or layers[0].name != name:
             return None
-        param = next((self.value(k.value, env) for k in call.keywords if k.arg == "name"),
-                     self.value(call.args[1], env) if len(call.args) > 1 else "weight")
+        param = next((self.names.value(k.value, env) for k in call.keywords if k.arg == "name"),
+                     self.names.value(call.args[1], env) if len(call.args) > 1 else "weight")
         layers[0] = replace(layers[0], reparam=wrapper,
                             reparam_name=param if isinstance(param, str) else "")
         return layers, chains
 
     def _class_of_call(self, call: ast.Call) -> str | None:
         func = call.func
-        qualified = self.qualify(func)
+        qualified = self.names.qualify(func)
         if qualified is None:
             return None
         name = dotted(func) or ""
         if name in self.helpers and "." not in name:
             inner = self.helpers[name]
-            inner_cls = self.qualify(inner.func)
+            inner_cls = self.names.qualify(inner.func)
             if inner_cls in api.LAYERS:
                 return inner_cls
         return qualified
 
-    def _layer_fact(self, name: str, cls: str, call: ast.Call, env: dict[str, Any],
+    def layer_fact(self, name: str, cls: str, call: ast.Call, env: dict[str, Any],
                     count: Any = 1) -> LayerFact:
-        args = tuple(self.value(a, env) for a in call.args if not isinstance(a, ast.Starred))
+        """The fact of a layer class called with ``call`` (``name`` "" for a construction
+        outside ``__init__``)."""
+        args = tuple(self.names.value(a, env) for a in call.args if not isinstance(a, ast.Starred))
         star = any(isinstance(a, ast.Starred) for a in call.args) or any(
             k.arg is None for k in call.keywords)
-        kwargs = tuple((k.arg, self.value(k.value, env)) for k in call.keywords if k.arg)
-        known = getattr(self, "rebound", set()) - getattr(self, "tainted", set())
+        kwargs = tuple((k.arg, self.names.value(k.value, env)) for k in call.keywords if k.arg)
+        known = self.rebound - self.tainted
         from_params = tuple(k.arg for k in call.keywords if k.arg and isinstance(k.value, ast.Name)
-                            and k.value.id not in self.constants and k.value.id not in known)
+                            and k.value.id not in self.names.constants and k.value.id not in known)
         from_params += tuple(str(i) for i, a in enumerate(call.args)
-                             if isinstance(a, ast.Name) and a.id not in self.constants
+                             if isinstance(a, ast.Name) and a.id not in self.names.constants
                              and a.id not in known)
         name_ = dotted(call.func) or ""
         if name_ in self.helpers and "." not in name_:
             # a helper like conv3x3(): its own keywords are what the layer gets
             inner = self.helpers[name_]
-            inner_kwargs = tuple((k.arg, self.value(k.value, self.constants))
+            inner_kwargs = tuple((k.arg, self.names.value(k.value, self.names.constants))
                                  for k in inner.keywords if k.arg)
             kwargs = inner_kwargs + kwargs
             args, star = (), True
-        rebound = getattr(self, "rebound", set())  # locals of __init__, not its parameters
+        rebound = self.rebound  # locals of __init__, not its parameters
         param_args = tuple((k.arg, k.value.id) for k in call.keywords if k.arg
                            and isinstance(k.value, ast.Name) and k.value.id in env
-                           and k.value.id not in self.constants and k.value.id not in rebound)
+                           and k.value.id not in self.names.constants and k.value.id not in rebound)
         param_args += tuple((str(i), a.id) for i, a in enumerate(call.args)
                             if isinstance(a, ast.Name) and a.id in env
-                            and a.id not in self.constants and a.id not in rebound)
+                            and a.id not in self.names.constants and a.id not in rebound)
         fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params,
                          param_args=param_args)
         return fact
@@ -404,7 +401,7 @@ class LayerReader:
             if isinstance(inner, (ast.List, ast.Tuple)):
                 for elt in inner.elts:
                     if isinstance(elt, ast.Tuple) and len(elt.elts) == 2:
-                        key = self.value(elt.elts[0], env)
+                        key = self.names.value(elt.elts[0], env)
                         items.append((_join(name, key), elt.elts[1]))
             else:
                 steps.append(FlowStep("opaque", "OrderedDict"))
@@ -433,13 +430,13 @@ class LayerReader:
                           chains: list[Chain]) -> list[FlowStep]:
         """``*[Block() for _ in range(n)]`` repeats a child n times; ``*layers`` (a local
         list) adds its layers, in order when every loop that filled it has a known length."""
-        if isinstance(value, (ast.ListComp, ast.GeneratorExp)) and len(value.generators) == 1 \
-                and isinstance(value.generators[0].target, ast.Name) \
-                and isinstance(value.generators[0].iter, (ast.List, ast.Tuple)) \
-                and not value.generators[0].ifs:
-            value = _unrolled(value)  # one child per element of a literal iterable
-        if isinstance(value, (ast.List, ast.Tuple)) \
-                and not any(isinstance(e, ast.Starred) for e in value.elts):
+        if (isinstance(value, (ast.ListComp, ast.GeneratorExp)) and len(value.generators) == 1
+                and isinstance(value.generators[0].target, ast.Name)
+                and isinstance(value.generators[0].iter, (ast.List, ast.Tuple))
+                and not value.generators[0].ifs):
+            value = unrolled(value)  # one child per element of a literal iterable
+        if (isinstance(value, (ast.List, ast.Tuple))
+                and not any(isinstance(e, ast.Starred) for e in value.elts)):
             steps: list[FlowStep] = []
             for position, elt in enumerate(value.elts):
                 child = _join(name, str(position))
@@ -453,9 +450,9 @@ class LayerReader:
                                                                               ast.Call):
             gen = value.generators[0]
             count: Any = UNKNOWN
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
-                count = self.value(gen.iter.args[0], env)
+            if (isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range"
+                    and len(gen.iter.args) == 1):
+                count = self.names.value(gen.iter.args[0], env)
             found, inner = self._layer_from_expr(_join(name, "*"), value.elt, env, local_calls)
             if found:
                 found[0] = replace(found[0], count=count)
@@ -503,32 +500,32 @@ class LayerReader:
                 return found, inner
             if exact:
                 return self._list_children(name, listed, env, local_calls)
-        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1 \
-                and isinstance(expr.generators[0].target, ast.Name) \
-                and isinstance(expr.generators[0].iter, (ast.List, ast.Tuple)) \
-                and not expr.generators[0].ifs:
-            return self._list_children(name, _unrolled(expr), env, local_calls)
+        if (isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and len(expr.generators) == 1
+                and isinstance(expr.generators[0].target, ast.Name)
+                and isinstance(expr.generators[0].iter, (ast.List, ast.Tuple))
+                and not expr.generators[0].ifs):
+            return self._list_children(name, unrolled(expr), env, local_calls)
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp)) and isinstance(expr.elt, ast.Call):
             count: Any = UNKNOWN
             gen = expr.generators[0]
-            if isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range" \
-                    and len(gen.iter.args) == 1:
-                count = self.value(gen.iter.args[0], env)
+            if (isinstance(gen.iter, ast.Call) and dotted(gen.iter.func) == "range"
+                    and len(gen.iter.args) == 1):
+                count = self.names.value(gen.iter.args[0], env)
             found, inner = self._layer_from_expr(f"{name}.*", expr.elt, env, local_calls)
             if found:
                 found[0] = replace(found[0], count=count)
             return found, inner
         return layers, chains
 
-    def _sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
+    def sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
         """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
         for node in ast.walk(init):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call) \
-                    and dotted(node.func.value.func) == "super":
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "__init__" and isinstance(node.func.value, ast.Call)
+                    and dotted(node.func.value.func) == "super"):
                 fake = ast.Call(func=ast.Name("Sequential"), args=node.args, keywords=[])
                 ast.copy_location(fake, node)
-                env = self._param_defaults(init)
+                env = self.names.param_defaults(init)
                 children, steps, _ = self._sequential_children("", fake, env, {})
                 layers += children
                 if steps:
@@ -538,52 +535,6 @@ class LayerReader:
     def _taken_by_default(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> bool:
         """Does ``__init__`` with its defaults certainly reach ``sub`` (nested in ``stmt``)?"""
         return self._path_by_default(stmt, sub, env) is True
-
-    def _param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any]) -> ParamFact | None:
-        if not (isinstance(expr, ast.Call) and self.qualify(expr.func) == api.PARAMETER
-                and expr.args):
-            return None
-        inner = expr.args[0]
-        while isinstance(inner, ast.BinOp):
-            inner = inner.left
-        ndim: Any = UNKNOWN
-        if isinstance(inner, ast.Call) and self.qualify(inner.func) in api.TENSOR_FACTORIES:
-            shape_args = [a for a in inner.args if not isinstance(a, ast.Starred)]
-            if len(shape_args) == len(inner.args) and shape_args:
-                if len(shape_args) == 1 and isinstance(shape_args[0], (ast.Tuple, ast.List)):
-                    ndim = len(shape_args[0].elts)
-                elif len(shape_args) == 1 and not _one_dim_size(shape_args[0],
-                                                                self._not_rebound(env),
-                                                                self.value(shape_args[0], env)):
-                    ndim = UNKNOWN  # one variable may hold a whole shape tuple
-                elif not (self.qualify(inner.func) or "").endswith(("_like", "tensor", "Tensor")):
-                    ndim = len(shape_args)
-        grad = next((self.value(k.value, env) for k in expr.keywords
-                     if k.arg == "requires_grad"), True)
-        if len(expr.args) > 1:
-            grad = self.value(expr.args[1], env)
-        return ParamFact(name, ndim, self.pos.span(expr), self._allocation(inner, env), grad)
-
-    def _allocation(self, call: ast.expr, env: dict[str, Any]) -> str:
-        """"uninit" when ``call`` returns uninitialized memory: ``torch.empty(...)``,
-        ``x.new_empty(...)``, or a legacy constructor given sizes (``torch.Tensor(n, m)``;
-        ``torch.Tensor([1.0])`` copies data)."""
-        if not isinstance(call, ast.Call):
-            return ""
-        if isinstance(call.func, ast.Attribute) and call.func.attr in api.UNINITIALIZED_METHODS:
-            return "uninit"
-        qualified = self.qualify(call.func)
-        if qualified in api.UNINITIALIZED_FACTORIES:
-            return "uninit"
-        if qualified not in api.LEGACY_CONSTRUCTORS or not call.args or call.keywords:
-            return ""
-        values = [self.value(a, env) for a in call.args]
-        if any(isinstance(a, (ast.List, ast.Tuple, ast.Starred, ast.ListComp)) for a in call.args):
-            return ""
-        sizes = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
-        one_size = len(call.args) == 1 and _one_dim_size(call.args[0], self._not_rebound(env),
-                                                         values[0])
-        return "uninit" if sizes or one_size or len(call.args) >= 2 else ""
 
 
 def step_for_layer(layer: LayerFact, inner_chains: list[Chain]) -> FlowStep:
@@ -616,99 +567,6 @@ def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.e
     local_calls[key] = ast.List(elts=before + added, ctx=ast.Load())
 
 
-def _loop_count(fn: ast.FunctionDef, stmt: ast.stmt, extractor: LayerReader,
-                env: dict[str, Any]) -> Any:
-    """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
-    result = _count_to(fn.body, 1, stmt, extractor, env)
-    return UNKNOWN if result is None else result
-
-
-def _count_to(body: list[ast.stmt], count: Any, stmt: ast.stmt, extractor: LayerReader,
-              env: dict[str, Any]) -> Any:
-    # module-level and recursive by name: a recursive closure is a reference cycle that
-    # keeps the syntax tree alive until the cycle collector runs
-    for node in body:
-        if node is stmt:
-            return count
-        if isinstance(node, ast.For):
-            inner: Any = UNKNOWN
-            if isinstance(node.iter, ast.Call) and dotted(node.iter.func) == "range" \
-                    and len(node.iter.args) == 1:
-                n = extractor.value(node.iter.args[0], env)
-                inner = n * count if isinstance(n, int) and isinstance(count, int) \
-                    else UNKNOWN
-            found = _count_to(node.body, inner, stmt, extractor, env)
-            if found is not None:
-                return found
-        for name in ("body", "orelse", "finalbody"):
-            if not isinstance(node, ast.For) and isinstance(getattr(node, name, None), list):
-                found = _count_to(getattr(node, name), count, stmt, extractor, env)
-                if found is not None:
-                    return found
-    return None
-
-
-def _blocks_to(node: ast.stmt, target: ast.stmt) -> list[tuple[ast.stmt, str]] | None:
-    """The (compound statement, block name) pairs from ``node`` down to ``target``; None when
-    ``target`` is not inside it (nested defs are not entered)."""
-    if node is target:
-        return []
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return None
-    blocks = [(name, getattr(node, name, None) or []) for name in ("body", "orelse", "finalbody")]
-    blocks += [("handler", handler.body) for handler in getattr(node, "handlers", []) or []]
-    for name, body in blocks:
-        for child in body:
-            if isinstance(child, ast.stmt):
-                found = _blocks_to(child, target)
-                if found is not None:
-                    return [(node, name), *found]
-    return None
-
-
-def _enclosing_for(fn: ast.FunctionDef, stmt: ast.stmt) -> ast.For | None:
-    """The innermost ``for`` loop of ``fn`` whose body holds ``stmt``."""
-    found: list[ast.For] = []
-    _find_loop(fn.body, None, stmt, found)
-    return found[0] if found else None
-
-
-def _find_loop(body: list[ast.stmt], loop: ast.For | None, stmt: ast.stmt,
-               found: list[ast.For]) -> bool:
-    for node in body:
-        if node is stmt:
-            if loop is not None:
-                found.append(loop)
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        inner = node if isinstance(node, ast.For) else loop
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and _find_loop(
-                    block, inner if field == "body" else loop, stmt, found):
-                return True
-    return False
-
-
-class _Substitute(ast.NodeTransformer):
-    def __init__(self, name: str, value: ast.expr):
-        self.name, self.value = name, value
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.value if node.id == self.name else node
-
-
-def _unrolled(comp: ast.ListComp | ast.GeneratorExp) -> ast.List:
-    """``[f(x) for x in (a, b)]`` → ``[f(a), f(b)]``: one element per literal item."""
-    gen = comp.generators[0]
-    assert isinstance(gen.target, ast.Name) and isinstance(gen.iter, (ast.List, ast.Tuple))
-    elts = []
-    for item in gen.iter.elts:
-        elt = _Substitute(gen.target.id, item).visit(copy.deepcopy(comp.elt))
-        elts.append(ast.copy_location(elt, item) if not hasattr(elt, "lineno") else elt)
-    return ast.copy_location(ast.List(elts=elts, ctx=ast.Load()), comp)
-
 
 def _names_read(nodes: list[ast.AST]) -> set[str]:
     """Names and ``name.attr`` pairs the expressions read (what a taint can flow through)."""
@@ -723,12 +581,19 @@ def _names_read(nodes: list[ast.AST]) -> set[str]:
     return out
 
 
-def _one_dim_size(node: ast.AST, env: dict[str, Any], value: Any) -> bool:
-    """Is a lone factory argument a size (one dimension) rather than a shape tuple?"""
-    if isinstance(value, int):
-        return True
-    name = dotted(node) or ""
-    last = name.rsplit(".", 1)[-1].lower()
-    if not name or last.endswith(("shape", "dims")) or last in ("size", "sizes"):
-        return False
-    return isinstance(node, ast.Attribute) or name in env or isinstance(node, ast.BinOp)
+
+def _layer_helpers(tree: ast.Module, index: TreeIndex
+                   ) -> tuple[dict[str, ast.Call], dict[str, ast.FunctionDef]]:
+    """Module-level functions that just return a layer: the call each returns, and its def.
+
+    ``def conv3x3(...): return nn.Conv2d(...)`` builds a Conv2d wherever it is called.
+    """
+    helpers: dict[str, ast.Call] = {}
+    helper_defs: dict[str, ast.FunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            returns = index.function(node).returns
+            if len(returns) == 1 and isinstance(returns[0].value, ast.Call):
+                helpers[node.name] = returns[0].value
+                helper_defs[node.name] = node
+    return helpers, helper_defs
