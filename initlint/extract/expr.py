@@ -87,8 +87,9 @@ def _convert(node: ast.AST | None, qualify, local, budget: list[int]) -> Expr:
             return conv(node.operand)
         return UNKNOWN_EXPR
     if isinstance(node, ast.BinOp):
-        op = _BIN.get(type(node.op))
-        return Expr("bin", (op, conv(node.left), conv(node.right))) if op else UNKNOWN_EXPR
+        symbol = _BIN.get(type(node.op))
+        return (Expr("bin", (symbol, conv(node.left), conv(node.right))) if symbol
+                else UNKNOWN_EXPR)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return Expr("tuple", tuple(conv(e) for e in node.elts))
     if isinstance(node, ast.Subscript):
@@ -97,10 +98,11 @@ def _convert(node: ast.AST | None, qualify, local, budget: list[int]) -> Expr:
         return Expr("slice", (conv(node.lower), conv(node.upper), conv(node.step)))
     if isinstance(node, ast.IfExp):
         return Expr("ifexp", (conv(node.test), conv(node.body), conv(node.orelse)))
-    if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)) \
-            and len(node.generators) == 1 and isinstance(node.generators[0].target, ast.Name):
+    if (isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp))
+            and len(node.generators) == 1
+            and isinstance(target := node.generators[0].target, ast.Name)):
         gen = node.generators[0]
-        return Expr("comp", (conv(node.elt), gen.target.id, conv(gen.iter),
+        return Expr("comp", (conv(node.elt), target.id, conv(gen.iter),
                              tuple(conv(i) for i in gen.ifs)))
     if isinstance(node, ast.JoinedStr):
         parts = tuple(conv(v.value) if isinstance(v, ast.FormattedValue) else conv(v)

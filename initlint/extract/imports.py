@@ -75,10 +75,10 @@ def build_import_table(tree: ast.Module, module: str, is_package: bool,
 
 def dotted(node: ast.AST) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
-    kind = type(node)  # exact types: the hot path of every reader (no ast subclasses exist)
-    if kind is ast.Name:
+    # exact types: the hot path of every reader (no ast subclasses exist)
+    if type(node) is ast.Name:
         return node.id
-    if kind is not ast.Attribute:
+    if type(node) is not ast.Attribute:
         return None
     parts = [node.attr]
     node = node.value

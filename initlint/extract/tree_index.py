@@ -24,7 +24,7 @@ _INERT_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "asname", "m
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _fields(kind: type) -> tuple[str, ...]:
+def _fields(kind: type[ast.AST]) -> tuple[str, ...]:
     found = _CHILD_FIELDS.get(kind)
     if found is None:
         found = _CHILD_FIELDS[kind] = tuple(
