@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 INIT = "torch.nn.init."
 NN = "torch.nn."
 F = "torch.nn.functional."
 
 
+#: What a torch layer is, for the rules: which fan formula, default draw and parameters it has.
+LayerFamily = Literal["linear", "conv", "conv_transpose", "embedding", "norm", "rnn", "other"]
+#: Which gain a nonlinearity wants: the ReLU family (He), smooth ones (GELU, SiLU), or
+#: saturating ones (tanh, sigmoid).
+ActivationFamily = Literal["relu", "smooth", "saturating"]
+
+
 @dataclass(frozen=True)
 class LayerKind:
     """A torch layer class: what it holds and how PyTorch initializes it by default."""
 
-    family: str  # "linear" | "conv" | "conv_transpose" | "embedding" | "norm" | "rnn" | "other"
+    family: LayerFamily
     has_bias_param: bool = False  # constructor takes bias=...
     bias_default: bool = True
     affine_param: str | None = None  # "affine" / "elementwise_affine" for norm layers
@@ -98,7 +106,7 @@ class Activation:
     """A nonlinearity: its calculate_gain name and E[φ(z)²]/Var(z) near unit scale."""
 
     name: str
-    family: str  # "relu" (ReLU family) | "smooth" (GELU/SiLU) | "saturating" (tanh/sigmoid)
+    family: ActivationFamily
     gain_name: str | None  # the name calculate_gain uses for it, when there is one
     second_moment: float  # E[φ(z)²] for z ~ N(0, 1)
 
