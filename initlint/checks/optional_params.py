@@ -146,6 +146,8 @@ def _built_without_by_container(ctx: FileContext, site: InitSite,
     """``self.linear.bias`` in a class built with ``bias=bias``: a model that builds the
     class with ``bias=False`` (Tacotron 2's ``Prenet`` of ``LinearNorm``) makes it None."""
     project = ctx.project
+    if site.conditions:
+        return None  # evaluated in the class's default construction only: any test may guard
     for container, path in project.containers.get(cls.qualname, ()):
         owner = project.classes.get(container)
         if owner is None:
@@ -155,7 +157,7 @@ def _built_without_by_container(ctx: FileContext, site: InitSite,
             if placed is None:
                 continue
             reason = missing_param(placed.layer.cls, placed.layer, site.target.attr)
-            if reason and not _guarded(ctx, site, placed.layer.cls, placed.layer):
+            if reason:
                 return placed.layer.cls, reason, f"`{owner.name}.{placed.path}`"
     return None
 
