@@ -230,3 +230,33 @@ def test_ini202_fix_never_makes_ini209_true(tmp_path: Path):
     assert lint_files([clean]) == []
     assert clean.read_text() == (FIXTURES / "structure" / "reparam_order_clean.py").read_text()
     assert sorted(f.code for f in lint_files([buggy])) == ["INI202", "INI209"]
+
+
+def test_inits_appended_to_init_are_not_offered_after_a_load(tmp_path: Path):
+    """INI201's call (like INI101's dispatch) would run after the checkpoint is loaded."""
+    from conftest import lint_snippet
+
+    code = """\
+import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self, weights=None):
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+        if weights:
+            self.load_state_dict(torch.load(weights))
+
+    def _init_weights(self):
+        nn.init.xavier_uniform_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+    findings = lint_snippet(tmp_path, code, Config(select=("INI201",)))
+    assert [f.code for f in findings] == ["INI201"] and findings[0].fix is None
+    unloaded = code.replace("        if weights:\n            self.load_state_dict("
+                            "torch.load(weights))\n", "")
+    assert lint_snippet(tmp_path, unloaded, Config(select=("INI201",)))[0].fix is not None

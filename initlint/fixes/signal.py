@@ -249,7 +249,7 @@ def zero_last_branch_layer(ctx: FileContext, container: ClassFacts, layer_name: 
     ctor = ctx.project.functions.get(f"{container.qualname}.__init__")
     last = _last_weight_layer(block)
     if init is None or ctor is None or last is None or ctx.project.function_file.get(
-            ctor.qualname) not in (None, ctx.facts):
+            ctor.qualname) not in (None, ctx.facts) or loads_weights(ctx.text, ctor):
         return None
     stack = attribute_path(self_name(ctor), layer_name.removesuffix(".*"))
     inner = attribute_path("block", last.name)
