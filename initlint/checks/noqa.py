@@ -58,7 +58,7 @@ def unused_noqa(ctx: FileContext, raw: Collection[Finding]) -> Iterator[Finding]
             Fix("safe", "Remove the unused code" + ("s" if len(unused) > 1 else "")
                 if replacement else "Remove the `noqa` directive",
                 edits=(Edit(Span(row, span[0], row, span[1]), replacement),)),
-            subject=f"noqa:{row}")
+            subject=f"noqa:{names}")  # no row: stable when lines move
 
 
 def _directive(line: str, unused: list[str]) -> tuple[tuple[int, int], str] | None:
