@@ -320,6 +320,11 @@ class FixResult:
         return self.before != self.after
 
 
+def fix_key(text: str, finding: Finding) -> tuple:
+    """A fix's identity in ``text`` (what ``fix_text(reject=...)`` takes)."""
+    return _key(Lines.of(text), finding)
+
+
 def _key(lines: Lines, finding: Finding) -> tuple:
     """A fix's identity across rounds (spans move when earlier fixes add lines)."""
     rows = sorted({e.span.row for e in finding.fix.edits})
@@ -331,18 +336,20 @@ def _key(lines: Lines, finding: Finding) -> tuple:
 
 
 def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] = (),
-             unsafe: bool = False, findings: Sequence[Finding] | None = None) -> FixResult:
+             unsafe: bool = False, findings: Sequence[Finding] | None = None,
+             reject: Collection[tuple] = ()) -> FixResult:
     """Lint → apply → re-lint until no applicable fix is left (``MAX_ROUNDS`` at most).
 
     ``neighbours`` are the other files of the project so cross-file facts still count;
-    ``findings`` may pass the first lint's result when the caller already has it.
+    ``findings`` may pass the first lint's result when the caller already has it;
+    ``reject``: fixes (:func:`fix_key` on ``text``) not to apply (``--verify`` dropped them).
     """
     neighbours = [p for p in neighbours if p.path != path]
     current = text
     if findings is None:
         findings = lint_text(path, current, config, neighbours)
     verifier = Verifier(text)
-    rejected: set[tuple] = set()
+    rejected: set[tuple] = set(reject)
     dropped: list[str] = []
     fixed = 0
     for _ in range(MAX_ROUNDS):
@@ -504,13 +511,15 @@ class FixRun:
 def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: bool = True,
               jobs: int | None = None, *, cache: Cache | None = None,
               configs: Mapping[str, Config] | None = None,
-              report: Collection[str] | None = None) -> FixRun:
+              report: Collection[str] | None = None, verify: bool = False) -> FixRun:
     """Fix the files under ``paths`` (already discovered; those in ``report``, default all,
     the others are context), each with the others as context and its own settings.
 
     A first lint goes through the cache like a plain check, so a run with nothing to fix
     costs what a cached check costs; only when some fix applies are the files parsed (their
-    facts from the cache) and the fixed files re-linted."""
+    facts from the cache) and the fixed files re-linted. ``verify``: each fixed file's
+    default-constructible models are built before and after in child processes
+    (:mod:`initlint.fixes.verify`, needs torch) and the fixes that break one are dropped."""
     first = lint_paths(paths, config, jobs, cache=cache, configs=configs, report=report)
     by_path: dict[str, list[Finding]] = {}
     for finding in first.findings:
@@ -529,6 +538,10 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
         if first.digests.get(path) != content_hash(source.text):
             findings = None  # not the text the first lint saw: lint it again, then fix
         result = fix_text(path, source.text, settings, parsed.values(), unsafe, findings)
+        if verify and result.changed:
+            from initlint.fixes.verify import verified
+
+            result = verified(result, settings, parsed.values(), unsafe)
         run.errors += result.dropped
         if result.changed and write:
             try:
