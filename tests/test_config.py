@@ -126,8 +126,8 @@ def test_default_excludes_skip_virtualenvs_and_builds(tmp_path: Path):
     ("bogus = 1\n", "unknown key(s) in [tool.initlint]: bogus"),
     ('select = ["INI999"]\n', "unknown rule code in select: INI999"),
     ('extend-select = ["XYZ1"]\n', "unknown rule code in extend-select: XYZ1"),
-    ('[tool.initlint.per-file-ignores]\n"*.py" = ["INI9"]\n',
-     "unknown rule code in per-file-ignores: INI9"),
+    ('[tool.initlint.per-file-ignores]\n"*.py" = ["INI8"]\n',
+     "unknown rule code in per-file-ignores: INI8"),
     ("select = 3\n", "`select` must be a list of rule codes"),
     ('exclude = "tests"\n', "`exclude` must be a list of strings"),
     ("min-depth = 1\n", "`min-depth` must be an integer"),
@@ -186,8 +186,8 @@ def test_load_config_rejects_unknown_keys(tmp_path: Path):
     ("  # noqa: INI001", []),
     ("  #noqa:INI001", []),
     ("  # NOQA: ini001", []),
-    ("  # noqa: INI005, INI001", []),
-    ("  # noqa: INI005", ["INI001"]),
+    ("  # noqa: INI005, INI001", ["INI901"]),  # INI005 suppresses nothing (all selected)
+    ("  # noqa: INI005", ["INI001", "INI901"]),
     ("  # noqa: E501", ["INI001"]),
     ("  # expect: INI001", ["INI001"]),
     ("  # some comment  # noqa: INI001", []),
@@ -210,7 +210,7 @@ def test_noqa_on_a_multi_line_call_goes_on_its_first_line(tmp_path: Path):
 
 def test_noqa_for_one_rule_keeps_the_other(tmp_path: Path):
     findings = lint_snippet(tmp_path, BIAS.format(comment="  # noqa: INI001"))
-    assert [f.code for f in findings] == ["INI005"]
+    assert [f.code for f in findings] == ["INI005", "INI901"]  # INI001 is unused here
     assert lint_snippet(tmp_path, BIAS.format(comment="  # noqa: INI005")) == []
 
 

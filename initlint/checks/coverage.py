@@ -284,12 +284,19 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         for call, sites in _init_calls(ctx, cls, init):
             row = call.span.row if call.span else 0
             early = {item.site for item in sites}
-            late = [layer for layer in cls.layers if rows[layer.name] > row
-                    and "." not in layer.name and _weight_bearing(ctx, layer)
-                    and _would_cover(ctx, cls, sites, layer)
+            after = [layer for layer in cls.layers if rows[layer.name] > row
+                     and "." not in layer.name and _weight_bearing(ctx, layer)
+                     and _would_cover(ctx, cls, sites, layer)]
+            # a weight_norm/spectral_norm layer is no miss: the init's write to its
+            # ``.weight`` would be recomputed away (INI209), so moving the call past it
+            # would only trade this finding for that one (DINO's weight-normed head)
+            late = [layer for layer in after if not _reparametrized(layer)
                     and not _initialized_elsewhere(effective, placed.get(layer.name), early)]
             if not late:
                 continue
+            target = max((layer.span for layer in late), key=lambda span: span.row)
+            passes_reparam = any(_reparametrized(layer) and layer.span.row < target.row
+                                 for layer in after)
             names = ", ".join(f"self.{layer.name}" for layer in late[:4])
             yield rule.finding(
                 ctx, call.span,
@@ -302,10 +309,13 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 + ("Run the base's init again at the end of this `__init__`."
                    if call.receiver == "super" else
                    "Move the call to the end of `__init__`."),
-                None if call.receiver == "super" or call.walks else fixes.move_after_layers(
-                    ctx, cls, call.span, max((layer.span for layer in late),
-                                             key=lambda span: span.row)),
+                None if call.receiver == "super" or call.walks or passes_reparam else
+                fixes.move_after_layers(ctx, cls, call.span, target),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
+
+
+def _reparametrized(layer: LayerFact) -> bool:
+    return bool(layer.reparam) and layer.reparam in api.REPARAM_WRAPPERS
 
 
 def _initialized_elsewhere(effective: EffectiveInit, placed: Placed | None,

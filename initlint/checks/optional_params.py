@@ -106,7 +106,7 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
             reason = missing_param(layer.cls, layer, target.attr)
             if reason and not _guarded(ctx, site, layer.cls, layer):
                 return layer.cls, reason, f"line {layer.span.row}"
-        return None
+        return _built_without_by_container(ctx, site, cls)
     types = frozenset(project.tests.dispatched_types(site, target.base))
     if not types:
         return None
@@ -138,6 +138,27 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
                         and not _guarded(ctx, site, cons.cls, cons):
                     return cls, f"{kind.affine_param}=False (its default)", \
                         f"{facts.path}:{cons.span.row}"
+    return None
+
+
+def _built_without_by_container(ctx: FileContext, site: InitSite,
+                                cls) -> tuple[str, str, str] | None:
+    """``self.linear.bias`` in a class built with ``bias=bias``: a model that builds the
+    class with ``bias=False`` (Tacotron 2's ``Prenet`` of ``LinearNorm``) makes it None."""
+    project = ctx.project
+    if site.conditions:
+        return None  # evaluated in the class's default construction only: any test may guard
+    for container, path in project.containers.get(cls.qualname, ()):
+        owner = project.classes.get(container)
+        if owner is None:
+            continue
+        for full in (f"{path}.{site.target.path}", f"{path}.*.{site.target.path}"):
+            placed = project.placed_by_path(owner).get(full)
+            if placed is None:
+                continue
+            reason = missing_param(placed.layer.cls, placed.layer, site.target.attr)
+            if reason:
+                return placed.layer.cls, reason, f"`{owner.name}.{placed.path}`"
     return None
 
 

@@ -24,4 +24,16 @@ def enabled_codes(config: Config) -> frozenset[str]:
     chosen -= _expand(config.ignore, "ignore")
     for _, codes in config.per_file_ignores:
         _expand(codes, "per-file-ignores")
+    fix_codes(config)
     return frozenset(chosen)
+
+
+def fix_codes(config: Config) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(rules whose fixes are kept, rules whose fixes count as safe, as unsafe) from
+    ``fixable``/``unfixable``/``extend-safe-fixes``/``extend-unsafe-fixes``; unknown codes
+    are a ConfigError. A rule in both extend lists is unsafe (ruff: the more specific
+    prefix wins; with equal ones, unsafe is the side that cannot break code)."""
+    fixable = _expand(config.fixable, "fixable") - _expand(config.unfixable, "unfixable")
+    unsafe = _expand(config.extend_unsafe_fixes, "extend-unsafe-fixes")
+    safe = _expand(config.extend_safe_fixes, "extend-safe-fixes") - unsafe
+    return frozenset(fixable), frozenset(safe), frozenset(unsafe)

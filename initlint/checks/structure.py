@@ -119,6 +119,27 @@ def _wrapped_param(placed: Placed) -> tuple[str, ...]:
     return (placed.layer.reparam_name,) if placed.layer.reparam_name else ()
 
 
+def _runs_before_built(ctx: FileContext, model: ClassFacts, placed: Placed,
+                      site: InitSite) -> bool:
+    """Does every call of the model's ``__init__`` that runs ``site`` come before the
+    statement that builds the wrapped layer (``self.apply(self._init_weights)``, then
+    ``self.last_layer = weight_norm(nn.Linear(...))``: DINO's head)? Then the write never
+    meets the wrapped layer. Only the model's own ``__init__`` is judged: a container may
+    run the site again."""
+    project = ctx.project
+    init = project.functions.get(f"{model.qualname}.__init__")
+    if init is None or placed.owner != model.qualname:
+        return False
+    built = placed.layer.span.row
+    rows = []
+    for call in init.calls:
+        if call.span is None or call.kind not in ("apply", "self_method"):
+            continue
+        if site in {item.site for item in project.sites_run_by(model, call)[0]}:
+            rows.append(call.span.row)
+    return bool(rows) and all(row < built for row in rows)
+
+
 @rule("INI209", "init-undone-by-reparametrization", W,
       "An init of `.weight` of a layer wrapped by weight_norm / spectral_norm / a "
       "parametrization, which recomputes the weight from other parameters.")
@@ -128,7 +149,8 @@ def init_undone_by_reparametrization(rule: Rule, ctx: FileContext) -> Iterator[F
         if not site.target.attr or site.style in ("helper", "assign"):
             continue  # a named_parameters() loop sees weight_v/weight_g, not weight; an
             # assignment goes through a parametrization's right_inverse
-        found = list(writers(site, _wrapped_param))
+        found = [hit for hit in writers(site, _wrapped_param)
+                 if not _runs_before_built(ctx, hit[0], hit[1], site)]
         if not found:
             continue
         model, placed, attr = found[0]

@@ -41,3 +41,28 @@ def suppress(findings: Iterable[Finding], facts: FileFacts | None, config: Confi
             continue
         kept.append(finding)
     return kept
+
+
+def settle_fixes(findings: list[Finding], config: Config) -> list[Finding]:
+    """The fixes the settings allow, at the safety they give: ``unfixable`` rules (or those
+    outside ``fixable``) carry none; ``extend-safe-fixes`` / ``extend-unsafe-fixes`` move a
+    rule's fixes across the line ``--fix`` draws."""
+    if config.fixable == ("ALL",) and not (config.unfixable or config.extend_safe_fixes
+                                           or config.extend_unsafe_fixes):
+        return findings
+    from dataclasses import replace
+
+    from initlint.checks.selection import fix_codes
+
+    fixable, safe, unsafe = fix_codes(config)
+    out = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is not None and finding.code not in fixable:
+            finding = replace(finding, fix=None)
+        elif fix is not None and finding.code in safe | unsafe:
+            wanted = "safe" if finding.code in safe else "unsafe"
+            if fix.applicability != wanted:
+                finding = replace(finding, fix=replace(fix, applicability=wanted))
+        out.append(finding)
+    return out

@@ -27,6 +27,7 @@ from initlint.cli.discovery import (
 from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, print_statistics
 from initlint.cli.io_options import io_options
 from initlint.core.config import Config, ConfigError, with_overrides
+from initlint.engine.fix import ModelCheck
 from initlint.engine.lint import lint_paths
 from initlint.files.walk import Resolver
 from initlint.report import REPORTERS, escape
@@ -114,6 +115,10 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--verify", is_flag=True,
+              help="With --fix or --diff: build each fixed file's default-constructible "
+                   "models before and after (child processes, needs torch) and drop the "
+                   "fixes that break one or, safe ones, change its initial values.")
 @click.option("--runtime", is_flag=True,
               help="Build the models (runs your code, needs torch) and confirm findings on "
                    "real tensors.")
@@ -129,7 +134,8 @@ def main() -> None:
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
           extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
           no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
-          unsafe_fixes: bool, diff: bool, runtime: bool = False, device: str | None = None,
+          unsafe_fixes: bool, diff: bool, verify: bool = False, runtime: bool = False,
+          device: str | None = None,
           runtime_models: tuple[str, ...] = (), runtime_plot: str | None = None,
           runtime_only_named: bool = False,
           discovery: DiscoveryOptions = NO_DISCOVERY_OPTIONS,
@@ -155,10 +161,13 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     config, files = run.config, run.files
     describe_run(io, files, run.report, resolver.configs())
     scope = {"configs": run.configs, "report": run.report}
+    if verify:
+        _check_verify(fix or diff)
+        scope["verify"] = True
     if diff:
         sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, **scope))
     findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
-                else _lint(files, config, jobs, no_cache, **scope).findings)
+                else _lint(files, config, jobs, no_cache, run.configs, run.report).findings)
     measured = ""
     if runtime or device or runtime_models or runtime_plot or runtime_only_named:
         reported = [f for f in files if f in run.report]
@@ -211,13 +220,38 @@ def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool,
                           progress=progress, configs=configs, report=report)
 
 
+def _check_verify(fixing: bool) -> None:
+    """``--verify`` goes with ``--fix``/``--diff`` and builds models: torch must be there."""
+    import importlib.util
+
+    if not fixing:
+        click.echo("initlint: error: --verify checks fixes: use it with --fix or --diff",
+                   err=True)
+        sys.exit(EXIT_ERROR)
+    if importlib.util.find_spec("torch") is None:
+        click.echo("initlint: error: --verify builds the models and needs torch: "
+                   "pip install 'initlint[runtime]'", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _model_check(verify: bool) -> ModelCheck | None:
+    """``--verify``: the runtime mode's check of fixed files (loaded only when asked)."""
+    if not verify:
+        return None
+    from initlint.runtime.fix_verify import verified
+
+    return verified
+
+
 def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None,
-               no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> int:
+               no_cache: bool, configs: dict[str, Config], report: frozenset[str],
+               verify: bool = False) -> int:
     """``--diff``: print what ``--fix`` would change; exit 1 when it would change anything."""
     from initlint.engine.fix import fix_paths, unified_diff
 
     run = fix_paths(files, config, unsafe=unsafe, write=False, jobs=jobs,
-                    cache=_cache(config, no_cache), configs=configs, report=report)
+                    cache=_cache(config, no_cache), configs=configs, report=report,
+                    verify=_model_check(verify))
     for message in run.errors:
         click.echo(message, err=True)
     for result in run.changed:
@@ -229,12 +263,14 @@ def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None,
 
 
 def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None,
-                 no_cache: bool, configs: dict[str, Config], report: frozenset[str]) -> list:
+                 no_cache: bool, configs: dict[str, Config], report: frozenset[str],
+                 verify: bool = False) -> list:
     """``--fix``: write the fixes, say so on stderr, return the findings that remain."""
     from initlint.engine.fix import fix_paths
 
     run = fix_paths(files, config, unsafe=unsafe, write=True, jobs=jobs,
-                    cache=_cache(config, no_cache), configs=configs, report=report)
+                    cache=_cache(config, no_cache), configs=configs, report=report,
+                    verify=_model_check(verify))
     for message in run.errors:
         click.echo(message, err=True)
     if run.fixed:

@@ -20,7 +20,10 @@ DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox"
                    ".pytest_cache", ".eggs", "site-packages")
 KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores",
               "exclude", "extend-exclude", "min-depth", "runtime", "respect-gitignore",
-              "force-exclude"}
+              "force-exclude", "fixable", "unfixable", "extend-safe-fixes",
+              "extend-unsafe-fixes"}
+#: The fix settings, as ruff names them: codes or prefixes, ``ALL`` for every rule.
+FIX_KEYS = ("fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes")
 #: initlint's own config file: the keys of ``[tool.initlint]`` at its top level. In one
 #: directory it wins over pyproject.toml, as ruff.toml does over ruff's pyproject table.
 CONFIG_FILE = "initlint.toml"
@@ -44,6 +47,10 @@ class Config:
     runtime: tuple[tuple[str, Any], ...] = ()
     respect_gitignore: bool = True  # directory walks skip what git ignores
     force_exclude: bool = False  # excludes apply to files named on the command line too
+    fixable: tuple[str, ...] = ("ALL",)  # the rules whose fixes are offered and applied
+    unfixable: tuple[str, ...] = ()  # ... minus these
+    extend_safe_fixes: tuple[str, ...] = ()  # unsafe fixes of these rules count as safe
+    extend_unsafe_fixes: tuple[str, ...] = ()  # safe fixes of these rules count as unsafe
     root: str = ""  # the directory holding the pyproject.toml it came from
     source: str = ""  # that file
 
@@ -53,7 +60,8 @@ class Config:
     def key(self) -> str:
         """A stable fingerprint of what changes findings (for the cache)."""
         return repr((self.select, self.ignore, self.extend_select, self.per_file_ignores,
-                     self.min_depth))
+                     self.min_depth, self.fixable, self.unfixable, self.extend_safe_fixes,
+                     self.extend_unsafe_fixes))
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -167,13 +175,16 @@ def load_config(path: Path | None) -> Config:
         runtime=tuple(sorted(runtime.items())),
         respect_gitignore=flags["respect-gitignore"],
         force_exclude=flags["force-exclude"],
+        **{key.replace("-", "_"): _codes(section[key], key, where)
+           for key in FIX_KEYS if key in section},
         root=root,
         source=where,
     )
     try:  # an unknown code is the file's error: say which file
         for what, codes in (("select", config.select), ("extend-select", config.extend_select),
                             ("ignore", config.ignore),
-                            *(("per-file-ignores", c) for _, c in config.per_file_ignores)):
+                            *(("per-file-ignores", c) for _, c in config.per_file_ignores),
+                            *((key, getattr(config, key.replace("-", "_"))) for key in FIX_KEYS)):
             expand(codes, what)
     except UnknownCodeError as exc:
         raise ConfigError(f"{where}: {exc}") from None

@@ -16,7 +16,7 @@ import codecs
 import difflib
 import os
 import warnings
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
@@ -321,6 +321,11 @@ class FixResult:
         return self.before != self.after
 
 
+def fix_key(text: str, finding: Finding) -> tuple:
+    """A fix's identity in ``text`` (what ``fix_text(reject=...)`` takes)."""
+    return _key(Lines.of(text), finding)
+
+
 def _key(lines: Lines, finding: Finding) -> tuple:
     """A fix's identity across rounds (spans move when earlier fixes add lines)."""
     rows = sorted({e.span.row for e in finding.fix.edits})
@@ -332,18 +337,20 @@ def _key(lines: Lines, finding: Finding) -> tuple:
 
 
 def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] = (),
-             unsafe: bool = False, findings: Sequence[Finding] | None = None) -> FixResult:
+             unsafe: bool = False, findings: Sequence[Finding] | None = None,
+             reject: Collection[tuple] = ()) -> FixResult:
     """Lint → apply → re-lint until no applicable fix is left (``MAX_ROUNDS`` at most).
 
     ``neighbours`` are the other files of the project so cross-file facts still count;
-    ``findings`` may pass the first lint's result when the caller already has it.
+    ``findings`` may pass the first lint's result when the caller already has it;
+    ``reject``: fixes (:func:`fix_key` on ``text``) not to apply (``--verify`` dropped them).
     """
     neighbours = [p for p in neighbours if p.path != path]
     current = text
     if findings is None:
         findings = lint_text(path, current, config, neighbours)
     verifier = Verifier(text)
-    rejected: set[tuple] = set()
+    rejected: set[tuple] = set(reject)
     dropped: list[str] = []
     fixed = 0
     for _ in range(MAX_ROUNDS):
@@ -502,16 +509,23 @@ class FixRun:
         return [r for r in self.results if r.changed]
 
 
+#: ``--verify``: a fixed file's result, checked against its models (fixes dropped as needed).
+ModelCheck = Callable[["FixResult", Config, list[Parsed], bool], "FixResult"]
+
+
 def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: bool = True,
               jobs: int | None = None, *, cache: Cache | None = None,
               configs: Mapping[str, Config] | None = None,
-              report: Collection[str] | None = None) -> FixRun:
+              report: Collection[str] | None = None,
+              verify: ModelCheck | None = None) -> FixRun:
     """Fix the files under ``paths`` (already discovered; those in ``report``, default all,
     the others are context), each with the others as context and its own settings.
 
     A first lint goes through the cache like a plain check, so a run with nothing to fix
     costs what a cached check costs; only when some fix applies are the files parsed (their
-    facts from the cache) and the fixed files re-linted."""
+    facts from the cache) and the fixed files re-linted. ``verify`` (``--verify``: the runtime
+    mode's :func:`initlint.runtime.fix_verify.verified`, handed in from above) checks each
+    fixed file's result and drops the fixes that break one of its models."""
     first = lint_paths(paths, config, jobs, cache=cache, configs=configs, report=report)
     by_path: dict[str, list[Finding]] = {}
     for finding in first.findings:
@@ -530,6 +544,8 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
         if first.digests.get(path) != content_hash(source.text):
             findings = None  # not the text the first lint saw: lint it again, then fix
         result = fix_text(path, source.text, settings, parsed.values(), unsafe, findings)
+        if verify is not None and result.changed:
+            result = verify(result, settings, list(parsed.values()), unsafe)
         run.errors += result.dropped
         if result.changed and write:
             try:

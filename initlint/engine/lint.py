@@ -18,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from initlint.cache import known
 from initlint.cache.store import Cache, config_key, content_hash
 from initlint.checks import ALL_RULES, FileContext
+from initlint.checks.noqa import CODE as UNUSED_NOQA
+from initlint.checks.noqa import unused_noqa
 from initlint.checks.selection import enabled_codes
-from initlint.checks.suppress import suppress
+from initlint.checks.suppress import settle_fixes, suppress
 from initlint.core.config import Config
 from initlint.core.findings import Finding, Severity, Span
 from initlint.engine.progress import Progress
@@ -162,7 +164,12 @@ def check_project(parsed: list[Parsed], config: Config,
         raw: list[Finding] = []
         for code in sorted(enabled):
             raw += _run_rule(code, ctx)
-        findings += suppress(raw, facts, settings, enabled)
+        if UNUSED_NOQA in enabled:  # judged on what the rules find before noqa, those
+            # a directive names included when they are not selected: they still may be used
+            named = {c for _, codes in facts.noqa for c in codes if c in ALL_RULES} - enabled
+            found = [f for code in sorted(named) for f in _run_rule(code, ctx)]
+            raw += unused_noqa(ctx, raw + found)
+        findings += settle_fixes(suppress(raw, facts, settings, enabled), settings)
     return sorted(set(findings), key=Finding.sort_key)
 
 

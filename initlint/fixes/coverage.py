@@ -17,6 +17,7 @@ from initlint.fixes.common import (
     attribute_path,
     call,
     init_spelling,
+    loads_weights,
     loop_var,
     nn_spelling,
     quoted,
@@ -62,7 +63,9 @@ def zero_bias(ctx: FileContext, site: InitSite) -> Fix | None:
         owner = attribute_path(me, target.path) if target.path else None
         if owner is None:
             return None
-        code = f"{init.text}.zeros_({owner}.bias)"  # the check saw this layer built with one
+        code = f"{init.text}.zeros_({owner}.bias)"
+        if bias_may_be_absent(ctx, site):  # ``bias=bias``: another construction has none
+            code = f"if {owner}.bias is not None:\n    {code}"
     else:
         if target.path:
             return None
@@ -76,6 +79,33 @@ def zero_bias(ctx: FileContext, site: InitSite) -> Fix | None:
     return Fix("unsafe", f"Insert `{init.text}.zeros_({owner}.bias)` after the weight init "
                "(changes the initial bias)",
                changes=(Insert(statement(site), code), *init.imports))
+
+
+def bias_may_be_absent(ctx: FileContext, site: InitSite) -> bool:
+    """Can the layer ``self.<path>`` that ``site`` writes be built without a bias by some
+    construction of its class? The check sees the default construction (``bias=bias``
+    folded to its default ``True``); the class's own statement decides for all the others:
+    a bias passed from a variable, through ``**kwargs``, or not known, may be ``False``."""
+    project = ctx.project
+    fn = project.functions.get(site.function)
+    cls = project.classes.get(fn.cls) if fn is not None and fn.cls else None
+    placed = project.placed_by_path(cls).get(site.target.path) if cls is not None else None
+    if placed is None:
+        return True
+    kind = api.LAYERS.get(placed.layer.cls)
+    if kind is None or not kind.has_bias_param:
+        return True
+    owner = project.classes.get(placed.owner)
+    raw = next((layer for layer in owner.layers if layer.name == placed.layer.name),
+               None) if owner is not None else None
+    index = api.POSITIONAL_BIAS_INDEX.get(kind.family)
+    own = raw.literal("bias", index, True) if raw is not None else None
+    bound = placed.layer.literal("bias", index, True)
+    return own is not True or bound is not True or any(
+        f"{path}.{site.target.path}" in project.placed_by_path(container) and
+        project.placed_by_path(container)[f"{path}.{site.target.path}"].layer.literal(
+            "bias", index, True) is not True
+        for container, path in project.containers.get(cls.qualname, ()))
 
 
 def dim_filter(ctx: FileContext, site: InitSite) -> Fix | None:
@@ -127,6 +157,9 @@ def gamma_around_one(ctx: FileContext, site: InitSite, kind: str) -> Fix | None:
         return Fix("unsafe", "Draw γ around 1: `mean=1.0`",
                    changes=(SetArg(call(site), "mean", "1.0", 1),))
     if kind == "zeros" and site.style in ("init", "alias"):
+        if api.DEPRECATED_ALIASES.get(site.func, site.func) == "constant_":
+            return Fix("unsafe", "Set `val=1` (γ = 1, PyTorch's own start)",
+                       changes=(SetArg(call(site), "val", "1", 1),))
         return Fix("unsafe", "Use `ones_` (γ = 1, PyTorch's own start)",
                    changes=(Rename(call(site), "ones_"),))
     if kind == "uniform" and init is not None and site.target.text:
@@ -149,8 +182,9 @@ def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | Non
     changes = []
     for owner in owners:
         init = ctx.project.functions.get(f"{owner.qualname}.__init__")
-        if init is None or ctx.project.function_file.get(init.qualname) not in (None, ctx.facts):
-            continue
+        if init is None or ctx.project.function_file.get(init.qualname) not in (
+                None, ctx.facts) or loads_weights(ctx.text, init):
+            continue  # (an init after a load would overwrite the loaded weights)
         me = self_name(init)
         code = f"{me}.apply({me}.{fn.name})" if required else f"{me}.{fn.name}()"
         changes.append(Append(Node(init.span, "def"), code))

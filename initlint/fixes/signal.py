@@ -22,6 +22,7 @@ from initlint.fixes.common import (
     attribute_path,
     call,
     init_spelling,
+    loads_weights,
     nn_spelling,
     quoted,
     self_name,
@@ -88,61 +89,55 @@ def _body(init: str, var: str, layer: Layer, q: Callable[[str], str],
 
 
 def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix | None:
-    """INI101: initialize the chain's layers for their activations, in the class's init
-    method when ``__init__`` calls one, else in a new ``_init_weights`` called at the end of
-    ``__init__``. Layers that need the same statements share one ``for layer in (...)``."""
+    """INI101: an isinstance dispatch over ``self.modules()`` (one branch per weight-layer
+    type, its init from the first layer of that type in the chain, biases zeroed behind
+    ``is not None``), added to the model's own dispatch, else to the init method
+    ``__init__`` calls, else in a new ``_init_weights`` called at the end of ``__init__``.
+
+    A dispatch holds for every construction the class allows (a constructor branch that
+    builds other layers, a layer built without bias); indexing the layers the default
+    construction happens to build does not. Never offered where ``__init__`` loads weights:
+    the init would overwrite them."""
     init = init_spelling(ctx.facts, None, ctx.text)
+    nn = nn_spelling(ctx.facts)
     ctor = ctx.project.functions.get(f"{cls.qualname}.__init__")
-    if init is None or ctor is None or ctx.project.function_file.get(ctor.qualname) \
-            not in (None, ctx.facts):
+    if init is None or nn is None or ctor is None or ctx.project.function_file.get(
+            ctor.qualname) not in (None, ctx.facts) or loads_weights(ctx.text, ctor):
         return None
-    groups: dict[tuple[str, ...], list[str]] = {}
-    loops: dict[str, tuple[str, ...]] = {}  # container → body (its first, hidden, layer's)
+    first_of: dict[str, Layer] = {}
     for layer in layers:
-        body = tuple(_body(init.text, "layer", layer, partial(quoted, ctx.text)))
-        if layer.path.endswith(".*") and "*" not in layer.path[:-2]:
-            container = attribute_path("self", layer.path[:-2])
-            if container is None:
-                return None
-            loops.setdefault(container, body)
-            continue
-        owner = attribute_path("self", layer.path)
-        if owner is None:
-            return None
-        groups.setdefault(body, []).append(owner)
-    code: list[str] = []
-    for body, owners in groups.items():
-        if len(owners) == 1:
-            code += [line.replace("layer.", f"{owners[0]}.") for line in body]
-        else:
-            code += _wrapped("for layer in (", owners, "):")
-            code += [f"    {line}" for line in body]
-    for container, body in loops.items():
-        code.append(f"for layer in {container}:")
-        code += [f"    {line}" for line in body]
-    statements = "\n".join(code)
-    kinds = sorted({weight_init("", layer.act, layer.slope, "w").split("(")[0].lstrip(".")
-                    for layer in layers})
-    what = " / ".join(kinds)
+        first_of.setdefault(layer.layer.cls, layer)
+    if not all(t.startswith("torch.nn.") and t.count(".") == 2 for t in first_of):
+        return None
     branch = _type_branch(ctx, cls, layers, init.text)
     if branch is not None:
         return branch
+    q = partial(quoted, ctx.text)
+    code = ["for m in self.modules():"]
+    for i, (cls_name, layer) in enumerate(first_of.items()):
+        test = f"isinstance(m, {nn.text}.{cls_name.rsplit('.', 1)[-1]})"
+        code.append(f"    {'if' if i == 0 else 'elif'} {test}:")
+        code += [f"        {line}" for line in _body(init.text, "m", layer, q, any_layer=True)]
+    statements = "\n".join(code)
+    kinds = sorted({weight_init("", layer.act, layer.slope, "w").split("(")[0].lstrip(".")
+                    for layer in first_of.values()})
+    what = f"{' / '.join(kinds)} for every " + "/".join(
+        t.rsplit(".", 1)[-1] for t in first_of) + " (zero biases)"
+    imports = (*init.imports, *nn.imports)
     existing = _called_init_method(ctx, cls, ctor)
     if existing is not None:
-        return Fix("unsafe", f"Add {what} for the chain's layers (zero biases) to "
-                   f"`{existing.name}`",
+        return Fix("unsafe", f"Add a `self.modules()` dispatch to `{existing.name}`: {what}",
                    changes=(Append(Node(existing.span, "def"),
                                    re.sub(r"\bself\b", self_name(existing), statements)),
-                            *init.imports))
+                            *imports))
     names = {m.rsplit(".", 1)[-1] for m in cls.methods}
     name = next(n for n in ("_init_weights", "_init_chain_weights", "_init_weights_he")
                 if n not in names)
     method = f"def {name}(self):\n" + "\n".join(f"    {line}" for line in code)
-    return Fix("unsafe", f"Add `{name}` ({what} for the chain's layers, zero biases), called "
-               "at the end of `__init__`",
+    return Fix("unsafe", f"Add `{name}` ({what}), called at the end of `__init__`",
                changes=(Append(Node(cls.span, "class"), method),
                         Append(Node(ctor.span, "def"), f"{self_name(ctor)}.{name}()"),
-                        *init.imports))
+                        *imports))
 
 
 def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
@@ -174,20 +169,6 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
                                    f"isinstance({var}, {spec})", "\n".join(body)),
                             *nn.imports))
     return None
-
-
-def _wrapped(head: str, items: list[str], tail: str, width: int = 80) -> list[str]:
-    """``head + items + tail`` on as many lines as keep each under ``width`` (the method
-    body's own indentation comes on top), continuation lines aligned after ``head``."""
-    lines, current = [], head
-    for i, item in enumerate(items):
-        piece = item + (", " if i < len(items) - 1 else tail)
-        if current.strip() and len(current) + len(piece.rstrip()) > width and current != head:
-            lines.append(current.rstrip())
-            current = " " * len(head)
-        current += piece
-    lines.append(current)
-    return lines
 
 
 def _called_init_method(ctx: FileContext, cls: ClassFacts, ctor):
@@ -265,7 +246,7 @@ def zero_last_branch_layer(ctx: FileContext, container: ClassFacts, layer_name: 
     ctor = ctx.project.functions.get(f"{container.qualname}.__init__")
     last = _last_weight_layer(block)
     if init is None or ctor is None or last is None or ctx.project.function_file.get(
-            ctor.qualname) not in (None, ctx.facts):
+            ctor.qualname) not in (None, ctx.facts) or loads_weights(ctx.text, ctor):
         return None
     stack = attribute_path(self_name(ctor), layer_name.removesuffix(".*"))
     inner = attribute_path("block", last.name)

@@ -343,6 +343,8 @@ def create_server() -> InitlintServer:
             server.debounce = max(0.0, options["debounceMs"] / 1000)
         if isinstance(options, dict) and options.get("cache") is False:
             server.linter.neighbours.use_cache = False  # neither read nor write the cache
+        if isinstance(options, dict) and options.get("verifyFixes") is True:
+            server.linter.verify_fixes = True  # fix-all builds the models, as --fix --verify
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded(server)

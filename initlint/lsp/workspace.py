@@ -353,6 +353,7 @@ class Linter:
         self._answered: set[str] = set()  # documents answered with kept findings
         self.relinks = 0  # lints that linked and checked (not reused); tests read it
         self.parses = 0  # documents parsed (a comment-only edit is not)
+        self.verify_fixes = False  # initializationOptions.verifyFixes: fix-all as --verify
 
     def context(self, path: str | None,
                 open_docs: Mapping[str, str]) -> tuple[Config, list[Parsed], str | None]:
@@ -460,4 +461,9 @@ class Linter:
         config, neighbours, _ = self.context(path, open_docs)
         if path and excluded(path, config):
             return text
-        return fix_text(path or name, text, config, neighbours, unsafe=False).after
+        result = fix_text(path or name, text, config, neighbours, unsafe=False)
+        if self.verify_fixes and path and result.changed:  # the file on disk is importable
+            from initlint.runtime.fix_verify import verified
+
+            result = verified(result, config, neighbours, unsafe=False)
+        return result.after

@@ -109,9 +109,14 @@ def summary(findings: list[Finding]) -> str:
     if not findings:
         return ""
     fixable = sum(1 for f in findings if f.fix and f.fix.applicability == "safe")
+    hidden = sum(1 for f in findings if f.fix and f.fix.applicability == "unsafe")
     tail = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''}."
+    more = f"{hidden} more fixable with `--unsafe-fixes`"
     if fixable:
-        tail += f"\n[*] {fixable} fixable with `initlint --fix`."
+        tail += f"\n[*] {fixable} fixable with `initlint --fix`" + (
+            f" ({more})." if hidden else ".")
+    elif hidden:  # as ruff says "No fixes available (N hidden fixes can be enabled ...)"
+        tail += f"\nNo safe fixes ({more})."
     return tail + "\n"
 
 

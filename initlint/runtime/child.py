@@ -112,6 +112,13 @@ def measure_one(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[s
     return to_json(build_and_measure(candidate, loader, options, device, phase))
 
 
+def draw_versions(payload: dict[str, Any], phase: Callable[[str], None]) -> dict[str, Any]:
+    """Build a file's models from each version of its text (``--fix --verify``)."""
+    from initlint.runtime.draw import draw
+
+    return draw(payload, phase)
+
+
 JOBS: dict[str, Callable[[dict[str, Any], Callable[[str], None]], dict[str, Any]]] = {
-    "probe": probe, "list": list_files, "measure": measure_one,
+    "probe": probe, "list": list_files, "measure": measure_one, "draw": draw_versions,
 }

@@ -70,7 +70,7 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
     """Measure every model in ``files`` (and the named factories); attach the evidence."""
     _require_torch()
     from initlint.runtime.confirm import attach_evidence
-    from initlint.runtime.unseen import discovered_findings
+    from initlint.runtime.unseen import discovered_findings, used_noqa_dropped
 
     runner = Runner(options)
     roots = [r for r in (options.root, os.getcwd()) if r]
@@ -101,7 +101,11 @@ def run_runtime(files: list[str], findings: list[Finding], config: Config,
             report.models.append(outcome)
     _keep_in_context(report)
     report.findings = attach_evidence(findings, report.models, report.skipped)
-    report.findings += discovered_findings(report.models, report.findings, view, config, files)
+    silenced: list[Finding] = []
+    report.findings += discovered_findings(report.models, report.findings, view, config, files,
+                                           silenced)
+    if silenced:
+        report.findings = used_noqa_dropped(report.findings, silenced)
     report.findings.sort(key=Finding.sort_key)
     return report
 

@@ -289,8 +289,10 @@ def api_norm_types() -> frozenset[str]:
 
 
 def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: StaticView,
-                        config: Config, files: Sequence[str] = ()) -> list[Finding]:
-    """New findings for what the measurements show and no static finding explains."""
+                        config: Config, files: Sequence[str] = (),
+                        silenced: list[Finding] | None = None) -> list[Finding]:
+    """New findings for what the measurements show and no static finding explains (those a
+    ``# noqa`` silences go to ``silenced``: that directive is used after all)."""
     enabled = enabled_codes(config)
     by_abs = {os.path.abspath(f): f for f in [*files, *view.facts]}
     out: list[Finding] = []
@@ -301,5 +303,17 @@ def discovered_findings(runs: list[ModelRun], findings: list[Finding], view: Sta
         found = _streams(run, by_abs) if blocky else _chain(run, config, by_abs)
         if found is not None:
             facts = view.facts.get(found.path)
-            out += suppress([found], facts, config, enabled)
+            kept = suppress([found], facts, config, enabled)
+            out += kept
+            if not kept and silenced is not None:
+                silenced.append(found)
     return out
+
+
+def used_noqa_dropped(findings: list[Finding], silenced: list[Finding]) -> list[Finding]:
+    """``findings`` without the INI901 (unused-noqa) ones whose directive silenced a
+    finding only the measurements found (the static analysis could not see it used)."""
+    answered = {(f.path, f.span.row, f.code) for f in silenced}
+    return [f for f in findings if f.code != "INI901" or not any(
+        (f.path, f.span.row, code) in answered
+        for code in f.subject.removeprefix("noqa:").split(", "))]
