@@ -27,6 +27,7 @@ from initlint.extract.facts import (
     InitSite,
     LayerFact,
     LoopBinding,
+    SiteStyle,
 )
 from initlint.extract.imports import dotted
 from initlint.extract.scope import LIBRARY_PREFIXES, FileScope, Positions, Scope
@@ -309,7 +310,7 @@ class StatementReader:
         if qualified and qualified.startswith(api.INIT):
             name = qualified[len(api.INIT):]
             if name in api.INIT_FUNCTIONS or name in api.DEPRECATED_ALIASES:
-                style = "alias" if name in api.DEPRECATED_ALIASES else "init"
+                style: SiteStyle = "alias" if name in api.DEPRECATED_ALIASES else "init"
                 self._record(self.site_reader.init_site(call, name, style, scope, stmt, parent))
                 return
             if name == "calculate_gain" and call.args:
