@@ -50,7 +50,7 @@ class LayerReader:
         self.rebound: set[str] = set()
         self.tainted: set[str] = set()
 
-    def init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+    def init_layers(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, env: dict[str, Any]):
         """What ``__init__`` builds: (layers, parameters, chains, the statement index of each
         layer, locals that are aliases of a registered submodule)."""
         layers: list[LayerFact] = []
@@ -188,8 +188,8 @@ class LayerReader:
                 return None  # a handler or else: runs or not, as the body fails or not
         return True
 
-    def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef, env: dict[str, Any],
-                     local_calls: dict[str, ast.expr]) -> None:
+    def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                     env: dict[str, Any], local_calls: dict[str, ast.expr]) -> None:
         """Remember what a local name holds: ``x = nn.Linear(...)``, ``layers = [...]``,
         ``layers += [...]``, ``layers.append(...)`` / ``.extend([...])``."""
         if isinstance(stmt, ast.Assign):
