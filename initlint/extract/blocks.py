@@ -19,7 +19,7 @@ from initlint.extract.imports import dotted
 Fold = Callable[[ast.AST, dict[str, Any]], Any]
 
 
-def loop_count(fn: ast.FunctionDef, stmt: ast.stmt, fold: Fold,
+def loop_count(fn: ast.FunctionDef | ast.AsyncFunctionDef, stmt: ast.stmt, fold: Fold,
                 env: dict[str, Any]) -> Any:
     """How often ``stmt`` runs: the product of the ``range(n)`` loops around it in ``fn``."""
     result = _count_to(fn.body, 1, stmt, fold, env)
@@ -69,7 +69,7 @@ def blocks_to(node: ast.stmt, target: ast.stmt) -> list[tuple[ast.stmt, str]] | 
     return None
 
 
-def enclosing_for(fn: ast.FunctionDef, stmt: ast.stmt) -> ast.For | None:
+def enclosing_for(fn: ast.FunctionDef | ast.AsyncFunctionDef, stmt: ast.stmt) -> ast.For | None:
     """The innermost ``for`` loop of ``fn`` whose body holds ``stmt``."""
     found: list[ast.For] = []
     _find_loop(fn.body, None, stmt, found)

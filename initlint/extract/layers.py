@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -49,7 +50,7 @@ class LayerReader:
         self.rebound: set[str] = set()
         self.tainted: set[str] = set()
 
-    def init_layers(self, fn: ast.FunctionDef, env: dict[str, Any]):
+    def init_layers(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, env: dict[str, Any]):
         """What ``__init__`` builds: (layers, parameters, chains, the statement index of each
         layer, locals that are aliases of a registered submodule)."""
         layers: list[LayerFact] = []
@@ -100,9 +101,9 @@ class LayerReader:
                     call = sub.value
                     func = dotted(call.func)
                     self._track_local(sub, fn, env, local_calls)
-                    container = self_attr(call.func.value) if isinstance(
-                        call.func, ast.Attribute) else None
-                    if container is not None and call.func.attr == "append" and call.args:
+                    if (isinstance(method := call.func, ast.Attribute)
+                            and (container := self_attr(method.value)) is not None
+                            and method.attr == "append" and call.args):
                         # ``self.layers.append(nn.Linear(...))`` in a loop over range(n)
                         found = self._layer_from_expr(f"{container}.*", call.args[0], env,
                                                       local_calls)
@@ -187,8 +188,8 @@ class LayerReader:
                 return None  # a handler or else: runs or not, as the body fails or not
         return True
 
-    def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef, env: dict[str, Any],
-                     local_calls: dict[str, ast.expr]) -> None:
+    def _track_local(self, stmt: ast.stmt, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                     env: dict[str, Any], local_calls: dict[str, ast.expr]) -> None:
         """Remember what a local name holds: ``x = nn.Linear(...)``, ``layers = [...]``,
         ``layers += [...]``, ``layers.append(...)`` / ``.extend([...])``."""
         if isinstance(stmt, ast.Assign):
@@ -466,15 +467,15 @@ class LayerReader:
         if not isinstance(listed, ast.List):
             return [FlowStep("opaque", "*args")]
         exact = "!" + local not in local_calls
-        steps: list[FlowStep] = []
+        listed_steps: list[FlowStep] = []
         for position, elt in enumerate(listed.elts):
             child = _join(name, str(position) if exact else f"?{position}")
             found, inner = self._layer_from_expr(child, elt, env, local_calls)
             layers += found
             chains += inner
-            steps.append(step_for_layer(found[0], inner) if found else
-                         FlowStep("opaque", child))
-        return steps if exact else [FlowStep("opaque", "*args")]
+            listed_steps.append(step_for_layer(found[0], inner) if found else
+                                FlowStep("opaque", child))
+        return listed_steps if exact else [FlowStep("opaque", "*args")]
 
     def _list_children(self, name: str, expr: ast.expr, env: dict[str, Any],
                        local_calls: dict[str, ast.expr]) -> tuple[list[LayerFact], list[Chain]]:
@@ -487,8 +488,9 @@ class LayerReader:
                 layers += found
                 chains += inner
             return layers, chains
-        listed = local_calls.get("*" + expr.id) if isinstance(expr, ast.Name) else None
-        if isinstance(listed, ast.List) and listed.elts:
+        if (isinstance(expr, ast.Name)
+                and isinstance(listed := local_calls.get("*" + expr.id), ast.List)
+                and listed.elts):
             # ``nn.ModuleList(layers)`` of a local list: one repeated element is a block
             # built in a loop (``name.*``), else children in order
             exact = "!" + expr.id not in local_calls
@@ -568,16 +570,16 @@ def _remember_list(local_calls: dict[str, ast.expr], name: str, elts: list[ast.e
 
 
 
-def _names_read(nodes: list[ast.AST]) -> set[str]:
+def _names_read(nodes: Iterable[ast.AST]) -> set[str]:
     """Names and ``name.attr`` pairs the expressions read (what a taint can flow through)."""
     out: set[str] = set()
     for part in nodes:
         for node in ast.walk(part):
-            kind = type(node)
-            if kind is ast.Name:
+            # exact types (mypy narrows them); the value bound where it is tested
+            if type(node) is ast.Name:
                 out.add(node.id)
-            elif kind is ast.Attribute and type(node.value) is ast.Name:
-                out.add(f"{node.value.id}.{node.attr}")
+            elif type(node) is ast.Attribute and type(value := node.value) is ast.Name:
+                out.add(f"{value.id}.{node.attr}")
     return out
 
 

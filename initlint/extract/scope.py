@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from initlint.core import torch_api as api
 from initlint.core.findings import Span
@@ -30,6 +30,19 @@ _LIBRARY_ROOTS = frozenset(p.rstrip(".") for p in LIBRARY_PREFIXES) | {
     "builtins", "typing_extensions", "dataclasses", "enum", "abc", "pathlib", "np"}
 
 
+class Located(Protocol):
+    """A node with a source position: every ``ast.expr``, ``ast.stmt``, ``ast.arg``..."""
+
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def col_offset(self) -> int: ...
+    @property
+    def end_lineno(self) -> int | None: ...
+    @property
+    def end_col_offset(self) -> int | None: ...
+
+
 class Positions:
     """Converts ast's UTF-8 byte columns into 1-based code-point columns."""
 
@@ -43,7 +56,7 @@ class Positions:
                 return len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace")) + 1
         return byte_col + 1
 
-    def span(self, node: ast.AST) -> Span:
+    def span(self, node: Located) -> Span:
         row, end_row = node.lineno, node.end_lineno or node.lineno
         return Span(row, self.column(row, node.col_offset), end_row,
                     self.column(end_row, node.end_col_offset or node.col_offset))
@@ -195,7 +208,9 @@ class FileScope:
                     and all(k.arg for k in node.keywords)):
                 return ClassRef(held.qualname,
                                 tuple(self.value(a, env) for a in node.args[1:]),
-                                tuple((k.arg, self.value(k.value, env)) for k in node.keywords))
+                                # every k.arg is set (tested above): the filter drops none
+                                tuple((k.arg, self.value(k.value, env))
+                                      for k in node.keywords if k.arg))
             return UNKNOWN
         if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, env)
@@ -252,8 +267,8 @@ class FileScope:
                 env[arg.arg] = self.value(kw_default, self.constants)
         for arg in positional + args.kwonlyargs:
             annotated = self.qualify(arg.annotation) if arg.annotation is not None else None
-            env.setdefault(arg.arg, InstanceRef(annotated) if annotated in self.class_attrs
-                           or _project_class(annotated) else UNKNOWN)
+            env.setdefault(arg.arg, InstanceRef(annotated) if annotated is not None and (
+                annotated in self.class_attrs or _project_class(annotated)) else UNKNOWN)
         return env
 
     # --- layers built in __init__ ----------------------------------------------------

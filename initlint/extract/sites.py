@@ -14,7 +14,7 @@ from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.core.findings import Span
-from initlint.extract.facts import InitSite, LoopBinding, Target
+from initlint.extract.facts import InitSite, LoopBinding, SiteStyle, Target
 from initlint.extract.imports import dotted
 from initlint.extract.scope import FileScope, Positions, Scope
 
@@ -37,7 +37,7 @@ class SiteReader:
                                   target)
         return None
 
-    def init_site(self, call: ast.Call, func: str, style: str, scope: Scope, stmt: ast.stmt,
+    def init_site(self, call: ast.Call, func: str, style: SiteStyle, scope: Scope, stmt: ast.stmt,
                   parent: ast.AST | None, target: Target | None = None) -> InitSite:
         """The site of an init ``call`` (``style`` "init", "alias", "inplace", "helper");
         ``target`` is read from its first argument unless given."""
@@ -167,23 +167,23 @@ class SiteReader:
                 node = out
                 text = ast.unparse(node)
                 continue
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                method = node.func.attr
+            if isinstance(node, ast.Call) and isinstance(func := node.func, ast.Attribute):
+                method = func.attr
                 if method in api.INPLACE_INIT_METHODS:  # ``t.normal_()`` returns ``t``
-                    node = node.func.value
+                    node = func.value
                     text = ast.unparse(node)
                     continue
                 if method in api.COPYING_METHODS:
                     copy = copy or method
-                    node = node.func.value
+                    node = func.value
                     continue
                 if method == "detach":
                     via_data = True  # shares storage, no autograd: like ``.data``
-                    node = node.func.value
+                    node = func.value
                     continue
                 if method in api.VIEW_METHODS:
                     reshaped = True
-                    node = node.func.value
+                    node = func.value
                     continue
                 break
             if isinstance(node, ast.Attribute) and node.attr == "data":
@@ -250,7 +250,7 @@ def _indexed_dotted(node: ast.AST) -> str | None:
             key = node.slice
             if (isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub)
                     and isinstance(key.operand, ast.Constant)):
-                parts.append(f"-{key.operand.value}")
+                parts.append(f"-{key.operand.value!s}")  # !s: what format() gave
             elif isinstance(key, ast.Constant) and isinstance(key.value, (int, str)):
                 parts.append(str(key.value))
             else:

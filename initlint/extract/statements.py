@@ -10,6 +10,7 @@ parameter is, is the :class:`~initlint.extract.sites.SiteReader`'s to say.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -27,6 +28,8 @@ from initlint.extract.facts import (
     InitSite,
     LayerFact,
     LoopBinding,
+    SiteStyle,
+    WalkSource,
 )
 from initlint.extract.imports import dotted
 from initlint.extract.scope import LIBRARY_PREFIXES, FileScope, Positions, Scope
@@ -36,8 +39,16 @@ from initlint.extract.values import InstanceRef
 
 NO_GRAD = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
            "torch.autograd.grad_mode.no_grad"}
-LOOP_SOURCES = {"modules", "named_modules", "children", "named_children", "parameters",
-                "named_parameters"}
+#: the walks a loop's ``m.<method>()`` names, each the WalkSource it records
+LOOP_SOURCES: dict[str, WalkSource] = {
+    "modules": "modules", "named_modules": "named_modules", "children": "children",
+    "named_children": "named_children", "parameters": "parameters",
+    "named_parameters": "named_parameters"}
+#: ``try`` and, from Python 3.11, ``try``/``except*`` (their blocks are walked alike)
+if sys.version_info >= (3, 11):
+    _TRY_NODES = (ast.Try, ast.TryStar)
+else:
+    _TRY_NODES = (ast.Try,)
 
 #: builds the fact of a layer class called with ``call`` (name, class, call, env)
 LayerFactory = Callable[[str, str, ast.Call, dict[str, Any]], LayerFact]
@@ -175,7 +186,7 @@ class StatementReader:
             self._walk_body(stmt.orelse, scope)
             return
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
-            saved = scope.no_grad
+            saved_no_grad = scope.no_grad
             for item in stmt.items:
                 expr = item.context_expr
                 func = expr.func if isinstance(expr, ast.Call) else expr
@@ -184,14 +195,14 @@ class StatementReader:
                 else:
                     self._expressions(expr, scope, stmt)
             self._walk_body(stmt.body, scope)
-            scope.no_grad = saved
+            scope.no_grad = saved_no_grad
             return
         if isinstance(stmt, (ast.While,)):
             self._expressions(stmt.test, scope, stmt)
             self._walk_body(stmt.body, scope)
             self._walk_body(stmt.orelse, scope)
             return
-        if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        if isinstance(stmt, _TRY_NODES):
             for block in (stmt.body, *[h.body for h in stmt.handlers], stmt.orelse,
                           stmt.finalbody):
                 self._walk_body(block, scope)
@@ -225,17 +236,17 @@ class StatementReader:
     def _loop_binding(self, stmt: ast.For | ast.AsyncFor, scope: Scope) -> LoopBinding | None:
         iter_ = stmt.iter
         target = stmt.target
-        if (isinstance(iter_, ast.Call) and isinstance(iter_.func, ast.Attribute)
-                and iter_.func.attr in LOOP_SOURCES):
-            receiver = dotted(iter_.func.value) or ""
-            source = iter_.func.attr
-            receiver_cls = self._receiver_class(iter_.func.value, scope)
+        if (isinstance(iter_, ast.Call) and isinstance(func := iter_.func, ast.Attribute)
+                and (source := LOOP_SOURCES.get(func.attr)) is not None):
+            receiver = dotted(func.value) or ""
+            receiver_cls = self._receiver_class(func.value, scope)
             if isinstance(target, ast.Name):
                 return LoopBinding(target.id, source, receiver, function=scope.function,
                                    receiver_cls=receiver_cls)
             if (isinstance(target, ast.Tuple) and len(target.elts) == 2
-                    and all(isinstance(e, ast.Name) for e in target.elts)):
-                name_var, var = target.elts[0].id, target.elts[1].id
+                    and isinstance(first := target.elts[0], ast.Name)
+                    and isinstance(second := target.elts[1], ast.Name)):
+                name_var, var = first.id, second.id
                 return LoopBinding(var, source, receiver, name_var, function=scope.function,
                                    receiver_cls=receiver_cls)
         walked = state_dict_walk(iter_)
@@ -251,10 +262,10 @@ class StatementReader:
                 var, name_var = ((f"{target.id}@state_dict", target.id) if kind == "keys"
                                  else (target.id, ""))
                 return LoopBinding(var, "state_dict", owner, name_var, function=scope.function)
-        receiver = self_attr(iter_)
-        if receiver is not None and isinstance(target, ast.Name):
+        container = self_attr(iter_)
+        if container is not None and isinstance(target, ast.Name):
             # ``for layer in self.layers:`` walks the container's children
-            return LoopBinding(target.id, "iter", f"self.{receiver}", function=scope.function)
+            return LoopBinding(target.id, "iter", f"self.{container}", function=scope.function)
         if isinstance(iter_, (ast.List, ast.Tuple)) and isinstance(target, ast.Name):
             members = tuple(self_attr(e) or "?" for e in iter_.elts)
             if "?" not in members:
@@ -277,11 +288,11 @@ class StatementReader:
                                   if not isinstance(child, ast.stmt)]
         while todo:
             current, parent = todo.pop()
-            kind = type(current)
-            if kind is ast.Lambda:
+            # exact types (mypy narrows them): this loop sees every expression node
+            if type(current) is ast.Lambda:
                 self._lambda(current, scope)
                 continue
-            if kind is ast.Call:
+            if type(current) is ast.Call:
                 before = len(self._calls)
                 self._call(current, scope, stmt, parent if parent is not stmt else None)
                 if scope.conditions or scope.loops:
@@ -309,7 +320,7 @@ class StatementReader:
         if qualified and qualified.startswith(api.INIT):
             name = qualified[len(api.INIT):]
             if name in api.INIT_FUNCTIONS or name in api.DEPRECATED_ALIASES:
-                style = "alias" if name in api.DEPRECATED_ALIASES else "init"
+                style: SiteStyle = "alias" if name in api.DEPRECATED_ALIASES else "init"
                 self._record(self.site_reader.init_site(call, name, style, scope, stmt, parent))
                 return
             if name == "calculate_gain" and call.args:
@@ -479,9 +490,12 @@ def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:
     if isinstance(pattern, ast.MatchValue):
         return ast.Compare(left=subject, ops=[ast.Eq()], comparators=[pattern.value])
     if isinstance(pattern, ast.MatchOr):
-        tests = [_pattern_test(subject, p) for p in pattern.patterns]
-        if any(t is None for t in tests):
-            return None
+        tests: list[ast.expr] = []
+        for p in pattern.patterns:
+            test = _pattern_test(subject, p)
+            if test is None:  # (building a test has no side effect: stopping early is safe)
+                return None
+            tests.append(test)
         return ast.BoolOp(op=ast.Or(), values=tests)
     if isinstance(pattern, ast.MatchAs) and pattern.pattern is not None:
         return _pattern_test(subject, pattern.pattern)
