@@ -179,6 +179,36 @@ def test_ini206_fix_guards_a_bias_passed_as_an_argument(tmp_path: Path):
     module.LinearNorm(4, 4)
 
 
+HELD = """\
+import torch.nn as nn
+
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        nn.init.xavier_uniform_(self.fc.weight)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = Head()
+"""
+
+
+def test_ini206_fix_of_a_layer_held_by_a_container(tmp_path: Path):
+    """The bias guard asks each container how it builds the layer: by the container's
+    class, not its name (an AttributeError there made INI206 an INI000)."""
+    from conftest import lint_snippet
+
+    findings = lint_snippet(tmp_path, HELD, Config(select=("INI206",)))
+    assert [f.code for f in findings] == ["INI206"], findings
+    text, module = _fix(tmp_path, HELD, "INI206")
+    assert "nn.init.zeros_(self.fc.bias)" in text, text
+    module.Net()
+
+
 def test_ini005_catches_the_unguarded_write_a_container_makes_crash(tmp_path: Path):
     from conftest import lint_snippet
 

@@ -10,7 +10,7 @@ from initlint.core.findings import Finding, Severity, Span
 from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.fixes import api as fixes
-from initlint.semantic.evaluate import tests_on
+from initlint.semantic.evaluate import missing_param, tests_on
 
 E = Severity.ERROR
 
@@ -188,10 +188,8 @@ def _self_parameter(ctx: FileContext, cls: ClassFacts, path: str, attr: str) -> 
 
 def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
     """``self.fc.weight`` / ``self.fc.bias`` is certainly a Parameter of a built layer."""
-    from initlint.checks.optional_params import missing_param
-
     kind = api.LAYERS.get(layer.cls) if layer is not None else None
-    if kind is None or kind.weight_ndim is None:
+    if layer is None or kind is None or kind.weight_ndim is None:
         return False
     if attr == "bias" and not (kind.has_bias_param or kind.family == "norm"):
         return False
@@ -266,12 +264,11 @@ def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
             (binding is not None and binding.source in ("modules", "named_modules", "children"))
             or _is_callback_param(ctx, site)):
         types = _dispatch_types(ctx, site, target.base)
-        bad_types = [t for t in types if api.LAYERS.get(t) is not None
-                     and api.LAYERS[t].weight_ndim is not None
-                     and bad(api.LAYERS[t].weight_ndim)]
+        bad_types = [(t, ndim) for t in types if (kind := api.LAYERS.get(t)) is not None
+                     and (ndim := kind.weight_ndim) is not None and bad(ndim)]
         if bad_types:
-            name = bad_types[0].rsplit(".", 1)[-1]
-            return f"`{target.text}` of `{name}`", api.LAYERS[bad_types[0]].weight_ndim
+            name = bad_types[0][0].rsplit(".", 1)[-1]
+            return f"`{target.text}` of `{name}`", bad_types[0][1]
     return None
 
 

@@ -41,6 +41,7 @@ def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for fn in ctx.facts.functions:
         if not _is_init_function(ctx, fn) or "<lambda" in fn.qualname or ".<locals>" in fn.qualname:
             continue
+        cls = None
         if fn.cls:
             cls = project.classes.get(fn.cls)
             if cls is None or _method_reached(ctx, cls, fn):
@@ -66,7 +67,7 @@ def init_never_called(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "trains from PyTorch's default init (kaiming_uniform_(a=√5), "
             "Var(w)=1/(3·fan_in)) instead. Call it at the end of `__init__` "
             f"(e.g. `self.apply({fn.name})`) or delete it.",
-            fixes.call_init(ctx, cls, fn) if fn.cls else None,
+            fixes.call_init(ctx, cls, fn) if cls is not None else None,
             subject=fn.qualname)
     yield from _inherited_init_skipped(rule, ctx)
 

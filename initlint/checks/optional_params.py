@@ -126,18 +126,18 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
     # Types whose default has no such parameter (InstanceNorm): a construction anywhere in
     # the same package that does not pass ``affine=`` keeps the default, **kwargs or not.
     package = ctx.facts.module.split(".")[0]
-    for cls in types:
-        kind = api.LAYERS.get(cls)
+    for layer_cls in types:
+        kind = api.LAYERS.get(layer_cls)
         if kind is None or kind.affine_default or target.attr not in ("weight", "bias"):
             continue
         for facts in project.files:
             if facts.module.split(".")[0] != package or (not package and facts is not ctx.facts):
                 continue
             for cons in facts.constructions:
-                if cons.cls == cls and not _passes_affine(cons, kind) \
-                        and not _guarded(ctx, site, cons.cls, cons):
-                    return cls, f"{kind.affine_param}=False (its default)", \
-                        f"{facts.path}:{cons.span.row}"
+                if (cons.cls == layer_cls and not _passes_affine(cons, kind)
+                        and not _guarded(ctx, site, cons.cls, cons)):
+                    return (layer_cls, f"{kind.affine_param}=False (its default)",
+                            f"{facts.path}:{cons.span.row}")
     return None
 
 

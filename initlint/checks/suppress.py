@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
+from initlint.checks.selection import fix_codes
 from initlint.core.config import Config
-from initlint.core.findings import Finding
+from initlint.core.findings import Applicability, Finding
 from initlint.extract.facts import FileFacts
 
 
@@ -50,10 +52,6 @@ def settle_fixes(findings: list[Finding], config: Config) -> list[Finding]:
     if config.fixable == ("ALL",) and not (config.unfixable or config.extend_safe_fixes
                                            or config.extend_unsafe_fixes):
         return findings
-    from dataclasses import replace
-
-    from initlint.checks.selection import fix_codes
-
     fixable, safe, unsafe = fix_codes(config)
     out = []
     for finding in findings:
@@ -61,7 +59,7 @@ def settle_fixes(findings: list[Finding], config: Config) -> list[Finding]:
         if fix is not None and finding.code not in fixable:
             finding = replace(finding, fix=None)
         elif fix is not None and finding.code in safe | unsafe:
-            wanted = "safe" if finding.code in safe else "unsafe"
+            wanted: Applicability = "safe" if finding.code in safe else "unsafe"
             if fix.applicability != wanted:
                 finding = replace(finding, fix=replace(fix, applicability=wanted))
         out.append(finding)

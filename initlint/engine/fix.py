@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
+from typing import TypeGuard
 
 from initlint.cache.store import Cache, content_hash
 from initlint.core.config import Config
@@ -43,7 +44,7 @@ MAX_ROUNDS = 10
 _NEWLINE = NEWLINE
 
 
-def applicable(fix: Fix | None, unsafe: bool = False) -> bool:
+def applicable(fix: Fix | None, unsafe: bool = False) -> TypeGuard[Fix]:
     """Does this fix run under ``--fix`` (safe) or ``--fix --unsafe-fixes`` (also unsafe)?"""
     if fix is None or not (fix.edits or fix.changes):
         return False
@@ -242,10 +243,10 @@ def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
     taken: list[tuple[int, int, str]] = []
     seen: set[tuple] = set()
     applied, deferred, invalid = [], [], []
-    ordered = sorted((f for f in findings if f.fix is not None),
-                     key=lambda f: (min(e.span for e in f.fix.edits), f.code))
-    for finding in ordered:
-        edits = _resolve(lines, finding.fix)
+    ordered = sorted(((f, f.fix) for f in findings if f.fix is not None),
+                     key=lambda pair: (min(e.span for e in pair[1].edits), pair[0].code))
+    for finding, fix in ordered:
+        edits = _resolve(lines, fix)
         if edits is None:
             invalid.append(finding)
             continue
@@ -328,12 +329,14 @@ def fix_key(text: str, finding: Finding) -> tuple:
 
 def _key(lines: Lines, finding: Finding) -> tuple:
     """A fix's identity across rounds (spans move when earlier fixes add lines)."""
-    rows = sorted({e.span.row for e in finding.fix.edits})
+    fix = finding.fix
+    if fix is None:
+        return (finding.code, None, (), ())
+    rows = sorted({e.span.row for e in fix.edits})
     context = tuple(lines.text[lines.starts[r - 1]: lines.starts[r]] if r < len(lines.starts)
                     else lines.text[lines.starts[r - 1]:] if 0 < r <= len(lines.starts)
                     else "" for r in rows)
-    return (finding.code, finding.fix.message, tuple(e.content for e in finding.fix.edits),
-            context)
+    return (finding.code, fix.message, tuple(e.content for e in fix.edits), context)
 
 
 def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] = (),
@@ -541,9 +544,9 @@ def fix_paths(paths: list[str], config: Config, unsafe: bool = False, write: boo
         if source.error:
             continue
         settings = configs.get(path, config) if configs else config
-        if first.digests.get(path) != content_hash(source.text):
-            findings = None  # not the text the first lint saw: lint it again, then fix
-        result = fix_text(path, source.text, settings, parsed.values(), unsafe, findings)
+        # not the text the first lint saw: lint it again, then fix
+        seen = findings if first.digests.get(path) == content_hash(source.text) else None
+        result = fix_text(path, source.text, settings, parsed.values(), unsafe, seen)
         if verify is not None and result.changed:
             result = verify(result, settings, list(parsed.values()), unsafe)
         run.errors += result.dropped

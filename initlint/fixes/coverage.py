@@ -36,6 +36,8 @@ from initlint.fixes.plan import (
     Wrap,
 )
 from initlint.semantic.context import FileContext
+from initlint.semantic.project import ProjectFacts
+from initlint.semantic.records import Placed
 
 
 def _dispatched(ctx: FileContext, site: InitSite, var: str) -> list[str]:
@@ -89,7 +91,9 @@ def bias_may_be_absent(ctx: FileContext, site: InitSite) -> bool:
     project = ctx.project
     fn = project.functions.get(site.function)
     cls = project.classes.get(fn.cls) if fn is not None and fn.cls else None
-    placed = project.placed_by_path(cls).get(site.target.path) if cls is not None else None
+    if cls is None:
+        return True
+    placed = project.placed_by_path(cls).get(site.target.path)
     if placed is None:
         return True
     kind = api.LAYERS.get(placed.layer.cls)
@@ -102,10 +106,15 @@ def bias_may_be_absent(ctx: FileContext, site: InitSite) -> bool:
     own = raw.literal("bias", index, True) if raw is not None else None
     bound = placed.layer.literal("bias", index, True)
     return own is not True or bound is not True or any(
-        f"{path}.{site.target.path}" in project.placed_by_path(container) and
-        project.placed_by_path(container)[f"{path}.{site.target.path}"].layer.literal(
-            "bias", index, True) is not True
+        (held := _placed_in(project, container, f"{path}.{site.target.path}")) is not None
+        and held.layer.literal("bias", index, True) is not True
         for container, path in project.containers.get(cls.qualname, ()))
+
+
+def _placed_in(project: ProjectFacts, container: str, path: str) -> Placed | None:
+    """The layer at ``path`` in the tree of the class named ``container``, if any."""
+    klass = project.classes.get(container)
+    return project.placed_by_path(klass).get(path) if klass is not None else None
 
 
 def dim_filter(ctx: FileContext, site: InitSite) -> Fix | None:
