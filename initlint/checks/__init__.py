@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from initlint.checks import api_misuse, coverage, noqa, reach, signal, structure
+from initlint.checks import api_misuse, coverage, noqa, order, reach, signal, structure
 from initlint.checks.base import FileContext, Rule
 
-FAMILIES = (api_misuse, signal, coverage, structure, reach, noqa)
+FAMILIES = (api_misuse, signal, order, coverage, structure, reach, noqa)
 
 
 def _collect() -> dict[str, Rule]:
