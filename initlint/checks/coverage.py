@@ -79,9 +79,9 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         example = next(iter(missed.values()))
         in_file = project.function_file.get(site.function)
         layer_file = project.class_file.get(example.owner)
-        span = site.span if in_file is None or in_file.path == ctx.facts.path \
-            else example.layer.span if layer_file is not None \
-            and layer_file.path == ctx.facts.path else _name_span(cls)
+        span = (site.span if in_file is None or in_file.path == ctx.facts.path
+            else example.layer.span if layer_file is not None
+            and layer_file.path == ctx.facts.path else _name_span(cls))
         yield rule.finding(
             ctx, span,
             f"init dispatch handles {handled_names} but `{cls.name}` also holds "
@@ -129,8 +129,8 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls in module_classes(ctx):
         effective = project.effective(cls)
         for item in effective.applied:
-            if item.how != "each_param" or not _in_file(ctx, item.site) \
-                    or item.site.style == "helper":
+            if (item.how != "each_param" or not _in_file(ctx, item.site)
+                    or item.site.style == "helper"):
                 continue
             site = item.site
             kind, _gain, std, mean, _a = describe(site)
@@ -335,8 +335,8 @@ def _bias_fix(ctx: FileContext, site: InitSite) -> Fix | None:
       "each normalized output is scaled to ≈0.", fix="unsafe")
 def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
-        if site.target.attr not in api.NORM_SCALE_NAMES or site.target.path \
-                or site.target.index:
+        if (site.target.attr not in api.NORM_SCALE_NAMES or site.target.path
+                or site.target.index):
             continue
         types = _norm_dispatch(ctx, site)
         if not types:
@@ -354,10 +354,10 @@ def norm_scale_near_zero(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             continue  # identity at init: the branch's norm γ zeroed on purpose
         names = ", ".join(sorted(t for t in types))
         sigma = f"{std:g}" if known_std else "σ"
-        drawn = f"drawn from N(0, {sigma})" if kind == "normal" else "set to 0" \
-            if kind == "zeros" else f"drawn from U({site.arg('a'):g}, {site.arg('b'):g})"
-        size = "0" if kind != "normal" else f"{abs(std) * math.sqrt(2 / math.pi):.3g}" \
-            if known_std else "0.8·σ"
+        drawn = (f"drawn from N(0, {sigma})" if kind == "normal" else "set to 0"
+            if kind == "zeros" else f"drawn from U({site.arg('a'):g}, {site.arg('b'):g})")
+        size = ("0" if kind != "normal" else f"{abs(std) * math.sqrt(2 / math.pi):.3g}"
+            if known_std else "0.8·σ")
         yield rule.finding(
             ctx, site.span,
             f"the scale γ of every {names} is {drawn}",
@@ -389,8 +389,8 @@ def _in_residual_class(ctx: FileContext, site: InitSite) -> bool:
 
 def _small_uniform(site: InitSite) -> bool:
     low, high = site.arg("a", 0.0), site.arg("b", 1.0)
-    return isinstance(low, (int, float)) and isinstance(high, (int, float)) and \
-        max(abs(low), abs(high)) < 0.5
+    return (isinstance(low, (int, float)) and isinstance(high, (int, float)) and
+        max(abs(low), abs(high)) < 0.5)
 
 
 def _norm_dispatch(ctx: FileContext, site: InitSite) -> list[str]:

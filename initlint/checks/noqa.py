@@ -75,8 +75,8 @@ def _directive(line: str, unused: list[str]) -> tuple[tuple[int, int], str] | No
     rest = line[end:]
     tail = rest.lstrip()
     if tail:  # more comment text: it stays a comment (``# noqa: INI101  # why`` → ``# why``)
-        return (start + 1, end + 1 + len(rest) - len(tail)), "" if tail.startswith("#") \
-            else "# "
+        return ((start + 1, end + 1 + len(rest) - len(tail)), "" if tail.startswith("#")
+            else "# ")
     while start > 0 and line[start - 1] in " \t":
         start -= 1
     return (start + 1, len(line) + 1), ""

@@ -65,15 +65,15 @@ def _function_class(ctx: FileContext, site: InitSite) -> str:
 
 def _free_loop_names(ctx: FileContext, site: InitSite) -> frozenset[str]:
     fn = ctx.project.functions.get(site.function)
-    return frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else \
-        frozenset()
+    return (frozenset(n for b in fn.loops for n in (b.var, b.name_var) if n) if fn else
+        frozenset())
 
 
 def unguarded_optional_params(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for site in ctx.facts.sites:
         target = site.target
-        if target.attr not in ("bias", "weight") or target.index or not target.base \
-                or target.copy or site.style in ("assign", "helper"):
+        if (target.attr not in ("bias", "weight") or target.index or not target.base
+                or target.copy or site.style in ("assign", "helper")):
             continue
         found = _offending_layer(ctx, site)
         if found is None:

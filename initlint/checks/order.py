@@ -138,8 +138,8 @@ def _inherited_init_methods(project, cls: ClassFacts) -> list[tuple[FunctionFact
     for base in project.mro(cls)[1:]:
         for qualname in base.methods:
             fn = project.functions.get(qualname)
-            if fn is None or fn.name.startswith("__") or fn.static \
-                    or project.method(cls, fn.name) is not fn:
+            if (fn is None or fn.name.startswith("__") or fn.static
+                    or project.method(cls, fn.name) is not fn):
                 continue  # a static helper is handed a module; a model does not call it
             sites = _runs(project, cls, fn)
             if sites:
@@ -200,7 +200,7 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
             continue  # its own recursion (``m.init_weights()`` on children) does not count
         if call.kind == "self_method" and call.name == fn.name and other.cls in family:
             return True
-        if call.name == fn.qualname or (call.name.endswith("." + fn.name) and \
+        if call.name == fn.qualname or (call.name.endswith("." + fn.name) and
                 call.kind in ("apply", "ref", "function") and other.cls in family):
             return True
         if call.kind == "method" and call.name == fn.name and _same_package(
@@ -238,8 +238,8 @@ def _may_hold(ctx: FileContext, fn: FunctionFacts, caller: str, receiver: str) -
     if not receiver.startswith("self."):
         return True
     caller_fn = project.functions.get(caller)
-    owner = project.classes.get(caller_fn.cls) if caller_fn is not None and caller_fn.cls \
-        else None
+    owner = (project.classes.get(caller_fn.cls) if caller_fn is not None and caller_fn.cls
+        else None)
     target = project.classes.get(fn.cls) if fn.cls else None
     if owner is None or target is None:
         return True

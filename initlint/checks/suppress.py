@@ -21,8 +21,8 @@ def _per_file_codes(path: str, config: Config) -> set[str]:
     rel = str(resolved.relative_to(config.root)) if config.root and resolved.is_relative_to(
         config.root) else path
     for pattern, ignored in config.per_file_ignores:
-        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(Path(path).name, pattern) \
-                or fnmatch.fnmatch(path, pattern):
+        if (fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
+                or fnmatch.fnmatch(path, pattern)):
             codes.update(ignored)
     return codes
 

@@ -149,8 +149,8 @@ def build_index(tree: ast.Module, prefix: str) -> TreeIndex:
                         references.add((child.id, owner))
                     continue  # nothing below a name
                 if kind is constant_kind:
-                    if isinstance(child.value, str) and child.value.isidentifier() \
-                            and _is_init_like(child.value):
+                    if (isinstance(child.value, str) and child.value.isidentifier()
+                            and _is_init_like(child.value)):
                         references.add(("." + child.value, owner))
                     continue
                 if kind is attribute_kind:

@@ -166,8 +166,8 @@ def loads_weights(text: str, fn: FunctionFacts) -> bool:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else \
-            func.id if isinstance(func, ast.Name) else ""
+        name = (func.attr if isinstance(func, ast.Attribute) else
+            func.id if isinstance(func, ast.Name) else "")
         if _LOADERS.search(name.lower()):
             return True
         for keyword in node.keywords:

@@ -57,8 +57,8 @@ def zero_bias(ctx: FileContext, site: InitSite) -> Fix | None:
     ``getattr(m, 'bias', None)`` where the module may be a type without one (Embedding)."""
     init = init_spelling(ctx.facts, site, ctx.text)
     target = site.target
-    if init is None or not site.discarded or target.attr != "weight" or target.index \
-            or not target.base or _param_loop(ctx, site):
+    if (init is None or not site.discarded or target.attr != "weight" or target.index
+            or not target.base or _param_loop(ctx, site)):
         return None
     if target.base == "self":
         me = self_name(ctx.project.functions.get(site.function))
@@ -75,8 +75,8 @@ def zero_bias(ctx: FileContext, site: InitSite) -> Fix | None:
         types = _dispatched(ctx, site, owner)
         with_bias = bool(types) and all(
             (kind := api.LAYERS.get(t)) is not None and kind.has_bias_param for t in types)
-        test = f"{owner}.bias is not None" if with_bias else \
-            f"getattr({owner}, {quoted(ctx.text, 'bias')}, None) is not None"
+        test = (f"{owner}.bias is not None" if with_bias else
+            f"getattr({owner}, {quoted(ctx.text, 'bias')}, None) is not None")
         code = f"if {test}:\n    {init.text}.zeros_({owner}.bias)"
     return Fix("unsafe", f"Insert `{init.text}.zeros_({owner}.bias)` after the weight init "
                "(changes the initial bias)",
@@ -121,8 +121,8 @@ def dim_filter(ctx: FileContext, site: InitSite) -> Fix | None:
     """INI204: keep the loop's draw off 1-D parameters (norm γ and β, biases) with
     ``if p.dim() > 1:`` — the idiom of transformer codebases."""
     binding = loop_var(site, ctx.project.functions)
-    if binding is None or "parameters" not in binding.source or site.target.attr \
-            or site.target.path or not site.discarded:
+    if (binding is None or "parameters" not in binding.source or site.target.attr
+            or site.target.path or not site.discarded):
         return None
     var = binding.var
     return Fix("unsafe", f"Wrap in `if {var}.dim() > 1:` (norm scales and biases keep their "
@@ -132,8 +132,8 @@ def dim_filter(ctx: FileContext, site: InitSite) -> Fix | None:
 def rezero_padding(ctx: FileContext, site: InitSite) -> Fix | None:
     """INI205: re-zero the padding row after the draw (transformers' idiom)."""
     target = site.target
-    if not site.discarded or target.attr != "weight" or target.index or not target.base \
-            or _param_loop(ctx, site):
+    if (not site.discarded or target.attr != "weight" or target.index or not target.base
+            or _param_loop(ctx, site)):
         return None
     if target.base == "self":
         me = self_name(ctx.project.functions.get(site.function))
@@ -146,9 +146,9 @@ def rezero_padding(ctx: FileContext, site: InitSite) -> Fix | None:
             return None
         owner = target.base
         types = _dispatched(ctx, site, owner)
-        test = f"{owner}.padding_idx is not None" if types and all(
-            t == api.NN + "Embedding" for t in types) else \
-            f"getattr({owner}, {quoted(ctx.text, 'padding_idx')}, None) is not None"
+        test = (f"{owner}.padding_idx is not None" if types and all(
+            t == api.NN + "Embedding" for t in types) else
+            f"getattr({owner}, {quoted(ctx.text, 'padding_idx')}, None) is not None")
         code = f"if {test}:\n    {owner}.weight.data[{owner}.padding_idx].zero_()"
     return Fix("unsafe", f"Insert `{owner}.weight.data[{owner}.padding_idx].zero_()` after "
                "the draw", changes=(Insert(statement(site), code),))
@@ -186,8 +186,8 @@ def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | Non
     required = _required_params(ctx, fn)
     if required is None or len(required) > 1:
         return None
-    owners = [cls] if f"{cls.qualname}.__init__" in ctx.project.functions else \
-        sorted(ctx.project.subclasses(cls), key=lambda k: k.span.row)
+    owners = ([cls] if f"{cls.qualname}.__init__" in ctx.project.functions else
+        sorted(ctx.project.subclasses(cls), key=lambda k: k.span.row))
     changes = []
     for owner in owners:
         init = ctx.project.functions.get(f"{owner.qualname}.__init__")
@@ -246,8 +246,8 @@ def add_missed_types(ctx: FileContext, handled: dict[InitSite, set[str]],
     for site in sorted(handled, key=lambda s: (s.span.row, s.span.column)):
         families = {api.LAYERS[t].family.replace("conv_transpose", "conv")
                     for t in handled[site] if t in api.LAYERS}
-        if not roles <= families or not site.target.base or site.target.path or \
-                ctx.project.function_file.get(site.function) not in (None, ctx.facts):
+        if (not roles <= families or not site.target.base or site.target.path or
+                ctx.project.function_file.get(site.function) not in (None, ctx.facts)):
             continue
         names = tuple(f"{nn.text}.{t.rsplit('.', 1)[-1]}" for t in sorted(missed))
         return Fix("unsafe", f"Add {', '.join(f'`{n}`' for n in names)} to the isinstance "
