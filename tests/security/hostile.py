@@ -8,6 +8,7 @@ tests that need them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -160,10 +161,8 @@ def permissions_bind(path: Path) -> bool:
 
 
 def _quiet_drop() -> None:
-    try:
+    with contextlib.suppress(OSError):
         drop_root_bypass()
-    except OSError:
-        pass
 
 
 def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
