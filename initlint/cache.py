@@ -19,9 +19,12 @@ with ``O_NOFOLLOW``, so a symlink swapped in anywhere is never followed. ``CACHE
 ``.gitignore`` are written only into a directory initlint itself created, with ``O_EXCL``.
 Pruning deletes only files named like entries, inside its own shard directories.
 
-An entry that cannot be read or decoded, or that is not what this build would have written,
-is a miss (and is removed); a cache directory that cannot be used turns the cache off (with
-one reason in :attr:`Cache.problem`). The cache never makes a run fail.
+Each entry starts with a digest of the rest (:func:`seal`): a bit flipped on disk, a
+truncated write or a hand edit that still parses as JSON is a miss, never another report.
+An entry that cannot be read or decoded, or that is not what this build would have written
+(a class, a field count or a field type it would not write), is a miss (and is removed);
+a cache directory that cannot be used turns the cache off (with one reason in
+:attr:`Cache.problem`). The cache never makes a run fail.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from initlint.config import Config
 
 ENV_VAR = "INITLINT_CACHE_DIR"
 DIRECTORY_NAME = "initlint"
-#: Bump when the layout or the entry format changes.
-LAYOUT = "2"
+#: Bump when the layout or the entry format changes (3: each entry starts with its digest).
+LAYOUT = "3"
 DAY = 86_400
 PRUNE_EVERY_S = DAY
 #: Entries of the current build not read or written for this long are removed.
@@ -146,6 +149,19 @@ def _trusted(fd: int, where: Path) -> None:
         raise CacheUnusableError(f"{where} is owned by another user")
     if info.st_mode & 0o022:
         raise CacheUnusableError(f"{where} is writable by other users")
+
+
+def seal(payload: bytes) -> bytes:
+    """An entry as written: the hex digest of ``payload``, a newline, ``payload``."""
+    return hashlib.blake2b(payload, digest_size=16).hexdigest().encode() + b"\n" + payload
+
+
+def unseal(data: bytes) -> bytes | None:
+    """The payload of a sealed entry, or None when its digest does not match."""
+    digest, newline, payload = data.partition(b"\n")
+    if not newline or hashlib.blake2b(payload, digest_size=16).hexdigest().encode() != digest:
+        return None
+    return payload
 
 
 def _write_new(dir_fd: int, name: str, data: bytes) -> None:
@@ -293,7 +309,10 @@ class Cache:
                     self.misses += 1
                     return None
                 try:
-                    stored_key, value = codec.loads(data)
+                    payload = unseal(data)
+                    if payload is None:  # corrupted, or not ours
+                        raise codec.DecodeError("digest mismatch")
+                    stored_key, value = codec.loads(payload)
                     if stored_key != key:
                         raise codec.DecodeError("key mismatch")
                 except (codec.DecodeError, TypeError, ValueError):
@@ -336,7 +355,7 @@ class Cache:
         if not self.enabled or not _KEY.fullmatch(key):
             return
         try:
-            data = codec.dumps((key, value))
+            data = seal(codec.dumps((key, value)))
         except codec.EncodeError:
             return  # this one value cannot be stored; it is computed again next time
         try:

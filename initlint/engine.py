@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from initlint import known
 from initlint.cache import Cache, config_key, content_hash
@@ -432,8 +433,8 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
     if cache is not None:
         run_key = cache.run_key(config_key(config, enabled_codes(config)),
                                 _run_files(entries, config, configs, report))
-        hit = cache.get("run", run_key)
-        if isinstance(hit, tuple) and len(hit) == 2:
+        hit = _run_entry(cache.get("run", run_key))
+        if hit is not None:
             findings, parsed_count = hit
             if progress is not None:
                 progress.advance(len(paths))
@@ -463,6 +464,15 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
         _keep_known(cache, entries, findings, config, configs, report)
         cache.prune()
     return result
+
+
+def _run_entry(hit: Any) -> tuple[tuple[Finding, ...], int] | None:
+    """A stored run's (findings, files parsed), or None when the entry is not that shape
+    (the codec checks each Finding's fields; this checks what holds them)."""
+    if not (isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], tuple)
+            and type(hit[1]) is int and all(type(f) is Finding for f in hit[0])):
+        return None
+    return hit
 
 
 def _reported(entries: list[_Entry], config: Config, configs: Mapping[str, Config] | None,
