@@ -39,6 +39,7 @@ from initlint.lsp.noqa import noqa_code_at
 from initlint.lsp.positions import TextIndex
 from initlint.lsp.protocol import AnsweringProtocol
 from initlint.lsp.workspace import Linter
+from initlint.safe_fs import text_too_large
 
 log = logging.getLogger("initlint.lsp")
 
@@ -139,11 +140,13 @@ class InitlintServer(LanguageServer):
         return None
 
     def open_buffers(self, but: str) -> dict[str, str]:
-        """Paths and texts of the other open Python files (they replace their disk copies)."""
+        """Paths and texts of the other open Python files (they replace their disk copies);
+        a buffer over a file's size cap is no context, as such a file on disk is not."""
         out = {}
         for uri, doc in list(self.workspace.text_documents.items()):
             path = file_path(uri)
-            if uri != but and path and self.open_document(uri) is not None:
+            if uri != but and path and self.open_document(uri) is not None \
+                    and not text_too_large(doc.source):
                 out[path] = doc.source
         return out
 
