@@ -28,6 +28,7 @@ MAX_RESULT = 64 << 20
 #: How much of the child's captured output is kept (its last bytes).
 OUTPUT_TAIL = 4096
 POLL = 0.05
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 WHERE = {"start": "while starting", "import": "while importing its file",
          "meta": "in its constructor (on meta)", "build": "in its constructor",
          "input": "while trying inputs", "forward": "in forward/backward"}
@@ -71,9 +72,22 @@ class _Process(ForkServerProcess):
         return _Popen(process_obj)
 
 
+def _become_subreaper() -> None:
+    """Linux: processes a model starts in a new session (``start_new_session=True``, a
+    double fork) are orphaned when the child is killed; as a subreaper, initlint becomes
+    their parent instead of init, so :func:`_sweep` can find and end them."""
+    if not os.path.exists("/proc/self/stat"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
 def _context():
     """One fork server per initlint process, preloaded with torch and the child code."""
     if not _CONTEXT:
+        _become_subreaper()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["initlint.runtime.child_entry",
                                         "initlint.runtime.child"])
@@ -87,6 +101,63 @@ def _rss(pid: int) -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _parents() -> dict[int, int]:
+    """pid → parent pid of every live (not zombie) process /proc shows."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    fields = handle.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 1 and fields[0] != "Z":
+                out[int(entry)] = int(fields[1])
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    """The live processes below ``pid``, whatever session or group they moved to."""
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    out, todo = [], list(children.get(pid, ()))
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, ())
+    return out
+
+
+def _children() -> set[int]:
+    """This process's live children (the fork server, its resource tracker, and orphans a
+    killed child left, adopted because this process is a subreaper)."""
+    me = os.getpid()
+    return {pid for pid, parent in _parents().items() if parent == me}
+
+
+def _end(pids: list[int]) -> None:
+    """SIGKILL each process and its group (a session leader took its own group along)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _sweep(known: set[int]) -> None:
+    """End what the job left as this process's children (orphans adopted as subreaper, not
+    ``known``) and reap them, so none outlives the run or stays a zombie."""
+    left = sorted(_children() - known)
+    _end(left)
+    for pid in left:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
 
 
 def _group_members(group: int) -> list[int]:
@@ -148,11 +219,13 @@ def run_job(job: str, payload: dict[str, Any], timeout: float, memory: float = 0
         process = _Process(target=child_entry.main, args=(job, payload, writer, capture),
                            daemon=True)
         process.start()
+        known = _children()  # the fork server, its resource tracker: not the job's
         writer.close()
         try:
             result, reason = _wait(process, reader, timeout, limit)
         finally:
             _kill_group(process)
+            _sweep(known)
             reader.close()
         if result is not None and result.get("forked"):
             result, reason = None, "it started another process (os.fork) while being built " \
@@ -181,7 +254,7 @@ def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict
             if not isinstance(message, dict):
                 return None, "it sent an unreadable result"
             if "result" in message:
-                if _group_members(process.pid):
+                if _group_members(process.pid) or _descendants(process.pid):
                     return None, ("it left other processes running (it forks or starts "
                                   "subprocesses); initlint only measures models that stay "
                                   "in one process")
@@ -201,7 +274,9 @@ def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict
 
 
 def _kill_group(process: Any) -> None:
+    """The child, its group, and everything below it that left the group."""
     if process.pid is not None:
+        _end(_descendants(process.pid))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
