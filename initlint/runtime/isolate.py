@@ -160,6 +160,32 @@ def _sweep(known: set[int]) -> None:
             os.waitpid(pid, 0)
 
 
+def _tree_rss(pid: int) -> int:
+    """The memory of the child and of every process below it: a constructor that has a
+    subprocess allocate is held to the same budget as one that allocates itself."""
+    return _rss(pid) + sum(_rss(below) for below in _descendants(pid))
+
+
+def _resume(known: set[int]) -> bool:
+    """SIGCONT the fork server (and its resource tracker): a model that stopped its parent
+    (``os.kill(os.getppid(), SIGSTOP)``) must not block every model after it. Says whether
+    one was stopped."""
+    stopped = False
+    for pid in known:
+        stopped = stopped or _state(pid) in ("T", "t")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGCONT)
+    return stopped
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 def _group_members(group: int) -> list[int]:
     """Other live processes of the child's process group (what the model started)."""
     out = []
@@ -226,7 +252,12 @@ def run_job(job: str, payload: dict[str, Any], timeout: float, memory: float = 0
         finally:
             _kill_group(process)
             _sweep(known)
+            stopped = _resume(known)
             reader.close()
+        if stopped and not reason:
+            result, reason = None, ("it stopped a process of initlint's (SIGSTOP to its "
+                                    "parent); initlint only measures models that leave other "
+                                    "processes alone")
         if result is not None and result.get("forked"):
             result, reason = None, "it started another process (os.fork) while being built " \
                                    "or run; initlint only measures models that stay in one"
@@ -267,7 +298,7 @@ def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict
             if reader.poll(0):
                 continue  # read what it sent before it went
             return None, _death(process.exitcode, phase)
-        if _rss(process.pid) > baseline + limit:
+        if _tree_rss(process.pid) > baseline + limit:
             return None, (f"it used more than {limit / 1e9:.1f} GB of memory {WHERE[phase]}; "
                           "give it a smaller input or set memory-gb under "
                           "[tool.initlint.runtime]")
