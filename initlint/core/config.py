@@ -169,11 +169,16 @@ def load_config(path: Path | None) -> Config:
         source=where,
     )
     from initlint.checks.selection import enabled_codes  # late: selection imports the rule registry
+    from initlint.runtime.options import RuntimeSetupError, check_runtime_table
 
     try:
         enabled_codes(config)  # an unknown code is the file's error: say which file
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    try:
+        check_runtime_table(config)  # its messages already name the file
+    except RuntimeSetupError as exc:
+        raise ConfigError(str(exc)) from None
     return config
 
 

@@ -227,8 +227,16 @@ def check_device(device: str, where: str) -> str:
     return device
 
 
+def check_runtime_table(config: Config) -> None:
+    """Type-check the config's runtime table in every run, not only under ``--runtime``: a
+    wrong type is a config error wherever it is (as ruff and mypy reject a bad key of any
+    section). The models ``only-named`` wants may still come from the command line."""
+    runtime_options(config, require_named=False)
+
+
 def runtime_options(config: Config, device: str | None = None, models: tuple[str, ...] = (),
-                    plot: str | None = None, only_named: bool = False) -> RuntimeOptions:
+                    plot: str | None = None, only_named: bool = False,
+                    require_named: bool = True) -> RuntimeOptions:
     """Merge the config's runtime table with command-line values (which win)."""
     settings = config.runtime_settings()
     where = config.source or "[tool.initlint.runtime]"
@@ -250,7 +258,7 @@ def runtime_options(config: Config, device: str | None = None, models: tuple[str
     if not isinstance(named_only, bool):
         raise RuntimeSetupError(f"{where}: [tool.initlint.runtime] `only-named` must be "
                                 "true or false")
-    if (only_named or named_only) and not specs:
+    if (only_named or named_only) and not specs and require_named:
         raise RuntimeSetupError("only the named models were asked for, but none is named "
                                 "(--runtime-model or [tool.initlint.runtime.models])")
     memory = settings.get("memory-gb")
