@@ -6,7 +6,8 @@ What it stores: ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``co
 only when they are defined in an ``initlint`` module. A class is written as its qualified
 name and read back only from a module that is already imported (nothing is imported on
 load) and only if it still is a dataclass (or enum) with the same number of fields;
-anything else — an unknown tag, a foreign class, a field count that differs, malformed
+anything else — an unknown tag, a foreign class, a field count that differs, a field
+whose value is not of its declared type (``"3"`` or ``null`` for an ``int``), malformed
 JSON, nesting too deep — makes :func:`loads` raise :class:`DecodeError`, which the cache
 treats as a miss.
 
@@ -28,10 +29,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import types
 import typing
+from collections.abc import Callable
 from enum import Enum
 from functools import cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 PACKAGE = "initlint"
@@ -77,6 +80,9 @@ class _Plan:
     #: fields declared as exactly one initlint dataclass (``span: Span``): stored as the
     #: bare array of its fields, no tag (a third of all objects in facts are such Spans)
     inline: tuple[tuple[int, type], ...] = ()
+    #: what each typed field may hold once decoded (``Any`` fields are not checked): see
+    #: :func:`_check_of`; :func:`_typed` compiles them into one function per class
+    checks: tuple[tuple[int, Any], ...] = ()
 
 
 def _never_array(hint: Any) -> bool:
@@ -100,6 +106,161 @@ def _one_class(hint: Any) -> type | None:
     return None
 
 
+#: What a decoded JSON value of each declared scalar type may be (an int is a valid float).
+_SCALARS: dict[Any, frozenset[type]] = {
+    str: frozenset({str}), int: frozenset({int}), float: frozenset({float, int}),
+    bool: frozenset({bool}), type(None): frozenset({type(None)}),
+    bytes: frozenset({bytes}), complex: frozenset({complex})}
+_UNIONS = (typing.Union, types.UnionType)
+_Check = frozenset[type] | Callable[[Any], bool] | None
+
+
+def _predicate(check: frozenset[type] | Callable[[Any], bool]) -> Callable[[Any], bool]:
+    if isinstance(check, frozenset):
+        return lambda value: type(value) in check
+    return check
+
+
+def _exact_types(cls: type) -> frozenset[type]:
+    """``cls`` and its subclasses: a field declared ``cls`` holds one of these exactly."""
+    found, todo = {cls}, [cls]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return frozenset(found)
+
+
+def _check_of(hint: Any) -> _Check:
+    """What a decoded field declared ``hint`` may hold: a set of exact types (one lookup:
+    a scalar, an enum, a dataclass), a predicate, or None for anything (``Any``, an
+    annotation this does not read). Nested values were checked when they were built."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in _UNIONS:
+        parts = [_check_of(arg) for arg in args]
+        if any(part is None for part in parts):
+            return None
+        if all(isinstance(part, frozenset) for part in parts):
+            return frozenset().union(*parts)
+        alternatives = [_predicate(part) for part in parts]
+        return lambda value: any(ok(value) for ok in alternatives)
+    if origin in (tuple, list) and args:
+        return _sequence_check(args)
+    if origin in (frozenset, set, dict):
+        return _container_check(origin, args)
+    if origin is typing.Literal:
+        return lambda value: value in args
+    if not isinstance(hint, type):
+        return None
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    if issubclass(hint, Enum) or dataclasses.is_dataclass(hint):
+        return _exact_types(hint)
+    if hint in (tuple, list):  # arrays come back as tuples
+        return frozenset({tuple})
+    if hint in (frozenset, set, dict):
+        return lambda value: isinstance(value, hint)
+    return None
+
+
+def _sequence_check(args: tuple) -> _Check:
+    """``tuple[X, ...]`` (the items' types gathered in C: this runs for most objects) or
+    ``tuple[A, B]``."""
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _check_of(args[0])
+        if item is None:
+            return frozenset({tuple})
+        if isinstance(item, frozenset):
+            return lambda value: type(value) is tuple and set(map(type, value)) <= item
+        return lambda value: type(value) is tuple and all(map(item, value))
+    items = [_check_of(arg) for arg in args]
+    oks = [None if item is None else _predicate(item) for item in items]
+    return lambda value: (type(value) is tuple and len(value) == len(oks)
+                          and all(ok is None or ok(x) for ok, x in zip(oks, value,
+                                                                        strict=True)))
+
+
+def _columns(hint: Any) -> tuple[int, tuple[tuple[int, frozenset[type]], ...]] | None:
+    """``tuple[A, B]`` with A and B each Any or a set of types (keyword arguments,
+    name/value pairs): its size and the typed columns, to check a tuple of them column by
+    column, in C."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is not tuple or not args or args[-1] is Ellipsis:
+        return None
+    columns = [(i, _check_of(arg)) for i, arg in enumerate(args)]
+    if not all(check is None or isinstance(check, frozenset) for _, check in columns):
+        return None
+    return len(args), tuple((i, check) for i, check in columns if check is not None)
+
+
+def _container_check(origin: type, args: tuple) -> _Check:
+    kinds = (frozenset, set) if origin is not dict else (dict,)
+    checks = [_check_of(arg) for arg in args]
+    if not args or all(check is None for check in checks):
+        return lambda value: isinstance(value, kinds)
+    oks = [_predicate(check) if check is not None else (lambda _: True) for check in checks]
+    if origin is dict:
+        key_ok, value_ok = oks if len(oks) == 2 else (oks[0], lambda _: True)
+        return lambda value: isinstance(value, dict) and all(
+            key_ok(k) and value_ok(v) for k, v in value.items())
+    return lambda value: isinstance(value, kinds) and all(map(oks[0], value))
+
+
+def _field_checks(names: tuple[str, ...], hints: dict[str, Any]) -> tuple[tuple[int, Any],
+                                                                           ...]:
+    """(index, check) of each field whose annotation says something; ``tuple[X, ...]`` of
+    a set of types stays recognisable (("items", types)) so it can be checked inline."""
+    out: list[tuple[int, Any]] = []
+    for i, name in enumerate(names):
+        hint = hints.get(name)
+        args = typing.get_args(hint)
+        if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+            item = _check_of(args[0])
+            if isinstance(item, frozenset):
+                out.append((i, ("items", item)))
+                continue
+            columns = _columns(args[0])
+            if columns is not None:
+                out.append((i, ("pairs", *columns)))
+                continue
+        check = _check_of(hint) if name in hints else None
+        if check is not None:
+            out.append((i, check))
+    return tuple(out)
+
+
+def _type_test(plan: _Plan, namespace: dict[str, Any]) -> str:
+    """The source of one expression testing every typed field of ``plan``'s class (a type
+    check per field, inline), binding the sets and predicates it names in ``namespace``."""
+    terms = []
+    for index, check in plan.checks:
+        value = f"b[{index}]"
+        if isinstance(check, tuple) and check[0] == "items":  # a tuple of items of types
+            namespace[f"s{index}"] = check[1]
+            terms.append(f"(type({value}) is tuple and (not {value} or "
+                         f"set(map(type, {value})) <= s{index}))")
+        elif isinstance(check, tuple):  # ("pairs", size, columns): a tuple of tuples
+            _, size, columns = check
+            inner = [f"set(map(type, {value})) <= TUPLE", f"set(map(len, {value})) == {{{size}}}"]
+            for column, types in columns:
+                namespace[f"s{index}_{column}"] = types
+                namespace[f"g{index}_{column}"] = itemgetter(column)
+                inner.append(f"set(map(type, map(g{index}_{column}, {value}))) "
+                             f"<= s{index}_{column}")
+            terms.append(f"(type({value}) is tuple and (not {value} or ({' and '.join(inner)})))")
+        elif isinstance(check, frozenset) and len(check) == 1:
+            namespace[f"t{index}"] = next(iter(check))
+            terms.append(f"type({value}) is t{index}")
+        elif isinstance(check, frozenset):
+            namespace[f"s{index}"] = check
+            terms.append(f"type({value}) in s{index}")
+        else:
+            namespace[f"p{index}"] = check
+            terms.append(f"p{index}({value})")
+    return " and ".join(terms)
+
+
 @cache
 def _plan(cls: type) -> _Plan:
     names = _fields(cls)
@@ -115,7 +276,7 @@ def _plan(cls: type) -> _Plan:
                                              for i, name in enumerate(names))
                    if kind is not None and kind is not cls)
     return _Plan(cls, names, sequences, enums, not hasattr(cls, "__dict__") or
-                 "__slots__" in cls.__dict__, inline)
+                 "__slots__" in cls.__dict__, inline, _field_checks(names, hints))
 
 
 @cache
@@ -214,65 +375,42 @@ def _tuples(items: list) -> tuple:
 
 @cache
 def _builder(plan: _Plan) -> Any:
-    """The rebuild of one dataclass from its decoded field list (one closure per class:
-    this runs once per stored object, so the plain case gets the shortest code)."""
-    cls, names, enums = plan.cls, plan.names, plan.enums
-    count, new, setter = len(names), object.__new__, object.__setattr__
-    inline = tuple((index, _builder(_plan(kind))) for index, kind in plan.inline)
-    sequences = tuple(i for i in plan.sequences if i not in {index for index, _ in inline})
-
-    def check(body: Any) -> None:
-        if type(body) is not list or len(body) != count:
-            raise DecodeError(f"not the fields of {cls.__qualname__}")
-
+    """The rebuild of one dataclass from its decoded field list: a function generated per
+    class (as :mod:`dataclasses` generates ``__init__``) that converts the fields (inline
+    dataclasses, arrays to tuples, enums), tests each field's type and makes the object.
+    This runs once per stored object: straight-line code, no loops over the fields. The
+    source holds only indices and names made here; classes and checks are bound in its
+    namespace."""
+    cls = plan.cls
+    inline = {index: _builder(_plan(kind)) for index, kind in plan.inline}
+    namespace: dict[str, Any] = {
+        "cls": cls, "new": object.__new__, "setter": object.__setattr__, "names": plan.names,
+        "count": len(plan.names), "DecodeError": DecodeError, "tuples": _tuples,
+        "TUPLE": frozenset({tuple}), "shape": f"not the fields of {cls.__qualname__}",
+        "wrong": f"a field of {cls.__qualname__} of the wrong type"}
+    lines = ["def build(b):", "    if type(b) is not list or len(b) != count:",
+             "        raise DecodeError(shape)"]
+    for index, make in inline.items():
+        namespace[f"make{index}"] = make
+        lines += [f"    if type(b[{index}]) is list:",
+                  f"        b[{index}] = make{index}(b[{index}])"]
+    for index in (i for i in plan.sequences if i not in inline):
+        lines += [f"    v = b[{index}]", "    if type(v) is list:",  # flat: checked in C
+                  f"        b[{index}] = tuple(v) if list not in map(type, v) else tuples(v)"]
+    for index, enum in plan.enums:
+        namespace[f"enum{index}"] = enum
+        lines.append(f"    b[{index}] = enum{index}(b[{index}])")
+    test = _type_test(plan, namespace)
+    if test:
+        lines += [f"    if not ({test}):", "        raise DecodeError(wrong)"]
+    lines.append("    obj = new(cls)")
     if plan.slots:
-        def build(body: Any) -> Any:
-            check(body)
-            convert(body)
-            obj = new(cls)
-            for name, item in zip(names, body, strict=False):
-                setter(obj, name, item)
-            return obj
-    elif not (inline or sequences or enums):  # Span and friends: scalars only
-        def build(body: Any) -> Any:
-            if type(body) is not list or len(body) != count:
-                raise DecodeError(f"not the fields of {cls.__qualname__}")
-            obj = new(cls)
-            # lengths checked above; strict=False (a keyword argument) costs 15% of decoding
-            obj.__dict__.update(zip(names, body))  # noqa: B905
-            return obj
-    else:
-        def build(body: Any) -> Any:
-            if type(body) is not list or len(body) != count:
-                raise DecodeError(f"not the fields of {cls.__qualname__}")
-            # convert(), inlined: this runs for every stored object but Spans
-            for index, make in inline:
-                value = body[index]
-                if type(value) is list:
-                    body[index] = make(value)
-            for index in sequences:
-                value = body[index]
-                if type(value) is list:  # a flat array, the common case, is checked in C
-                    body[index] = tuple(value) if list not in map(type, value) else \
-                        _tuples(value)
-            for index, enum in enums:
-                body[index] = enum(body[index])
-            obj = new(cls)
-            # lengths checked above; strict=False (a keyword argument) costs 15% of decoding
-            obj.__dict__.update(zip(names, body))  # noqa: B905
-            return obj
-
-    def convert(body: list) -> None:
-        for index, make in inline:
-            if type(body[index]) is list:
-                body[index] = make(body[index])
-        for index in sequences:
-            if type(body[index]) is list:
-                body[index] = _tuples(body[index])
-        for index, enum in enums:
-            body[index] = enum(body[index])
-
-    return build
+        lines += ["    for name, item in zip(names, b):", "        setter(obj, name, item)"]
+    else:  # lengths checked above
+        lines.append("    obj.__dict__.update(zip(names, b))")
+    lines.append("    return obj")
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["build"]
 
 
 def _hook(table: dict[str, _Plan | type]) -> Any:

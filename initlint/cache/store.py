@@ -19,9 +19,12 @@ with ``O_NOFOLLOW``, so a symlink swapped in anywhere is never followed. ``CACHE
 ``.gitignore`` are written only into a directory initlint itself created, with ``O_EXCL``.
 Pruning deletes only files named like entries, inside its own shard directories.
 
-An entry that cannot be read or decoded, or that is not what this build would have written,
-is a miss (and is removed); a cache directory that cannot be used turns the cache off (with
-one reason in :attr:`Cache.problem`). The cache never makes a run fail.
+Each entry starts with a digest of the rest (:func:`seal`): a bit flipped on disk, a
+truncated write or a hand edit that still parses as JSON is a miss, never another report.
+An entry that cannot be read or decoded, or that is not what this build would have written
+(a class, a field count or a field type it would not write), is a miss (and is removed);
+a cache directory that cannot be used turns the cache off (with one reason in
+:attr:`Cache.problem`). The cache never makes a run fail.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ from initlint.core.config import Config
 
 ENV_VAR = "INITLINT_CACHE_DIR"
 DIRECTORY_NAME = "initlint"
-#: Bump when the layout or the entry format changes.
-LAYOUT = "2"
+#: Bump when the layout or the entry format changes (3: each entry starts with its digest).
+LAYOUT = "3"
 DAY = 86_400
 PRUNE_EVERY_S = DAY
 #: Entries of the current build not read or written for this long are removed.
@@ -56,6 +59,10 @@ OTHER_BUILD_DAYS = 7
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 KINDS = ("facts", "run")
 _KEY = re.compile(r"[0-9a-f]{32}")
+_LAYOUT_DIR = re.compile(r"v[0-9]{1,4}")
+#: A time further than this in the future is a wrong clock's (a VM booted with one): it
+#: counts as now, so a stamp or an entry from it ages like any other instead of never.
+FUTURE_SLACK_S = 3_600
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _TMP_PREFIX = ".tmp-"
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -146,6 +153,19 @@ def _trusted(fd: int, where: Path) -> None:
         raise CacheUnusableError(f"{where} is owned by another user")
     if info.st_mode & 0o022:
         raise CacheUnusableError(f"{where} is writable by other users")
+
+
+def seal(payload: bytes) -> bytes:
+    """An entry as written: the hex digest of ``payload``, a newline, ``payload``."""
+    return hashlib.blake2b(payload, digest_size=16).hexdigest().encode() + b"\n" + payload
+
+
+def unseal(data: bytes) -> bytes | None:
+    """The payload of a sealed entry, or None when its digest does not match."""
+    digest, newline, payload = data.partition(b"\n")
+    if not newline or hashlib.blake2b(payload, digest_size=16).hexdigest().encode() != digest:
+        return None
+    return payload
 
 
 def _write_new(dir_fd: int, name: str, data: bytes) -> None:
@@ -293,7 +313,10 @@ class Cache:
                     self.misses += 1
                     return None
                 try:
-                    stored_key, value = codec.loads(data)
+                    payload = unseal(data)
+                    if payload is None:  # corrupted, or not ours
+                        raise codec.DecodeError("digest mismatch")
+                    stored_key, value = codec.loads(payload)
                     if stored_key != key:
                         raise codec.DecodeError("key mismatch")
                 except (codec.DecodeError, TypeError, ValueError):
@@ -336,7 +359,7 @@ class Cache:
         if not self.enabled or not _KEY.fullmatch(key):
             return
         try:
-            data = codec.dumps((key, value))
+            data = seal(codec.dumps((key, value)))
         except codec.EncodeError:
             return  # this one value cannot be stored; it is computed again next time
         try:
@@ -377,21 +400,41 @@ class Cache:
             with _opened(f"v{LAYOUT}", root) as layout:
                 if not self._due(layout, now):
                     return 0
-                return sum(self._prune_build(layout, build, now) for build in _names(layout)
-                           if _KEY.fullmatch(build))
+                removed = sum(self._prune_build(layout, build, now) for build in _names(layout)
+                              if _KEY.fullmatch(build))
+            return removed + self._prune_old_layouts(root, now)
         except OSError:
             return 0
         finally:
             os.close(root)
 
+    def _prune_old_layouts(self, root: int, now: float) -> int:
+        """Entries of earlier layouts (``v2/`` after an upgrade to ``v3/``) are other builds'
+        entries: removed once unused for :data:`OTHER_BUILD_DAYS`, directories and all."""
+        removed = 0
+        for name in _names(root):
+            if not _LAYOUT_DIR.fullmatch(name) or name == f"v{LAYOUT}":
+                continue
+            with contextlib.suppress(OSError), _opened(name, root) as layout:
+                removed += sum(self._prune_build(layout, build, now)
+                               for build in _names(layout) if _KEY.fullmatch(build))
+                with contextlib.suppress(OSError):
+                    os.unlink(".pruned", dir_fd=layout)
+            with contextlib.suppress(OSError):
+                os.rmdir(name, dir_fd=root)  # only when now empty
+        return removed
+
     @staticmethod
     def _due(layout: int, now: float) -> bool:
-        """Touch the ``.pruned`` stamp when a day has passed since the last prune."""
+        """Touch the ``.pruned`` stamp when a day has passed since the last prune, or when
+        the stamp is from the future (a wrong clock once): else pruning would wait for it."""
         try:
             info = os.stat(".pruned", dir_fd=layout, follow_symlinks=False)
-            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < PRUNE_EVERY_S:
+            if not stat.S_ISREG(info.st_mode):
                 return False
-            os.utime(".pruned", dir_fd=layout, follow_symlinks=False)
+            if -FUTURE_SLACK_S < now - info.st_mtime < PRUNE_EVERY_S:
+                return False
+            os.utime(".pruned", (now, now), dir_fd=layout, follow_symlinks=False)
         except FileNotFoundError:
             _write_new(layout, ".pruned", b"")
         return True
@@ -406,7 +449,7 @@ class Cache:
                     with contextlib.suppress(OSError), _opened(kind, build_fd) as kind_fd:
                         for shard in [s for s in _names(kind_fd) if _SHARD.fullmatch(s)]:
                             with contextlib.suppress(OSError), _opened(shard, kind_fd) as fd:
-                                removed += _prune_shard(fd, now - max_age, now - DAY)
+                                removed += _prune_shard(fd, now - max_age, now - DAY, now)
                             with contextlib.suppress(OSError):
                                 os.rmdir(shard, dir_fd=kind_fd)  # only when now empty
                     with contextlib.suppress(OSError):
@@ -423,7 +466,7 @@ def _names(dir_fd: int) -> list[str]:
     return os.listdir(dir_fd)
 
 
-def _prune_shard(fd: int, entries_before: float, temps_before: float) -> int:
+def _prune_shard(fd: int, entries_before: float, temps_before: float, now: float) -> int:
     """Remove this shard's entries last used before ``entries_before`` and its abandoned
     temp files; nothing that is not a regular file named like one of ours."""
     removed = 0
@@ -431,11 +474,13 @@ def _prune_shard(fd: int, entries_before: float, temps_before: float) -> int:
         is_entry = bool(_KEY.fullmatch(name))
         if not (is_entry or name.startswith(_TMP_PREFIX)):
             continue
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, NotImplementedError):
             info = os.stat(name, dir_fd=fd, follow_symlinks=False)
             if not stat.S_ISREG(info.st_mode):
                 continue
             if info.st_mtime < (entries_before if is_entry else temps_before):
                 os.unlink(name, dir_fd=fd)
                 removed += 1
+            elif info.st_mtime > now + FUTURE_SLACK_S:  # from a wrong clock: ages from now
+                os.utime(name, (now, now), dir_fd=fd, follow_symlinks=False)
     return removed

@@ -17,9 +17,11 @@ from initlint.semantic.signal import (
     Run,
     WeightInit,
     display_path,
+    exp_bounded,
     fan_in,
     fan_out,
     format_factor,
+    log_product,
     runs_of,
     second_moment,
     std_factor,
@@ -137,17 +139,19 @@ def deep_stack_on_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 MIN_SHRINK = 2.0
 
 
-def _factor_product(run: Run, high: bool = False, upto: int | None = None) -> float:
-    return math.prod(f.high if high else f.low for f in run.factors(upto))
+def _log_factor_product(run: Run, high: bool = False, upto: int | None = None) -> float:
+    return log_product(f.high if high else f.low for f in run.factors(upto))
 
 
 def _ini101_shrink(run: Run, high: bool = False) -> float:
-    """The std shrink over the run on the default init, pooling/dropout factors included."""
+    """The std shrink over the run on the default init, pooling/dropout factors included
+    (summed as logs: a run of thousands of layers shrinks past what a float holds)."""
     hidden_acts = [layer.act for layer in run.layers[:-1] if layer.act]
     moment = sum(second_moment(a) for a in hidden_acts) / max(len(hidden_acts), 1)
-    per_layer = 1 / math.sqrt(DEFAULT_VARIANCE_GAIN * moment)
-    total = per_layer ** (len(run.layers) - 1) / math.sqrt(DEFAULT_VARIANCE_GAIN)
-    return total / _factor_product(run, high)
+    log_per_layer = -0.5 * math.log(DEFAULT_VARIANCE_GAIN * moment)
+    return exp_bounded((len(run.layers) - 1) * log_per_layer
+                       - 0.5 * math.log(DEFAULT_VARIANCE_GAIN)
+                       - _log_factor_product(run, high))
 
 
 def _factors_text(run: Run, upto: int | None = None) -> str:
@@ -156,7 +160,7 @@ def _factors_text(run: Run, upto: int | None = None) -> str:
     if not factors:
         return ""
     kinds = ", ".join(sorted({f.kind.replace("_", "-") for f in factors}))
-    product = math.prod(f.low for f in factors)
+    product = exp_bounded(log_product(f.low for f in factors))
     verb = "raise" if product >= 1 else "lower"
     return (f" (the {len(factors)} weightless step(s) between them, {kinds}, {verb} it "
             f"×{product:.2g} in all, measured on ReLU feature maps, and do not rescue it)")
@@ -243,18 +247,22 @@ def _unit(gain) -> bool:
 def _xavier_shrink(layers: list[ChainLayer], run: Run, high: bool = False) -> float:
     """The std shrink of xavier(gain 1) + ReLU over ``layers``, the run's weightless factors
     between them included."""
+    return exp_bounded(_log_xavier_shrink(layers, run, high))
+
+
+def _log_xavier_shrink(layers: list[ChainLayer], run: Run, high: bool = False) -> float:
     factors = []
     for layer in layers:
         fi, fo = fan_in(layer.layer), fan_out(layer.layer)
         variance = 2 * fi / (fi + fo) if fi is not UNKNOWN and fo is not UNKNOWN else 1.0
         factors.append(std_factor(variance, layer.act))
-    return 1 / math.prod(factors) / _factor_product(run, high)
+    return -log_product(factors) - _log_factor_product(run, high)
 
 
 def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[ChainLayer],
                     site: InitSite, run: Run) -> Finding:
-    total = _xavier_shrink(layers, run)
-    per = total ** (1 / len(layers))
+    log_total = _log_xavier_shrink(layers, run)
+    total, per = exp_bounded(log_total), math.exp(log_total / len(layers))
     paths = tuple(layer.path for layer in layers)
     in_file = _site_in_file(ctx, site)
     span = site.span if in_file else layer_span(ctx, cls, layers[0].path)
@@ -404,7 +412,7 @@ def residual_unscaled(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 
 def _growth_total(kind: str, count: int) -> float:
     if kind == "He":
-        return 2 ** (count / 2)
+        return exp_bounded(count / 2 * math.log(2))
     return {5: 1.5, 10: 2.1, 20: 4.9}.get(count, 1.0 + 0.2 * count)
 
 

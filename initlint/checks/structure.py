@@ -26,14 +26,30 @@ class _Writers:
     def __init__(self, ctx: FileContext, wanted: Callable[[Placed], Any]):
         self.ctx = ctx
         self.wanted = wanted
-        self.file_models = [cls for cls in ctx.facts.classes if ctx.project.is_module(cls)]
         self._wanted_in: dict[str, list[Placed]] = {}
+        self._file_models: list[ClassFacts] | None = None
+
+    def wanted_in(self, model: ClassFacts) -> list[Placed]:
+        found = self._wanted_in.get(model.qualname)
+        if found is None:
+            found = self._wanted_in[model.qualname] = [
+                p for p in self.ctx.project.effective(model).placed if self.wanted(p)]
+        return found
+
+    def file_models(self) -> list[ClassFacts]:
+        """This file's module classes that have a wanted layer, found once per file: asked
+        per site, all of them made 5,000 sites × 5,000 classes (quadratic in the file)."""
+        if self._file_models is None:
+            self._file_models = [cls for cls in self.ctx.facts.classes
+                                 if self.ctx.project.is_module(cls) and self.wanted_in(cls)]
+        return self._file_models
 
     def models(self, site: InitSite) -> list[ClassFacts]:
-        """Models that may run ``site``: those whose construction runs it, and this file's
-        module classes (a script-level ``model.apply(fn)`` is linked per model)."""
+        """Models that may run ``site`` and have a wanted layer: those whose construction
+        runs it, and this file's module classes (a script-level ``model.apply(fn)`` is
+        linked per model)."""
         seen = {cls.qualname: cls for cls in self.ctx.project.models_running(site)}
-        for cls in self.file_models:
+        for cls in self.file_models():
             seen.setdefault(cls.qualname, cls)
         return list(seen.values())
 
@@ -44,10 +60,7 @@ class _Writers:
         names the parameters to ask about."""
         project = self.ctx.project
         for model in self.models(site):
-            wanted_here = self._wanted_in.get(model.qualname)
-            if wanted_here is None:
-                wanted_here = self._wanted_in[model.qualname] = [
-                    p for p in project.effective(model).placed if self.wanted(p)]
+            wanted_here = self.wanted_in(model)
             if not wanted_here:
                 continue
             effective = project.effective(model)

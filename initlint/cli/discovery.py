@@ -15,7 +15,7 @@ import click
 
 from initlint.core.config import Config
 from initlint.files.context import with_project
-from initlint.files.walk import DiscoveryError, Resolver, Walk, WalkOptions
+from initlint.files.walk import DiscoveryError, Resolver, Walk, WalkOptions, unique_files
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def resolve_run(paths: tuple[str, ...], resolver: Resolver, options: DiscoveryOp
         found += files
         if os.path.isfile(path):
             named += files
-    found = list(dict.fromkeys(found))
+    found = unique_files(found)  # one file named several ways is one file
     run.warnings = [f"initlint: warning: {message}" for message in walk.warnings]
     scope = with_project(found, named, walk) if named else None
     run.files = list(scope.files) if scope else found

@@ -99,7 +99,8 @@ def main() -> None:
 @main.command()
 @io_options
 @discovery_options
-@click.argument("paths", nargs=-1, type=click.Path())
+# readable=False: an unreadable file is its own INI000, not a usage error that stops the run
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces).")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
 @click.option("--extend-select", help="Rule codes to enable on top of the selection.")

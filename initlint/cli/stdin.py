@@ -25,6 +25,7 @@ from initlint.cli.io import (
 )
 from initlint.core.config import Config, ConfigError
 from initlint.files.notebook import Notebook, NotebookError, is_notebook, parse_notebook
+from initlint.files.safe_fs import MAX_FILE_BYTES, FileTooLargeError
 from initlint.report import escape
 
 STDIN = "-"
@@ -55,12 +56,17 @@ class StdinText:
             sys.stdout.write(text)
 
 
-def _stdin_text() -> StdinText:
-    """Read stdin as a file is read: a BOM and a PEP 263 coding line are honoured."""
+def _stdin_text(limit: int = MAX_FILE_BYTES) -> StdinText:
+    """Read stdin as a file is read: a BOM and a PEP 263 coding line are honoured, and no
+    more than a file's size cap is read (``initlint - < /dev/zero`` must end, in bounded
+    memory): FileTooLargeError past it."""
     from initlint.files.source import declared_encoding
 
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
-        sys.stdin.read().encode("utf-8")
+    data = sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else \
+        sys.stdin.read(limit + 1).encode("utf-8")
+    if len(data) > limit:
+        raise FileTooLargeError(0, f"stdin: more than the {limit / (1024 * 1024):g} MB limit "
+                                   "a file may have; not checked")
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
         data = data[3:]
@@ -136,6 +142,9 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
         source = _stdin_text()
     except (ConfigError, UnicodeDecodeError, LookupError) as exc:
         click.echo(f"initlint: error: {escape.text(str(exc))}", err=True)
+        return EXIT_ERROR
+    except FileTooLargeError as exc:
+        click.echo(f"initlint: error: {exc.strerror}", err=True)
         return EXIT_ERROR
     text = source.text
     if setup is None:  # excluded (--force-exclude): nothing to say, as ruff; a --fix

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from initlint.core.codes import UnknownCodeError, expand
+from initlint.core.runtime_settings import RuntimeSetupError, check_runtime_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -188,6 +189,10 @@ def load_config(path: Path | None) -> Config:
             expand(codes, what)
     except UnknownCodeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    try:
+        check_runtime_table(dict(config.runtime), where)  # its messages name the file
+    except RuntimeSetupError as exc:
+        raise ConfigError(str(exc)) from None
     return config
 
 

@@ -57,6 +57,16 @@ def read_bytes(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
+def text_too_large(text: str, limit: int = MAX_FILE_BYTES) -> str | None:
+    """Why a text that is no file on disk (an editor's buffer) is not checked: what a file
+    of its UTF-8 size would be told, or None when it is within the cap. A file's cap bounds
+    a buffer too, or one huge generated document would hold up every other."""
+    if len(text) <= limit // 4:  # at most 4 bytes a character: surely within
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    return _too_large(size, limit) if size > limit else None
+
+
 def _too_large(size: int, limit: int, grew: bool = False) -> str:
     mb = limit / (1024 * 1024)
     return (f"file larger than the {mb:g} MB limit "

@@ -177,7 +177,7 @@ class Walk:
             if self.named_file_excluded(path):  # an excluded directory named by force
                 continue
             found += self._walk(path)
-        return list(dict.fromkeys(found))
+        return unique_files(found)
 
     def _skip(self, entry: Path, config: Config, base: Path, is_dir: bool) -> bool:
         if excluded(entry, config, base):
@@ -204,6 +204,24 @@ class Walk:
                 self.truncated = True
                 break
         return out
+
+
+def unique_files(paths: list[str]) -> list[str]:
+    """``paths`` without later names of a file already listed (``.``, ``sub/../m.py`` and
+    ``/abs/m.py`` are one file, reported once). Keyed by device and inode: that needs no
+    path resolution, and a name that cannot be stat'ed is kept for its read to report."""
+    seen: set[tuple[int, int] | str] = set()
+    out = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+            key: tuple[int, int] | str = (info.st_dev, info.st_ino)
+        except OSError:
+            key = os.path.abspath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
 
 
 def discover_files(paths: Iterable[str], resolver: Resolver,

@@ -32,6 +32,7 @@ from initlint import __version__
 from initlint.checks import ALL_RULES
 from initlint.checks.docs import rule_doc
 from initlint.core.findings import Finding, Span
+from initlint.files.safe_fs import text_too_large
 from initlint.lsp import actions
 from initlint.lsp.diagnostics import hover_markdown, to_diagnostics
 from initlint.lsp.heap import collector_paused
@@ -139,11 +140,13 @@ class InitlintServer(LanguageServer):
         return None
 
     def open_buffers(self, but: str) -> dict[str, str]:
-        """Paths and texts of the other open Python files (they replace their disk copies)."""
+        """Paths and texts of the other open Python files (they replace their disk copies);
+        a buffer over a file's size cap is no context, as such a file on disk is not."""
         out = {}
         for uri, doc in list(self.workspace.text_documents.items()):
             path = file_path(uri)
-            if uri != but and path and self.open_document(uri) is not None:
+            if uri != but and path and self.open_document(uri) is not None \
+                    and not text_too_large(doc.source):
                 out[path] = doc.source
         return out
 

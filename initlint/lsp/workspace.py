@@ -34,6 +34,7 @@ from initlint.core.findings import Finding
 from initlint.engine.lint import Parsed, check_project, facts_key, load_facts, parse_source
 from initlint.files.context import MAX_CONTEXT_FILES, package_of, project_root
 from initlint.files.discover import DiscoveryError, Source, discover, read_source
+from initlint.files.safe_fs import text_too_large
 from initlint.files.walk import Resolver, Walk
 
 #: Other files linked into a document's lint, at most (nearest first).
@@ -369,6 +370,10 @@ class Linter:
         config, error = self.configs.for_path(path)
         if path and excluded(path, config):
             return Outcome((), error)
+        too_large = text_too_large(text)
+        if too_large:  # as a file on disk: one INI000, never parsed
+            self._last.pop(path or name, None)
+            return Outcome((parse_source(Source(path or name, "", too_large)).error,), error)
         kept = self._kept(path, text, config, open_docs) if path else None
         if kept is not None:
             return Outcome(kept, error, kept=True)
@@ -459,7 +464,7 @@ class Linter:
         from initlint.engine.fix import fix_text
 
         config, neighbours, _ = self.context(path, open_docs)
-        if path and excluded(path, config):
+        if (path and excluded(path, config)) or text_too_large(text):
             return text
         result = fix_text(path or name, text, config, neighbours, unsafe=False)
         if self.verify_fixes and path and result.changed:  # the file on disk is importable

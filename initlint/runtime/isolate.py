@@ -28,6 +28,7 @@ MAX_RESULT = 64 << 20
 #: How much of the child's captured output is kept (its last bytes).
 OUTPUT_TAIL = 4096
 POLL = 0.05
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 WHERE = {"start": "while starting", "import": "while importing its file",
          "meta": "in its constructor (on meta)", "build": "in its constructor",
          "input": "while trying inputs", "forward": "in forward/backward"}
@@ -71,9 +72,22 @@ class _Process(ForkServerProcess):
         return _Popen(process_obj)
 
 
+def _become_subreaper() -> None:
+    """Linux: processes a model starts in a new session (``start_new_session=True``, a
+    double fork) are orphaned when the child is killed; as a subreaper, initlint becomes
+    their parent instead of init, so :func:`_sweep` can find and end them."""
+    if not os.path.exists("/proc/self/stat"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
 def _context():
     """One fork server per initlint process, preloaded with torch and the child code."""
     if not _CONTEXT:
+        _become_subreaper()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["initlint.runtime.child_entry",
                                         "initlint.runtime.child"])
@@ -87,6 +101,89 @@ def _rss(pid: int) -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _parents() -> dict[int, int]:
+    """pid → parent pid of every live (not zombie) process /proc shows."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    fields = handle.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if len(fields) > 1 and fields[0] != "Z":
+                out[int(entry)] = int(fields[1])
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    """The live processes below ``pid``, whatever session or group they moved to."""
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    out, todo = [], list(children.get(pid, ()))
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, ())
+    return out
+
+
+def _children() -> set[int]:
+    """This process's live children (the fork server, its resource tracker, and orphans a
+    killed child left, adopted because this process is a subreaper)."""
+    me = os.getpid()
+    return {pid for pid, parent in _parents().items() if parent == me}
+
+
+def _end(pids: list[int]) -> None:
+    """SIGKILL each process and its group (a session leader took its own group along)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _sweep(known: set[int]) -> None:
+    """End what the job left as this process's children (orphans adopted as subreaper, not
+    ``known``) and reap them, so none outlives the run or stays a zombie."""
+    left = sorted(_children() - known)
+    _end(left)
+    for pid in left:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+
+
+def _tree_rss(pid: int) -> int:
+    """The memory of the child and of every process below it: a constructor that has a
+    subprocess allocate is held to the same budget as one that allocates itself."""
+    return _rss(pid) + sum(_rss(below) for below in _descendants(pid))
+
+
+def _resume(known: set[int]) -> bool:
+    """SIGCONT the fork server (and its resource tracker): a model that stopped its parent
+    (``os.kill(os.getppid(), SIGSTOP)``) must not block every model after it. Says whether
+    one was stopped."""
+    stopped = False
+    for pid in known:
+        stopped = stopped or _state(pid) in ("T", "t")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGCONT)
+    return stopped
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _group_members(group: int) -> list[int]:
@@ -148,12 +245,19 @@ def run_job(job: str, payload: dict[str, Any], timeout: float, memory: float = 0
         process = _Process(target=child_entry.main, args=(job, payload, writer, capture),
                            daemon=True)
         process.start()
+        known = _children()  # the fork server, its resource tracker: not the job's
         writer.close()
         try:
             result, reason = _wait(process, reader, timeout, limit)
         finally:
             _kill_group(process)
+            _sweep(known)
+            stopped = _resume(known)
             reader.close()
+        if stopped and not reason:
+            result, reason = None, ("it stopped a process of initlint's (SIGSTOP to its "
+                                    "parent); initlint only measures models that leave other "
+                                    "processes alone")
         if result is not None and result.get("forked"):
             result, reason = (None, "it started another process (os.fork) while being built "
                                    "or run; initlint only measures models that stay in one")
@@ -181,7 +285,7 @@ def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict
             if not isinstance(message, dict):
                 return None, "it sent an unreadable result"
             if "result" in message:
-                if _group_members(process.pid):
+                if _group_members(process.pid) or _descendants(process.pid):
                     return None, ("it left other processes running (it forks or starts "
                                   "subprocesses); initlint only measures models that stay "
                                   "in one process")
@@ -194,14 +298,16 @@ def _wait(process: Any, reader: Any, timeout: float, limit: float) -> tuple[dict
             if reader.poll(0):
                 continue  # read what it sent before it went
             return None, _death(process.exitcode, phase)
-        if _rss(process.pid) > baseline + limit:
+        if _tree_rss(process.pid) > baseline + limit:
             return None, (f"it used more than {limit / 1e9:.1f} GB of memory {WHERE[phase]}; "
                           "give it a smaller input or set memory-gb under "
                           "[tool.initlint.runtime]")
 
 
 def _kill_group(process: Any) -> None:
+    """The child, its group, and everything below it that left the group."""
     if process.pid is not None:
+        _end(_descendants(process.pid))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):

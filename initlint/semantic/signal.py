@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -377,7 +379,26 @@ def std_factor(variance_gain: float, act: str | None) -> float:
     return math.sqrt(variance_gain * second_moment(act))
 
 
+#: The natural log of the largest float: a factor past it is infinite.
+_MAX_LOG = math.log(sys.float_info.max)
+
+
+def exp_bounded(log_value: float) -> float:
+    """``e ** log_value``, infinite past a float's range instead of an OverflowError:
+    thousands of layers multiply their factors past 1e308 and the check must still answer."""
+    return math.exp(log_value) if log_value < _MAX_LOG else math.inf
+
+
+def log_product(values: Iterable[float]) -> float:
+    """The log of a product of positive factors (never over- or underflows)."""
+    return math.fsum(math.log(v) for v in values)
+
+
 def format_factor(value: float) -> str:
+    if math.isinf(value):
+        return f"more than {sys.float_info.max:.0e}"
+    if value >= 1e6:
+        return f"{value:.1e}"
     if value >= 100:
         return f"{value:,.0f}"
     if value >= 10:

@@ -8,6 +8,7 @@ tests that need them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -134,9 +135,41 @@ def build_repo(root: Path, outside: Path) -> Path:
     return root
 
 
+#: prctl(2) and the capabilities that let root ignore permission bits (linux/capability.h).
+_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def drop_root_bypass() -> None:
+    """In a child before exec: give up root's power to read any file, so mode 0000 binds as
+    it does for every normal user (tests run as root in CI containers). A no-op when not root;
+    raises OSError where the kernel refuses (then ``permissions_bind`` says so)."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def permissions_bind(path: Path) -> bool:
+    """Does a child started with ``drop_root_bypass`` really fail to read ``path``?"""
+    probe = subprocess.run([sys.executable, "-c", f"open({str(path)!r}, 'rb')"],
+                           capture_output=True, preexec_fn=_quiet_drop)
+    return probe.returncode != 0 and b"PermissionError" in probe.stderr
+
+
+def _quiet_drop() -> None:
+    with contextlib.suppress(OSError):
+        drop_root_bypass()
+
+
 def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real CLI in a subprocess (bytes: names in the output may be anything)."""
+            timeout: float = 120, unprivileged: bool = False) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess (bytes: names in the output may be anything);
+    ``unprivileged``: with permission bits binding even under root."""
     full = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, env=full,
-                          capture_output=True, timeout=timeout)
+                          capture_output=True, timeout=timeout,
+                          preexec_fn=_quiet_drop if unprivileged else None)
