@@ -68,9 +68,9 @@ def layer_span(ctx: FileContext, cls: ClassFacts, path: str) -> Span:
     parts = path.split(".")
     for end in range(len(parts), 0, -1):
         item = placed.get(".".join(parts[:end]))
-        if item is not None and ctx.project.class_file[item.owner].path == ctx.facts.path \
+        if (item is not None and ctx.project.class_file[item.owner].path == ctx.facts.path
                 and (item.owner != cls.qualname
-                     or cls.span.row <= item.layer.span.row <= cls.span.end_row):
+                     or cls.span.row <= item.layer.span.row <= cls.span.end_row)):
             return item.layer.span  # (a layer built by a helper function points at its call)
     return cls.span
 
@@ -206,8 +206,8 @@ def _ini101_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, run: Run) -> 
 
 
 def _relu_fed(layer: ChainLayer) -> bool:
-    return layer.act is not None and not layer.norm_after and \
-        api.ACTIVATIONS[layer.act].family == "relu" and layer.act != "selu"
+    return (layer.act is not None and not layer.norm_after and
+        api.ACTIVATIONS[layer.act].family == "relu" and layer.act != "selu")
 
 
 @rule("INI102", "xavier-before-relu", W,
@@ -324,8 +324,8 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             reported.add(key)
             message, why = problem
             span = site.span if _site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
-            fix = fixes.matching_gain(ctx, site, layer.act, layer.slope) \
-                if _site_in_file(ctx, site) else None
+            fix = (fixes.matching_gain(ctx, site, layer.act, layer.slope)
+                if _site_in_file(ctx, site) else None)
             yield rule.finding(ctx, span,
                                f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
                                fix, subject=_subject(cls, (layer.path,)))
@@ -336,18 +336,18 @@ def _mismatch(init: WeightInit, layer: ChainLayer) -> tuple[str, str] | None:
     assert act is not None
     label = _act_label(act)
     if init.kind == "kaiming" and init.gain is not UNKNOWN:
-        if act in ("tanh", "sigmoid") and init.nonlinearity in ("relu", "leaky_relu") \
-                and abs(init.gain**2 - 2.0) < 0.1:
+        if (act in ("tanh", "sigmoid") and init.nonlinearity in ("relu", "leaky_relu")
+                and abs(init.gain**2 - 2.0) < 0.1):
             return (f"kaiming init with ReLU gain on a layer feeding {label}",
                     f"kaiming_* with nonlinearity='{init.nonlinearity}' draws "
                     f"Var(w)=2/fan_in, twice the 1/fan_in that keeps {label} out of "
                     "saturation: pre-activation variance doubles per layer, units saturate "
                     "and gradients shrink. Use xavier_*_(w) (or gain=calculate_gain("
                     f"'{act}')) for {label} layers.")
-        if act in ("leaky_relu", "prelu") and init.nonlinearity == "leaky_relu" \
+        if (act in ("leaky_relu", "prelu") and init.nonlinearity == "leaky_relu"
                 and isinstance(init.slope, (int, float)) and isinstance(layer.slope,
-                                                                        (int, float)) \
-                and abs(init.slope - math.sqrt(5)) > 1e-6:
+                                                                        (int, float))
+                and abs(init.slope - math.sqrt(5)) > 1e-6):
             wanted = api.variance_to_keep(act, layer.slope)
             ratio = init.gain**2 / wanted if wanted else 1.0
             if abs(ratio - 1) > 0.25:
@@ -424,9 +424,9 @@ def _unscaled_branch(ctx: FileContext, effective: EffectiveInit, block: ClassFac
     kinds = set()
     for p in placed:
         family = api.LAYERS.get(p.layer.cls)
-        if family is None and p.layer.cls not in api.ACTIVATION_CALLABLES and \
-                p.layer.cls not in api.TRANSPARENT_MODULES and \
-                p.layer.cls not in api.SIGNAL_FACTORS:
+        if (family is None and p.layer.cls not in api.ACTIVATION_CALLABLES and
+                p.layer.cls not in api.TRANSPARENT_MODULES and
+                p.layer.cls not in api.SIGNAL_FACTORS):
             return None  # something we do not understand in the branch
         if family is None:
             continue

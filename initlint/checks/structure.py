@@ -93,8 +93,8 @@ def _recurrent_weights(placed: Placed) -> tuple[str, ...]:
 def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     writers = _Writers(ctx, _gate_count)
     for site in ctx.facts.sites:
-        if site.func not in api.ORTHOGONAL_INITS or site.style not in ("init", "alias") \
-                or site.target.index or site.target.copy:
+        if (site.func not in api.ORTHOGONAL_INITS or site.style not in ("init", "alias")
+                or site.target.index or site.target.copy):
             continue
         hit = next(writers(site, _recurrent_weights), None)
         if hit is None:
@@ -103,8 +103,8 @@ def orthogonal_on_fused_gates(rule: Rule, ctx: FileContext) -> Iterator[Finding]
         gates = _gate_count(placed)
         kind = placed.layer.cls.rsplit(".", 1)[-1]
         hidden = placed.layer.arg("hidden_size", 1, UNKNOWN)
-        shape = f"({gates}·{hidden}, {hidden})" if isinstance(hidden, int) else \
-            f"({gates}·hidden, hidden)"
+        shape = (f"({gates}·{hidden}, {hidden})" if isinstance(hidden, int) else
+            f"({gates}·hidden, hidden)")
         what = "the identity" if site.func == "eye_" else "orthogonal"
         yield rule.finding(
             ctx, site.span,

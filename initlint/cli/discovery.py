@@ -109,8 +109,8 @@ def settings_text(path: str, config: Config) -> str:
     from initlint.checks.selection import enabled_codes
 
     data["enabled"] = sorted(enabled_codes(config))
-    return f"Settings for {path} (from {config.source or 'defaults'}):\n" \
-           f"{json.dumps(data, indent=2, default=list)}\n"
+    return (f"Settings for {path} (from {config.source or 'defaults'}):\n"
+           f"{json.dumps(data, indent=2, default=list)}\n")
 
 
 def show_settings(paths: tuple[str, ...], run: Run, resolver: Resolver) -> str:

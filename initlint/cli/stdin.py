@@ -62,8 +62,8 @@ def _stdin_text(limit: int = MAX_FILE_BYTES) -> StdinText:
     memory): FileTooLargeError past it."""
     from initlint.files.source import declared_encoding
 
-    data = sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else \
-        sys.stdin.read(limit + 1).encode("utf-8")
+    data = (sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else
+        sys.stdin.read(limit + 1).encode("utf-8"))
     if len(data) > limit:
         raise FileTooLargeError(0, f"stdin: more than the {limit / (1024 * 1024):g} MB limit "
                                    "a file may have; not checked")

@@ -145,8 +145,8 @@ class InitlintServer(LanguageServer):
         out = {}
         for uri, doc in list(self.workspace.text_documents.items()):
             path = file_path(uri)
-            if uri != but and path and self.open_document(uri) is not None \
-                    and not text_too_large(doc.source):
+            if (uri != but and path and self.open_document(uri) is not None
+                    and not text_too_large(doc.source)):
                 out[path] = doc.source
         return out
 

@@ -382,8 +382,8 @@ class Linter:
         others = [p for p in neighbours if p.path != target]
         ids = tuple(id(p) for p in others)
         last = self._last.get(target)
-        if last is not None and last.neighbours == ids and last.config == config and \
-                _comments_only(last.text, text, last.findings):
+        if (last is not None and last.neighbours == ids and last.config == config and
+                _comments_only(last.text, text, last.findings)):
             self._last[target] = replace(last, text=text)  # not even parsed again
             return Outcome(last.findings, error)
         current = parse_source(Source(target, text))
