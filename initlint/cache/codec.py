@@ -123,9 +123,11 @@ def _predicate(check: frozenset[type] | Callable[[Any], bool]) -> Callable[[Any]
 
 def _exact_types(cls: type) -> frozenset[type]:
     """``cls`` and its subclasses: a field declared ``cls`` holds one of these exactly."""
-    found, todo = {cls}, [cls]
+    found: set[type] = {cls}
+    todo: list[type] = [cls]
     while todo:
-        for sub in todo.pop().__subclasses__():
+        subclasses: list[type] = todo.pop().__subclasses__()
+        for sub in subclasses:
             if sub not in found:
                 found.add(sub)
                 todo.append(sub)
@@ -138,11 +140,12 @@ def _check_of(hint: Any) -> _Check:
     annotation this does not read). Nested values were checked when they were built."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in _UNIONS:
-        parts = [_check_of(arg) for arg in args]
-        if any(part is None for part in parts):
-            return None
-        if all(isinstance(part, frozenset) for part in parts):
-            return frozenset().union(*parts)
+        parts = [part for arg in args if (part := _check_of(arg)) is not None]
+        if len(parts) < len(args):
+            return None  # one alternative holds anything: so does the union
+        exact = [part for part in parts if isinstance(part, frozenset)]
+        if len(exact) == len(parts):
+            return frozenset().union(*exact)
         alternatives = [_predicate(part) for part in parts]
         return lambda value: any(ok(value) for ok in alternatives)
     if origin in (tuple, list) and args:
@@ -191,7 +194,7 @@ def _columns(hint: Any) -> tuple[int, tuple[tuple[int, frozenset[type]], ...]] |
     columns = [(i, _check_of(arg)) for i, arg in enumerate(args)]
     if not all(check is None or isinstance(check, frozenset) for _, check in columns):
         return None
-    return len(args), tuple((i, check) for i, check in columns if check is not None)
+    return len(args), tuple((i, check) for i, check in columns if isinstance(check, frozenset))
 
 
 def _container_check(origin: type, args: tuple) -> _Check:
@@ -310,7 +313,8 @@ class _Encoder:
     def _class(self, cls: type) -> tuple[str, Any]:
         if not _owned(cls):
             raise EncodeError(f"cannot store {cls.__module__}.{cls.__qualname__}")
-        getter = None if issubclass(cls, Enum) else _fields_of(cls)
+        enum = issubclass(cls, Enum)  # (a test mypy would narrow ``cls`` to ``object`` by)
+        getter = None if enum else _fields_of(cls)
         known = self.classes[cls] = (_MARK + str(len(self.names)), getter)
         self.names.append(_name(cls))
         return known

@@ -127,7 +127,7 @@ class CacheUnusableError(OSError):
 
 
 @contextlib.contextmanager
-def _opened(path: str | int, dir_fd: int | None = None) -> Iterator[int]:
+def _opened(path: str, dir_fd: int | None = None) -> Iterator[int]:
     fd = os.open(path, _DIR_FLAGS, dir_fd=dir_fd)
     try:
         yield fd

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import gc
 import os
 import sys
@@ -83,7 +82,7 @@ def _resolve(paths: tuple[str, ...], config_path: str | None, discovery: Discove
              **overrides: tuple[str, ...]) -> tuple[Resolver, Run]:
     """Each file's settings (its nearest config file, or ``--config``, with the command
     line's overrides) and the files to read. Raises ConfigError."""
-    resolver = Resolver(config_path, functools.partial(with_overrides, **overrides))
+    resolver = Resolver(config_path, lambda config: with_overrides(config, **overrides))
     run = resolve_run(paths, resolver, discovery)
     for settings in resolver.configs():
         enabled_codes(settings)
@@ -161,13 +160,13 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         click.echo(f"initlint: warning: no Python files found under {path}", err=True)
     config, files = run.config, run.files
     describe_run(io, files, run.report, resolver.configs())
-    scope = {"configs": run.configs, "report": run.report}
     if verify:
         _check_verify(fix or diff)
-        scope["verify"] = True
     if diff:
-        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, **scope))
-    findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, **scope) if fix
+        sys.exit(status or _show_diff(files, config, unsafe_fixes, jobs, no_cache, run.configs,
+                                      run.report, verify))
+    findings = (_apply_fixes(files, config, unsafe_fixes, jobs, no_cache, run.configs,
+                             run.report, verify) if fix
                 else _lint(files, config, jobs, no_cache, run.configs, run.report).findings)
     measured = ""
     if runtime or device or runtime_models or runtime_plot or runtime_only_named:

@@ -96,9 +96,11 @@ def _shape(value: Any, where: str) -> tuple[int, ...]:
 
 
 def _dtype(value: Any, where: str) -> str | None:
-    if value is not None and value not in DTYPES:
+    if value is None:
+        return None
+    if value not in DTYPES:
         raise RuntimeSetupError(f"{where}: dtype must be one of {', '.join(DTYPES)}")
-    return value
+    return str(value)
 
 
 def _tensor(value: Any, where: str) -> TensorSpec:
@@ -165,7 +167,7 @@ def _cli_kwargs(text: str) -> tuple[tuple[str, Any], ...]:
     if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
         raise RuntimeSetupError(f"--runtime-model: only keyword arguments go in `({text})`")
     return tuple(sorted((k.arg, _literal(ast.get_source_segment(f"f({text})", k.value) or ""))
-                        for k in call.keywords))
+                        for k in call.keywords if k.arg is not None))
 
 
 def _cli_tensor(text: str) -> tuple[str, TensorSpec]:

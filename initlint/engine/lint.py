@@ -464,11 +464,11 @@ def lint_paths(paths: list[str], config: Config, jobs: int | None = None, *,
                                 _run_files(entries, config, configs, report))
         hit = _run_entry(cache.get("run", run_key))
         if hit is not None:
-            findings, parsed_count = hit
+            stored, parsed_count = hit
             if progress is not None:
                 progress.advance(len(paths))
             cache.prune()
-            return RunResult(list(findings), reported, parsed_count, cached=len(paths),
+            return RunResult(list(stored), reported, parsed_count, cached=len(paths),
                              from_cache=True, digests={e.path: e.digest for e in entries})
         kept = _known_findings(cache, entries, config, configs, report)
         if kept is not None:  # e.g. `initlint .`, then a commit of some of its files
@@ -564,12 +564,9 @@ def _run_files(entries: list[_Entry], config: Config, configs: Mapping[str, Conf
     wanted = None if report is None else set(report)
     for entry in entries:
         settings = configs.get(entry.path, config) if configs else config
-        if settings is config:
-            own = ""
-        else:
-            own = ids.get(id(settings))
-            if own is None:
-                own = ids[id(settings)] = config_key(settings, enabled_codes(settings))
+        own = "" if settings is config else ids.get(id(settings))
+        if own is None:
+            own = ids[id(settings)] = config_key(settings, enabled_codes(settings))
         context = "" if wanted is None or entry.path in wanted else "|context"
         yield entry.path, f"{entry.key}|{own}{context}"
 

@@ -202,7 +202,8 @@ class Rewriter:
         the node that changed; splice only where that node, generated alone, reproduces its
         old text exactly at its old position, and its new text is one line (no indentation
         or whitespace it depends on)."""
-        old, new = self.module, module
+        old: cst.CSTNode = self.module
+        new: cst.CSTNode = module
         while True:
             pairs = list(zip(old.children, new.children, strict=False))
             if len(old.children) != len(new.children):

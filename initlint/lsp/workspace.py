@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from initlint.cache import known
 from initlint.cache.store import Cache, config_key
@@ -141,7 +142,7 @@ class Neighbours:
         self.limit = limit
         self.use_cache = use_cache
         self._parsed: OrderedDict[str, tuple[tuple, Parsed]] = OrderedDict()
-        self._listings: dict[tuple, tuple[float, list[str]]] = {}
+        self._listings: dict[tuple[Any, ...], tuple[float, list[str] | None]] = {}
         self._keys: dict[str, tuple[tuple[int, int], str]] = {}  # file → (mtime, size), key
         self.parses = 0  # files parsed or loaded so far (the benchmark and tests read it)
         self.loads: list[Load] = []  # each time files joined the context (the server logs it)
@@ -373,7 +374,8 @@ class Linter:
         too_large = text_too_large(text)
         if too_large:  # as a file on disk: one INI000, never parsed
             self._last.pop(path or name, None)
-            return Outcome((parse_source(Source(path or name, "", too_large)).error,), error)
+            refused = parse_source(Source(path or name, "", too_large)).error
+            return Outcome((refused,) if refused is not None else (), error)
         kept = self._kept(path, text, config, open_docs) if path else None
         if kept is not None:
             return Outcome(kept, error, kept=True)

@@ -61,7 +61,7 @@ class _Popen(popen_forkserver.Popen):
 
         spawn.get_preparation_data = without_main
         try:
-            super()._launch(process_obj)
+            super()._launch(process_obj)  # type: ignore[misc]  # typeshed omits _launch
         finally:
             spawn.get_preparation_data = real
 
@@ -188,7 +188,7 @@ def _state(pid: int) -> str:
 
 def _group_members(group: int) -> list[int]:
     """Other live processes of the child's process group (what the model started)."""
-    out = []
+    out: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:

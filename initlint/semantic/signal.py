@@ -108,14 +108,20 @@ def _inside_child(project: ProjectFacts, layers: dict[str, LayerFact], run: Run)
     return child is not None and bool(child.cls) and project.resolve_class(child.cls) is not None
 
 
+#: One step of a flattened chain, tagged: ("W", path, layer) a weight layer, ("A", act,
+#: slope) an activation, ("N",) a norm, ("F", factor) a scaling functional, ("X", why) code
+#: the chain cannot follow.
+Item = tuple[Any, ...]
+
+
 def _chain_named(cls: ClassFacts, origin: str) -> Chain | None:
     return next((c for c in cls.chains if c.origin == origin), None)
 
 
 def _flatten(project: ProjectFacts, cls: ClassFacts, steps: tuple[FlowStep, ...],
-             layers: dict[str, LayerFact], prefix: str, depth: int) -> list[tuple]:
+             layers: dict[str, LayerFact], prefix: str, depth: int) -> list[Item]:
     """Steps → ("W", path, layer) / ("A", act, slope) / ("N",) / ("F", Factor) / ("X", why)."""
-    items: list[tuple] = []
+    items: list[Item] = []
     for step in steps:
         if step.kind == "act":
             items.append(("A", step.ref, step.slope))
@@ -135,7 +141,7 @@ def _flatten(project: ProjectFacts, cls: ClassFacts, steps: tuple[FlowStep, ...]
 
 
 def _layer_items(project: ProjectFacts, cls: ClassFacts, layer: LayerFact,
-                 layers: dict[str, LayerFact], prefix: str, depth: int) -> list[tuple]:
+                 layers: dict[str, LayerFact], prefix: str, depth: int) -> list[Item]:
     path = prefix + layer.name
     if layer.cls in api.ACTIVATION_CALLABLES:
         act = api.ACTIVATION_CALLABLES[layer.cls]
@@ -169,11 +175,11 @@ def _layer_items(project: ProjectFacts, cls: ClassFacts, layer: LayerFact,
     return _flatten(project, child, chain.steps, child_layers, path + ".", depth + 1)
 
 
-def _split(origin: str, items: list[tuple]) -> list[Run]:
+def _split(origin: str, items: list[Item]) -> list[Run]:
     runs: list[Run] = []
     current: list[ChainLayer] = []
-    pending: tuple | None = None  # the last weight layer, waiting to see what follows it
-    act: tuple | None = None
+    pending: Item | None = None  # the last weight layer, waiting to see what follows it
+    act: Item | None = None
     norm = False
     factors: list[Factor] = []
 
@@ -205,7 +211,7 @@ def _split(origin: str, items: list[tuple]) -> list[Run]:
         elif tag == "N":
             if pending is not None and act is None:
                 norm = True
-            elif pending is not None:
+            elif pending is not None and act is not None:
                 close(ChainLayer(pending[1], pending[2], act[1], act[2], False, tuple(factors)))
                 pending, act, norm, factors = None, None, False, []
         else:  # opaque code: the chain ends here
@@ -349,7 +355,7 @@ def _fans(layer: LayerFact) -> tuple[Any, Any]:
         return UNKNOWN, UNKNOWN
     if kind.family == "linear":
         fans = layer.arg("in_features", 0), layer.arg("out_features", 1)
-        return tuple(v if _numbers(v) else UNKNOWN for v in fans)  # type: ignore[return-value]
+        return tuple(v if _numbers(v) else UNKNOWN for v in fans)
     channels_in, channels_out = layer.arg("in_channels", 0), layer.arg("out_channels", 1)
     kernel = layer.arg("kernel_size", 2)
     groups = layer.arg("groups", 8 if kind.family == "conv" else 6, 1)
