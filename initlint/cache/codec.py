@@ -167,7 +167,7 @@ def _check_of(hint: Any) -> _Check:
     return None
 
 
-def _sequence_check(args: tuple) -> _Check:
+def _sequence_check(args: tuple[Any, ...]) -> _Check:
     """``tuple[X, ...]`` (the items' types gathered in C: this runs for most objects) or
     ``tuple[A, B]``."""
     if len(args) == 2 and args[1] is Ellipsis:
@@ -197,7 +197,7 @@ def _columns(hint: Any) -> tuple[int, tuple[tuple[int, frozenset[type]], ...]] |
     return len(args), tuple((i, check) for i, check in columns if isinstance(check, frozenset))
 
 
-def _container_check(origin: type, args: tuple) -> _Check:
+def _container_check(origin: type, args: tuple[Any, ...]) -> _Check:
     kinds = (frozenset, set) if origin is not dict else (dict,)
     checks = [_check_of(arg) for arg in args]
     if not args or all(check is None for check in checks):
@@ -369,7 +369,7 @@ def _resolve(name: Any) -> _Plan | type:
     raise DecodeError(f"{name!r} is neither a dataclass nor an enum")
 
 
-def _tuples(items: list) -> tuple:
+def _tuples(items: list[Any]) -> tuple[Any, ...]:
     if not items:
         return ()
     if list not in map(type, items):  # the common case, checked in C: a flat sequence

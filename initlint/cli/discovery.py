@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,7 +36,7 @@ class DiscoveryOptions:
 NO_DISCOVERY_OPTIONS = DiscoveryOptions()
 
 
-def discovery_options(command: Callable) -> Callable:
+def discovery_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds the options to ``check`` and folds them into one ``discovery`` argument."""
 
     @click.option("--force-exclude/--no-force-exclude", default=None,
@@ -48,8 +49,8 @@ def discovery_options(command: Callable) -> Callable:
     @click.option("--show-settings", is_flag=True,
                   help="Print the settings each named path is linted with, then exit.")
     @functools.wraps(command)
-    def wrapper(*args, force_exclude: bool | None, respect_gitignore: bool | None,
-                show_files: bool, show_settings: bool, **kwargs):
+    def wrapper(*args: Any, force_exclude: bool | None, respect_gitignore: bool | None,
+                show_files: bool, show_settings: bool, **kwargs: Any) -> Any:
         kwargs["discovery"] = DiscoveryOptions(force_exclude, respect_gitignore, show_files,
                                                show_settings)
         return command(*args, **kwargs)

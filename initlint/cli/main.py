@@ -6,6 +6,7 @@ import difflib
 import gc
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,10 +27,14 @@ from initlint.cli.discovery import (
 from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, print_statistics
 from initlint.cli.io_options import io_options
 from initlint.core.config import Config, ConfigError, with_overrides
+from initlint.core.findings import Finding
 from initlint.engine.fix import ModelCheck
-from initlint.engine.lint import lint_paths
+from initlint.engine.lint import RunResult, lint_paths
 from initlint.files.walk import Resolver
 from initlint.report import REPORTERS, escape
+
+if TYPE_CHECKING:  # loaded late at run time: start-up cost
+    from initlint.cache.store import Cache
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -59,7 +64,7 @@ class DefaultGroup(click.Group):
                        "either)", err=True)
             ctx.exit(EXIT_ERROR)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         """An unexpected exception is an initlint bug: one line and exit 2, never exit 1
         (which means "findings")."""
         try:
@@ -189,9 +194,9 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
     sys.exit(status)
 
 
-def _runtime(files: list[str], findings: list, config: Config, device: str | None,
+def _runtime(files: list[str], findings: list[Finding], config: Config, device: str | None,
              models: tuple[str, ...], plot: str | None, output_format: str,
-             only_named: bool = False) -> tuple[list, str]:
+             only_named: bool = False) -> tuple[list[Finding], str]:
     """``--runtime``: measure the models; a setup problem (no torch, no device) exits 2."""
     from initlint.runtime import RuntimeSetupError, run_for_cli
 
@@ -203,7 +208,7 @@ def _runtime(files: list[str], findings: list, config: Config, device: str | Non
         sys.exit(EXIT_ERROR)
 
 
-def _cache(config: Config, no_cache: bool):
+def _cache(config: Config, no_cache: bool) -> Cache | None:
     from initlint.cache.store import Cache
 
     return None if no_cache else Cache.for_config(
@@ -211,7 +216,7 @@ def _cache(config: Config, no_cache: bool):
 
 
 def _lint(files: list[str], config: Config, jobs: int | None, no_cache: bool,
-          configs: dict[str, Config], report: frozenset[str]):
+          configs: dict[str, Config], report: frozenset[str]) -> RunResult:
     """The static run: cached unless --no-cache, a files-done counter on a terminal."""
     from initlint.engine.progress import Progress
 
@@ -264,7 +269,7 @@ def _show_diff(files: list[str], config: Config, unsafe: bool, jobs: int | None,
 
 def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | None,
                  no_cache: bool, configs: dict[str, Config], report: frozenset[str],
-                 verify: bool = False) -> list:
+                 verify: bool = False) -> list[Finding]:
     """``--fix``: write the fixes, say so on stderr, return the findings that remain."""
     from initlint.engine.fix import fix_paths
 

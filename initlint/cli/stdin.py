@@ -24,6 +24,7 @@ from initlint.cli.io import (
     verbose,
 )
 from initlint.core.config import Config, ConfigError
+from initlint.engine.lint import Parsed
 from initlint.files.notebook import Notebook, NotebookError, is_notebook, parse_notebook
 from initlint.files.safe_fs import MAX_FILE_BYTES, FileTooLargeError
 from initlint.report import escape
@@ -109,7 +110,7 @@ def _stdin_setup(name: str, options: dict[str, Any]) -> StdinSetup | None:
     return StdinSetup(config, context)
 
 
-def _neighbours(setup: StdinSetup, options: dict[str, Any]) -> list:
+def _neighbours(setup: StdinSetup, options: dict[str, Any]) -> list[Parsed]:
     """The context files, parsed (facts from the cache when it has them)."""
     if not setup.context:
         return []

@@ -241,7 +241,7 @@ def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
     findings = with_edits(text, findings)
     lines = Lines.of(text)
     taken: list[tuple[int, int, str]] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[tuple[int, int, str], ...]] = set()
     applied, deferred, invalid = [], [], []
     ordered = sorted(((f, f.fix) for f in findings if f.fix is not None),
                      key=lambda pair: (min(e.span for e in pair[1].edits), pair[0].code))
@@ -322,12 +322,16 @@ class FixResult:
         return self.before != self.after
 
 
-def fix_key(text: str, finding: Finding) -> tuple:
+#: A fix's identity across rounds: its code, message, edit contents and the lines it edits.
+FixKey = tuple[str, str | None, tuple[str, ...], tuple[str, ...]]
+
+
+def fix_key(text: str, finding: Finding) -> FixKey:
     """A fix's identity in ``text`` (what ``fix_text(reject=...)`` takes)."""
     return _key(Lines.of(text), finding)
 
 
-def _key(lines: Lines, finding: Finding) -> tuple:
+def _key(lines: Lines, finding: Finding) -> FixKey:
     """A fix's identity across rounds (spans move when earlier fixes add lines)."""
     fix = finding.fix
     if fix is None:
@@ -341,7 +345,7 @@ def _key(lines: Lines, finding: Finding) -> tuple:
 
 def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] = (),
              unsafe: bool = False, findings: Sequence[Finding] | None = None,
-             reject: Collection[tuple] = ()) -> FixResult:
+             reject: Collection[FixKey] = ()) -> FixResult:
     """Lint → apply → re-lint until no applicable fix is left (``MAX_ROUNDS`` at most).
 
     ``neighbours`` are the other files of the project so cross-file facts still count;
@@ -353,7 +357,7 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
     if findings is None:
         findings = lint_text(path, current, config, neighbours)
     verifier = Verifier(text)
-    rejected: set[tuple] = set(reject)
+    rejected: set[FixKey] = set(reject)
     dropped: list[str] = []
     fixed = 0
     for _ in range(MAX_ROUNDS):
@@ -372,7 +376,7 @@ def fix_text(path: str, text: str, config: Config, neighbours: Iterable[Parsed] 
 
 
 def _apply_verified(path: str, text: str, candidates: list[Finding], verifier: Verifier,
-                    rejected: set[tuple], dropped: list[str]) -> tuple[str, int]:
+                    rejected: set[FixKey], dropped: list[str]) -> tuple[str, int]:
     """Apply a round; when the result does not parse, find and drop the fixes to blame."""
     result = apply_fixes(text, candidates)
     lines = Lines.of(text)

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -349,7 +349,8 @@ def _settle(entries: list[_Entry], jobs: int, cache: Cache | None,
     return hits
 
 
-def _collect(pool: ProcessPoolExecutor, futures: dict, cache: Cache | None,
+def _collect(pool: ProcessPoolExecutor, futures: dict[Future[Any], list[_Entry]],
+             cache: Cache | None,
              progress: Progress | None) -> None:
     """Results of the workers, as they come; a chunk that fails is left for the parent."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from initlint.extract.imports import dotted
 
@@ -15,7 +16,7 @@ def self_attr(node: ast.AST) -> str | None:
     return None
 
 
-def flat_statements(stmt: ast.stmt):
+def flat_statements(stmt: ast.stmt) -> Iterator[ast.stmt]:
     """A statement and those nested in its if/for/with/try blocks (not in nested defs)."""
     yield stmt
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -57,7 +58,7 @@ def canonical_self(tree: ast.Module) -> dict[tuple[int, int], str]:
     return renamed
 
 
-def _class_defs(body: list[ast.stmt]):
+def _class_defs(body: list[ast.stmt]) -> Iterator[ast.ClassDef]:
     """Class definitions among statements, nested ones included (statements only: far
     cheaper than walking every expression of the file)."""
     for stmt in body:

@@ -45,7 +45,8 @@ def from_ast(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
     return _convert(node, qualify, local, budget)
 
 
-def _convert(node: ast.AST | None, qualify, local, budget: list[int]) -> Expr:
+def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
+             local: Callable[[str], Expr | None], budget: list[int]) -> Expr:
     budget[0] -= 1
     if node is None or budget[0] < 0:
         return UNKNOWN_EXPR

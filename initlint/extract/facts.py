@@ -72,8 +72,8 @@ def literal_value(call: LayerFact | Construction, keyword: str, index: int | Non
     return call.arg(keyword, index, default)
 
 
-def argument_value(args: tuple, kwargs: tuple, star: bool, keyword: str, index: int | None,
-                   default: Any) -> Any:
+def argument_value(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], star: bool,
+                   keyword: str, index: int | None, default: Any) -> Any:
     """Look up a call argument by keyword or position; UNKNOWN where *args/**kwargs hide it."""
     for key, value in kwargs:
         if key == keyword:

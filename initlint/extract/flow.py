@@ -33,7 +33,8 @@ class FlowReader:
         self.names = names
         self.index = index
 
-    def forward_flow(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, layers: list[LayerFact]):
+    def forward_flow(self, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                     layers: list[LayerFact]) -> tuple[list[list[FlowStep]], bool]:
         """Signal paths of ``forward`` by data flow: each returned value's path is the chain
         of steps that produced it from the inputs (statement order alone would join
         parallel branches into one false chain)."""

@@ -36,6 +36,12 @@ from initlint.extract.values import ClassRef
 _BUILTINS = frozenset(vars(builtins))
 
 
+#: What one ``__init__`` builds: layers, raw parameters, Sequential chains, the order of
+#: assignment (name, statement index), and locals registered as submodules (local, name).
+InitRead = tuple[list[LayerFact], list[ParamFact], list[Chain], list[tuple[str, int]],
+                 tuple[tuple[str, str], ...]]
+
+
 class LayerReader:
     """Reads what each class of one file builds in ``__init__``."""
 
@@ -50,7 +56,8 @@ class LayerReader:
         self.rebound: set[str] = set()
         self.tainted: set[str] = set()
 
-    def init_layers(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, env: dict[str, Any]):
+    def init_layers(self, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                    env: dict[str, Any]) -> InitRead:
         """What ``__init__`` builds: (layers, parameters, chains, the statement index of each
         layer, locals that are aliases of a registered submodule)."""
         layers: list[LayerFact] = []
@@ -222,7 +229,8 @@ class LayerReader:
                 _remember_list(local_calls, call.func.value.id, list(items), True,
                                loop_count(fn, stmt, self.names.value, env))
 
-    def _expand_helper(self, name: str, call: ast.Call, env: dict[str, Any]):
+    def _expand_helper(self, name: str, call: ast.Call,
+                       env: dict[str, Any]) -> tuple[list[LayerFact], list[Chain]] | None:
         """``self.net = make_mlp(64, depth=6)`` where ``make_mlp`` (in this file) returns an
         ``nn.Sequential``/``ModuleList``: read its body with the call's arguments bound."""
         helper_name = dotted(call.func) or ""
@@ -328,7 +336,8 @@ class LayerReader:
         return layers, chains
 
     def _reparametrized(self, name: str, call: ast.Call, env: dict[str, Any],
-                        local_calls: dict[str, ast.expr]):
+                        local_calls: dict[str, ast.expr]
+                        ) -> tuple[list[LayerFact], list[Chain]] | None:
         """``weight_norm(nn.Linear(...), name="weight")``: the inner layer, marked with the
         wrapper that recomputes its parameter (INI209)."""
         wrapper = self.names.qualify(call.func)
@@ -390,7 +399,8 @@ class LayerReader:
         return fact
 
     def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
-                             local_calls: dict[str, ast.expr]):
+                             local_calls: dict[str, ast.expr]
+                             ) -> tuple[list[LayerFact], list[FlowStep], list[Chain]]:
         """Children of ``nn.Sequential(...)`` in order: (layers, steps, nested chains)."""
         layers: list[LayerFact] = []
         steps: list[FlowStep] = []
@@ -519,7 +529,8 @@ class LayerReader:
             return found, inner
         return layers, chains
 
-    def sequential_super_chain(self, init: ast.FunctionDef, layers: list[LayerFact]):
+    def sequential_super_chain(self, init: ast.FunctionDef,
+                               layers: list[LayerFact]) -> list[Chain]:
         """``class Block(nn.Sequential): def __init__(...): super().__init__(a, b, c)``."""
         for node in ast.walk(init):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -275,7 +276,7 @@ class FileScope:
 
 
 
-_BINOPS = {
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
@@ -283,8 +284,9 @@ _BINOPS = {
     ast.FloorDiv: lambda a, b: a // b,
     ast.Pow: lambda a, b: a**b if abs(b) < 64 else math.nan,
 }
-_IDENTITY_TESTS = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
-                   ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
+_IDENTITY_TESTS: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
 
 
 def is_plain(value: Any) -> bool:

@@ -411,7 +411,7 @@ class StatementReader:
         if isinstance(node, ast.Name) and node.id in scope.defs:
             value = scope.defs[node.id]
             if value.op == "call" and value.args[0].op == "global":
-                return value.args[0].args[0]
+                return str(value.args[0].args[0])
             return ""
         if (isinstance(node, (ast.Name, ast.Attribute)) and dotted(node) != "self"
                 and self.names.qualify(node, scope)):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from initlint.core.findings import Span
 from initlint.core.text import split_lines
-from initlint.extract.facts import FileFacts, FunctionFacts, InitSite
+from initlint.extract.facts import FileFacts, FunctionFacts, InitSite, LoopBinding
 from initlint.fixes.plan import Change, Import, Node
 
 
@@ -137,7 +137,8 @@ def attribute_path(base: str, path: str) -> str | None:
     return out
 
 
-def loop_var(site: InitSite, facts_functions: dict[str, FunctionFacts]):
+def loop_var(site: InitSite,
+             facts_functions: dict[str, FunctionFacts]) -> LoopBinding | None:
     """The loop binding whose variable the site writes through, if any."""
     fn = facts_functions.get(site.function)
     loops = site.loops(fn) if hasattr(site, "loops") else (

@@ -71,7 +71,8 @@ class Rewriter:
         """The statement of the def ``scope``'s own body whose range holds ``inner``."""
         fn = self.find(scope)
         body = getattr(fn, "body", None)
-        for stmt in getattr(body, "body", ()):
+        statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
+        for stmt in statements:
             rng = self._ranges.get(id(stmt))
             if rng is not None and (rng.start.line, rng.start.column) <= (
                     inner.row, inner.column - 1) and (inner.end_row, inner.end_column - 1) <= (

@@ -17,7 +17,7 @@ from typing import Any
 
 from initlint.core import torch_api as api
 from initlint.core.findings import Fix
-from initlint.extract.facts import ClassFacts, InitSite, LayerFact
+from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact
 from initlint.fixes.common import (
     attribute_path,
     call,
@@ -171,7 +171,8 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
     return None
 
 
-def _called_init_method(ctx: FileContext, cls: ClassFacts, ctor):
+def _called_init_method(ctx: FileContext, cls: ClassFacts,
+                        ctor: FunctionFacts) -> FunctionFacts | None:
     """An init method of this class (in this file, taking only self) that ``__init__``
     calls directly."""
     called = {c.name for c in ctor.calls if c.kind == "self_method" and c.receiver == "self"}

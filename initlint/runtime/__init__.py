@@ -6,13 +6,19 @@ The only part of initlint that imports torch or runs user code, and only when as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from initlint.core.config import Config
+from initlint.core.findings import Finding
 from initlint.runtime.options import RuntimeOptions, RuntimeSetupError, runtime_options
 
 __all__ = ["RuntimeOptions", "RuntimeSetupError", "run_for_cli", "runtime_options"]
 
 
-def run_for_cli(files, findings, config, device, models, plot, output_format, echo,
-                only_named=False):
+def run_for_cli(files: list[str], findings: list[Finding], config: Config, device: str | None,
+                models: tuple[str, ...], plot: str | None, output_format: str,
+                echo: Callable[[str], None],
+                only_named: bool = False) -> tuple[list[Finding], str]:
     """What ``initlint check --runtime`` does after the static pass.
 
     Returns (findings with evidence, text for stdout after the findings). Problems with a
