@@ -51,7 +51,7 @@ def test_split_lines_answers_an_equal_copy_too(copies: int) -> None:
 def test_fixes_are_not_each_checked_by_reparsing_the_whole_file(monkeypatch) -> None:
     """Each of a class's 200 fixes was checked by parsing the whole file again: a fix
     inside one simple statement is checked on that statement's lines."""
-    from initlint import fix as fix_module
+    from initlint.engine import fix as fix_module
 
     body = "".join(f"        self.l{i} = nn.Linear(4, 4)\n"
                    f"        nn.init.xavier_uniform(self.l{i}.weight)\n" for i in range(200))
