@@ -119,6 +119,7 @@ def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
     except Exception:  # libcst cannot parse this text: no fix is offered
         rewriter = None
     out = []
+    statements = _Statements(text)
     for finding in findings:
         fix = finding.fix
         if fix is None or not fix.changes or fix.edits:
@@ -130,10 +131,61 @@ def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
                 after = rewriter.apply(fix.changes)
             except (CannotApplyError, Exception):  # a change libcst cannot build here
                 after = text
-            if after != text and parse_error(after, libcst_too=False) is None:
+            if after != text:
                 edits = minimal_edits(text, after)
+                if not statements.still_parse(edits) and \
+                        parse_error(after, libcst_too=False) is not None:
+                    edits = ()
         out.append(replace(finding, fix=replace(fix, edits=edits) if edits else None))
     return out
+
+
+class _Statements:
+    """The simple statements of a text that parses, to check a fix's edits where they are:
+    re-parsing the whole file for each of a class's 200 fixes was quadratic in the file."""
+
+    def __init__(self, text: str):
+        self.lines = _keep_ends(text)
+        self._spans: list[tuple[int, int]] | None = None  # (first row, last row), sorted
+
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            try:
+                tree = ast.parse("".join(self.lines))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                tree = ast.Module(body=[], type_ignores=[])
+            self._spans = sorted((node.lineno, node.end_lineno or node.lineno)
+                                 for node in ast.walk(tree) if isinstance(node, ast.stmt)
+                                 and not hasattr(node, "body"))
+        return self._spans
+
+    def still_parse(self, edits: Sequence[Edit]) -> bool:
+        """Do the lines of the one simple statement all ``edits`` fall in still parse,
+        alone, with them applied? False means "ask the whole file": they are not all inside
+        one, add lines, touch indentation, or the lines need more around them. Within a
+        simple statement the parser needs nothing else: its indentation is the block's,
+        what is inside brackets or after a backslash needs none."""
+        if not edits or any("\n" in e.content or "\r" in e.content or e.span.row != e.span.end_row
+                            or e.span.column <= _indent(self.lines[e.span.row - 1])
+                            for e in edits if 0 < e.span.row <= len(self.lines)):
+            return False
+        rows = [e.span.row for e in edits]
+        spans = self.spans()
+        index = bisect.bisect_right(spans, (min(rows), float("inf"))) - 1
+        if index < 0 or max(rows) > spans[index][1] or max(rows) > len(self.lines):
+            return False
+        first, last = spans[index]
+        lines = self.lines[first - 1:last]
+        for edit in sorted(edits, key=lambda e: (e.span.row, e.span.column), reverse=True):
+            i = edit.span.row - first
+            line = lines[i]
+            lines[i] = line[:edit.span.column - 1] + edit.content + line[edit.span.end_column - 1:]
+        snippet = lines[0].lstrip(" \t") + "".join(lines[1:])
+        return parse_error(snippet, libcst_too=False) is None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def with_edits_from_files(findings: Sequence[Finding]) -> list[Finding]:

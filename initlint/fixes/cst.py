@@ -168,17 +168,17 @@ class Rewriter:
             module = module.visit(transformer)
             if transformer.carried:
                 raise CannotApplyError("the moved statement comes after where it should land")
+            if not imports and len(transformer.replaced) == 1:
+                spliced = self._spliced(*next(iter(transformer.replaced.values())))
+                if spliced is not None:
+                    return spliced
         for wanted in imports:
             module = _ensure_import(module, wanted)
         return self._code(module)
 
     def _code(self, module: cst.Module) -> str:
-        """``module.code``, re-generating only the one node a fix changed when it can (see
-        :meth:`_spliced`), else only the top-level statements a fix changed (the others are
-        the same objects as before: their text is reused)."""
-        spliced = self._spliced(module)
-        if spliced is not None:
-            return spliced
+        """``module.code``, re-generating only the top-level statements a fix changed
+        (the others are the same objects as before: their text is reused)."""
         old = self.module
         if (module.header is not old.header or module.footer is not old.footer or
                 not module.has_trailing_newline or not old.has_trailing_newline):
@@ -195,26 +195,14 @@ class Rewriter:
         return code if code else module.code
 
 
-    def _spliced(self, module: cst.Module) -> str | None:
-        """The text with only the smallest node holding every change re-generated and put
-        where the old one was, or None. Generating the whole changed top-level statement
-        cost each of a class's 200 fixes the whole class (quadratic in the file). Unchanged
-        nodes are the same objects as before: follow the one child that differs, down to
-        the node that changed; splice only where that node, generated alone, reproduces its
-        old text exactly at its old position, and its new text is one line (no indentation
-        or whitespace it depends on)."""
-        old: cst.CSTNode = self.module
-        new: cst.CSTNode = module
-        while True:
-            pairs = list(zip(old.children, new.children, strict=False))
-            if len(old.children) != len(new.children):
-                break
-            differing = [(a, b) for a, b in pairs if a is not b]
-            if len(differing) != 1:
-                break
-            old, new = differing[0]
+    def _spliced(self, old: cst.CSTNode, new: cst.CSTNode | None) -> str | None:
+        """The text with only ``old``, the one node a fix changed, re-generated as ``new``
+        and put where it was, or None. Generating the whole changed top-level statement
+        cost each of a class's 200 fixes the whole class (quadratic in the file). Only where
+        ``old``, generated alone, reproduces its text exactly at its position, and ``new``
+        is one line (no indentation or whitespace it depends on)."""
         rng = self._ranges.get(id(old))
-        if old is self.module or rng is None:
+        if new is None or rng is None:
             return None
         start = self._offset(rng.start.line, rng.start.column)
         before = self.module.code_for_node(old)
@@ -299,6 +287,8 @@ class _Transformer(cst.CSTTransformer):
         self.ranges = ranges or {}
         self.spans = spans
         self.carried: dict[int, cst.BaseStatement] = {}  # moved, not yet landed
+        #: id of each node the changes named → (that node, what it became)
+        self.replaced: dict[int, tuple[cst.CSTNode, Any]] = {}
         self.groups: dict[int, list[cst.BaseStatement]] = {}  # to wrap together
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -352,6 +342,8 @@ class _Transformer(cst.CSTTransformer):
                                       change.header)
             elif isinstance(change, Remove):
                 node = None
+        plain = node is not None and not isinstance(node, list) and not before and not after
+        self.replaced[id(original_node)] = (original_node, node if plain else None)
         if node is None:
             if before or after:
                 return cst.FlattenSentinel([*before, *after])

@@ -46,3 +46,27 @@ def test_split_lines_answers_an_equal_copy_too(copies: int) -> None:
     for _ in range(copies):
         copy = "".join(list(text))  # equal, not the same object
         assert split_lines(copy) == split_lines(text) and split_lines(copy) is split_lines(copy)
+
+
+def test_fixes_are_not_each_checked_by_reparsing_the_whole_file(monkeypatch) -> None:
+    """Each of a class's 200 fixes was checked by parsing the whole file again: a fix
+    inside one simple statement is checked on that statement's lines."""
+    from initlint.engine import fix as fix_module
+
+    body = "".join(f"        self.l{i} = nn.Linear(4, 4)\n"
+                   f"        nn.init.xavier_uniform(self.l{i}.weight)\n" for i in range(200))
+    text = ("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n" + body)
+    whole = []
+    real = fix_module.parse_error
+
+    def counting(source: str, libcst_too: bool = True):
+        if len(source) >= len(text) // 2:
+            whole.append(len(source))
+        return real(source, libcst_too)
+
+    monkeypatch.setattr(fix_module, "parse_error", counting)
+    findings = lint_text("net.py", text, Config(select=("INI001",)))
+    with_edits = fix_module.with_edits(text, findings)
+    assert len(with_edits) == 200 and all(f.fix is not None and f.fix.edits for f in with_edits)
+    assert len(whole) <= 2
