@@ -201,3 +201,32 @@ def test_a_shared_submodule_in_a_large_model_is_measured(tmp_path):
         assert run.ran and run.input_shape == (8, 1024)
         assert [w.path for w in run.weight_layers()] == ["encoder.0", "head"]
         assert all(w.grad_norm for w in run.weight_layers())
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_a_zombie_in_the_group_is_not_a_process_left_running():
+    """A model's child that exited but was never waited for is a zombie: nothing runs, so
+    it is not "another process left running" (/proc's state field, not the parent pid)."""
+    from initlint.runtime.isolate import _group_members
+
+    leader = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, time; subprocess.Popen(['true']); "
+                               "time.sleep(60)"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        zombie = None
+        while zombie is None and time.monotonic() < deadline:
+            for entry in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
+                        fields = handle.read().rpartition(")")[2].split()
+                except OSError:
+                    continue
+                if fields[0] == "Z" and int(fields[1]) == leader.pid:
+                    zombie = int(entry)
+            time.sleep(0.05)
+        assert zombie is not None, "the child never became a zombie"
+        assert _group_members(leader.pid) == []
+    finally:
+        leader.kill()
+        leader.wait()

@@ -10,18 +10,6 @@ collector pauses while a lint runs; reference counting frees all of it.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from initlint.core.collector import collector_paused
 
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cycle collection while the block runs (the collector's state is restored after)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+__all__ = ["collector_paused"]

@@ -16,6 +16,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing import popen_forkserver, spawn
 from multiprocessing.context import ForkServerProcess
@@ -103,21 +104,27 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, process group) of every process /proc shows."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                # after the command name: state, ppid, pgrp, ...
+                fields = handle.read().rpartition(")")[2].split()
+            yield int(entry), fields[0], int(fields[1]), int(fields[2])
+        except (OSError, ValueError, IndexError):
+            continue
+
+
 def _parents() -> dict[int, int]:
     """pid → parent pid of every live (not zombie) process /proc shows."""
-    out = {}
-    with contextlib.suppress(OSError):
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                    fields = handle.read().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if len(fields) > 1 and fields[0] != "Z":
-                out[int(entry)] = int(fields[1])
-    return out
+    return {pid: parent for pid, state, parent, _ in _processes() if state != "Z"}
 
 
 def _descendants(pid: int) -> list[int]:
@@ -187,23 +194,10 @@ def _state(pid: int) -> str:
 
 
 def _group_members(group: int) -> list[int]:
-    """Other live processes of the child's process group (what the model started)."""
-    out: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return out
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == group:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                fields = handle.read().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[1] != "Z" and int(fields[2]) == group:
-            out.append(int(entry))
-    return out
+    """Other live (not zombie) processes of the child's process group (what the model
+    started)."""
+    return [pid for pid, state, _, pgrp in _processes()
+            if pgrp == group and pid != group and state != "Z"]
 
 
 def _tail(path: str) -> str:
