@@ -15,24 +15,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import best_cpu
 
 import initlint
 from initlint.cache.store import Cache
 from initlint.core.config import Config
 from initlint.engine.lint import lint_paths
-
-
-def _best(repeat: int, action) -> float:
-    """The least CPU time of ``repeat`` runs (CPU, not wall: the machine is shared)."""
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        action()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             assert not lint_paths(files, Config(), jobs=2, cache=Cache(root)).from_cache
 
         original = edit.read_text()
-        decode, warm_s = _best(args.repeat, decode_all), _best(args.repeat, warm)
-        edit_s = _best(args.repeat, edited)
+        decode, warm_s = best_cpu(args.repeat, decode_all), best_cpu(args.repeat, warm)
+        edit_s = best_cpu(args.repeat, edited)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     print(f"initlint {Path(initlint.__file__).parent}: {len(files)} files, "
           f"{len(facts)} facts entries; best of {args.repeat}")

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import best_cpu
 
 from initlint.core.config import Config
 from initlint.engine.fix import fix_text
@@ -42,15 +45,6 @@ def classes(count: int) -> str:
         "\n\n\n" for i in range(count))
 
 
-def best(repeat: int, action: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        action()
-        times.append(time.process_time() - start)
-    return min(times)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -65,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             for count in (small, big):
                 path = os.path.join(scratch, f"m{count}.py")
                 Path(path).write_text(make(count))
-                seconds.append(best(args.repeat, lambda path=path, run=run: run(path)))
+                seconds.append(best_cpu(args.repeat, lambda path=path, run=run: run(path)))
             print(f"{label}: {small}: {seconds[0]:.2f} s, {big}: {seconds[1]:.2f} s CPU, "
                   f"ratio {seconds[1] / seconds[0]:.1f} (linear: {big / small:.0f})")
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
