@@ -133,8 +133,8 @@ def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
                 after = text
             if after != text:
                 edits = minimal_edits(text, after)
-                if not statements.still_parse(edits) and \
-                        parse_error(after, libcst_too=False) is not None:
+                if (not statements.still_parse(edits) and
+                        parse_error(after, libcst_too=False) is not None):
                     edits = ()
         out.append(replace(finding, fix=replace(fix, edits=edits) if edits else None))
     return out
