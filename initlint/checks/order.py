@@ -195,17 +195,28 @@ def _referenced(ctx: FileContext, fn: FunctionFacts) -> bool:
     cls = project.classes.get(fn.cls)
     family = {k.qualname for k in project.mro(cls)} | {k.qualname for k in
                                                         project.subclasses(cls)} if cls else set()
-    for other, call in project.calls_by_name.get(fn.name, []):
-        if other is fn or other.qualname.startswith(fn.qualname + "."):
-            continue  # its own recursion (``m.init_weights()`` on children) does not count
-        if call.kind == "self_method" and call.name == fn.name and other.cls in family:
-            return True
-        if call.name == fn.qualname or (call.name.endswith("." + fn.name) and
-                call.kind in ("apply", "ref", "function") and other.cls in family):
-            return True
-        if call.kind == "method" and call.name == fn.name and _same_package(
-                other.qualname, fn.qualname) and _may_hold(ctx, fn, other.qualname,
-                                                            call.receiver):
+    def own(other: FunctionFacts) -> bool:
+        # its own recursion (``m.init_weights()`` on children) does not count
+        return other is fn or other.qualname.startswith(fn.qualname + ".")
+
+    # read per class of its family and per name: a scan of every call of the project for
+    # each init method made a package of many models quadratic
+    for klass in family:
+        for other in project.functions_by_class.get(klass, ()):
+            if own(other):
+                continue
+            for call in other.calls:
+                if call.kind == "self_method" and call.name == fn.name:
+                    return True
+                if call.name.endswith("." + fn.name) and call.kind in ("apply", "ref",
+                                                                       "function"):
+                    return True
+    if any(call.name == fn.qualname and not own(other)
+           for other, call in project.calls_by_name.get(fn.qualname, ())):
+        return True
+    for other, call in project.method_calls_by_name.get(fn.name, ()):
+        if (not own(other) and _same_package(other.qualname, fn.qualname)
+                and _may_hold(ctx, fn, other.qualname, call.receiver)):
             return True  # obj.init_weights(): any object of its package may be this class
     return _mentioned(ctx, fn, ("." + fn.name,))
 

@@ -94,6 +94,16 @@ class ClassIndex:
             return True
         return not any(b.startswith("torch.nn.") for k in self.mro(cls) for b in k.bases)
 
+    @cached_property
+    def functions_by_class(self) -> dict[str, list[FunctionFacts]]:
+        """Class qualname → the functions defined in it (methods, and functions nested in
+        them): what a question about one class family reads, instead of every function."""
+        out: dict[str, list[FunctionFacts]] = {}
+        for fn in self.functions.values():
+            if fn.cls:
+                out.setdefault(fn.cls, []).append(fn)
+        return out
+
     def subclasses(self, cls: ClassFacts) -> list[ClassFacts]:
         return self._subclasses.get(cls.qualname, [])
 

@@ -45,6 +45,16 @@ class InitCalls:
                     index.setdefault(short, []).append((fn, call))
         return index
 
+    @cached_property
+    def method_calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
+        """``obj.<name>(...)`` calls (kind "method") by the method's name."""
+        index: dict[str, list[tuple[FunctionFacts, CallRef]]] = {}
+        for fn in self.index.functions.values():
+            for call in fn.calls:
+                if call.kind == "method":
+                    index.setdefault(call.name, []).append((fn, call))
+        return index
+
     def per_module(self, call: CallRef, caller: FunctionFacts | None,
                    cls: ClassFacts | None = None) -> PerModule | None:
         """What ``call`` runs once per module of a tree, or None. ``cls``: the model whose

@@ -143,6 +143,14 @@ class ProjectFacts:
     def calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
         return self.calls.calls_by_name
 
+    @property
+    def method_calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
+        return self.calls.method_calls_by_name
+
+    @property
+    def functions_by_class(self) -> dict[str, list[FunctionFacts]]:
+        return self.index.functions_by_class
+
     def per_module(self, call: CallRef, caller: FunctionFacts | None,
                    cls: ClassFacts | None = None) -> PerModule | None:
         return self.calls.per_module(call, caller, cls)
