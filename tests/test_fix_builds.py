@@ -140,6 +140,36 @@ def test_ini101_fix_is_not_offered_where_init_loads_weights(tmp_path: Path):
     assert findings[0].fix is None
 
 
+# the same program with the load moved out of ``__init__``: into a method it calls, and
+# from there into a helper function of the module
+LOADS_IN_A_METHOD = LOADS.replace(
+    "        if checkpoint is not None:\n"
+    "            self.load_state_dict(torch.load(checkpoint))\n",
+    "        self._prepare(checkpoint)\n").replace(
+    "    def forward(self, x):",
+    "    def _prepare(self, checkpoint):\n        if checkpoint is not None:\n"
+    "            read_into(self, checkpoint)\n\n    def forward(self, x):") + """
+
+def read_into(model, path):
+    model.load_state_dict(torch.load(path))
+"""
+
+
+@pytest.mark.parametrize("code", [LOADS, LOADS_IN_A_METHOD], ids=["in_init", "in_a_helper"])
+def test_no_init_is_offered_after_a_load_wherever_init_reaches_it(tmp_path: Path, code: str):
+    """Whether building the model loads weights is followed through what ``__init__`` runs
+    (methods, super, functions), as the linker follows init code: not read off its text."""
+    from conftest import lint_snippet
+
+    assert "read_into" in code or code is LOADS
+    findings = lint_snippet(tmp_path, code, Config(select=("INI101",)))
+    assert [f.code for f in findings] == ["INI101"]
+    assert findings[0].fix is None
+    unloaded = code.replace("model.load_state_dict(torch.load(path))", "pass").replace(
+        "self.load_state_dict(torch.load(checkpoint))", "pass")
+    assert lint_snippet(tmp_path, unloaded, Config(select=("INI101",)))[0].fix is not None
+
+
 # --- INI206 / INI005: a bias that a construction leaves out -------------------------------
 
 PRENET = """\

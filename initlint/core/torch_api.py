@@ -8,6 +8,7 @@ canonical qualified name produced by :mod:`initlint.extract.imports` (``torch.nn
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -450,3 +451,11 @@ TENSOR_TYPES = ("torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parame
 
 #: Bases from frameworks that call an init hook for you (transformers, diffusers...).
 FRAMEWORK_BASE_SUFFIXES = ("PreTrainedModel", "ModelMixin", "PreTrainedModelMixin")
+
+#: Calls that may put trained values into a model (by name: ``load_state_dict``,
+#: ``from_pretrained``, a project's ``load_checkpoint``): an init that runs after one would
+#: overwrite what it loaded.
+WEIGHT_LOADERS = re.compile(r"(^|_)(load|loads|restore)(_|$)|from_pretrained|pretrained|checkpoint")
+#: Keywords of builders that load weights when given anything but False/None
+#: (``resnet50(pretrained=True)``, ``weights=ResNet50_Weights.DEFAULT``).
+LOADING_KEYWORDS = frozenset({"pretrained", "weights", "checkpoint", "pretrained_path", "ckpt"})

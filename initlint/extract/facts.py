@@ -274,6 +274,9 @@ class FunctionFacts:
     # parameters the body never reads, for functions with init code (ADDED BY rules, INI208)
     unused_params: tuple[str, ...] = ()
     self_name: str = "self"  # how the source spells the instance parameter (read as "self")
+    #: makes a call that may load weights (:data:`~initlint.core.torch_api.WEIGHT_LOADERS`,
+    #: a builder given ``pretrained=``/``weights=``), under any condition
+    loads: bool = False
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class StatementReader:
         self._loops: list[LoopBinding] = []
         self._has_init = False
         self._inits_only = True
+        self._loads = False  # the function being read calls something that may load weights
 
     def module_body(self, body: list[ast.stmt], scope: Scope) -> tuple[CallRef, ...]:
         """Module-level statements (scripts: ``model.apply(fn)``, direct fills): the calls."""
@@ -114,8 +115,9 @@ class StatementReader:
                       params=frozenset(params) - {"self", "cls"})
         if outer is not None:
             scope.loops = dict(outer.loops)
-        saved = (self._calls, self._loops, self._has_init, self._inits_only)
+        saved = (self._calls, self._loops, self._has_init, self._inits_only, self._loads)
         self._calls, self._loops, self._has_init, self._inits_only = [], [], False, True
+        self._loads = False
         for index, stmt in enumerate(node.body):
             scope.order = index  # calls are ordered by their top-level statement
             self._walk_body([stmt], scope)
@@ -133,8 +135,9 @@ class StatementReader:
             loops=tuple(self._loops),
             unused_params=_unused_params(below.body_names, params) if self._has_init else (),
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
+            loads=self._loads,
         )
-        self._calls, self._loops, self._has_init, self._inits_only = saved
+        self._calls, self._loops, self._has_init, self._inits_only, self._loads = saved
         self.functions.append(facts)
         return facts
 
@@ -313,6 +316,7 @@ class StatementReader:
         self.function(fn, scope.function or self.module, scope.cls, {}, outer=scope)
 
     def _call(self, call: ast.Call, scope: Scope, stmt: ast.stmt, parent: ast.AST | None) -> None:
+        self._loads = self._loads or _may_load(call)
         qualified = self.names.qualify(call.func, scope)
         if qualified in api.LAYERS:
             self._construction(call, qualified, scope)
@@ -531,3 +535,16 @@ def callback_factories(tree: ast.Module, module: str) -> dict[str, str]:
             prefix = f"{module}.{node.name}" if module else node.name
             out[node.name] = f"{prefix}.{returned[0]}"
     return out
+
+
+def _may_load(call: ast.Call) -> bool:
+    """Could this call put trained values into a model: named like a loader, or a builder
+    given ``pretrained=``/``weights=`` (anything but a literal False or None)?"""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(
+        func, ast.Name) else ""
+    if api.WEIGHT_LOADERS.search(name.lower()):
+        return True
+    return any(k.arg in api.LOADING_KEYWORDS and not (
+        isinstance(k.value, ast.Constant) and k.value.value in (False, None))
+        for k in call.keywords)

@@ -3,9 +3,7 @@ layer path or a fact's position becomes a node to change."""
 
 from __future__ import annotations
 
-import ast
 import re
-import textwrap
 from dataclasses import dataclass
 
 from initlint.core.findings import Span
@@ -144,36 +142,3 @@ def loop_var(site: InitSite,
     loops = site.loops(fn) if hasattr(site, "loops") else (
         {b.var: b for b in fn.loops} if fn is not None else {})
     return loops.get(site.target.base)
-
-
-#: Calls that put trained values into a model: an init written after them overwrites those.
-_LOADERS = re.compile(r"(^|_)(load|loads|restore)(_|$)|from_pretrained|pretrained|checkpoint")
-#: Keywords of builders that load weights when given anything but False/None
-#: (``resnet50(pretrained=True)``, ``weights=ResNet50_Weights.DEFAULT``).
-_LOADING_KEYWORDS = ("pretrained", "weights", "checkpoint", "pretrained_path", "ckpt")
-
-
-def loads_weights(text: str, fn: FunctionFacts) -> bool:
-    """Does the function (``__init__``) load weights, or may it (a call named like a
-    loader, under any condition; a builder given ``pretrained=``/``weights=``)? Then an
-    init appended to it would overwrite them (INI210's case). Unreadable source counts as
-    loading: the fix is not offered."""
-    lines = split_lines(text)[fn.span.row - 1:fn.span.end_row]
-    try:
-        tree = ast.parse(textwrap.dedent("\n".join(lines)))
-    except SyntaxError:
-        return True
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = (func.attr if isinstance(func, ast.Attribute) else
-            func.id if isinstance(func, ast.Name) else "")
-        if _LOADERS.search(name.lower()):
-            return True
-        for keyword in node.keywords:
-            if keyword.arg in _LOADING_KEYWORDS and not (
-                    isinstance(keyword.value, ast.Constant)
-                    and keyword.value.value in (False, None)):
-                return True
-    return False

@@ -17,7 +17,6 @@ from initlint.fixes.common import (
     attribute_path,
     call,
     init_spelling,
-    loads_weights,
     loop_var,
     nn_spelling,
     quoted,
@@ -192,7 +191,7 @@ def call_init(ctx: FileContext, cls: ClassFacts, fn: FunctionFacts) -> Fix | Non
     for owner in owners:
         init = ctx.project.functions.get(f"{owner.qualname}.__init__")
         if init is None or ctx.project.function_file.get(init.qualname) not in (
-                None, ctx.facts) or loads_weights(ctx.text, init):
+                None, ctx.facts) or ctx.project.calls.loads_weights(owner, init):
             continue  # (an init after a load would overwrite the loaded weights)
         me = self_name(init)
         code = f"{me}.apply({me}.{fn.name})" if required else f"{me}.{fn.name}()"

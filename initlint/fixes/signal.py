@@ -22,7 +22,6 @@ from initlint.fixes.common import (
     attribute_path,
     call,
     init_spelling,
-    loads_weights,
     nn_spelling,
     quoted,
     self_name,
@@ -102,7 +101,7 @@ def explicit_init(ctx: FileContext, cls: ClassFacts, layers: list[Layer]) -> Fix
     nn = nn_spelling(ctx.facts)
     ctor = ctx.project.functions.get(f"{cls.qualname}.__init__")
     if init is None or nn is None or ctor is None or ctx.project.function_file.get(
-            ctor.qualname) not in (None, ctx.facts) or loads_weights(ctx.text, ctor):
+            ctor.qualname) not in (None, ctx.facts) or ctx.project.calls.loads_weights(cls, ctor):
         return None
     first_of: dict[str, Layer] = {}
     for layer in layers:
@@ -247,7 +246,8 @@ def zero_last_branch_layer(ctx: FileContext, container: ClassFacts, layer_name: 
     ctor = ctx.project.functions.get(f"{container.qualname}.__init__")
     last = _last_weight_layer(block)
     if init is None or ctor is None or last is None or ctx.project.function_file.get(
-            ctor.qualname) not in (None, ctx.facts) or loads_weights(ctx.text, ctor):
+            ctor.qualname) not in (None, ctx.facts) or ctx.project.calls.loads_weights(
+                container, ctor):
         return None
     stack = attribute_path(self_name(ctor), layer_name.removesuffix(".*"))
     inner = attribute_path("block", last.name)

@@ -55,6 +55,28 @@ class InitCalls:
                     index.setdefault(call.name, []).append((fn, call))
         return index
 
+    def loads_weights(self, cls: ClassFacts, fn: FunctionFacts) -> bool:
+        """Does running ``fn`` on a ``cls`` model (its ``__init__``) reach a call that may load
+        weights: in ``fn``, or in any method or function it calls, however deep? An init
+        appended to ``fn`` would overwrite what that call loaded."""
+        todo, seen = [fn], {fn.qualname}
+        while todo:
+            current = todo.pop()
+            if current.loads:
+                return True
+            for call in current.calls:
+                target = None
+                if call.kind == "self_method":
+                    after = (self.index.classes.get(current.cls) if call.receiver == "super"
+                        else None)
+                    target = self.index.method(cls, call.name, after=after)
+                elif call.kind == "function":
+                    target = self.index.functions.get(call.name)
+                if target is not None and target.qualname not in seen:
+                    seen.add(target.qualname)
+                    todo.append(target)
+        return False
+
     def per_module(self, call: CallRef, caller: FunctionFacts | None,
                    cls: ClassFacts | None = None) -> PerModule | None:
         """What ``call`` runs once per module of a tree, or None. ``cls``: the model whose
