@@ -65,6 +65,7 @@ def _fields(cls: type) -> tuple[str, ...]:
 
 
 _PLAIN = (str, int, float, bool, type(None))
+_UNIONS = (typing.Union, types.UnionType)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +89,7 @@ class _Plan:
 def _never_array(hint: Any) -> bool:
     """Can a field of this annotation never be a sequence (a scalar, an enum, a dataclass,
     or an optional of those)?"""
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType",
-                                                                None)):
+    if typing.get_origin(hint) in _UNIONS:
         return all(_never_array(arg) for arg in typing.get_args(hint))
     return isinstance(hint, type) and (hint in _PLAIN or issubclass(hint, Enum)
                                        or dataclasses.is_dataclass(hint))
@@ -97,8 +97,7 @@ def _never_array(hint: Any) -> bool:
 
 def _one_class(hint: Any) -> type | None:
     """The initlint dataclass a field holds when declared ``D`` or ``D | None``."""
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType",
-                                                                None)):
+    if typing.get_origin(hint) in _UNIONS:
         args = [arg for arg in typing.get_args(hint) if arg is not type(None)]
         hint = args[0] if len(args) == 1 else None
     if isinstance(hint, type) and dataclasses.is_dataclass(hint) and _owned(hint):
@@ -111,7 +110,6 @@ _SCALARS: dict[Any, frozenset[type]] = {
     str: frozenset({str}), int: frozenset({int}), float: frozenset({float, int}),
     bool: frozenset({bool}), type(None): frozenset({type(None)}),
     bytes: frozenset({bytes}), complex: frozenset({complex})}
-_UNIONS = (typing.Union, types.UnionType)
 _Check = frozenset[type] | Callable[[Any], bool] | None
 
 

@@ -111,15 +111,19 @@ def _processes() -> Iterator[tuple[int, str, int, int]]:
     except OSError:
         return
     for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                # after the command name: state, ppid, pgrp, ...
-                fields = handle.read().rpartition(")")[2].split()
-            yield int(entry), fields[0], int(fields[1]), int(fields[2])
-        except (OSError, ValueError, IndexError):
-            continue
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            yield int(entry), *stat
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent pid, process group) of one process, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            # after the command name (which may hold spaces and parentheses)
+            fields = handle.read().rpartition(")")[2].split()
+        return fields[0], int(fields[1]), int(fields[2])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _parents() -> dict[int, int]:
@@ -179,18 +183,11 @@ def _resume(known: set[int]) -> bool:
     one was stopped."""
     stopped = False
     for pid in known:
-        stopped = stopped or _state(pid) in ("T", "t")
+        stat = _stat(pid)
+        stopped = stopped or (stat is not None and stat[0] in ("T", "t"))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGCONT)
     return stopped
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def _group_members(group: int) -> list[int]:
