@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_fix_settings import MODEL as SETTINGS_MODEL
 
 from initlint.cli.main import main
 
@@ -38,22 +39,9 @@ GAP = textwrap.dedent("""\
             return self.up(self.conv(x).relu())
 """)
 
-# INI001 (safe: same draw) and INI206 (unsafe: zeroes a bias; made "safe" by the settings)
-HEAD = textwrap.dedent("""\
-    import torch.nn as nn
-
-
-    class Head(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(128, 10)
-            self.out = nn.Linear(10, 10)
-            nn.init.xavier_uniform(self.fc.weight)
-            nn.init.zeros_(self.out.weight)
-
-        def forward(self, x):
-            return self.out(self.fc(x))
-""")
+# INI001 (safe: same draw) and INI206 (unsafe: zeroes a bias; made "safe" by the settings):
+# the model the fix-settings tests use
+HEAD = SETTINGS_MODEL
 
 
 def _run(tmp_path: Path, text: str, *args: str, settings: str = ""):
