@@ -16,7 +16,7 @@ class Severity(str, Enum):
     INFO = "info"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Span:
     """A source range: rows 1-based, columns 1-based in code points (ruff's convention)."""
 

@@ -31,7 +31,7 @@ class Unknown(Enum):
 UNKNOWN: Any = Unknown.UNKNOWN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerFact:
     """A submodule built in ``__init__``: ``self.fc1 = nn.Linear(256, 256, bias=False)``."""
 
@@ -83,7 +83,7 @@ def argument_value(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], s
     return UNKNOWN if star else default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParamFact:
     """A raw parameter: ``self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))``."""
 
@@ -115,7 +115,7 @@ WalkSource = Literal["modules", "named_modules", "children", "named_children", "
 CallKind = Literal["self_method", "function", "apply", "method", "ref", "param"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlowStep:
     """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
 
@@ -128,7 +128,7 @@ class FlowStep:
     params: tuple[tuple[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chain:
     """An ordered signal path: a Sequential's children or a ``forward``'s statements."""
 
@@ -137,7 +137,7 @@ class Chain:
     span: Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Condition:
     """One test on the path to an init site, kept as an expression the evaluator runs.
 
@@ -149,7 +149,7 @@ class Condition:
     positive: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """What an init call writes to: ``<base>.<path>.<attr>``.
 
@@ -173,7 +173,7 @@ class Target:
         return ".".join(p for p in (self.base, self.path) if p)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InitSite:
     """A call of a torch.nn.init function or an in-place initializer, with its context."""
 
@@ -219,7 +219,7 @@ class InitSite:
 PARAM_WALKS = frozenset({"parameters", "named_parameters", "state_dict"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
 
@@ -235,7 +235,7 @@ class LoopBinding:
     receiver_cls: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallRef:
     """A call or reference a function makes that may run init code."""
 
@@ -256,7 +256,7 @@ class CallRef:
     via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FunctionFacts:
     """A function or method."""
 
@@ -279,7 +279,7 @@ class FunctionFacts:
     loads: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClassFacts:
     """A class (an nn.Module once the linker has seen its bases)."""
 
@@ -302,7 +302,7 @@ class ClassFacts:
     init_aliases: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Construction:
     """Any layer construction in the file (inside or outside a class), for INI005."""
 
@@ -322,7 +322,7 @@ class Construction:
         return literal_value(self, keyword, index, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttrOf:
     """``config.hidden_size`` on a config object whose class another file defines: the
     attribute's default there, looked up when the files are linked (``link_values.py``);
@@ -332,7 +332,7 @@ class AttrOf:
     attr: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileFacts:
     """Everything the rules need from one file."""
 

@@ -15,7 +15,7 @@ __all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "InstanceRef", 
 Tri = bool | None  # yes / no / unknown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClassRef:
     """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
     ``partial(nn.GroupNorm, 32)`` binds ahead of the call's own."""
@@ -25,14 +25,14 @@ class ClassRef:
     kwargs: tuple[tuple[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InstanceRef:
     """An instance of a project class built with its defaults (a config object)."""
 
     qualname: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModuleVal:
     """An abstract module: its class, and the construction that built it when known."""
 
@@ -40,7 +40,7 @@ class ModuleVal:
     layer: LayerFact | Construction | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParamVal:
     """An abstract parameter tensor."""
 
@@ -49,17 +49,17 @@ class ParamVal:
     requires_grad: Any = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShapeVal:
     ndim: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Builtin:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bound:
     """A method looked up on a value, not yet called."""
 
@@ -67,7 +67,7 @@ class Bound:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pattern:
     """``re.compile(p)``."""
 
