@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Literal
 
+from initlint.core.frozen import fast_state
+
 
 class Severity(str, Enum):
     """``error``: raises or silently does nothing; ``warning``: numerically harmful;
@@ -16,6 +18,7 @@ class Severity(str, Enum):
     INFO = "info"
 
 
+@fast_state
 @dataclass(frozen=True, order=True, slots=True)
 class Span:
     """A source range: rows 1-based, columns 1-based in code points (ruff's convention)."""

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from initlint.core.frozen import fast_state
 
+
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Expr:
     """One node: ``op`` names the construct, ``args`` holds primitives and child nodes.

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from initlint.core.findings import Span
+from initlint.core.frozen import fast_state
 from initlint.extract.expr import Expr
 from initlint.extract.imports import ImportTable
 
@@ -31,6 +32,7 @@ class Unknown(Enum):
 UNKNOWN: Any = Unknown.UNKNOWN
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class LayerFact:
     """A submodule built in ``__init__``: ``self.fc1 = nn.Linear(256, 256, bias=False)``."""
@@ -83,6 +85,7 @@ def argument_value(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], s
     return UNKNOWN if star else default
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ParamFact:
     """A raw parameter: ``self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))``."""
@@ -115,6 +118,7 @@ WalkSource = Literal["modules", "named_modules", "children", "named_children", "
 CallKind = Literal["self_method", "function", "apply", "method", "ref", "param"]
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class FlowStep:
     """One step of the signal path: a submodule call, an activation, or code we cannot follow."""
@@ -128,6 +132,7 @@ class FlowStep:
     params: tuple[tuple[str, Any], ...] = ()
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Chain:
     """An ordered signal path: a Sequential's children or a ``forward``'s statements."""
@@ -137,6 +142,7 @@ class Chain:
     span: Span
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One test on the path to an init site, kept as an expression the evaluator runs.
@@ -149,6 +155,7 @@ class Condition:
     positive: bool = True
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Target:
     """What an init call writes to: ``<base>.<path>.<attr>``.
@@ -173,6 +180,7 @@ class Target:
         return ".".join(p for p in (self.base, self.path) if p)
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class InitSite:
     """A call of a torch.nn.init function or an in-place initializer, with its context."""
@@ -219,6 +227,7 @@ class InitSite:
 PARAM_WALKS = frozenset({"parameters", "named_parameters", "state_dict"})
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class LoopBinding:
     """``for m in self.modules()``: which variable walks what, inside a function."""
@@ -235,6 +244,7 @@ class LoopBinding:
     receiver_cls: str = ""
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class CallRef:
     """A call or reference a function makes that may run init code."""
@@ -256,6 +266,7 @@ class CallRef:
     via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class FunctionFacts:
     """A function or method."""
@@ -279,6 +290,7 @@ class FunctionFacts:
     loads: bool = False
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ClassFacts:
     """A class (an nn.Module once the linker has seen its bases)."""
@@ -302,6 +314,7 @@ class ClassFacts:
     init_aliases: tuple[tuple[str, str], ...] = ()
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Construction:
     """Any layer construction in the file (inside or outside a class), for INI005."""
@@ -322,6 +335,7 @@ class Construction:
         return literal_value(self, keyword, index, default)
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class AttrOf:
     """``config.hidden_size`` on a config object whose class another file defines: the
@@ -332,6 +346,7 @@ class AttrOf:
     attr: str
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class FileFacts:
     """Everything the rules need from one file."""

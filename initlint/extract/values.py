@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from initlint.core.frozen import fast_state
 from initlint.extract.facts import UNKNOWN, Construction, LayerFact
 
 __all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "InstanceRef", "ModuleVal",
@@ -15,6 +16,7 @@ __all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "InstanceRef", 
 Tri = bool | None  # yes / no / unknown
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ClassRef:
     """A class (or any global) as a value: ``nn.Linear``, ``type(m)``; with the arguments a
@@ -25,6 +27,7 @@ class ClassRef:
     kwargs: tuple[tuple[str, Any], ...] = ()
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class InstanceRef:
     """An instance of a project class built with its defaults (a config object)."""
@@ -32,6 +35,7 @@ class InstanceRef:
     qualname: str
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ModuleVal:
     """An abstract module: its class, and the construction that built it when known."""
@@ -40,6 +44,7 @@ class ModuleVal:
     layer: LayerFact | Construction | None = None
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ParamVal:
     """An abstract parameter tensor."""
@@ -49,16 +54,19 @@ class ParamVal:
     requires_grad: Any = True
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class ShapeVal:
     ndim: Any
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Builtin:
     name: str
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Bound:
     """A method looked up on a value, not yet called."""
@@ -67,6 +75,7 @@ class Bound:
     name: str
 
 
+@fast_state
 @dataclass(frozen=True, slots=True)
 class Pattern:
     """``re.compile(p)``."""
