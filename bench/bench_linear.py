@@ -2,12 +2,12 @@
 """Does the cost grow with the input, and no faster? Two inputs 4× apart, measured in one
 run, in this process (CPU time, best of N: the machine is shared; read the load average):
 
-- ``--fix`` of one class with 50 vs 200 fixable findings (``fix_text``);
+- ``--fix`` of one class with 50 vs 200, and 100 vs 400, fixable findings (``fix_text``);
 - ``check`` of one file with 1,250 vs 5,000 model classes (``lint_paths``, no cache).
 
 A ratio near 4 is linear; the issue's attack measured 14× and 13×.
 
-    python bench/bench_linear.py [--repeat 3]
+    python bench/bench_linear.py [--repeat 3] [--fix-only]
 """
 
 from __future__ import annotations
@@ -48,11 +48,17 @@ def classes(count: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--fix-only", action="store_true", help="only the --fix cases")
     args = parser.parse_args(argv)
-    cases = (("--fix, fixable findings in one class", fixable, 50, 200,
-              lambda path: fix_text(path, Path(path).read_text(), Config())),
-             ("check, model classes in one file", classes, 1250, 5000,
-              lambda path: lint_paths([path], Config(), jobs=1)))
+
+    def fix(path: str) -> object:
+        return fix_text(path, Path(path).read_text(), Config())
+
+    cases = [("--fix, fixable findings in one class", fixable, 50, 200, fix),
+             ("--fix, fixable findings in one class", fixable, 100, 400, fix)]
+    if not args.fix_only:
+        cases.append(("check, model classes in one file", classes, 1250, 5000,
+                      lambda path: lint_paths([path], Config(), jobs=1)))
     with tempfile.TemporaryDirectory() as scratch:
         for label, make, small, big, run in cases:
             seconds = []

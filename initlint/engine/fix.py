@@ -1,30 +1,33 @@
-"""Autofix: turn the changes rules describe into text, re-lint until nothing is left to fix,
-prove the result still parses, and write it back without disturbing anything else.
+"""Autofix: apply the fixes rules describe, re-lint until nothing is left to fix, prove
+the result still parses, and write it back without disturbing anything else.
 
-One engine: a rule names nodes and their replacements (:mod:`initlint.fixes.plan`); libcst
-applies them to the file's concrete syntax tree (:mod:`initlint.fixes.cst`, parsed lazily,
-only for files with a fix to apply or offer); :func:`with_edits` diffs the old and new text
-into the minimal edits that JSON, ``--diff`` and the editor carry. Edits that overlap an
-earlier fix wait for the next round, which re-lints the new text so every node is fresh.
+Each fix's edits come from :mod:`initlint.engine.edits` (its changes applied by libcst to
+the statements they rewrite). Edits that overlap an earlier fix wait for the next round,
+which re-lints the new text so every node is fresh.
 """
 
 from __future__ import annotations
 
-import ast
 import bisect
 import codecs
 import difflib
 import os
-import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TypeGuard
 
 from initlint.cache.store import Cache, content_hash
 from initlint.core.config import Config
-from initlint.core.findings import Edit, Finding, Fix, Span
+from initlint.core.findings import Finding, Fix
 from initlint.core.text import NEWLINE
+from initlint.engine.edits import (
+    Lines,
+    minimal_edits,
+    parse_error,
+    with_edits,
+    with_edits_from_files,
+)
 from initlint.engine.lint import (
     Parsed,
     check_project,
@@ -38,10 +41,14 @@ from initlint.files.discover import Source, read_source
 from initlint.files.notebook import is_notebook
 from initlint.files.source import declared_encoding
 
+#: What other stages import from here (the edits live in :mod:`initlint.engine.edits`).
+__all__ = ["MAX_ROUNDS", "Applied", "FixKey", "FixResult", "FixRun", "Lines", "ModelCheck",
+           "Verifier", "WriteError", "applicable", "apply_fixes", "fix_key", "fix_paths",
+           "fix_text", "minimal_edits", "parse_error", "remaining_summary",
+           "unified_diff", "with_edits", "with_edits_from_files", "write_fixed"]
+
 #: A fix loop that has not converged after this many rounds is stopped where it is.
 MAX_ROUNDS = 10
-
-_NEWLINE = NEWLINE
 
 
 def applicable(fix: Fix | None, unsafe: bool = False) -> TypeGuard[Fix]:
@@ -49,203 +56,6 @@ def applicable(fix: Fix | None, unsafe: bool = False) -> TypeGuard[Fix]:
     if fix is None or not (fix.edits or fix.changes):
         return False
     return fix.applicability == "safe" or (unsafe and fix.applicability == "unsafe")
-
-
-# --- from changes to edits -------------------------------------------------------------------
-
-def minimal_edits(before: str, after: str) -> tuple[Edit, ...]:
-    """The smallest edits (difflib over lines, then trimmed to the changed characters) that
-    turn ``before`` into ``after``, at positions of ``before``."""
-    if before == after:
-        return ()
-    lines = Lines.of(before)
-    old = _keep_ends(before)
-    new = _keep_ends(after)
-    offsets = [0]
-    for line in old:
-        offsets.append(offsets[-1] + len(line))
-    new_offsets = [0]
-    for line in new:
-        new_offsets.append(new_offsets[-1] + len(line))
-    edits = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        start, end = offsets[i1], offsets[i2]
-        content = after[new_offsets[j1]:new_offsets[j2]]
-        head = _common_prefix(before[start:end], content)
-        tail = _common_prefix(before[start + head:end][::-1], content[head:][::-1])
-        start, end = start + head, end - tail
-        content = content[head:len(content) - tail]
-        if start < end and before[start - 1:start + 1] == "\r\n":
-            start, content = start - 1, "\r" + content  # never split a CRLF
-        if end > start and before[end - 1:end + 1] == "\r\n":
-            end, content = end + 1, content + "\n"
-        edits.append(Edit(Span(*lines.position(start), *lines.position(end)), content))
-    return tuple(edits)
-
-
-def _keep_ends(text: str) -> list[str]:
-    """Lines with their endings, split only where Python's tokenizer splits."""
-    out, pos = [], 0
-    for match in _NEWLINE.finditer(text):
-        out.append(text[pos:match.end()])
-        pos = match.end()
-    if pos < len(text):
-        out.append(text[pos:])
-    return out
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
-def with_edits(text: str, findings: Sequence[Finding]) -> list[Finding]:
-    """``findings`` with each fix's edits computed against ``text``; a fix whose changes do
-    not fit this text (or whose result would not parse) is dropped from its finding.
-    libcst is loaded only when some finding has changes to apply."""
-    pending = [f for f in findings if f.fix is not None and f.fix.changes and not f.fix.edits]
-    if not pending:
-        return list(findings)
-    from initlint.fixes.cst import CannotApplyError, Rewriter
-
-    try:
-        rewriter = Rewriter(text)
-    except Exception:  # libcst cannot parse this text: no fix is offered
-        rewriter = None
-    out = []
-    statements = _Statements(text)
-    for finding in findings:
-        fix = finding.fix
-        if fix is None or not fix.changes or fix.edits:
-            out.append(finding)
-            continue
-        edits: tuple[Edit, ...] = ()
-        if rewriter is not None:
-            try:
-                after = rewriter.apply(fix.changes)
-            except (CannotApplyError, Exception):  # a change libcst cannot build here
-                after = text
-            if after != text:
-                edits = minimal_edits(text, after)
-                if (not statements.still_parse(edits) and
-                        parse_error(after, libcst_too=False) is not None):
-                    edits = ()
-        out.append(replace(finding, fix=replace(fix, edits=edits) if edits else None))
-    return out
-
-
-class _Statements:
-    """The simple statements of a text that parses, to check a fix's edits where they are:
-    re-parsing the whole file for each of a class's 200 fixes was quadratic in the file."""
-
-    def __init__(self, text: str):
-        self.lines = _keep_ends(text)
-        self._spans: list[tuple[int, int]] | None = None  # (first row, last row), sorted
-
-    def spans(self) -> list[tuple[int, int]]:
-        if self._spans is None:
-            try:
-                tree = ast.parse("".join(self.lines))
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                tree = ast.Module(body=[], type_ignores=[])
-            self._spans = sorted((node.lineno, node.end_lineno or node.lineno)
-                                 for node in ast.walk(tree) if isinstance(node, ast.stmt)
-                                 and not hasattr(node, "body"))
-        return self._spans
-
-    def still_parse(self, edits: Sequence[Edit]) -> bool:
-        """Do the lines of the one simple statement all ``edits`` fall in still parse,
-        alone, with them applied? False means "ask the whole file": they are not all inside
-        one, add lines, touch indentation, or the lines need more around them. Within a
-        simple statement the parser needs nothing else: its indentation is the block's,
-        what is inside brackets or after a backslash needs none."""
-        if not edits or any("\n" in e.content or "\r" in e.content or e.span.row != e.span.end_row
-                            or e.span.column <= _indent(self.lines[e.span.row - 1])
-                            for e in edits if 0 < e.span.row <= len(self.lines)):
-            return False
-        rows = [e.span.row for e in edits]
-        spans = self.spans()
-        index = bisect.bisect_right(spans, (min(rows), float("inf"))) - 1
-        if index < 0 or max(rows) > spans[index][1] or max(rows) > len(self.lines):
-            return False
-        first, last = spans[index]
-        lines = self.lines[first - 1:last]
-        for edit in sorted(edits, key=lambda e: (e.span.row, e.span.column), reverse=True):
-            i = edit.span.row - first
-            line = lines[i]
-            lines[i] = line[:edit.span.column - 1] + edit.content + line[edit.span.end_column - 1:]
-        snippet = lines[0].lstrip(" \t") + "".join(lines[1:])
-        return parse_error(snippet, libcst_too=False) is None
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def with_edits_from_files(findings: Sequence[Finding]) -> list[Finding]:
-    """:func:`with_edits` for a whole run: each file with fixes is read (once) again."""
-    by_path: dict[str, list[int]] = {}
-    for i, finding in enumerate(findings):
-        if finding.fix is not None and finding.fix.changes and not finding.fix.edits:
-            by_path.setdefault(finding.path, []).append(i)
-    out = list(findings)
-    for path, indices in by_path.items():
-        source = read_source(path)
-        if source.error:
-            continue
-        for i, done in zip(indices, with_edits(source.text, [out[i] for i in indices]),
-                           strict=True):
-            out[i] = done
-    return out
-
-
-# --- text positions --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Lines:
-    """Where each line starts and how it ends, split the way Python's tokenizer splits."""
-
-    text: str
-    starts: tuple[int, ...]
-    endings: tuple[str, ...]
-
-    @classmethod
-    def of(cls, text: str) -> Lines:
-        starts, endings, pos = [0], [], 0
-        for match in _NEWLINE.finditer(text):
-            endings.append(match.group())
-            pos = match.end()
-            starts.append(pos)
-        endings.append("")  # the last line (possibly empty) has no ending
-        return cls(text, tuple(starts), tuple(endings))
-
-    def offset(self, row: int, column: int) -> int | None:
-        """Offset of a 1-based (row, code-point column); None when outside the text."""
-        if not 0 < row <= len(self.starts) or column < 1:
-            return None
-        start = self.starts[row - 1]
-        length = (self.starts[row] - len(self.endings[row - 1]) if row < len(self.starts)
-                  else len(self.text)) - start
-        if column - 1 > length:
-            return None
-        return start + column - 1
-
-    def position(self, offset: int) -> tuple[int, int]:
-        """The 1-based (row, code-point column) of an offset."""
-        row = bisect.bisect_right(self.starts, offset)
-        return row, offset - self.starts[row - 1] + 1
-
-    def newline(self, row: int) -> str:
-        """The line ending to use for text inserted on ``row``: its own, else the file's."""
-        if 0 < row <= len(self.endings) and self.endings[row - 1]:
-            return self.endings[row - 1]
-        return next((e for e in self.endings if e), "\n")
 
 
 # --- applying one round of fixes ---------------------------------------------------------------
@@ -272,7 +82,7 @@ def _resolve(lines: Lines, fix: Fix) -> list[tuple[int, int, str]] | None:
         newline = lines.newline(span.row)
         content = edit.content
         if newline != "\n":
-            content = _NEWLINE.sub(newline, content)
+            content = NEWLINE.sub(newline, content)
         out.append((start, end, content))
     out.sort(key=lambda e: (e[0], e[1]))
     for (s1, e1, _), (s2, _, _) in pairwise(out):
@@ -281,10 +91,31 @@ def _resolve(lines: Lines, fix: Fix) -> list[tuple[int, int, str]] | None:
     return out
 
 
-def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
-    """Two edits conflict when their ranges share text or they start at the same place."""
-    (s1, e1, _), (s2, e2, _) = a, b
-    return s1 == s2 or (s1 < e2 and s2 < e1)
+class _Taken:
+    """The edits a round has taken, sorted: does a new one conflict with one of them? Two
+    edits conflict when their ranges share text or they start at the same place. Taken
+    edits never conflict with each other, so only the neighbours of a new one can: a
+    round of n fixes costs n log n, not n² (400 fixes in one class)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.edits: list[tuple[int, int, str]] = []
+
+    def conflicts(self, edit: tuple[int, int, str]) -> bool:
+        start, end, _ = edit
+        first = max(bisect.bisect_left(self.starts, start) - 1, 0)
+        for s2, e2, _ in self.edits[first:]:
+            if s2 == start or (start < e2 and s2 < end):
+                return True
+            if s2 > max(start, end):
+                return False
+        return False
+
+    def add(self, edits: Sequence[tuple[int, int, str]]) -> None:
+        for edit in edits:
+            i = bisect.bisect_left(self.starts, edit[0])
+            self.starts.insert(i, edit[0])
+            self.edits.insert(i, edit)
 
 
 def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
@@ -292,7 +123,7 @@ def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
     computed first where the rule gave changes)."""
     findings = with_edits(text, findings)
     lines = Lines.of(text)
-    taken: list[tuple[int, int, str]] = []
+    taken = _Taken()
     seen: set[tuple[tuple[int, int, str], ...]] = set()
     applied, deferred, invalid = [], [], []
     ordered = sorted(((f, f.fix) for f in findings if f.fix is not None),
@@ -306,38 +137,21 @@ def apply_fixes(text: str, findings: Sequence[Finding]) -> Applied:
         if key in seen:  # two findings, one identical fix (ruff dedups these too)
             applied.append(finding)
             continue
-        if any(_conflict(e, t) for e in edits for t in taken):
+        if any(taken.conflicts(e) for e in edits):
             deferred.append(finding)
             continue
         seen.add(key)
-        taken += edits
+        taken.add(edits)
         applied.append(finding)
-    out = text
-    for start, end, content in sorted(taken, reverse=True):
-        out = out[:start] + content + out[end:]
-    return Applied(out, tuple(applied), tuple(deferred), tuple(invalid))
+    parts, pos = [], 0
+    for start, end, content in taken.edits:
+        parts += [text[pos:start], content]
+        pos = end
+    return Applied("".join(parts) + text[pos:], tuple(applied), tuple(deferred),
+                   tuple(invalid))
 
 
 # --- verifying -------------------------------------------------------------------------------
-
-def parse_error(text: str, libcst_too: bool = True) -> str | None:
-    """Why ``text`` does not parse (``ast``, and libcst unless told not to), or None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        return f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}"
-    if libcst_too:
-        import libcst
-
-        try:
-            libcst.parse_module(text)
-        except Exception as exc:  # libcst raises ParserSyntaxError and, rarely, others
-            first = str(exc).strip().splitlines()
-            return f"libcst: {first[0] if first else type(exc).__name__}"
-    return None
-
 
 class Verifier:
     """Does a fixed text still parse? libcst is only demanded where the original passed it,

@@ -9,7 +9,8 @@ a fix is applied or offered: the static path never loads libcst.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -17,6 +18,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from initlint.core.findings import Span
 from initlint.core.text import NEWLINE
+from initlint.fixes.layout import Layout, generate, layout_of
 from initlint.fixes.plan import (
     AddTypes,
     Append,
@@ -48,6 +50,17 @@ class CannotApplyError(Exception):
     """The change does not fit this text (node not found, or not where it can go)."""
 
 
+@dataclass(frozen=True)
+class Splice:
+    """Replace ``[start:end]`` of the text (whole statements, or nothing: an insertion
+    before one) with ``text``, statements written at the indentation ``indent``."""
+
+    start: int
+    end: int
+    text: str
+    indent: str
+
+
 class Rewriter:
     """One parsed text; :meth:`apply` gives the text after one fix's changes."""
 
@@ -58,7 +71,7 @@ class Rewriter:
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         self._starts: dict[tuple[int, int], list[tuple[cst.CSTNode, Any]]] = {}
         self._ranges: dict[int, Any] = {}
-        self._blocks: list[cst.CSTNode] = [self.module]
+        self._blocks: list[cst.Module | cst.IndentedBlock] = [self.module]
         self._texts: dict[int, str] | None = None  # top-level statement → its text
         self._edges: tuple[str, str] = ("", "")  # the module's header and footer text
         for node, rng in wrapper.resolve(PositionProvider).items():
@@ -66,6 +79,10 @@ class Rewriter:
                 self._blocks.append(node)
             self._starts.setdefault((rng.start.line, rng.start.column), []).append((node, rng))
             self._ranges[id(node)] = rng
+        self._block_of = {id(stmt): block for block in self._blocks for stmt in block.body}
+        self._layout: Layout | None = None
+        self._laid_out = False  # the layout is computed on the first splice
+        self._imports: dict[tuple[Import, ...], Splice | None] = {}
 
     def holder(self, scope: Node, inner: Span) -> cst.CSTNode:
         """The statement of the def ``scope``'s own body whose range holds ``inner``."""
@@ -105,76 +122,176 @@ class Rewriter:
         """The innermost ``if isinstance(<var>, ...)`` whose branch holds ``inner``."""
         rng = self._ranges[id(inner)]
         best = None
-        for nodes in self._starts.values():
-            for node, outer in nodes:
-                if (not isinstance(node, cst.If) or (outer.start.line, outer.start.column) > (
-                        rng.start.line, rng.start.column) or (outer.end.line, outer.end.column)
-                        < (rng.end.line, rng.end.column)):
-                    continue
-                test = self.module.code_for_node(node.test).replace(" ", "")
-                if f"isinstance({var}," in test and (best is None or (
-                        outer.start.line, outer.start.column) > (
-                        self._ranges[id(best)].start.line, self._ranges[id(best)].start.column)):
-                    best = node
+        for node in self._ifs_around(inner):
+            outer = self._ranges.get(id(node))
+            if (outer is None or (outer.start.line, outer.start.column) > (
+                    rng.start.line, rng.start.column) or (outer.end.line, outer.end.column)
+                    < (rng.end.line, rng.end.column)):
+                continue
+            test = self.module.code_for_node(node.test).replace(" ", "")
+            if f"isinstance({var}," in test and (best is None or (
+                    outer.start.line, outer.start.column) > (
+                    self._ranges[id(best)].start.line, self._ranges[id(best)].start.column)):
+                best = node
         if best is None:
             raise CannotApplyError(f"no isinstance({var}, ...) dispatch around the statement")
         return best
 
-    def _wrap_range(self, first: cst.CSTNode, change: Wrap,
-                    edits: dict[int, list[Planned]]) -> None:
+    def _ifs_around(self, inner: cst.CSTNode) -> Iterator[cst.If]:
+        """The ifs (and their elifs) among the statements around ``inner``: every if that
+        can hold it, without reading the rest of the file."""
+        layout = self.layout()
+        unit = layout.unit(inner) if layout is not None else None
+        if layout is None or unit is None:  # no layout: every if of the file
+            yield from (n for nodes in self._starts.values() for n, _ in nodes
+                        if isinstance(n, cst.If))
+            return
+        for stmt in (unit, *layout.ancestors(unit)):
+            branch: cst.CSTNode | None = stmt
+            while isinstance(branch, cst.If):
+                yield branch
+                branch = branch.orelse
+
+    def _wrap_range(self, first: cst.CSTNode, change: Wrap, plan: _Plan) -> None:
         """Carry the siblings from ``first`` to the one at ``through`` into one block."""
         if change.through is None:
             raise CannotApplyError("a range wrap names no last statement")
         last = self.find(Node(change.through, "stmt"))
-        for block in self._blocks:
-            body = list(getattr(block, "body", ()))
-            if any(s is first for s in body):
-                ids = [id(s) for s in body]
-                i, j = ids.index(id(first)), ids.index(id(last)) if id(last) in ids else -1
-                if j < i:
-                    raise CannotApplyError("the statements to wrap are not siblings")
-                for stmt in body[i:j]:
-                    edits.setdefault(id(stmt), []).append(_Carry(id(first)))
-                edits.setdefault(id(last), []).append(_Gather(id(first), change.header))
-                return
-        raise CannotApplyError("no block holds the statement")
+        block = self._block_of.get(id(first))
+        if block is None:
+            raise CannotApplyError("no block holds the statement")
+        body = list(block.body)
+        ids = [id(s) for s in body]
+        i, j = ids.index(id(first)), ids.index(id(last)) if id(last) in ids else -1
+        if j < i:
+            raise CannotApplyError("the statements to wrap are not siblings")
+        for stmt in body[i:j]:
+            plan.at(stmt, _Carry(id(first)))
+        plan.at(last, _Gather(id(first), change.header))
 
-    def apply(self, changes: Sequence[Change]) -> str:
-        """The file's text after ``changes`` (raises :class:`CannotApplyError`)."""
-        edits: dict[int, list[Planned]] = {}
-        targets: dict[int, cst.CSTNode] = {}
-        imports: list[Import] = []
+    def _plan(self, changes: Sequence[Change]) -> _Plan:
+        """The nodes ``changes`` name, each with what happens to it."""
+        plan = _Plan()
         for change in changes:
             if isinstance(change, Import):
-                imports.append(change)
+                plan.imports.append(change)
                 continue
             node = self.find(change.at)
             if isinstance(change, (Branch, AddTypes)):
                 node = self._dispatch_if(node, change.var)
             if isinstance(change, Wrap) and change.through is not None:
-                self._wrap_range(node, change, edits)
+                self._wrap_range(node, change, plan)
                 continue
-            edits.setdefault(id(node), []).append(change)
-            targets[id(node)] = node
+            plan.at(node, change)
             if isinstance(change, Move):
                 after = self.holder(change.scope, change.after)
                 if after is node:
                     raise CannotApplyError("a statement cannot move after itself")
-                edits.setdefault(id(after), []).append(_Land(id(node)))
+                plan.at(after, _Land(id(node)))
+        return plan
+
+    def _transformer(self, plan: _Plan) -> _Transformer:
+        spans = [self._ranges[key] for key in plan.edits if key in self._ranges]
+        return _Transformer(self.module, plan.edits, self._ranges, spans)
+
+    def apply(self, changes: Sequence[Change]) -> str:
+        """The file's text after ``changes`` (raises :class:`CannotApplyError`)."""
+        plan = self._plan(changes)
         module = self.module
-        if edits:
-            spans = [self._ranges[key] for key in edits if key in self._ranges]
-            transformer = _Transformer(self.module, edits, self._ranges, spans)
+        if plan.edits:
+            transformer = self._transformer(plan)
             module = module.visit(transformer)
             if transformer.carried:
                 raise CannotApplyError("the moved statement comes after where it should land")
-            if not imports and len(transformer.replaced) == 1:
+            if not plan.imports and len(transformer.replaced) == 1:
                 spliced = self._spliced(*next(iter(transformer.replaced.values())))
                 if spliced is not None:
                     return spliced
-        for wanted in imports:
+        for wanted in plan.imports:
             module = _ensure_import(module, wanted)
         return self._code(module)
+
+    # --- one fix as the few statements it rewrites ---------------------------------------------
+
+    def layout(self) -> Layout | None:
+        """Where each statement's text is (computed once, on first use)."""
+        if not self._laid_out:
+            self._layout, self._laid_out = layout_of(self.module, self.text), True
+        return self._layout
+
+    def splices(self, changes: Sequence[Change]) -> tuple[Splice, ...] | None:
+        """What :meth:`apply` would change, as replacements of the text of the statements
+        the changes rewrite (each regenerated alone, at its indentation): the cost of a fix
+        is that of the statements it changes, not of the file. None where that cannot be
+        shown equal to :meth:`apply` (then use it): a statement left in an empty block, an
+        import next to a changed top-level statement, a text libcst does not regenerate."""
+        layout = self.layout()
+        if layout is None:
+            return None
+        plan = self._plan(changes)
+        units: dict[int, cst.CSTNode] = {}
+        for node in plan.nodes.values():
+            unit = layout.unit(node)
+            if unit is None:
+                return None
+            units[id(unit)] = unit
+        outermost = sorted((u for u in units.values()
+                            if not any(id(a) in units for a in layout.ancestors(u))),
+                           key=lambda u: layout.places[id(u)].start)
+        transformer = self._transformer(plan)
+        out: list[Splice] = []
+        emptied: dict[int, int] = {}
+        for unit in outermost:
+            place = layout.places[id(unit)]
+            if plan.imports and place.parent is None:
+                return None  # the import goes among the top-level statements: whole module
+            if generate(self.module, [unit], place.indent) != self.text[place.start:place.end]:
+                return None
+            result = unit.visit(transformer)
+            nodes = (() if isinstance(result, cst.RemovalSentinel) else
+                     result.nodes if isinstance(result, cst.FlattenSentinel) else (result,))
+            if not nodes:
+                emptied[id(place.block)] = emptied.get(id(place.block), 0) + 1
+                if emptied[id(place.block)] == len(place.block.body):
+                    return None  # libcst writes ``pass`` in an emptied block
+            out.append(Splice(place.start, place.end, generate(self.module, nodes, place.indent),
+                              "".join(place.indent)))
+        if transformer.carried:
+            raise CannotApplyError("the moved statement comes after where it should land")
+        if plan.imports:
+            imported = self._import_splice(tuple(plan.imports), layout)
+            if imported is None:
+                return None
+            if imported.text:
+                out.insert(0, imported)
+        return tuple(out)
+
+    def _import_splice(self, imports: tuple[Import, ...], layout: Layout) -> Splice | None:
+        """The imports ``imports`` add to the unchanged top level (once per set of imports),
+        as text inserted before the statement they go before; None where they go last."""
+        if imports not in self._imports:
+            body: list[cst.BaseStatement] = list(self.module.body)
+            at: int | None = None
+            added: list[cst.BaseStatement] = []
+            found: Splice | None = Splice(0, 0, "", "")
+            for wanted in imports:
+                where = _import_insertion(self.module, body, wanted)
+                if where is None:
+                    continue
+                if at is not None and where[0] != at + len(added):
+                    found = None
+                    break
+                at = where[0] if at is None else at
+                added += where[1]
+                body[where[0]:where[0]] = where[1]
+            if found is not None and at is not None:
+                if at < len(self.module.body):
+                    start = layout.places[id(self.module.body[at])].start
+                    found = Splice(start, start, generate(self.module, added, ()), "")
+                else:
+                    found = None
+            self._imports[imports] = found
+        return self._imports[imports]
 
     def _code(self, module: cst.Module) -> str:
         """``module.code``, re-generating only the top-level statements a fix changed
@@ -274,6 +391,19 @@ class _Land:
 #: What the transformer applies at a node: a rule's change, or the marks a change leaves
 #: where its statements land (a move, a range wrap).
 Planned = Change | _Land | _Carry | _Gather
+
+
+class _Plan:
+    """What one fix does: the nodes it names, what happens at each, the imports it needs."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, cst.CSTNode] = {}
+        self.edits: dict[int, list[Planned]] = {}
+        self.imports: list[Import] = []
+
+    def at(self, node: cst.CSTNode, change: Planned) -> None:
+        self.nodes[id(node)] = node
+        self.edits.setdefault(id(node), []).append(change)
 
 
 class _Transformer(cst.CSTTransformer):
@@ -533,11 +663,12 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
                                                (cst.SimpleString, cst.ConcatenatedString))
 
 
-def _ensure_import(module: cst.Module, wanted: Import) -> cst.Module:
-    """Add the import after the file's leading imports (after its docstring when none)."""
-    body = list(module.body)
+def _import_insertion(module: cst.Module, body: Sequence[cst.BaseStatement],
+                      wanted: Import) -> tuple[int, list[cst.BaseStatement]] | None:
+    """Where ``wanted`` goes in ``body`` and its statements, or None when already bound:
+    after the file's leading imports (after its docstring when none)."""
     if any(_binds(stmt, wanted) for stmt in body):
-        return module
+        return None
     code = f"import {wanted.module}" + (f" as {wanted.alias}" if wanted.alias else "")
     new = statements(module, code)
     at = 1 if body and _is_docstring(body[0]) else 0
@@ -547,4 +678,14 @@ def _ensure_import(module: cst.Module, wanted: Import) -> cst.Module:
         at = i + 1
     if at > 0 and not _is_import(body[at - 1]):  # right after a docstring: one blank line
         new[0] = new[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+    return at, new
+
+
+def _ensure_import(module: cst.Module, wanted: Import) -> cst.Module:
+    """``module`` with the import ``wanted`` added where :func:`_import_insertion` says."""
+    body = list(module.body)
+    where = _import_insertion(module, body, wanted)
+    if where is None:
+        return module
+    at, new = where
     return module.with_changes(body=[*body[:at], *new, *body[at:]])

@@ -4,6 +4,8 @@ its own construction, the containers that hold it and the scripts that run on it
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
 
 from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, LoopBinding
 from initlint.extract.values import ModuleVal, ParamVal
@@ -45,7 +47,7 @@ class EffectiveInit:
         construction, not containers that may hold it."""
         sites: list[InitSite] = []
         possible = bool(self.opaque)
-        for item in self.applied:
+        for item in self._direct.may_write(self.applied, placed.path, attr):
             verdict = hits(self.tests, item, placed.path, placed.layer, attr, self.classes_at)
             if verdict == "yes":
                 sites.append(item.site)
@@ -73,6 +75,43 @@ class EffectiveInit:
                          self.classes_at) != "no":
                     possible = True
         return LayerInit(tuple(dict.fromkeys(sites)), possible)
+
+    @cached_property
+    def _direct(self) -> _DirectWrites:
+        return _DirectWrites.of(self.applied)
+
+
+@dataclass(frozen=True)
+class _DirectWrites:
+    """The class's own sites that name the one parameter they write (``self.fc.weight``, or
+    a helper handed ``self.fc.weight``), by that parameter: :func:`hits` says "no" to them
+    for every other one, so a layer's writers are looked for among its own direct writes
+    and the sites that walk modules, not among all of them (400 layers × 400 sites)."""
+
+    by_layer: dict[tuple[str, str], tuple[int, ...]]  # (layer path, attr) of "direct"
+    by_param: dict[str, tuple[int, ...]]  # "<path>.<attr>" of "direct_param"
+    rest: tuple[int, ...]  # every other site (in order)
+
+    @classmethod
+    def of(cls, applied: list[Applied]) -> _DirectWrites:
+        by_layer: dict[tuple[str, str], list[int]] = {}
+        by_param: dict[str, list[int]] = {}
+        rest = []
+        for i, item in enumerate(applied):
+            if item.how == "direct":
+                by_layer.setdefault((item.scope, item.site.target.attr), []).append(i)
+            elif item.how == "direct_param":
+                by_param.setdefault(item.scope, []).append(i)
+            else:
+                rest.append(i)
+        return cls({k: tuple(v) for k, v in by_layer.items()},
+                   {k: tuple(v) for k, v in by_param.items()}, tuple(rest))
+
+    def may_write(self, applied: list[Applied], path: str, attr: str) -> list[Applied]:
+        """The sites of ``applied`` (in order) that may write ``<path>.<attr>``."""
+        found = sorted((*self.by_layer.get((path, attr), ()),
+                        *self.by_param.get(f"{path}.{attr}", ()), *self.rest))
+        return [applied[i] for i in found]
 
 
 def grad_enabled_functions(index: ClassIndex) -> dict[str, bool]:

@@ -48,28 +48,88 @@ def test_split_lines_answers_an_equal_copy_too(copies: int) -> None:
         assert split_lines(copy) == split_lines(text) and split_lines(copy) is split_lines(copy)
 
 
+def _fixable(count: int) -> str:
+    """One model whose ``__init__`` has ``count`` deprecated-alias inits (INI001, safe)."""
+    body = "".join(f"        self.l{i} = nn.Linear(4, 4)\n"
+                   f"        nn.init.xavier_uniform(self.l{i}.weight)\n" for i in range(count))
+    return ("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n" + body)
+
+
 def test_fixes_are_not_each_checked_by_reparsing_the_whole_file(monkeypatch) -> None:
     """Each of a class's 200 fixes was checked by parsing the whole file again: a fix
     inside one simple statement is checked on that statement's lines."""
-    from initlint.engine import fix as fix_module
+    from initlint.engine import edits as edits_module
 
-    body = "".join(f"        self.l{i} = nn.Linear(4, 4)\n"
-                   f"        nn.init.xavier_uniform(self.l{i}.weight)\n" for i in range(200))
-    text = ("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n" + body)
+    text = _fixable(200)
     whole = []
-    real = fix_module.parse_error
+    real = edits_module.parse_error
 
     def counting(source: str, libcst_too: bool = True):
         if len(source) >= len(text) // 2:
             whole.append(len(source))
         return real(source, libcst_too)
 
-    monkeypatch.setattr(fix_module, "parse_error", counting)
+    monkeypatch.setattr(edits_module, "parse_error", counting)
     findings = lint_text("net.py", text, Config(select=("INI001",)))
-    with_edits = fix_module.with_edits(text, findings)
+    with_edits = edits_module.with_edits(text, findings)
     assert len(with_edits) == 200 and all(f.fix is not None and f.fix.edits for f in with_edits)
     assert len(whole) <= 2
+
+
+def _fix_work(count: int, monkeypatch) -> dict[str, int]:
+    """The work ``--fix`` does on a class with ``count`` fixes, counted: libcst nodes its
+    rewrites visit, whole-module rewrites, lines difflib compares, and how often INI206 asks
+    whether a site writes a layer's bias."""
+    import difflib
+
+    import libcst
+
+    from initlint.engine.fix import fix_text
+    from initlint.fixes import cst as cst_module
+    from initlint.semantic import effective
+
+    work = dict.fromkeys(("nodes visited", "whole-module visits", "lines diffed", "hits"), 0)
+    on_visit, module_visit, hits = (cst_module._Transformer.on_visit, libcst.Module.visit,
+                                    effective.hits)
+
+    def visiting(self, node):
+        work["nodes visited"] += 1
+        return on_visit(self, node)
+
+    def visiting_module(self, visitor):
+        work["whole-module visits"] += isinstance(visitor, cst_module._Transformer)
+        return module_visit(self, visitor)
+
+    class Diffing(difflib.SequenceMatcher):
+        def __init__(self, isjunk=None, a="", b="", autojunk=True):
+            work["lines diffed"] += len(a) + len(b)
+            super().__init__(isjunk, a, b, autojunk)
+
+    def asking(*args, **kwargs):
+        work["hits"] += 1
+        return hits(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cst_module._Transformer, "on_visit", visiting)
+        patch.setattr(libcst.Module, "visit", visiting_module)
+        patch.setattr(difflib, "SequenceMatcher", Diffing)
+        patch.setattr(effective, "hits", asking)
+        result = fix_text("net.py", _fixable(count), Config())
+    assert result.fixed == count and "xavier_uniform(" not in result.after
+    return work
+
+
+def test_a_files_fixes_cost_what_they_change(monkeypatch) -> None:
+    """``--fix`` of 200 findings in one class cost 6.6× that of 50: each fix rewrote and
+    diffed the whole module (libcst visiting every statement of the class, difflib every
+    line of the file), and INI206 asked each of the class's sites about each layer. Each
+    fix now rewrites and diffs its own statement and a layer's writers are looked for
+    among the sites that can write it: four times the fixes, about four times the work."""
+    small, large = _fix_work(50, monkeypatch), _fix_work(200, monkeypatch)
+    assert large["whole-module visits"] <= 2, large
+    for what in ("nodes visited", "lines diffed", "hits"):
+        assert large[what] <= 5 * max(small[what], 1), (what, small[what], large[what])
 
 
 def _init_method_models(count: int) -> list[tuple[str, str]]:
