@@ -269,5 +269,5 @@ def test_python_dash_m_initlint(tree: Path):
                               capture_output=True, text=True, timeout=120)
 
     version = module("--version")
-    assert version.returncode == 0 and version.stdout.startswith("initlint, version ")
+    assert version.returncode == 0 and version.stdout.startswith("initlint ")
     assert module("model.py").returncode == 1

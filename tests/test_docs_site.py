@@ -1,9 +1,11 @@
 """The documentation site and the links into it: ``mkdocs build --strict`` of the README and
-``rules/*.md``; every rule's ``url`` is a page of the built site; the README's pre-commit
-``rev`` is this release's tag, and its local-hook snippet runs under the real pre-commit."""
+``rules/*.md``; every rule's ``url`` is a page of the built site, and so are the settings
+schema (at its ``$id``) and the changelog; the README's local-hook snippet runs under the real
+pre-commit (its ``rev`` is checked in test_release.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +16,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-import initlint
 from initlint.checks import ALL_RULES
 from initlint.checks.base import DOCS_SITE
 
@@ -54,9 +55,14 @@ def test_every_finding_url_is_a_page_of_the_site(site: Path):
         assert f"<h1 id=\"{code.lower()}" in title.lower(), code
 
 
-def test_readme_pre_commit_rev_is_this_release():
-    revs = re.findall(r"repo: https://github\.com/initlint/initlint\n\s+rev: (\S+)", README)
-    assert revs == [f"v{initlint.__version__}"]
+def test_the_settings_schema_is_published_at_its_id(site: Path):
+    schema = json.loads((ROOT / "docs" / "schema" / "initlint.json").read_text(encoding="utf-8"))
+    page = urlparse(schema["$id"]).path[len(urlparse(DOCS_SITE).path):]
+    assert json.loads((site / page).read_text(encoding="utf-8")) == schema
+
+
+def test_the_changelog_is_a_page_of_the_site(site: Path):
+    assert "0.1.0" in (site / "CHANGELOG" / "index.html").read_text(encoding="utf-8")
 
 
 def test_readme_local_hook_runs_under_pre_commit(tmp_path: Path):

@@ -115,11 +115,21 @@ def test_a_huge_project_lends_only_the_named_files_package(tmp_path: Path,
                                                          "models.py"]  # not other/
 
 
-def test_outside_any_project_the_named_files_are_all_there_is(tmp_path: Path):
+def test_outside_any_marker_a_package_is_the_project(tmp_path: Path):
+    """Issue 22 item 8: with no pyproject.toml, initlint.toml or .git above it, a helper
+    named alone takes the top of its ``__init__.py`` chain as its project (as the editor
+    does), so the model that applies it is found: no false INI201, its INI005s stand."""
     write(tmp_path, {"pkg/__init__.py": "", "pkg/init_utils.py": HELPERS,
-                     "pkg/models.py": MODELS})
-    codes = {code for _, code, _ in findings(str(tmp_path / "pkg" / "init_utils.py"))}
-    assert codes == {"INI201"}  # nothing marks a project root: no context to read
+                     "pkg/nets/__init__.py": "", "pkg/nets/models.py": MODELS.replace(
+                         "from pkg.init_utils", "from ..init_utils")})
+    assert findings(str(tmp_path / "pkg" / "init_utils.py")) == [
+        ("init_utils.py", code, row) for code, row in EXPECTED]
+
+
+def test_a_script_outside_any_package_has_only_the_named_files(tmp_path: Path):
+    write(tmp_path, {"scripts/init_utils.py": HELPERS, "scripts/models.py": MODELS})
+    codes = {code for _, code, _ in findings(str(tmp_path / "scripts" / "init_utils.py"))}
+    assert codes == {"INI201"}  # no marker, no package: its directory is not read
 
 
 def test_fix_and_diff_parse_nothing_when_the_cache_is_warm_and_nothing_is_fixable(

@@ -9,12 +9,14 @@ They come as one decorator, :func:`io_options`, which folds them into one ``io``
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -28,6 +30,29 @@ from initlint.report.style import PLAIN, Style, wants_color
 from initlint.report.text_format import summary
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: The environment variable that picks the output format (as ruff's RUFF_OUTPUT_FORMAT):
+#: ``--output-format`` wins over it, and it over the config's ``output-format``.
+OUTPUT_FORMAT_ENV = "INITLINT_OUTPUT_FORMAT"
+#: Past this many findings a report for people ends with the count per rule.
+SUMMARY_TABLE_AFTER = 20
+
+
+class OutputFormatError(ValueError):
+    """An output format named in the environment that initlint does not have."""
+
+
+def output_format_for(option: str | None, config: Config) -> str:
+    """The format to print in: ``--output-format``, else ``$INITLINT_OUTPUT_FORMAT``, else
+    the config's ``output-format`` (checked when it was read), else ``text``."""
+    if option:
+        return option
+    env = os.environ.get(OUTPUT_FORMAT_ENV, "").strip()
+    if env:
+        if env not in REPORTERS:
+            raise OutputFormatError(f"{OUTPUT_FORMAT_ENV}={escape.text(env)} is not an output "
+                                    f"format (one of {', '.join(sorted(REPORTERS))})")
+        return env
+    return config.output_format or "text"
 
 
 @dataclass(frozen=True)
@@ -112,10 +137,16 @@ def sources_for(findings: Iterable[Finding], notebooks: dict[str, Notebook],
 
 def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions, *,
          measured: str = "", notebooks: dict[str, Notebook] | None = None,
-         texts: dict[str, str] | None = None) -> None:
+         texts: dict[str, str] | None = None, statistics: bool = False) -> None:
     """Print the report (stdout or ``--output-file``): the findings in ``output_format``,
     then, for people, a summary, or "All checks passed!" when there are no findings and
-    nothing went wrong (``status`` is still clean)."""
+    nothing went wrong (``status`` is still clean). ``statistics``: a count per rule
+    instead of the findings (JSON for ``json``, else a table), as ruff's ``--statistics``."""
+    if statistics:
+        body = statistics_report(findings, output_format, status, io.quiet)
+        _write(io, body + measured if output_format == "json" else escape.lines(body + measured))
+        _say_time(io, findings)
+        return
     findings, notebooks = cell_view(findings, notebooks)
     if output_format in CELL_IN_MESSAGE:  # formats with no place for a cell: say it
         findings = [replace(f, message=f"cell {f.cell}: {f.message}") if f.cell else f
@@ -131,7 +162,7 @@ def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions
             style = Style(wants_color(stream)) if target is None else PLAIN
             body = REPORTERS[output_format](findings, sources, style=style)  # type: ignore[call-arg]
             if not io.quiet:
-                body += summary(findings) or ("All checks passed!\n"
+                body += closing(findings) or ("All checks passed!\n"
                                               if status == EXIT_CLEAN else "")
         else:
             body = REPORTERS[output_format](findings, sources)
@@ -143,6 +174,31 @@ def emit(findings: list[Finding], output_format: str, status: int, io: IOOptions
     finally:
         if target is not None:
             target.close()
+    _say_time(io, findings)
+
+
+def closing(findings: Sequence[Finding]) -> str:
+    """The lines that end a report for people: past a screenful of findings (a first run
+    over a project), the count per rule first, so the end of the output says what was
+    found; then ``Found N findings.`` and what ``--fix`` would fix."""
+    tail = summary(list(findings))
+    if len(findings) <= SUMMARY_TABLE_AFTER:
+        return tail
+    return (f"{_table(_rows(findings))}(only this table: --statistics; one line per finding: "
+            f"--output-format concise)\n{tail}")
+
+
+def _write(io: IOOptions, body: str) -> None:
+    """``body`` to stdout, or to ``--output-file``."""
+    if not io.output_file:
+        sys.stdout.write(body)
+        sys.stdout.flush()
+        return
+    with open(io.output_file, "w", encoding="utf-8", newline="") as target:
+        target.write(body)
+
+
+def _say_time(io: IOOptions, findings: Sequence[Finding]) -> None:
     if io.verbose:
         seconds = time.perf_counter() - io.started if io.started else 0.0
         click.echo(f"initlint: {len(findings)} finding{'s' if len(findings) != 1 else ''} "
@@ -167,9 +223,30 @@ def describe_run(io: IOOptions, files: Sequence[str], report: Iterable[str],
                 f"; configuration: {', '.join(sources)}")
 
 
-def print_statistics(findings: Iterable[Finding], to_stderr: bool = False) -> None:
-    """``--statistics``: one line per code, most frequent first."""
+def _rows(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """One row per rule, most frequent first, with ruff's statistics fields."""
     counts = Counter(f.code for f in findings)
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = ALL_RULES[code].name if code in ALL_RULES else ""
-        click.echo(f"{count:6d}  {code}  {name}", err=to_stderr)
+    fixable = Counter(f.code for f in findings if f.fix and f.fix.applicability == "safe")
+    return [{"code": code, "name": ALL_RULES[code].name if code in ALL_RULES else "",
+             "count": count, "fixable": fixable[code] > 0, "fixable_count": fixable[code]}
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    width = max((len(str(row["count"])) for row in rows), default=1)
+    return "".join(f"{row['count']:>{width}}\t{row['code']}\t"
+                   f"{'[*]' if row['fixable'] else '[ ]'} {row['name']}\n" for row in rows)
+
+
+def statistics_report(findings: Sequence[Finding], output_format: str, status: int = EXIT_CLEAN,
+                      quiet: bool = False) -> str:
+    """``--statistics``: one line per rule, most frequent first (``count  code  [*] name``,
+    ``[*]`` where a safe fix exists), then the summary; for ``json``, the same as a list of
+    ``{code, name, count, fixable, fixable_count}`` (ruff's fields)."""
+    rows = _rows(findings)
+    if output_format == "json":
+        return json.dumps(rows, indent=2) + "\n"
+    if quiet:
+        return _table(rows)
+    return _table(rows) + (summary(list(findings))
+                           or ("All checks passed!\n" if status == EXIT_CLEAN else ""))

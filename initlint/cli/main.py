@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,15 @@ from initlint.cli.discovery import (
     show_files,
     show_settings,
 )
-from initlint.cli.io import NO_IO_OPTIONS, IOOptions, describe_run, emit, print_statistics
+from initlint.cli.help_text import CHECK_EPILOG, MAIN_EPILOG
+from initlint.cli.io import (
+    NO_IO_OPTIONS,
+    IOOptions,
+    OutputFormatError,
+    describe_run,
+    emit,
+    output_format_for,
+)
 from initlint.cli.io_options import io_options
 from initlint.core.config import Config, ConfigError, with_overrides
 from initlint.core.findings import Finding
@@ -45,7 +54,7 @@ class DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h",
-                                                                       "--version"):
+                                                                       "--version", "-V"):
             self._reject_misspelled_command(ctx, args[0])
             args = ["check", *args]
         elif not args:
@@ -94,13 +103,23 @@ def _resolve(paths: tuple[str, ...], config_path: str | None, discovery: Discove
     return resolver, run
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="initlint")
+#: Help is wrapped at the terminal's width up to this many columns (click's default, 80,
+#: cut the option texts into narrow columns).
+HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=DefaultGroup, context_settings=HELP, epilog=MAIN_EPILOG)
+@click.version_option(__version__, "--version", "-V", prog_name="initlint",
+                      message="%(prog)s %(version)s")
 def main() -> None:
-    """initlint: find weight-initialization mistakes in PyTorch model code."""
+    """initlint: find weight-initialization mistakes in PyTorch model code.
+
+    Without a command, `initlint PATHS` runs `initlint check PATHS`.
+    """
 
 
-@main.command()
+@main.command(short_help="Lint files or directories (the default command).",
+              epilog=CHECK_EPILOG, context_settings=HELP)
 @io_options
 @discovery_options
 # readable=False: an unreadable file is its own INI000, not a usage error that stops the run
@@ -108,10 +127,13 @@ def main() -> None:
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces).")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
 @click.option("--extend-select", help="Rule codes to enable on top of the selection.")
-@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default="text",
-              show_default=True, help="How findings are printed.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
+@click.option("--output-format", type=click.Choice(sorted(REPORTERS)), default=None,
+              help="How findings are printed (default: $INITLINT_OUTPUT_FORMAT, else the "
+                   "config's `output-format`, else text).")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when there are findings (errors still exit 2).")
+@click.option("--statistics", is_flag=True,
+              help="Print only a count of findings per rule, instead of the findings.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--config", "config_path", type=click.Path(),
               help="A pyproject.toml or initlint.toml for every file (default: each file's "
@@ -137,7 +159,8 @@ def main() -> None:
               help="With --runtime: build only the --runtime-model / configured factories, "
                    "not every default-constructible class of the linted files.")
 def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
-          extend_select: str | None, output_format: str, exit_zero: bool, statistics: bool,
+          extend_select: str | None, output_format: str | None, exit_zero: bool,
+          statistics: bool,
           no_cache: bool, config_path: str | None, jobs: int | None, fix: bool,
           unsafe_fixes: bool, diff: bool, verify: bool = False, runtime: bool = False,
           device: str | None = None,
@@ -152,6 +175,11 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
                                  ignore=parse_codes(ignore),
                                  extend_select=parse_codes(extend_select))
     except ConfigError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        output_format = output_format_for(output_format, run.config)
+    except OutputFormatError as exc:
         click.echo(f"initlint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     for message in run.errors + run.warnings:
@@ -182,13 +210,11 @@ def check(paths: tuple[str, ...], select: str | None, ignore: str | None,
         from initlint.cli.add_noqa import add_noqa_cli
 
         sys.exit(add_noqa_cli(findings, status))
-    if output_format in ("json", "sarif"):  # they carry each fix's edits: computed now
-        from initlint.engine.fix import with_edits_from_files
+    if output_format in ("json", "sarif") and not statistics:  # they carry each fix's
+        from initlint.engine.fix import with_edits_from_files  # edits: computed now
 
         findings = with_edits_from_files(findings)
-    emit(findings, output_format, status, io, measured=measured)
-    if statistics:  # beside a machine-readable report, on stderr so stdout still parses
-        print_statistics(findings, to_stderr=output_format != "text")
+    emit(findings, output_format, status, io, measured=measured, statistics=statistics)
     if findings and not exit_zero and status == EXIT_CLEAN:
         status = EXIT_FINDINGS
     sys.exit(status)
@@ -234,8 +260,8 @@ def _check_verify(fixing: bool) -> None:
                    err=True)
         sys.exit(EXIT_ERROR)
     if importlib.util.find_spec("torch") is None:
-        click.echo("initlint: error: --verify builds the models and needs torch: "
-                   "pip install 'initlint[runtime]'", err=True)
+        click.echo("initlint: error: --verify builds the models and needs torch "
+                   "(initlint's `runtime` extra): pip install torch", err=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -289,7 +315,8 @@ def _apply_fixes(files: list[str], config: Config, unsafe: bool, jobs: int | Non
     return run.findings
 
 
-@main.command("rule")
+@main.command("rule", short_help="Print a rule's documentation (or every rule's).",
+              context_settings=HELP)
 @click.argument("code", required=False)
 @click.option("--all", "all_rules", is_flag=True, help="Print the documentation of every rule.")
 def rule_command(code: str | None, all_rules: bool) -> None:
@@ -308,7 +335,8 @@ def rule_command(code: str | None, all_rules: bool) -> None:
     click.echo(doc)
 
 
-@main.command("lsp")
+@main.command("lsp", short_help="Run the language server for editors (stdio).",
+              context_settings=HELP)
 @click.option("--stdio", is_flag=True, help="Talk over stdin/stdout (the default and only "
               "transport; accepted because many editor clients pass it).")
 def lsp_command(stdio: bool) -> None:
@@ -318,10 +346,41 @@ def lsp_command(stdio: bool) -> None:
 
         from initlint.lsp import main as serve_lsp
     except ImportError as exc:
-        click.echo(f"initlint: error: the language server needs pygls: "
-                   f"pip install 'initlint[lsp]' ({exc})", err=True)
+        click.echo(f"initlint: error: the language server needs pygls 2 (initlint's `lsp` "
+                   f"extra): pip install 'pygls>=2,<3' ({exc})", err=True)
         sys.exit(EXIT_ERROR)
     serve_lsp()
+
+
+@main.command("version", short_help="Print initlint's version.", context_settings=HELP)
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="`json`: {\"version\": ...}.")
+def version_command(output_format: str) -> None:
+    """Print initlint's version (`initlint 0.1.0`), as `initlint --version` does."""
+    if output_format == "json":
+        click.echo(json.dumps({"version": __version__}, indent=2))
+    else:
+        click.echo(f"initlint {__version__}")
+
+
+@main.command("help", short_help="Print this help, or a command's: initlint help check.",
+              context_settings=HELP)
+@click.argument("command", required=False)
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> None:
+    """Print initlint's help, or COMMAND's (as `initlint COMMAND --help`)."""
+    parent = ctx.parent
+    assert parent is not None  # a subcommand always has the group's context
+    if command is None:
+        click.echo(main.get_help(parent))
+        return
+    found = main.get_command(parent, command)
+    if found is None:
+        click.echo(f"initlint: error: unknown command `{escape.text(command)}` (commands: "
+                   f"{', '.join(main.list_commands(parent))})", err=True)
+        sys.exit(EXIT_ERROR)
+    with click.Context(found, info_name=command, parent=parent) as sub:
+        click.echo(found.get_help(sub))
 
 
 def entry() -> None:

@@ -18,9 +18,10 @@ from initlint.cli.io import (
     EXIT_ERROR,
     EXIT_FINDINGS,
     IOOptions,
+    OutputFormatError,
     cell_view,
     emit,
-    print_statistics,
+    output_format_for,
     verbose,
 )
 from initlint.core.config import Config, ConfigError
@@ -196,8 +197,11 @@ def check_stdin(options: dict[str, Any], io: IOOptions) -> int:
             click.echo(_summary(remaining), err=True, nl=False)
         return EXIT_FINDINGS if remaining and not options.get("exit_zero") else EXIT_CLEAN
     findings = lint_text(name, program, config, neighbours)
-    emit(findings, options.get("output_format") or "text", EXIT_CLEAN, io,
-         notebooks=notebooks, texts={name: program})
-    if options.get("statistics"):
-        print_statistics(findings, to_stderr=options.get("output_format") != "text")
+    try:
+        output_format = output_format_for(options.get("output_format"), config)
+    except OutputFormatError as exc:
+        click.echo(f"initlint: error: {exc}", err=True)
+        return EXIT_ERROR
+    emit(findings, output_format, EXIT_CLEAN, io, notebooks=notebooks, texts={name: program},
+         statistics=bool(options.get("statistics")))
     return EXIT_FINDINGS if findings and not options.get("exit_zero") else EXIT_CLEAN

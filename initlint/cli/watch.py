@@ -26,12 +26,12 @@ def _watch_filter(change: Any, path: str) -> bool:
 def watch(paths: Sequence[str], once: Callable[[], Any],
           stop: Any = None) -> None:
     """Run ``once``, then again after every batch of changes under ``paths``; exit 0 on
-    Ctrl-C. Needs watchfiles (``pip install 'initlint[watch]'``)."""
+    Ctrl-C. Needs watchfiles (initlint's ``watch`` extra)."""
     try:
         import watchfiles
     except ImportError:
-        click.echo("initlint: error: --watch needs watchfiles: pip install 'initlint[watch]'",
-                   err=True)
+        click.echo("initlint: error: --watch needs watchfiles (initlint's `watch` extra): "
+                   "pip install watchfiles", err=True)
         sys.exit(EXIT_ERROR)
     roots = [p for p in paths if p != STDIN]
     missing = [p for p in roots if not os.path.exists(p)]

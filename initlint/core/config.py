@@ -10,19 +10,24 @@ from typing import Any
 
 from initlint.core.codes import UnknownCodeError, expand
 from initlint.core.runtime_settings import RuntimeSetupError, check_runtime_table
+from initlint.core.settings_keys import (
+    DEFAULT_EXCLUDE,
+    LINT_KEYS,
+    OUTPUT_FORMATS,
+    Key,
+    names,
+    unknown_keys,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # requires-python is 3.10: tomllib is 3.11+
     import tomli as tomllib
 
-DEFAULT_EXCLUDE = (".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".nox",
-                   "build", "dist", "node_modules", ".mypy_cache", ".ruff_cache",
-                   ".pytest_cache", ".eggs", "site-packages")
-KNOWN_KEYS = {"select", "ignore", "extend-select", "extend-ignore", "per-file-ignores",
-              "exclude", "extend-exclude", "min-depth", "runtime", "respect-gitignore",
-              "force-exclude", "fixable", "unfixable", "extend-safe-fixes",
-              "extend-unsafe-fixes"}
+__all__ = ["CONFIG_FILE", "DEFAULT_EXCLUDE", "KNOWN_KEYS", "OUTPUT_FORMATS", "Config",
+           "ConfigError", "find_config", "load_config", "with_overrides"]
+
+KNOWN_KEYS = names(LINT_KEYS)
 #: The fix settings, as ruff names them: codes or prefixes, ``ALL`` for every rule.
 FIX_KEYS = ("fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes")
 #: initlint's own config file: the keys of ``[tool.initlint]`` at its top level. In one
@@ -52,6 +57,7 @@ class Config:
     unfixable: tuple[str, ...] = ()  # ... minus these
     extend_safe_fixes: tuple[str, ...] = ()  # unsafe fixes of these rules count as safe
     extend_unsafe_fixes: tuple[str, ...] = ()  # safe fixes of these rules count as unsafe
+    output_format: str | None = None  # None: not set (the env var or "text" decides)
     root: str = ""  # the directory holding the pyproject.toml it came from
     source: str = ""  # that file
 
@@ -142,42 +148,24 @@ def load_config(path: Path | None) -> Config:
         return Config(root=root, source=where)
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: [tool.initlint] must be a table")
-    unknown = sorted(set(section) - KNOWN_KEYS)
+    unknown = unknown_keys(section, LINT_KEYS, "[tool.initlint]")
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) in [tool.initlint]: {', '.join(unknown)} "
-                          f"(known: {', '.join(sorted(KNOWN_KEYS))})")
-    per_file = section.get("per-file-ignores", {})
-    if not isinstance(per_file, dict):
-        raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
-    min_depth = section.get("min-depth", 4)
-    if not isinstance(min_depth, int) or isinstance(min_depth, bool) or min_depth < 2:
-        raise ConfigError(f"{where}: `min-depth` must be an integer ≥ 2")
-    runtime = section.get("runtime", {})
-    if not isinstance(runtime, dict):
-        raise ConfigError(f"{where}: [tool.initlint.runtime] must be a table")
-    exclude = section.get("exclude")
-    flags = {key: section.get(key, default) for key, default in
-             (("respect-gitignore", True), ("force-exclude", False))}
-    for key, value in flags.items():
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: `{key}` must be true or false")
+        raise ConfigError(f"{where}: {unknown}")
+    values = {key.name: _value(key, section[key.name], where)
+              for key in LINT_KEYS if key.name in section}
     config = Config(
-        select=_codes(section.get("select", []), "select", where),
-        ignore=_codes(section.get("ignore", []), "ignore", where)
-        + _codes(section.get("extend-ignore", []), "extend-ignore", where),
-        extend_select=_codes(section.get("extend-select", []), "extend-select", where),
-        per_file_ignores=tuple(sorted((glob, _codes(codes, f"per-file-ignores.{glob}", where))
-                                      for glob, codes in per_file.items())),
-        exclude=tuple(_strings(exclude, "exclude", where)) if exclude is not None
-        else DEFAULT_EXCLUDE,
-        extend_exclude=tuple(_strings(section.get("extend-exclude", []), "extend-exclude",
-                                      where)),
-        min_depth=min_depth,
-        runtime=tuple(sorted(runtime.items())),
-        respect_gitignore=flags["respect-gitignore"],
-        force_exclude=flags["force-exclude"],
-        **{key.replace("-", "_"): _codes(section[key], key, where)
-           for key in FIX_KEYS if key in section},
+        select=values.get("select", ()),
+        ignore=values.get("ignore", ()) + values.get("extend-ignore", ()),
+        extend_select=values.get("extend-select", ()),
+        per_file_ignores=values.get("per-file-ignores", ()),
+        exclude=values.get("exclude", DEFAULT_EXCLUDE),
+        extend_exclude=values.get("extend-exclude", ()),
+        min_depth=values.get("min-depth", 4),
+        runtime=values.get("runtime", ()),
+        respect_gitignore=values.get("respect-gitignore", True),
+        force_exclude=values.get("force-exclude", False),
+        **{key.replace("-", "_"): values[key] for key in FIX_KEYS if key in values},
+        output_format=values.get("output-format"),
         root=root,
         source=where,
     )
@@ -196,10 +184,42 @@ def load_config(path: Path | None) -> Config:
     return config
 
 
-def _strings(value: Any, key: str, where: str) -> list[str]:
+def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: `{key}` must be a list of strings")
-    return value
+    return tuple(value)
+
+
+def _value(key: Key, value: Any, where: str) -> Any:
+    """``value`` of ``key`` checked against its kind, as :class:`Config` holds it."""
+    name = key.name
+    if key.kind == "selectors":
+        return _codes(value, name, where)
+    if key.kind == "strings":
+        return _strings(value, name, where)
+    if key.kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: `{name}` must be true or false")
+        return value
+    if key.kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or (
+                key.minimum is not None and value < key.minimum):
+            raise ConfigError(f"{where}: `{name}` must be an integer ≥ {key.minimum:g}")
+        return value
+    if key.kind == "choice":
+        if value not in key.choices:
+            raise ConfigError(f"{where}: `{name}` must be one of {', '.join(key.choices)}")
+        return value
+    if key.kind == "per-file-ignores":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: `{name}` must be a table of glob = [codes]")
+        return tuple(sorted((glob, _codes(codes, f"{name}.{glob}", where))
+                            for glob, codes in value.items()))
+    if key.kind == "table":  # the runtime table: checked whole below, kept as pairs
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [tool.initlint.{name}] must be a table")
+        return tuple(sorted(value.items()))
+    raise AssertionError(f"no reader for {key.kind}")  # a key of a kind [tool.initlint] lacks
 
 
 def with_overrides(config: Config, **options: Any) -> Config:

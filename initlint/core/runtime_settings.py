@@ -9,10 +9,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-KNOWN_KEYS = {"device", "seed", "batch", "models", "timeout", "memory-gb", "only-named"}
-MODEL_KEYS = {"kwargs", "input", "dtype", "inputs"}
-TENSOR_KEYS = {"shape", "dtype", "high"}
-DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+from initlint.core import settings_keys
+from initlint.core.settings_keys import RUNTIME_KEYS, names, unknown_keys
+
+KNOWN_KEYS = names(RUNTIME_KEYS)
+MODEL_KEYS = names(settings_keys.MODEL_KEYS)
+TENSOR_KEYS = names(settings_keys.TENSOR_KEYS)
+DEVICE = re.compile(settings_keys.key(RUNTIME_KEYS, "device").pattern)
 #: dtype names accepted in settings → torch dtype attribute names.
 DTYPES = {"float": "float32", "float32": "float32", "double": "float64", "float64": "float64",
           "half": "float16", "float16": "float16", "bfloat16": "bfloat16", "long": "int64",
@@ -110,10 +113,9 @@ def _tensor(value: Any, where: str) -> TensorSpec:
     if not isinstance(value, dict) or "shape" not in value:
         raise RuntimeSetupError(f"{where}: an input is a shape [..] or a table "
                                 "{shape = [..], dtype = \"long\", high = N}")
-    unknown = sorted(set(value) - TENSOR_KEYS)
+    unknown = unknown_keys(value, settings_keys.TENSOR_KEYS, "an input")
     if unknown:
-        raise RuntimeSetupError(f"{where}: unknown key(s) in an input: {', '.join(unknown)} "
-                                f"(known: {', '.join(sorted(TENSOR_KEYS))})")
+        raise RuntimeSetupError(f"{where}: {unknown}")
     high = value.get("high")
     if high is not None and (not isinstance(high, int) or isinstance(high, bool) or high < 1):
         raise RuntimeSetupError(f"{where}: `high` must be a positive integer")
@@ -134,10 +136,9 @@ def _model(target: str, entry: Any, where: str) -> ModelSpec:
     if not isinstance(entry, dict):
         raise RuntimeSetupError(f"{where}: models.\"{target}\" must be a table "
                                 "({kwargs = {...}, input = [...]})")
-    unknown = sorted(set(entry) - MODEL_KEYS)
+    unknown = unknown_keys(entry, settings_keys.MODEL_KEYS, f"models.\"{target}\"")
     if unknown:
-        raise RuntimeSetupError(f"{where}: unknown key(s) in models.\"{target}\": "
-                                f"{', '.join(unknown)} (known: {', '.join(sorted(MODEL_KEYS))})")
+        raise RuntimeSetupError(f"{where}: {unknown}")
     kwargs = entry.get("kwargs", {})
     if not isinstance(kwargs, dict):
         raise RuntimeSetupError(f"{where}: models.\"{target}\".kwargs must be a table")
@@ -242,10 +243,9 @@ def read_runtime_table(settings: dict[str, Any], where: str, root: str,
                        require_named: bool = True) -> RuntimeOptions:
     """The runtime table (from the config file at ``where``, whose directory is ``root``)
     merged with command-line values (which win)."""
-    unknown = sorted(set(settings) - KNOWN_KEYS)
+    unknown = unknown_keys(settings, RUNTIME_KEYS, "[tool.initlint.runtime]")
     if unknown:
-        raise RuntimeSetupError(f"{where}: unknown key(s) in [tool.initlint.runtime]: "
-                                f"{', '.join(unknown)} (known: {', '.join(sorted(KNOWN_KEYS))})")
+        raise RuntimeSetupError(f"{where}: {unknown}")
     table = settings.get("models", {})
     if not isinstance(table, dict):
         raise RuntimeSetupError(f"{where}: [tool.initlint.runtime] `models` must be a table "

@@ -5,8 +5,11 @@ a whole-project run would answer it; findings are reported for the named files o
 
 A file's project is the nearest directory above it holding a ``pyproject.toml``, an
 ``initlint.toml`` or a ``.git``; its files are found with the same walk (excludes, gitignore)
-as any directory run. A file outside any project has no context but the other named files.
-Reading the context costs little once the cache holds its facts.
+as any directory run. A file outside any such project but inside a package takes the top of
+its ``__init__.py`` chain as its project (as the editor does): a helper module named alone is
+judged with the models of its package that call it. A lone script outside both has no
+context but the other named files. Reading the context costs little once the cache holds
+its facts.
 """
 
 from __future__ import annotations
@@ -34,6 +37,15 @@ def project_root(directory: Path) -> Path | None:
     return None
 
 
+def context_root(directory: Path) -> Path | None:
+    """The project of a file in ``directory`` (absolute): its marked project root, else the
+    top-level package holding it, else None (a script outside any package)."""
+    root = project_root(directory)
+    if root is not None:
+        return root
+    return package_of(directory) if (directory / "__init__.py").is_file() else None
+
+
 @dataclass(frozen=True)
 class Scope:
     """The files to read (named first, then context) and those to report on."""
@@ -52,7 +64,7 @@ def with_project(files: list[str], named: Iterable[str], walk: Walk) -> Scope:
     seen = {os.path.realpath(f) for f in files}
     roots = []
     for name in named:
-        root = project_root(Path(os.path.abspath(name)).parent)
+        root = context_root(Path(os.path.abspath(name)).parent)
         if root is not None and root not in roots:
             roots.append(root)
     context: list[str] = []
