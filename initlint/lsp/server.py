@@ -378,7 +378,7 @@ class InitlintServer(LanguageServer):
         result, error = await self.in_thread(self._compute, unit, buffers, codec)
         if error:
             self.show_error(error)
-        await self.in_thread(self.log_loads)
+        self.log_loads()  # (the linter is made: the lint just ran)
         if result.kept:
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Log, message="initlint: the findings the last run kept "
