@@ -69,9 +69,10 @@ def write_notebook(path: Path, cells: tuple[tuple[str, str], ...]) -> Path:
 
 
 async def open_notebook(client: LanguageClient, path: Path,
-                        cells: tuple[tuple[str, str], ...] = CELLS) -> types.InitializeResult:
+                        cells: tuple[tuple[str, str], ...] = CELLS,
+                        caps: types.ClientCapabilities | None = None) -> types.InitializeResult:
     result = await client.initialize_session(types.InitializeParams(
-        capabilities=capabilities(), root_uri=path.parent.as_uri(),
+        capabilities=caps or capabilities(), root_uri=path.parent.as_uri(),
         workspace_folders=[types.WorkspaceFolder(uri=path.parent.as_uri(), name="nb")],
         initialization_options={"debounceMs": 20}))
     kinds = {"markdown": types.NotebookCellKind.Markup, "code": types.NotebookCellKind.Code}
@@ -230,3 +231,16 @@ async def test_closing_or_deleting_cells_clears_them(client, tmp_path):
                              for i in range(3)]))
     closed = await published(client, {cell_uri(path, 1), cell_uri(path, 2)})
     assert all(diagnostics == [] for diagnostics in closed.values())
+
+
+async def test_a_client_that_pulls_gets_each_cells_diagnostics(client, tmp_path):
+    path = write_notebook(tmp_path / "probe.ipynb", CELLS)
+    caps = capabilities()
+    caps.text_document.diagnostic = types.DiagnosticClientCapabilities()  # VS Code 1.72+
+    await open_notebook(client, path, caps=caps)
+    expected = cli_findings(path)
+    for number in (2, 3, 4):
+        report = await client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            text_document=types.TextDocumentIdentifier(uri=cell_uri(path, number - 1))))
+        assert shown(list(report.items)) == sorted(expected.get(number, []))
+    assert client.diagnostics == {}  # nothing pushed: no duplicates

@@ -35,6 +35,7 @@ from initlint.core.findings import Finding
 from initlint.engine.lint import Parsed, check_project, facts_key, load_facts, parse_source
 from initlint.files.context import MAX_CONTEXT_FILES, package_of, project_root
 from initlint.files.discover import DiscoveryError, Source, discover, read_source
+from initlint.files.notebook import is_notebook
 from initlint.files.safe_fs import text_too_large
 from initlint.files.walk import Resolver, Walk
 from initlint.lsp.settings import Scopes
@@ -513,7 +514,8 @@ class Linter:
             return text
         result = fix_text(path or name, text, config, neighbours, unsafe=False)
         verify = self.verify_fixes or self.scopes.for_path(path).verify_fixes
-        if verify and path and result.changed:  # the file on disk is importable
+        if verify and path and not is_notebook(path) and result.changed:
+            # the file on disk is importable (a notebook is not: its fixes stay unverified)
             from initlint.runtime.fix_verify import verified
 
             result = verified(result, config, neighbours, unsafe=False)
