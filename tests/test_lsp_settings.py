@@ -16,7 +16,7 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from test_lsp import (
+from test_lsp import (  # noqa: F401  (``client`` is the pytest-lsp fixture)
     accept_registrations,
     client,
     code_actions,
