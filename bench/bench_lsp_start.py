@@ -5,7 +5,8 @@ library between the pipes and the clock), on the same copy of a package (default
 the corpus, 304 files) made a project with a ``pyproject.toml`` and ``git init``:
 
 - ``initialize``: from starting the process to the ``initialize`` response (what an editor
-  waits for before it sends anything else);
+  waits for before it sends anything else), and the CPU time the server used until then
+  (best of the rounds; it moves little with the machine's load, where wall time does);
 - first diagnostics: from starting the process to the first ``publishDiagnostics`` for the
   file opened right after ``initialized`` (the client pushes nothing else; VS Code's
   capabilities for diagnostics: push, no pull).
@@ -16,6 +17,7 @@ facts parsed for context) and a warm one (a first session filled it); ruff keeps
 for its server. Best and median of ``--rounds`` each, with the machine's load average.
 
     python bench/bench_lsp_start.py [--package /work/corpus/site/timm] [--rounds 5]
+        [--baseline /path/to/another/initlint/checkout] [--warm-only]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ OPEN = "models/resnet.py"
 @dataclass(frozen=True)
 class Start:
     initialize: float  # seconds from spawn to the initialize response
+    initialize_cpu: float  # CPU seconds the server had used by then (load hardly moves it)
     diagnostics: float  # seconds from spawn to the first diagnostics of the opened file
     count: int  # diagnostics in that first publish
 
@@ -126,6 +129,7 @@ def start_once(command: list[str], env: dict[str, str], project: Path, path: Pat
             if "method" in message and "id" in message:
                 pipe.answer(message)
         initialized = time.perf_counter() - begin
+        cpu = cpu_seconds(pipe.proc.pid)  # the server waits for `initialized`: idle now
         pipe.send({"method": "initialized", "params": {}})
         uri = path.as_uri()
         pipe.send({"method": "textDocument/didOpen", "params": {"textDocument": {
@@ -136,10 +140,19 @@ def start_once(command: list[str], env: dict[str, str], project: Path, path: Pat
                 pipe.answer(message)
             elif (message.get("method") == "textDocument/publishDiagnostics"
                   and message["params"]["uri"] == uri):
-                return Start(initialized, time.perf_counter() - begin,
+                return Start(initialized, cpu, time.perf_counter() - begin,
                              len(message["params"]["diagnostics"]))
     finally:
         pipe.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc; 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def make_project(package: Path, into: Path) -> Path:
@@ -156,8 +169,10 @@ def summary(label: str, starts: list[Start]) -> str:
         best, median = min(values) * 1000, statistics.median(values) * 1000
         return f"best {best:6.0f} ms, median {median:6.0f} ms"
 
-    return (f"{label:<30} initialize {ms([s.initialize for s in starts])}  |  first "
-            f"diagnostics {ms([s.diagnostics for s in starts])}  ({starts[0].count} shown)")
+    cpu = min(s.initialize_cpu for s in starts) * 1000
+    return (f"{label:<30} initialize {ms([s.initialize for s in starts])} (CPU {cpu:4.0f} "
+            f"ms)  |  first diagnostics {ms([s.diagnostics for s in starts])}  "
+            f"({starts[0].count} shown)")
 
 
 @dataclass(frozen=True)
@@ -171,10 +186,11 @@ class Server:
 def servers(args: argparse.Namespace) -> list[Server]:
     out = []
     for name, root in [("initlint", ROOT), *(("baseline", args.baseline),) * bool(args.baseline)]:
-        out += [Server(f"{name} (cold cache)", [sys.executable, "-m", "initlint", "lsp"],
-                       root, "cold"),
-                Server(f"{name} (warm cache)", [sys.executable, "-m", "initlint", "lsp"],
-                       root, "warm")]
+        if not args.warm_only:
+            out.append(Server(f"{name} (cold cache)", [sys.executable, "-m", "initlint", "lsp"],
+                              root, "cold"))
+        out.append(Server(f"{name} (warm cache)", [sys.executable, "-m", "initlint", "lsp"],
+                          root, "warm"))
     out.append(Server("python -m initlint.lsp (warm)", [sys.executable, "-m", "initlint.lsp"],
                       ROOT, "warm"))
     if args.ruff:
@@ -190,6 +206,8 @@ def main() -> None:
     parser.add_argument("--ruff", default=shutil.which("ruff"), help="ruff's executable")
     parser.add_argument("--baseline", type=Path, help="another initlint checkout to compare "
                         "(e.g. the main branch's), measured in the same rounds")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="leave out the empty-cache runs (each parses the whole package)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lsp-start-") as tmp:
         project = make_project(args.package, Path(tmp))
