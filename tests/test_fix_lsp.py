@@ -52,16 +52,16 @@ async def test_quick_fix_titles_say_what_they_write_and_unsafe_is_labelled(
     uri = open_doc(client, path, MODEL)
     assert codes_in(await pushed(client, uri)) == ["INI005", "INI102"]
     guard = [a for a in await code_actions(client, uri, line_range(13))
-             if "INI005" in a.title and not a.title.startswith("Disable")]
-    assert [a.title for a in guard] == ["Wrap in `if m.bias is not None:` (INI005)"]
+             if "INI005" in a.title and not a.title.endswith("Disable for this line")]
+    assert [a.title for a in guard] == ["initlint (INI005): Wrap in `if m.bias is not None:`"]
     assert guard[0].is_preferred
     fixed = apply_edits(MODEL, edits_of(guard[0].edit, uri))
     assert ("                if m.bias is not None:\n"
             "                    nn.init.zeros_(m.bias)") in fixed
     gain = [a for a in await code_actions(client, uri, line_range(12))
-            if "INI102" in a.title and not a.title.startswith("Disable")]
+            if "INI102" in a.title and not a.title.endswith("Disable for this line")]
     assert [a.title for a in gain] == [
-        'Pass `gain=nn.init.calculate_gain("relu")` (INI102, unsafe fix)']
+        'initlint (INI102): Pass `gain=nn.init.calculate_gain("relu")` (unsafe fix)']
     assert not gain[0].is_preferred
     fixed = apply_edits(MODEL, edits_of(gain[0].edit, uri))
     assert 'nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu"))' in fixed

@@ -134,8 +134,21 @@ def engine_codes(path: Path, text: str) -> list[str]:
     return sorted(f.code for f in lint_text(str(path), text, Config()))
 
 
+def accept_registrations(client: LanguageClient) -> list[types.Registration]:
+    """Answer ``client/registerCapability`` as VS Code does (pytest-lsp's client has no
+    handler for it); the registrations are kept for tests to read."""
+    registrations: list[types.Registration] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        registrations.extend(params.registrations)
+
+    return registrations
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient):
+    lsp_client.registrations = accept_registrations(lsp_client)
     yield
     try:  # a test that failed before `initialize` would leave the server waiting forever
         await asyncio.wait_for(lsp_client.shutdown_session(), 10)
@@ -287,7 +300,7 @@ async def test_quick_fix_applied_lints_clean(client, tmp_path):
     uri = open_doc(client, path, MODEL)
     (diag,) = await pushed(client, uri)
     actions = await code_actions(client, uri, diag.range)
-    fixes = [a for a in actions if a.title.startswith("Use `xavier_uniform_`")]
+    fixes = [a for a in actions if a.title.startswith("initlint (INI001): Use `xavier_uniform_`")]
     assert len(fixes) == 1
     fix = fixes[0]
     assert fix.kind == types.CodeActionKind.QuickFix and fix.is_preferred
@@ -305,7 +318,7 @@ async def test_noqa_action_silences_the_line(client, tmp_path):
     uri = open_doc(client, path, MODEL)
     (diag,) = await pushed(client, uri)
     actions = await code_actions(client, uri, diag.range)
-    (noqa,) = [a for a in actions if a.title == "Disable INI001 for this line"]
+    (noqa,) = [a for a in actions if a.title == "initlint (INI001): Disable for this line"]
     assert noqa.edit.changes and not noqa.edit.document_changes
     fixed = apply_edits(MODEL, edits_of(noqa.edit, uri))
     assert fixed.splitlines()[5].endswith(
@@ -322,7 +335,7 @@ async def test_noqa_action_extends_an_existing_list(client, tmp_path):
     uri = open_doc(client, path, text)
     (diag,) = await pushed(client, uri)
     actions = await code_actions(client, uri, diag.range)
-    (noqa,) = [a for a in actions if a.title.startswith("Disable")]
+    (noqa,) = [a for a in actions if a.title.endswith("Disable for this line")]
     fixed = apply_edits(text, edits_of(noqa.edit, uri))
     assert fixed.splitlines()[5].endswith("# noqa: INI002, INI001")
     assert engine_codes(path, fixed) == []

@@ -16,6 +16,7 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from test_lsp import accept_registrations
 
 from initlint.lsp.workspace import ConfigCache, Linter
 
@@ -56,6 +57,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER,
                                               server_env={"INITLINT_CACHE_DIR": CACHE}))
 async def client(lsp_client: LanguageClient):
+    accept_registrations(lsp_client)
     yield
     try:
         await asyncio.wait_for(lsp_client.shutdown_session(), 10)

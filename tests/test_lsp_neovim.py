@@ -73,8 +73,9 @@ def test_neovim_shows_the_finding_and_applies_the_quick_fix(tmp_path: Path):
     result = json.loads(out.read_text())
     assert result["before"] == [{"code": "INI001", "lnum": 5, "col": 16, "end_col": 30,
                                  "severity": 1, "source": "initlint"}]
-    assert result["titles"] == ["Use `xavier_uniform_` (INI001)",
-                                "Disable INI001 for this line",
+    assert result["titles"] == ["initlint (INI001): Use `xavier_uniform_` (same init, no "
+                                "deprecation warning)",
+                                "initlint (INI001): Disable for this line",
                                 "initlint: Fix all auto-fixable problems"]
     assert result["lines"][5].startswith("        nn.init.xavier_uniform_(self.fc.weight)")
     assert result["after"] == 0

@@ -144,25 +144,28 @@ def doc_with(*findings: Finding, text: str = SOURCE) -> actions.Document:
 
 def test_unsafe_fix_is_labelled_and_not_preferred():
     style = actions.EditStyle(CODECS[1], document_changes=True)
-    (fix, noqa) = actions.line_actions(doc_with(finding("unsafe")), SPAN, None, style)
-    assert fix.title == "Use `xavier_uniform_` (INI001, unsafe fix)" and not fix.is_preferred
-    assert noqa.title == "Disable INI001 for this line"
+    doc = doc_with(finding("unsafe"))
+    (fix, noqa) = actions.line_actions(doc, SPAN, None, actions.FileTarget(doc, style))
+    assert fix.title == "initlint (INI001): Use `xavier_uniform_` (unsafe fix)"
+    assert not fix.is_preferred
+    assert noqa.title == "initlint (INI001): Disable for this line"
     (change,) = fix.edit.document_changes
     assert change.text_document.version == 3
 
 
 def test_a_fix_that_would_break_the_file_is_not_offered():
-    style = actions.EditStyle(CODECS[1])
-    found = actions.line_actions(doc_with(finding("safe", "xavier_uniform_((")), SPAN, None,
-                                 style)
-    assert [a.title for a in found] == ["Disable INI001 for this line"]
+    doc = doc_with(finding("safe", "xavier_uniform_(("))
+    found = actions.line_actions(doc, SPAN, None,
+                                 actions.FileTarget(doc, actions.EditStyle(CODECS[1])))
+    assert [a.title for a in found] == ["initlint (INI001): Disable for this line"]
 
 
 def test_noqa_after_a_line_continuation_is_not_offered():
     text = "import torch.nn as nn\nnn.init.xavier_uniform(w) + \\\n    1\n"
-    found = actions.line_actions(doc_with(finding("safe"), text=text), SPAN, None,
-                                 actions.EditStyle(CODECS[1]))
-    assert [a.title for a in found] == ["Use `xavier_uniform_` (INI001)"]
+    doc = doc_with(finding("safe"), text=text)
+    found = actions.line_actions(doc, SPAN, None,
+                                 actions.FileTarget(doc, actions.EditStyle(CODECS[1])))
+    assert [a.title for a in found] == ["initlint (INI001): Use `xavier_uniform_`"]
 
 
 def test_kinds_filter_hierarchically():

@@ -17,6 +17,7 @@ from initlint.core.findings import Edit, Finding, Span
 from initlint.engine.fix import applicable, apply_fixes, parse_error, with_edits
 from initlint.lsp.diagnostics import to_diagnostic
 from initlint.lsp.noqa import noqa_insertion
+from initlint.lsp.notebooks import NotebookText
 from initlint.lsp.positions import TextIndex, overlaps
 
 FIX_ALL_KIND = "source.fixAll.initlint"
@@ -69,8 +70,68 @@ def text_edits(index: TextIndex, edits: Sequence[Edit], codec: PositionCodec,
     return out
 
 
-def _fix_action(doc: Document, index: TextIndex, finding: Finding,
-                diagnostic: types.Diagnostic, style: EditStyle,
+class FileTarget:
+    """Edits of the document itself."""
+
+    def __init__(self, doc: Document, style: EditStyle) -> None:
+        self.doc, self.style = doc, style
+        self.index = TextIndex(doc.text)
+
+    def diagnostic(self, finding: Finding) -> types.Diagnostic:
+        return to_diagnostic(finding, self.index, self.style.codec)
+
+    def edit(self, edits: Sequence[Edit] | None, after: str) -> types.WorkspaceEdit | None:
+        """The finding's own edits when given, else the change from the text to ``after``."""
+        if edits is None:
+            found = whole_edit(self.doc.text, after, self.style.codec)
+        else:
+            found = text_edits(self.index, edits, self.style.codec)
+        return workspace_edit(self.doc, found, self.style) if found else None
+
+
+class CellsTarget:
+    """Edits of a notebook's cells: the document is the program of its code cells."""
+
+    def __init__(self, notebook: NotebookText, style: EditStyle) -> None:
+        self.notebook, self.style = notebook, style
+        self._indexes: dict[str, TextIndex] = {}
+
+    def _index(self, uri: str, text: str) -> TextIndex:
+        if uri not in self._indexes:
+            self._indexes[uri] = TextIndex(text)
+        return self._indexes[uri]
+
+    def diagnostic(self, finding: Finding) -> types.Diagnostic:
+        moved = self.notebook.in_cell(finding)
+        cell = self.notebook.cells[(moved.cell or 1) - 1]
+        return to_diagnostic(moved, self._index(cell.uri, cell.text), self.style.codec)
+
+    def edit(self, edits: Sequence[Edit] | None, after: str) -> types.WorkspaceEdit | None:
+        """The cells that ``after`` changes, each as one edit of its changed middle (a fix
+        that no longer fits the cells gives none)."""
+        changed = self.notebook.changed_cells(after)
+        if not changed:
+            return None
+        cells = {cell.uri: cell for cell in self.notebook.cells}
+        per_cell = [(cells[uri], whole_edit(cells[uri].text, text, self.style.codec))
+                    for uri, text in changed.items()]
+        if self.style.document_changes:
+            return types.WorkspaceEdit(document_changes=[
+                types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=cell.uri, version=cell.version), edits=list(found))
+                for cell, found in per_cell])
+        return types.WorkspaceEdit(changes={cell.uri: found for cell, found in per_cell})
+
+
+Target = FileTarget | CellsTarget
+
+
+def title(code: str, what: str) -> str:
+    """An action's title, spelled as ruff's server spells its own: ``Ruff (F401): …``."""
+    return f"initlint ({code}): {what}"
+
+
+def _fix_action(doc: Document, finding: Finding, target: Target,
                 parsed_before: bool) -> types.CodeAction | None:
     fix = finding.fix
     if not applicable(fix, unsafe=True):
@@ -78,64 +139,75 @@ def _fix_action(doc: Document, index: TextIndex, finding: Finding,
     result = apply_fixes(doc.text, [finding])
     if result.invalid or (parsed_before and parse_error(result.text, libcst_too=False)):
         return None  # an edit that does not fit, or one that would break the file
+    edit = target.edit(fix.edits, result.text)
+    if edit is None:
+        return None
     unsafe = fix.applicability != "safe"  # offered, never part of source.fixAll
-    title = f"{fix.message} ({finding.code}{', unsafe fix' if unsafe else ''})"
     return types.CodeAction(
-        title=title,
+        title=title(finding.code, f"{fix.message}{' (unsafe fix)' if unsafe else ''}"),
         kind=types.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic],
+        diagnostics=[target.diagnostic(finding)],
         is_preferred=not unsafe,
-        edit=workspace_edit(doc, text_edits(index, fix.edits, style.codec), style),
+        edit=edit,
     )
 
 
-def _noqa_action(doc: Document, index: TextIndex, finding: Finding,
-                 diagnostic: types.Diagnostic, style: EditStyle,
+def _noqa_action(doc: Document, index: TextIndex, finding: Finding, target: Target,
                  parsed_before: bool) -> types.CodeAction | None:
     row = finding.span.row
     insertion = noqa_insertion(index.line(row), finding.code)
     if insertion is None:
         return None
+    start = index.lines.offset(row, insertion.start)
+    end = index.lines.offset(row, insertion.end)
+    if start is None or end is None:
+        return None
+    after = doc.text[:start] + insertion.content + doc.text[end:]
+    if parsed_before and parse_error(after, libcst_too=False):
+        return None  # a comment after a line continuation would break the file
     span = Span(row, insertion.start, row, insertion.end)
-    if parsed_before:  # a comment after a line continuation would break the file
-        start = index.lines.offset(row, insertion.start)
-        end = index.lines.offset(row, insertion.end)
-        if start is None or end is None:
-            return None
-        if parse_error(doc.text[:start] + insertion.content + doc.text[end:],
-                       libcst_too=False):
-            return None
-    edit = types.TextEdit(range=index.range(span, style.codec), new_text=insertion.content)
+    edit = target.edit([Edit(span, insertion.content)], after)
+    if edit is None:
+        return None
     return types.CodeAction(
-        title=f"Disable {finding.code} for this line",
+        title=title(finding.code, "Disable for this line"),
         kind=types.CodeActionKind.QuickFix,
-        diagnostics=[diagnostic],
-        edit=workspace_edit(doc, [edit], style),
+        diagnostics=[target.diagnostic(finding)],
+        edit=edit,
     )
 
 
-def line_actions(doc: Document, span: Span, only: Sequence[str] | None,
-                 style: EditStyle) -> list[types.CodeAction]:
-    """Quick fixes and noqa actions for the findings that touch ``span``."""
+@dataclass(frozen=True)
+class Offer:
+    """Which quick fixes the editor's settings ask for."""
+
+    fixes: bool = True  # codeAction.fixViolation.enable
+    noqa: bool = True  # codeAction.disableRuleComment.enable
+
+
+def line_actions(doc: Document, span: Span, only: Sequence[str] | None, target: Target,
+                 offer: Offer = Offer()) -> list[types.CodeAction]:
+    """Quick fixes and noqa actions for the findings that touch ``span`` (of ``doc``: for a
+    notebook, its program)."""
     if not wanted(types.CodeActionKind.QuickFix, only):
         return []
     index = TextIndex(doc.text)
     hits = [f for f in doc.findings if overlaps(f.span, span)]
     if not hits:
         return []
-    hits = with_edits(doc.text, hits)  # libcst builds the fixes of these findings only
+    if offer.fixes:
+        hits = with_edits(doc.text, hits)  # libcst builds the fixes of these findings only
     parsed_before = not any(f.code == "INI000" for f in doc.findings)
     fixes, noqas = [], []
     seen_noqa: set[tuple[int, str]] = set()
     for finding in hits:
-        diagnostic = to_diagnostic(finding, index, style.codec)
-        action = _fix_action(doc, index, finding, diagnostic, style, parsed_before)
+        action = _fix_action(doc, finding, target, parsed_before) if offer.fixes else None
         if action is not None:
             fixes.append(action)
-        if (finding.span.row, finding.code) in seen_noqa:
+        if not offer.noqa or (finding.span.row, finding.code) in seen_noqa:
             continue
         seen_noqa.add((finding.span.row, finding.code))
-        action = _noqa_action(doc, index, finding, diagnostic, style, parsed_before)
+        action = _noqa_action(doc, index, finding, target, parsed_before)
         if action is not None:
             noqas.append(action)
     return fixes + noqas

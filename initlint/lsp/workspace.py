@@ -35,8 +35,10 @@ from initlint.core.findings import Finding
 from initlint.engine.lint import Parsed, check_project, facts_key, load_facts, parse_source
 from initlint.files.context import MAX_CONTEXT_FILES, package_of, project_root
 from initlint.files.discover import DiscoveryError, Source, discover, read_source
+from initlint.files.notebook import is_notebook
 from initlint.files.safe_fs import text_too_large
 from initlint.files.walk import Resolver, Walk
+from initlint.lsp.settings import Scopes
 
 #: Other files linked into a document's lint, at most (nearest first).
 MAX_NEIGHBOURS = 3_000
@@ -73,10 +75,17 @@ class ConfigCache:
         pyproject = find_config(Path(path).parent)
         if pyproject is None:
             return Config(), None
+        return self.for_file(pyproject)
+
+    def for_file(self, pyproject: Path) -> tuple[Config, str | None]:
+        """The settings of one config file (the editor's ``configuration``), read again
+        when it changes; defaults and an error (once) when it is broken."""
         try:
             stat = pyproject.stat()
-        except OSError:
-            return Config(), None
+        except OSError as exc:
+            return self._once(str(pyproject), (0, 0), Config(),
+                              f"initlint: cannot read {pyproject}: {exc.strerror or exc}; "
+                              "using the default settings")
         key, name = (stat.st_mtime_ns, stat.st_size), str(pyproject)
         cached = self._cache.get(name)
         if cached is None or cached[0] != key:
@@ -88,7 +97,10 @@ class ConfigCache:
                 config, error = Config(), f"initlint: {exc}; using the default settings"
             cached = (key, config, error)
             self._cache[name] = cached
-        _, config, error = cached
+        return self._once(name, key, cached[1], cached[2])
+
+    def _once(self, name: str, key: tuple[int, int], config: Config,
+              error: str | None) -> tuple[Config, str | None]:
         if error is not None and (name, key) not in self._reported:
             self._reported.add((name, key))
             return config, error
@@ -355,11 +367,43 @@ class Linter:
         self._answered: set[str] = set()  # documents answered with kept findings
         self.relinks = 0  # lints that linked and checked (not reused); tests read it
         self.parses = 0  # documents parsed (a comment-only edit is not)
-        self.verify_fixes = False  # initializationOptions.verifyFixes: fix-all as --verify
+        self.verify_fixes = False  # fix-all as --verify, whatever the editor's settings say
+        self.scopes = Scopes()  # the editor's settings (the server replaces them whole)
+        self._said: set[str] = set()  # problems with the editor's settings, told once
+
+    def config_for(self, path: str | None) -> tuple[Config, str | None]:
+        """A document's settings: its nearest config file's with the editor's settings over
+        them (:mod:`initlint.lsp.settings`), and an error to show, once per problem."""
+        settings = self.scopes.for_path(path)
+        errors: list[str | None] = [f"initlint: editor settings: {p}; ignored"
+                                    for p in settings.problems]
+        found: Config | None = None
+        if settings.reads_files():
+            found, error = self.configs.for_path(path)
+            errors.append(error)
+            found = found if found.source else None
+        explicit: Config | None = None
+        if settings.configuration:
+            explicit, error = self.configs.for_file(Path(settings.configuration))
+            errors.append(error)
+        config = settings.apply(found, explicit)
+        if settings.sets_lint_keys():
+            try:
+                enabled_codes(config)
+            except ConfigError as exc:
+                errors.append(f"initlint: editor settings: {exc}; using the config file's")
+                config = explicit or found or Config()
+        new = [e for e in errors if e is not None and e not in self._said]
+        self._said.update(new)
+        return config, "\n".join(new) or None
+
+    def lints(self, path: str | None) -> bool:
+        """Does the editor want findings for this document (``lint.enable``)?"""
+        return self.scopes.for_path(path).lint_enable
 
     def context(self, path: str | None,
                 open_docs: Mapping[str, str]) -> tuple[Config, list[Parsed], str | None]:
-        config, error = self.configs.for_path(path)
+        config, error = self.config_for(path)
         if not path:
             return config, [], error
         return config, self.neighbours.parsed(path, config, open_docs), error
@@ -368,8 +412,8 @@ class Linter:
              open_docs: Mapping[str, str]) -> Outcome:
         """Findings for a buffer; ``path`` is its file (None for an unsaved buffer), ``name``
         what findings carry."""
-        config, error = self.configs.for_path(path)
-        if path and excluded(path, config):
+        config, error = self.config_for(path)
+        if not self.lints(path) or (path and excluded(path, config)):
             return Outcome((), error)
         too_large = text_too_large(text)
         if too_large:  # as a file on disk: one INI000, never parsed
@@ -469,7 +513,9 @@ class Linter:
         if (path and excluded(path, config)) or text_too_large(text):
             return text
         result = fix_text(path or name, text, config, neighbours, unsafe=False)
-        if self.verify_fixes and path and result.changed:  # the file on disk is importable
+        verify = self.verify_fixes or self.scopes.for_path(path).verify_fixes
+        if verify and path and not is_notebook(path) and result.changed:
+            # the file on disk is importable (a notebook is not: its fixes stay unverified)
             from initlint.runtime.fix_verify import verified
 
             result = verified(result, config, neighbours, unsafe=False)

@@ -52,6 +52,10 @@ def test_runtime_settings_named_on_the_command_line_still_count(tmp_path: Path) 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m",
                                                                "initlint.cli.main", "lsp"]))
 async def client(lsp_client: LanguageClient):
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        """Answered as VS Code answers it (pytest-lsp's client has no handler for it)."""
+
     yield
     try:
         await asyncio.wait_for(lsp_client.shutdown_session(), 10)

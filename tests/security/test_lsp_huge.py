@@ -35,6 +35,10 @@ def _generated(size: int) -> str:
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-c", _CAPPED,
                                                                "lsp"]))
 async def client(lsp_client: LanguageClient):
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        """Answered as VS Code answers it (pytest-lsp's client has no handler for it)."""
+
     yield
     try:
         await asyncio.wait_for(lsp_client.shutdown_session(), 10)
