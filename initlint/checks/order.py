@@ -18,11 +18,6 @@ W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
 
 
-def _explicitly_selected(ctx: FileContext, code: str) -> bool:
-    chosen = ctx.config.select + ctx.config.extend_select
-    return any(code.startswith(c) or c == "ALL" for c in chosen if len(c) >= 6 or c == "ALL")
-
-
 # --- INI201 ---------------------------------------------------------------------------------
 
 
