@@ -15,6 +15,7 @@ from functools import cached_property
 from initlint.extract.facts import (
     CallRef,
     ClassFacts,
+    Condition,
     FileFacts,
     FunctionFacts,
     InitSite,
@@ -24,7 +25,9 @@ from initlint.semantic.classes import ClassIndex
 from initlint.semantic.construction import InitCalls
 from initlint.semantic.effective import EffectiveInit, grad_enabled_functions
 from initlint.semantic.evaluate import Evaluator, World
+from initlint.extract.values import ModuleVal
 from initlint.semantic.link_values import resolve_deferred, resolve_one
+from initlint.semantic.paths import may_meet
 from initlint.semantic.records import Applied, PerModule, Placed
 from initlint.semantic.site_tests import SiteTests
 from initlint.semantic.trees import ModuleTrees
@@ -75,6 +78,16 @@ class ProjectFacts:
     def grad_enabled(self) -> dict[str, bool]:
         """See :func:`grad_enabled_functions`; computed once per project."""
         return grad_enabled_functions(self.index)
+
+    def may_meet(self, function: str, *groups: tuple[Condition, ...]) -> bool:
+        """Can the tests of ``groups``, all on statements of ``function``, pass in one call of
+        it (for an ``__init__``: one construction)? Its parameters are bound together
+        (:mod:`initlint.semantic.paths`); ``self`` is a module of its class."""
+        fn = self.functions.get(function)
+        if fn is None:
+            return True
+        env = {"self": ModuleVal(fn.cls)} if fn.cls else {}
+        return may_meet(self.evaluator, groups, [p for p in fn.params if p != "self"], env)
 
     # --- the effective init of each layer ---------------------------------------------
 
