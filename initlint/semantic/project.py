@@ -21,11 +21,11 @@ from initlint.extract.facts import (
     InitSite,
     LayerFact,
 )
+from initlint.extract.values import ModuleVal
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.construction import InitCalls
 from initlint.semantic.effective import EffectiveInit, grad_enabled_functions
 from initlint.semantic.evaluate import Evaluator, World
-from initlint.extract.values import ModuleVal
 from initlint.semantic.link_values import resolve_deferred, resolve_one
 from initlint.semantic.paths import may_meet
 from initlint.semantic.records import Applied, PerModule, Placed
