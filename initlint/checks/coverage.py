@@ -41,6 +41,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if effective.opaque:
             continue
         handled: dict[InitSite, set[str]] = {}
+        walked: set[str] = set()  # the subtrees the dispatching walks visit ("" = the model)
         for item in effective.applied:
             if item.how != "each_module" or item.site.target.attr != "weight":
                 continue
@@ -48,6 +49,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             types = _handled_types(project, item.site.function, var)
             if types:
                 handled[item.site] = types
+                walked.add(item.scope)
         if not handled:
             continue
         all_types = set().union(*handled.values())
@@ -57,6 +59,8 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             kind = api.LAYERS.get(placed.layer.cls)
             if kind is None or _ROLE.get(kind.family) not in roles - {None}:
                 continue
+            if not any(_under(placed.path, scope) for scope in walked):
+                continue  # ``self.encoder.apply(fn)`` never hands fn the decoder's layers
             if placed.layer.cls in all_types:
                 continue
             init = weight_init(effective, placed, own_only=True)
@@ -87,6 +91,11 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "isinstance tuple if that was the intent.",
             fixes.add_missed_types(ctx, handled, sorted(missed)),
             subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
+
+
+def _under(path: str, scope: str) -> bool:
+    """Is the layer at ``path`` among the modules a walk of ``scope`` yields?"""
+    return not scope or path == scope or path.startswith(scope + ".")
 
 
 def _name_span(cls: ClassFacts) -> Span:
