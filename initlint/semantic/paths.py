@@ -17,7 +17,7 @@ from itertools import product
 from typing import Any
 
 from initlint.core import torch_api as api
-from initlint.extract.expr import Expr, walk
+from initlint.extract.expr import Expr, free_names, walk
 from initlint.extract.facts import Condition, LayerFact
 from initlint.semantic.evaluate import Env, Evaluator, conditions_hold, free_names_of
 
@@ -39,6 +39,8 @@ def may_meet(evaluator: Evaluator, groups: Sequence[tuple[Condition, ...]],
     if not names:
         return all(conditions_hold(evaluator, group, base, frozenset()) is not False
                    for group in groups)
+    if not all(_exact(c.test, frozenset(names)) for c in tests):
+        return True  # ``depth > 4``, ``task.startswith("c")``: values between the constants
     values = _candidates(c.test for c in tests)
     if len(values) ** len(names) > MAX_BINDINGS:
         return True
@@ -48,6 +50,24 @@ def may_meet(evaluator: Evaluator, groups: Sequence[tuple[Condition, ...]],
                for group in groups):
             return True
     return False
+
+
+#: Comparisons whose truth, for a parameter against constants, only the constants decide.
+_EQUALITY = frozenset({"==", "!=", "is", "is not", "in", "not in"})
+
+
+def _exact(expr: Expr, params: frozenset[str]) -> bool:
+    """Is the test's truth, as a function of ``params``, decided by equality with its own
+    constants alone (names, truthiness, ``not``/``and``/``or``, ``==``/``is``/``in``)? Then
+    trying those constants, the truth values and one other value tries every case. Parts that
+    read no parameter are whatever they are in every binding."""
+    if expr.op in ("name", "const", "global", "unknown"):
+        return True
+    if expr.op in ("not", "and", "or", "tuple"):
+        return all(_exact(a, params) for a in expr.args)
+    if expr.op == "cmp" and all(op in _EQUALITY for op in expr.args[1]):
+        return _exact(expr.args[0], params) and all(_exact(a, params) for a in expr.args[2])
+    return not (free_names(expr) & params)
 
 
 def _candidates(tests: Iterable[Expr]) -> tuple[Any, ...]:
