@@ -35,6 +35,7 @@ def _meet(*groups: tuple[Condition, ...]) -> bool:
     ((_test("task in ('a', 'b')"),), (_test("task == 'b'"),), True),
     ((_test("depth > 4"),), (_test("depth < 10"),), True),  # 5: between the constants
     ((_test("task.startswith('c')"),), (_test("task.endswith('x')"),), True),  # "cx"
+    ((_test("'a' in task"),), (_test("'b' in task"),), True),  # "ab"
     ((_test("bias"),), (_test("use_bias", False),), True),  # not a parameter: any value
     ((_test("bias and self.flag"),), (_test("bias"),), True),
 ])

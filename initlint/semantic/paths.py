@@ -66,6 +66,9 @@ def _exact(expr: Expr, params: frozenset[str]) -> bool:
     if expr.op in ("not", "and", "or", "tuple"):
         return all(_exact(a, params) for a in expr.args)
     if expr.op == "cmp" and all(op in _EQUALITY for op in expr.args[1]):
+        if any(op in ("in", "not in") and free_names(right) & params
+               for op, right in zip(expr.args[1], expr.args[2], strict=False)):
+            return False  # ``"a" in task``: a substring test, not an equality
         return _exact(expr.args[0], params) and all(_exact(a, params) for a in expr.args[2])
     return not (free_names(expr) & params)
 
