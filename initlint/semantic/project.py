@@ -21,7 +21,6 @@ from initlint.extract.facts import (
     InitSite,
     LayerFact,
 )
-from initlint.extract.values import ModuleVal
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.construction import InitCalls
 from initlint.semantic.effective import EffectiveInit, grad_enabled_functions
@@ -82,12 +81,12 @@ class ProjectFacts:
     def may_meet(self, function: str, *groups: tuple[Condition, ...]) -> bool:
         """Can the tests of ``groups``, all on statements of ``function``, pass in one call of
         it (for an ``__init__``: one construction)? Its parameters are bound together
-        (:mod:`initlint.semantic.paths`); ``self`` is a module of its class."""
+        (:mod:`initlint.semantic.paths`). ``self`` is left unknown: its attributes hold the
+        defaults' values (``self.flag = flag``), which a binding of ``flag`` would change."""
         fn = self.functions.get(function)
         if fn is None:
             return True
-        env = {"self": ModuleVal(fn.cls)} if fn.cls else {}
-        return may_meet(self.evaluator, groups, [p for p in fn.params if p != "self"], env)
+        return may_meet(self.evaluator, groups, [p for p in fn.params if p != "self"])
 
     # --- the effective init of each layer ---------------------------------------------
 
