@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 
 from initlint.checks.base import FileContext, Rule, rule
-from initlint.checks.signal import module_classes
+from initlint.checks.signal import layer_span, module_classes, site_in_file
 from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Fix, Severity, Span
 from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite, LayerFact
@@ -22,11 +22,6 @@ from initlint.semantic.signal import describe, display_path, fan_in, weight_init
 
 W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
-
-
-def _explicitly_selected(ctx: FileContext, code: str) -> bool:
-    chosen = ctx.config.select + ctx.config.extend_select
-    return any(code.startswith(c) or c == "ALL" for c in chosen if len(c) >= 6 or c == "ALL")
 
 
 # --- INI201 ---------------------------------------------------------------------------------
@@ -46,6 +41,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if effective.opaque:
             continue
         handled: dict[InitSite, set[str]] = {}
+        walked: set[str] = set()  # the subtrees the dispatching walks visit ("" = the model)
         for item in effective.applied:
             if item.how != "each_module" or item.site.target.attr != "weight":
                 continue
@@ -53,6 +49,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             types = _handled_types(project, item.site.function, var)
             if types:
                 handled[item.site] = types
+                walked.add(item.scope)
         if not handled:
             continue
         all_types = set().union(*handled.values())
@@ -62,6 +59,8 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             kind = api.LAYERS.get(placed.layer.cls)
             if kind is None or _ROLE.get(kind.family) not in roles - {None}:
                 continue
+            if not any(_under(placed.path, scope) for scope in walked):
+                continue  # ``self.encoder.apply(fn)`` never hands fn the decoder's layers
             if placed.layer.cls in all_types:
                 continue
             init = weight_init(effective, placed, own_only=True)
@@ -77,9 +76,8 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         handled_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in all_types))
         missed_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in missed))
         example = next(iter(missed.values()))
-        in_file = project.function_file.get(site.function)
         layer_file = project.class_file.get(example.owner)
-        span = (site.span if in_file is None or in_file.path == ctx.facts.path
+        span = (site.span if site_in_file(ctx, site)
             else example.layer.span if layer_file is not None
             and layer_file.path == ctx.facts.path else _name_span(cls))
         yield rule.finding(
@@ -93,6 +91,11 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             "isinstance tuple if that was the intent.",
             fixes.add_missed_types(ctx, handled, sorted(missed)),
             subject=f"{cls.qualname}::{','.join(p.path for p in missed.values())}")
+
+
+def _under(path: str, scope: str) -> bool:
+    """Is the layer at ``path`` among the modules a walk of ``scope`` yields?"""
+    return not scope or path == scope or path.startswith(scope + ".")
 
 
 def _name_span(cls: ClassFacts) -> Span:
@@ -186,8 +189,7 @@ def _first_norm_hit(project: ProjectFacts, effective: EffectiveInit,
 
 
 def _in_file(ctx: FileContext, site: InitSite) -> bool:
-    facts = ctx.project.function_file.get(site.function)
-    return facts is None or facts.path == ctx.facts.path
+    return site_in_file(ctx, site)
 
 
 # --- INI205 ---------------------------------------------------------------------------------
@@ -219,7 +221,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if key in reported:
                 continue
             reported.add(key)
-            span = site.span if _in_file(ctx, site) else placed.layer.span
+            span = site.span if _in_file(ctx, site) else layer_span(ctx, cls, placed.path)
             yield rule.finding(
                 ctx, span,
                 f"`{cls.name}.{display_path(placed.path)}` is built with padding_idx={pad} "
@@ -265,9 +267,11 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
       "A layer whose weight gets an explicit init while its bias keeps PyTorch's default draw "
       "U(±1/√fan_in).", fix="unsafe")
 def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    """Every layer is judged; one finding per init site, the most severe of the layers it
+    reaches (an info on one layer never hides a warning on another). Info findings are
+    made whatever is selected: the selection filters them (``selection.shown``)."""
     project = ctx.project
-    want_info = _explicitly_selected(ctx, "INI206")
-    reported: set[tuple[str, int]] = set()
+    best: dict[tuple[str, int], tuple[int, Finding]] = {}
     for cls in module_classes(ctx):
         effective = project.effective(cls)
         for placed in effective.placed:
@@ -284,23 +288,23 @@ def bias_left_default(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if bias.sites or bias.possible:
                 continue
             severity, detail = _bias_severity(weight, placed.layer)
-            if severity is I and not want_info:
-                continue
             site = weight.sites[0]
             key = (site.function, site.span.row)
-            if key in reported:
+            rank = 1 if severity is W else 0
+            if key in best and best[key][0] >= rank:
                 continue
-            reported.add(key)
-            in_file = _in_file(ctx, site)
-            yield rule.finding(
-                ctx, site.span if in_file else placed.layer.span,
+            in_file = site_in_file(ctx, site)
+            best[key] = (rank, rule.finding(
+                ctx, site.span if in_file else layer_span(ctx, cls, placed.path),
                 f"`{cls.name}.{display_path(placed.path)}` gets `{site.func}` on its weight "
                 "but its bias keeps PyTorch's default draw",
                 f"The default bias is U(±1/√fan_in), std 1/√(3·fan_in); {detail} The "
                 "convention is zeros: `nn.init.zeros_(m.bias)`.",
                 _bias_fix(ctx, site) if in_file else None,
                 severity=severity,
-                subject=f"{cls.qualname}::{placed.path}")
+                subject=f"{cls.qualname}::{placed.path}"))
+    for _, finding in best.values():
+        yield finding
 
 
 def _bias_severity(weight, layer: LayerFact) -> tuple[Severity, str]:

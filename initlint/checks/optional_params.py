@@ -14,6 +14,8 @@ from initlint.core.findings import Finding, Fix
 from initlint.extract.facts import Construction, InitSite
 from initlint.fixes.api import guard
 from initlint.semantic.evaluate import missing_param
+from initlint.semantic.paths import absent, existence_test
+from initlint.semantic.records import Placed
 
 
 def _guarded(ctx: FileContext, site: InitSite, cls: str, layer) -> bool:
@@ -96,15 +98,19 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
     target = site.target
     project = ctx.project
     function = project.functions.get(site.function)
-    if target.base == "self" and target.path and function is not None and function.cls:
+    if target.base == "self" and function is not None and function.cls:
+        # ``self`` in a method is a module of the method's class, never a dispatch variable
         cls = project.classes.get(function.cls)
         if cls is None:
             return None
+        if not target.path:
+            return None  # the module's own attribute (``self.bias``): no layer's argument
         placed = project.placed_by_path(cls).get(target.path)  # built with the defaults
         if placed is not None:
             layer = placed.layer
             reason = missing_param(layer.cls, layer, target.attr)
-            if reason and not _guarded(ctx, site, layer.cls, layer):
+            if (reason and not _guarded(ctx, site, layer.cls, layer)
+                    and _may_run_without(ctx, site, placed, target.attr)):
                 return layer.cls, reason, f"line {layer.span.row}"
         return _built_without_by_container(ctx, site, cls)
     types = frozenset(project.tests.dispatched_types(site, target.base))
@@ -139,6 +145,21 @@ def _offending_layer(ctx: FileContext, site: InitSite) -> tuple[str, str, str] |
                     return (layer_cls, f"{kind.affine_param}=False (its default)",
                             f"{facts.path}:{cons.span.row}")
     return None
+
+
+def _may_run_without(ctx: FileContext, site: InitSite, placed: Placed, attr: str) -> bool:
+    """Can the site run in a construction that builds the layer without ``attr``? In the
+    ``__init__`` that builds it, the site's tests, the tests around the layer's statement and
+    the parameter that decides whether ``attr`` exists (``nn.Linear(a, b, bias)``) are
+    evaluated under one binding of the constructor's parameters: ``if bias:`` never meets
+    ``bias`` false."""
+    if site.function != f"{placed.owner}.__init__":
+        return True
+    groups = [site.conditions, placed.layer.conditions]
+    test = existence_test(placed.layer, attr)
+    if test is not None:
+        groups.append((absent(test),))
+    return ctx.project.may_meet(site.function, *groups)
 
 
 def _built_without_by_container(ctx: FileContext, site: InitSite,

@@ -18,11 +18,6 @@ W = Severity.WARNING
 I = Severity.INFO  # noqa: E741
 
 
-def _explicitly_selected(ctx: FileContext, code: str) -> bool:
-    chosen = ctx.config.select + ctx.config.extend_select
-    return any(code.startswith(c) or c == "ALL" for c in chosen if len(c) >= 6 or c == "ALL")
-
-
 # --- INI201 ---------------------------------------------------------------------------------
 
 
@@ -279,6 +274,9 @@ def _exported(ctx: FileContext, fn: FunctionFacts) -> bool:
       "In __init__, an init call runs before some weight layers are assigned; those keep "
       "PyTorch's default.", fix="unsafe")
 def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
+    """A layer counts only where one construction runs the call and then builds it: the
+    call's tests and the layer's are evaluated under one binding of ``__init__``'s
+    parameters (``if task == "cls": self.apply(init)`` never meets the ``elif`` branch)."""
     project = ctx.project
     for cls in module_classes(ctx):
         init = project.functions.get(f"{cls.qualname}.__init__")
@@ -292,7 +290,8 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             early = {item.site for item in sites}
             after = [layer for layer in cls.layers if rows[layer.name] > row
                      and "." not in layer.name and _weight_bearing(ctx, layer)
-                     and _would_cover(ctx, cls, sites, layer)]
+                     and _would_cover(ctx, cls, sites, layer)
+                     and project.may_meet(init.qualname, call.conditions, layer.conditions)]
             # a weight_norm/spectral_norm layer is no miss: the init's write to its
             # ``.weight`` would be recomputed away (INI209), so moving the call past it
             # would only trade this finding for that one (DINO's weight-normed head)

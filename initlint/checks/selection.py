@@ -5,6 +5,7 @@ from __future__ import annotations
 from initlint.checks import ALL_RULES
 from initlint.core.codes import UnknownCodeError, expand
 from initlint.core.config import Config, ConfigError
+from initlint.core.findings import Finding, Severity
 
 
 def _expand(codes: tuple[str, ...], what: str) -> set[str]:
@@ -26,6 +27,23 @@ def enabled_codes(config: Config) -> frozenset[str]:
         _expand(codes, "per-file-ignores")
     fix_codes(config)
     return frozenset(chosen)
+
+
+def explicitly_selected(config: Config, code: str) -> bool:
+    """``code`` is named by ``select``/``extend-select`` (itself, a 6-character prefix of
+    it, or ``ALL``), not only enabled by default or by a family prefix."""
+    chosen = config.select + config.extend_select
+    return any(c == "ALL" or (len(c) >= 6 and code.startswith(c)) for c in chosen)
+
+
+def shown(finding: Finding, config: Config) -> bool:
+    """A filter, never a change to what the rules find: an info finding of a rule that is a
+    warning or an error (INI206's harmless bias draw) shows only where its code is
+    explicitly selected."""
+    rule = ALL_RULES.get(finding.code)
+    if rule is None or finding.severity is not Severity.INFO or rule.severity is Severity.INFO:
+        return True
+    return explicitly_selected(config, finding.code)
 
 
 def fix_codes(config: Config) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:

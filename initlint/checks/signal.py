@@ -234,10 +234,17 @@ def xavier_before_relu(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         yield _ini102_finding(rule, ctx, cls, layers, site, run)
 
 
-def _site_in_file(ctx: FileContext, site: InitSite) -> bool:
-    """Is the init call in the file being checked (so the finding can point at it)?"""
-    facts = ctx.project.function_file.get(site.function)
-    return facts is None or facts.path == ctx.facts.path
+def site_in_file(ctx: FileContext, site: InitSite) -> bool:
+    """Is the init call in the file being checked (so the finding can point at it)? A
+    finding's path, row and column come from one file: a site of another file (a helper, a
+    script's module-level code) is pointed at through the model instead."""
+    facts = ctx.project.function_file.get(site.function) if site.function else None
+    if facts is not None:
+        return facts.path == ctx.facts.path
+    return site in ctx.facts.sites
+
+
+_site_in_file = site_in_file
 
 
 def _unit(gain) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from initlint.checks.selection import fix_codes
+from initlint.checks.selection import fix_codes, shown
 from initlint.core.config import Config
 from initlint.core.findings import Applicability, Finding
 from initlint.extract.facts import FileFacts
@@ -34,7 +34,8 @@ def suppress(findings: Iterable[Finding], facts: FileFacts | None, config: Confi
     noqa = dict(facts.noqa) if facts else {}
     kept = []
     for finding in findings:
-        if finding.code not in enabled or any(finding.code.startswith(c) for c in ignored):
+        if (finding.code not in enabled or any(finding.code.startswith(c) for c in ignored)
+                or not shown(finding, config)):
             continue
         if facts is not None and facts.file_noqa:
             continue

@@ -54,6 +54,11 @@ class LayerFact:
     # to the arguments of each construction of the class, else to their defaults
     param_args: tuple[tuple[str, str], ...] = ()
     cls_param: str = ""
+    # arguments computed from ``__init__`` parameters (``bias=not no_bias``), as expressions
+    # the evaluator runs under a construction's binding; and the ``if`` tests on the path
+    # to the statement that builds the layer (``elif task == "regression":``)
+    arg_exprs: tuple[tuple[str, Expr], ...] = ()
+    conditions: tuple[Condition, ...] = ()
 
     def literal(self, keyword: str, index: int | None = None, default: Any = UNKNOWN) -> Any:
         """Like :meth:`arg`, but UNKNOWN when the value is only a parameter's default."""

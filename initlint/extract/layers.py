@@ -18,9 +18,11 @@ from typing import Any
 from initlint.core import torch_api as api
 from initlint.extract.astutil import flat_statements, names_in, self_attr
 from initlint.extract.blocks import blocks_to, enclosing_for, loop_count, unrolled
+from initlint.extract.expr import Expr, from_ast
 from initlint.extract.facts import (
     UNKNOWN,
     Chain,
+    Condition,
     FlowStep,
     LayerFact,
     ParamFact,
@@ -75,6 +77,7 @@ class LayerReader:
                         + fn.args.kwonlyargs} - {"self"}
         for index, stmt in enumerate(fn.body):
             for sub in flat_statements(stmt):
+                first = len(layers)
                 self._run_assignment(stmt, sub, env)
                 if isinstance(sub, ast.Assign):
                     for target in sub.targets:
@@ -129,6 +132,11 @@ class LayerReader:
                         layers += found[0]
                         chains += found[1]
                         order += [(layer.name, index) for layer in found[0]]
+                if len(layers) > first and sub is not stmt:
+                    tests = self._branch_tests(stmt, sub)
+                    if tests:
+                        layers[first:] = [replace(layer, conditions=tests)
+                                          for layer in layers[first:]]
         # ``conv = weight_norm(nn.Conv2d(...)); conv.weight.data...; self.add_module("conv",
         # conv)``: a local bound once and registered once is that submodule, before and after
         aliases = tuple((local, names[0]) for local, names in registered.items()
@@ -136,6 +144,21 @@ class LayerReader:
                         and names[0].replace(".", "").replace("_", "").isalnum())
         self.rebound, self.tainted = set(), set()  # only while this __init__ is read
         return layers, params, chains, order, aliases
+
+    def _branch_tests(self, stmt: ast.stmt, sub: ast.stmt) -> tuple[Condition, ...]:
+        """The ``if`` tests on the path from ``stmt`` down to ``sub`` (an ``elif`` is the
+        earlier tests false, then its own true), as expressions over ``__init__``'s names."""
+        out: list[Condition] = []
+        for node, block in blocks_to(stmt, sub) or []:
+            if isinstance(node, ast.If) and block in ("body", "orelse"):
+                out.append(Condition(self._expr(node.test), block == "body"))
+        return tuple(out)
+
+    def _expr(self, node: ast.expr) -> Expr:
+        """``node`` as an expression the evaluator runs; ``__init__``'s parameters stay names
+        (a parameter may shadow an imported name)."""
+        shadowed = frozenset(self.tainted)
+        return from_ast(node, lambda n: self.names.resolver.qualify(n, shadowed))
 
     def _run_assignment(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> None:
         """``with_bias = normalize is None`` / ``self.with_bias = bias``: the value the name
@@ -395,8 +418,21 @@ class LayerReader:
                             if isinstance(a, ast.Name) and a.id in env
                             and a.id not in self.names.constants and a.id not in rebound)
         fact = LayerFact(name, cls, args, kwargs, self.pos.span(call), count, star, from_params,
-                         param_args=param_args)
+                         param_args=param_args, arg_exprs=self._arg_exprs(call, rebound))
         return fact
+
+    def _arg_exprs(self, call: ast.Call, rebound: set[str]) -> tuple[tuple[str, Expr], ...]:
+        """Arguments computed from ``__init__`` parameters (``bias=not no_bias``): what the
+        linker evaluates under each construction (a bare parameter is in ``param_args``)."""
+        params = self.tainted - rebound
+        if not params:
+            return ()
+        slots = [(k.arg, k.value) for k in call.keywords if k.arg]
+        slots += [(str(i), a) for i, a in enumerate(call.args)
+                  if not any(isinstance(b, ast.Starred) for b in call.args[:i + 1])]
+        return tuple((slot, self._expr(value)) for slot, value in slots
+                     if not isinstance(value, (ast.Name, ast.Constant))
+                     and params.intersection(names_in(value)))
 
     def _sequential_children(self, name: str, call: ast.Call, env: dict[str, Any],
                              local_calls: dict[str, ast.expr]

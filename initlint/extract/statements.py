@@ -398,7 +398,7 @@ class StatementReader:
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             arg_ref = self._function_ref(arg, scope)
             if arg_ref and arg_ref != ref:
-                self._calls.append(CallRef("apply" if _applies(call) else "ref", arg_ref,
+                self._calls.append(CallRef("apply" if ref and _applies(call) else "ref", arg_ref,
                                            _apply_receiver(call), (), self.pos.span(call),
                                            scope.no_grad, scope.order, via=ref))
 
@@ -507,6 +507,9 @@ def _pattern_test(subject: ast.expr, pattern: ast.pattern) -> ast.expr | None:
 
 
 def _applies(call: ast.Call) -> bool:
+    """A function named like ``named_apply(fn, module)``: it runs ``fn`` per module. Only
+    for a function the imports name (the caller checks): a method of some other object
+    (``td._fast_apply(fn)`` on a TensorDict) is not ``nn.Module.apply``."""
     name = dotted(call.func) or ""
     return name.rsplit(".", 1)[-1].endswith("apply")
 

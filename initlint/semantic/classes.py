@@ -36,7 +36,10 @@ class ClassIndex:
     def resolve_class(self, name: str) -> ClassFacts | None:
         if name in self.classes:
             return self.classes[name]
-        # an import of a module we did not see under that exact dotted path
+        # an import of a module we did not see under that exact dotted path; never torch's
+        # own classes (a project's ``BatchNorm1d`` wrapper is not ``nn.BatchNorm1d``)
+        if name.startswith("torch."):
+            return None
         short = name.rsplit(".", 1)[-1]
         candidates = self._short.get(short, [])
         return self.classes[candidates[0]] if len(candidates) == 1 and "." in name else None

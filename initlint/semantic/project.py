@@ -15,6 +15,7 @@ from functools import cached_property
 from initlint.extract.facts import (
     CallRef,
     ClassFacts,
+    Condition,
     FileFacts,
     FunctionFacts,
     InitSite,
@@ -25,6 +26,7 @@ from initlint.semantic.construction import InitCalls
 from initlint.semantic.effective import EffectiveInit, grad_enabled_functions
 from initlint.semantic.evaluate import Evaluator, World
 from initlint.semantic.link_values import resolve_deferred, resolve_one
+from initlint.semantic.paths import may_meet
 from initlint.semantic.records import Applied, PerModule, Placed
 from initlint.semantic.site_tests import SiteTests
 from initlint.semantic.trees import ModuleTrees
@@ -75,6 +77,16 @@ class ProjectFacts:
     def grad_enabled(self) -> dict[str, bool]:
         """See :func:`grad_enabled_functions`; computed once per project."""
         return grad_enabled_functions(self.index)
+
+    def may_meet(self, function: str, *groups: tuple[Condition, ...]) -> bool:
+        """Can the tests of ``groups``, all on statements of ``function``, pass in one call of
+        it (for an ``__init__``: one construction)? Its parameters are bound together
+        (:mod:`initlint.semantic.paths`). ``self`` is left unknown: its attributes hold the
+        defaults' values (``self.flag = flag``), which a binding of ``flag`` would change."""
+        fn = self.functions.get(function)
+        if fn is None:
+            return True
+        return may_meet(self.evaluator, groups, [p for p in fn.params if p != "self"])
 
     # --- the effective init of each layer ---------------------------------------------
 

@@ -1333,6 +1333,108 @@ def _rename(module: cst.Module, unit: Unit, selves: bool) -> cst.Module | None:
     return wrapper.module.visit(Rewrite())
 
 
+# --- family: a constructor flag that decides a parameter and guards its init -----------------
+
+#: Layers whose keyword ``bias=False`` leaves ``.bias`` None.
+_BIASED = frozenset({"Linear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                     "ConvTranspose2d", "ConvTranspose3d"})
+
+
+def _bias_free_layer(line: cst.BaseStatement, self_name: str, prefixes: set[str]
+                     ) -> tuple[str, cst.Call] | None:
+    """``self.<name> = nn.Linear(..., bias=False)`` as (name, call)."""
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    small = line.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
+        return None
+    target = small.targets[0].target
+    call = small.value
+    if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+            and target.value.value == self_name and isinstance(call, cst.Call)):
+        return None
+    func = dotted(call.func) or ""
+    owner, _, cls = func.rpartition(".")
+    if owner not in prefixes or cls not in _BIASED:
+        return None
+    bias = [a for a in call.args if a.keyword is not None and a.keyword.value == "bias"]
+    if len(bias) != 1 or code_of(bias[0].value) != "False":
+        return None
+    return target.attr.value, call
+
+
+def _tag_only(tw: cst.TrailingWhitespace) -> cst.TrailingWhitespace:
+    """The harness's ``# @L<n>`` tag of a line without the rest of its comment (a ``# noqa``
+    copied onto a new statement would be a second directive)."""
+    comment = tw.comment.value if tw.comment else ""
+    tag = re.search(r"#\s*@L\d+", comment)
+    return tw.with_changes(comment=cst.Comment(tag.group(0)) if tag else None,
+                           whitespace=cst.SimpleWhitespace("  " if tag else ""))
+
+
+def bias_flag_guard(module: cst.Module, unit: Unit) -> cst.Module | None:
+    """``self.fc = nn.Linear(a, b, bias=False)`` in ``__init__`` → ``nn.Linear(a, b,
+    bias=<flag>)`` with a new ``__init__`` parameter ``<flag>=False``, followed by ``if <flag>:
+    nn.init.zeros_(self.fc.bias)``: the write runs exactly in the constructions that build the
+    bias, so the default construction is the same model (and nothing crashes)."""
+    prefixes = _nn_prefixes(module)
+    inits = sorted(_init_prefixes(module))
+    if not prefixes or not inits:
+        return None
+    fresh = _counter("mm_bias", module)
+    changed = False
+
+    class Rewrite(cst.CSTTransformer):
+        def __init__(self) -> None:
+            self.classes: list[str] = []
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.classes.append(node.name.value)
+
+        def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef
+                           ) -> cst.ClassDef:
+            self.classes.pop()
+            return updated
+
+        def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef
+                              ) -> cst.FunctionDef:
+            nonlocal changed
+            self_name = _self_name(updated)
+            if (not self.classes or updated.name.value != "__init__" or self_name is None
+                    or not isinstance(updated.body, cst.IndentedBlock)):
+                return updated
+            body: list[cst.BaseStatement] = []
+            params: list[cst.Param] = []
+            for line in updated.body.body:
+                found = _bias_free_layer(line, self_name, prefixes)
+                if found is None:
+                    body.append(line)
+                    continue
+                name, call = found
+                flag = fresh()
+                args = [a.with_changes(value=cst.Name(flag)) if a.keyword is not None
+                        and a.keyword.value == "bias" else a for a in call.args]
+                assert isinstance(line, cst.SimpleStatementLine)
+                small = line.body[0]
+                assert isinstance(small, cst.Assign)
+                body.append(line.with_changes(body=[small.with_changes(
+                    value=call.with_changes(args=args))]))
+                guard = stmt(f"if {flag}:\n    {inits[0]}.zeros_({self_name}.{name}.bias)\n")
+                body.append(_with_trailing(guard, _tag_only(line.trailing_whitespace)))
+                params.append(cst.Param(cst.Name(flag), default=cst.Name("False"),
+                                        equal=cst.AssignEqual(
+                                            whitespace_before=cst.SimpleWhitespace(""),
+                                            whitespace_after=cst.SimpleWhitespace(""))))
+            if not params:
+                return updated
+            changed = True
+            updated = updated.with_changes(body=updated.body.with_changes(body=body))
+            return _add_params(updated, params)
+
+    new = module.visit(Rewrite())
+    return new if changed else None
+
+
 # --- the catalogue -------------------------------------------------------------------------
 
 TRANSFORMS: tuple[Transform, ...] = (
@@ -1415,6 +1517,10 @@ TRANSFORMS: tuple[Transform, ...] = (
               "every local name of every function renamed (`m` → `m_r`), self/cls kept"),
     Transform("rename_self", "names", rename_self,
               "methods' `self` → `self_r` (and `cls` → `cls_r`)"),
+    Transform("bias_flag_guard", "correlated", bias_flag_guard,
+              "`self.fc = nn.Linear(a, b, bias=False)` → `bias=flag` with `__init__` "
+              "parameter `flag=False`, then `if flag: nn.init.zeros_(self.fc.bias)`",
+              needs=("bias=False",)),
 )
 
 BY_NAME = {t.name: t for t in TRANSFORMS}
