@@ -97,6 +97,8 @@ class Net(nn.Module):
         self.head.apply(init_conv)
 """
     assert ini210(lint, code) == []
+    assert ini210(lint, code.replace("self.head.apply(init_conv)", "self.apply(init_conv)")) == [
+        "self.apply(init_conv)"]
 
 
 def test_a_pretrained_flag_loads_only_in_the_constructions_that_pass_it(lint):
@@ -186,3 +188,17 @@ class Net(nn.Module):
 """
     result = fix_text("m.py", source, Config(select=("INI210",)), unsafe=True)
     assert result.fixed == 0 and codes(result.findings) == ["INI210"]
+
+
+def test_a_gradient_checkpointing_switch_is_not_a_load(lint):
+    code = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = Trunk()
+        self.trunk.set_grad_checkpointing(True)
+        self.apply(init_conv)
+"""
+    assert ini210(lint, code) == []
+    loads = code.replace("set_grad_checkpointing(True)", "load_state_dict(torch.load('t.pt'))")
+    assert ini210(lint, loads) == ["self.apply(init_conv)"]

@@ -56,6 +56,9 @@ def test_a_constant_over_the_argument_made_value_is_reported(lint, made, write):
 def test_writing_the_argument_or_a_draw_is_quiet(lint, write):
     code = LAYER_SCALE.format(made="init_values * torch.ones(dim)", write=write)
     assert ini107(lint, code) == []
+    constant = LAYER_SCALE.format(made="init_values * torch.ones(dim)",
+                                  write="nn.init.ones_(self.gamma)")
+    assert ini107(lint, constant) == ["nn.init.ones_(self.gamma)"]
 
 
 def test_quiet_when_the_constant_is_what_every_construction_asks_for(lint):
@@ -130,3 +133,32 @@ def test_a_unit_offset_norm_started_at_one(lint, scale):
 
 def test_a_plain_norm_started_at_one_is_quiet(lint):
     assert ini107(lint, NORM.format(start="ones", scale="self.weight")) == []
+    assert len(ini107(lint, NORM.format(start="ones", scale="(self.weight + 1)"))) == 1
+
+
+def test_a_torch_norm_subclass_that_adds_one_to_its_weight(lint):
+    """The weight nn.LayerNorm builds starts at 1; ``weight + 1`` makes the scale 2."""
+    code = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class LayerNorm1P(nn.LayerNorm):
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight + 1, self.bias, self.eps)
+
+
+class ZeroCentered(LayerNorm1P):
+    def __init__(self, dim):
+        super().__init__(dim)
+        nn.init.zeros_(self.weight)
+"""
+    found = [f for f in lint(code) if f.code == "INI107"]
+    assert [f.message.split("`")[1] for f in found] == ["LayerNorm1P.weight"]
+
+
+def test_a_unit_offset_that_is_not_a_scale_is_quiet(lint):
+    """``log(1 + softplus)``-style offsets are not a multiplicative scale of 1 + value."""
+    assert ini107(lint, NORM.format(start="ones",
+                                   scale="torch.log(1 + self.weight).sum()")) == []
+    assert len(ini107(lint, NORM.format(start="ones", scale="(1 + self.weight)"))) == 1

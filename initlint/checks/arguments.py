@@ -108,7 +108,7 @@ def init_ignores_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls in ctx.facts.classes:
         if not project.is_module(cls):
             continue
-        for param in cls.params:
+        for param in (*cls.params, *_inherited_scales(project, cls)):
             if param.branched:
                 continue
             end = _end_value(project, cls, param)
@@ -119,6 +119,19 @@ def init_ignores_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 yield from _ignored(rule, ctx, cls, param, value, sites)
             elif param.name in cls.unit_offset and _same(value, 1.0):
                 yield _offset(rule, ctx, cls, param, sites)
+
+
+def _inherited_scales(project: ProjectFacts, cls: ClassFacts) -> tuple[ParamFact, ...]:
+    """``class LayerNorm1P(nn.LayerNorm)`` whose forward adds 1 to ``self.weight``: the
+    weight its torch base builds, which starts at 1 (no fill from arguments)."""
+    if "weight" not in cls.unit_offset or any(p.name == "weight" for p in cls.params):
+        return ()
+    for base in (b for klass in project.mro(cls) for b in klass.bases):
+        kind = api.LAYERS.get(api.canonical(base))
+        if kind is not None and kind.family == "norm" and kind.weight_ndim:
+            return (ParamFact("weight", kind.weight_ndim, cls.span,
+                              fill=api.NORM_WEIGHT_START),)
+    return ()
 
 
 def _ignored(rule: Rule, ctx: FileContext, cls: ClassFacts, param: ParamFact, value: float,

@@ -509,3 +509,10 @@ def pretrained_body(builder: str, first_arg: object) -> frozenset[str] | None:
 #: Tensor factories whose every element is one constant (INI107).
 CONSTANT_FACTORIES: dict[str, float] = {
     "torch.ones": 1.0, "torch.ones_like": 1.0, "torch.zeros": 0.0, "torch.zeros_like": 0.0}
+
+#: What torch's norm layers (``LAYERS`` family "norm" with a weight) start their weight at.
+NORM_WEIGHT_START = 1.0
+
+#: Names :data:`WEIGHT_LOADERS` matches that load nothing (gradient checkpointing switches:
+#: ``set_grad_checkpointing``, ``gradient_checkpointing_enable``).
+NOT_WEIGHT_LOADERS = re.compile(r"checkpointing|grad_checkpoint")

@@ -15,17 +15,31 @@ _SAME_VALUES = frozenset({"float", "half", "bfloat16", "double", "to", "type_as"
 
 
 def unit_offsets(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
-    """``self`` parameters the body adds 1 to (``1 + self.weight``, ``self.w.float() + 1.0``)."""
+    """``self`` parameters the body scales by with 1 added: ``x * (1 + self.weight)``,
+    ``F.layer_norm(x, shape, self.weight + 1.0, ...)`` (a product, or a norm's weight)."""
     found: list[str] = []
-    for node in ast.walk(fn):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
-            continue
-        for one, other in ((node.left, node.right), (node.right, node.left)):
-            if _is_one(one):
-                name = _self_param(other)
+    for parent in ast.walk(fn):
+        for node in _scaling_operands(parent):
+            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+                continue
+            for one, other in ((node.left, node.right), (node.right, node.left)):
+                name = _self_param(other) if _is_one(one) else None
                 if name and name not in found:
                     found.append(name)
     return tuple(found)
+
+
+def _scaling_operands(node: ast.AST) -> list[ast.expr]:
+    """What ``node`` scales by: both factors of a product, the arguments of a norm call."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return [node.left, node.right]
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(
+            func, ast.Name) else ""
+        if name.endswith("norm"):
+            return [*node.args, *(k.value for k in node.keywords)]
+    return []
 
 
 def _is_one(node: ast.expr) -> bool:

@@ -73,7 +73,8 @@ def _builder_loads(layer: LayerFact) -> bool:
 
 
 def _loader_name(name: str) -> bool:
-    return bool(api.WEIGHT_LOADERS.search(name.rsplit(".", 1)[-1].lower()))
+    last = name.rsplit(".", 1)[-1].lower()
+    return bool(api.WEIGHT_LOADERS.search(last)) and not api.NOT_WEIGHT_LOADERS.search(last)
 
 
 class LoadIndex:
