@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from initlint.checks import api_misuse, coverage, noqa, order, reach, signal, structure
+from initlint.checks import (
+    api_misuse,
+    arguments,
+    coverage,
+    loads,
+    noqa,
+    order,
+    reach,
+    signal,
+    structure,
+)
 from initlint.checks.base import FileContext, Rule
 
-FAMILIES = (api_misuse, signal, order, coverage, structure, reach, noqa)
+FAMILIES = (api_misuse, signal, arguments, order, coverage, structure, reach, loads, noqa)
 
 
 def _collect() -> dict[str, Rule]:

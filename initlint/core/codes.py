@@ -5,8 +5,8 @@ from __future__ import annotations
 
 RULE_CODES: tuple[str, ...] = (
     "INI000", "INI001", "INI002", "INI003", "INI004", "INI005", "INI006", "INI007",
-    "INI101", "INI102", "INI103", "INI104", "INI105", "INI201", "INI202", "INI203",
-    "INI204", "INI205", "INI206", "INI207", "INI208", "INI209", "INI901",
+    "INI101", "INI102", "INI103", "INI104", "INI105", "INI107", "INI201", "INI202",
+    "INI203", "INI204", "INI205", "INI206", "INI207", "INI208", "INI209", "INI210", "INI901",
 )
 
 

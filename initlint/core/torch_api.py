@@ -459,3 +459,60 @@ WEIGHT_LOADERS = re.compile(r"(^|_)(load|loads|restore)(_|$)|from_pretrained|pre
 #: Keywords of builders that load weights when given anything but False/None
 #: (``resnet50(pretrained=True)``, ``weights=ResNet50_Weights.DEFAULT``).
 LOADING_KEYWORDS = frozenset({"pretrained", "weights", "checkpoint", "pretrained_path", "ckpt"})
+
+
+#: What a constant init writes into every element: the value, or the name of the argument
+#: that holds it (``constant_(t, val)``, ``t.fill_(val)``).
+CONSTANT_WRITES: dict[str, float | str] = {
+    "ones_": 1.0, "zeros_": 0.0, "zero_": 0.0, "constant_": "val", "fill_": "val"}
+
+#: Builders that return a pretrained network when asked (``resnet50(weights=...)``,
+#: ``timm.create_model("resnet50", pretrained=True)``), matched on the builder's qualified
+#: name and, where one builder makes many architectures, on its first argument (the model
+#: name): the module classes every such network holds in its body, outside the head a user
+#: may replace. A builder not listed holds classes we do not know.
+PretrainedBody = tuple[str, str, frozenset[str]]
+_CONV_BN = frozenset({NN + "Conv2d", NN + "BatchNorm2d"})
+_VIT = frozenset({NN + "Conv2d", NN + "Linear", NN + "LayerNorm"})
+PRETRAINED_BODIES: tuple[PretrainedBody, ...] = (
+    (r"torchvision\.models\.(resnet|resnext|wide_resnet|densenet|mobilenet|efficientnet|"
+     r"mnasnet|regnet|shufflenet|googlenet|inception)", "", _CONV_BN),
+    (r"torchvision\.models\.(vgg|alexnet|squeezenet)", "", frozenset({NN + "Conv2d"})),
+    (r"torchvision\.models\.(vit|swin|maxvit)", "", _VIT),
+    (r"torchvision\.models\.convnext", "", frozenset({NN + "Conv2d", NN + "Linear"})),
+    (r"torchvision\.models\.(detection|segmentation)\.", "", frozenset({NN + "Conv2d"})),
+    (r"torchvision\.models\.video\.", "", frozenset({NN + "Conv3d"})),
+    (r"timm\.(create_model|models\.create_model)", r"(resnet|resnext|efficientnet|mobilenet|"
+     r"regnet|densenet|resnest|res2net)", _CONV_BN),
+    (r"timm\.(create_model|models\.create_model)", r"(vit_|deit|swin|beit|eva)", _VIT),
+    (r"timm\.(create_model|models\.create_model)", r"convnext",
+     frozenset({NN + "Conv2d", NN + "Linear"})),
+)
+
+
+def pretrained_body(builder: str, first_arg: object) -> frozenset[str] | None:
+    """The module classes a pretrained network from ``builder`` holds (see
+    :data:`PRETRAINED_BODIES`); None when not known."""
+    for pattern, name, classes in PRETRAINED_BODIES:
+        if not re.match(pattern, builder):
+            continue
+        if not name:
+            return classes
+        # "resnet50.a1_in1k", "timm/resnet50", "hf-hub:timm/vit_base_patch16_224"
+        short = first_arg.rsplit(":", 1)[-1].rsplit("/", 1)[-1] if isinstance(
+            first_arg, str) else ""
+        if short and re.match(name, short):
+            return classes
+    return None
+
+
+#: Tensor factories whose every element is one constant (INI107).
+CONSTANT_FACTORIES: dict[str, float] = {
+    "torch.ones": 1.0, "torch.ones_like": 1.0, "torch.zeros": 0.0, "torch.zeros_like": 0.0}
+
+#: What torch's norm layers (``LAYERS`` family "norm" with a weight) start their weight at.
+NORM_WEIGHT_START = 1.0
+
+#: Names :data:`WEIGHT_LOADERS` matches that load nothing (gradient checkpointing switches:
+#: ``set_grad_checkpointing``, ``gradient_checkpointing_enable``).
+NOT_WEIGHT_LOADERS = re.compile(r"checkpointing|grad_checkpoint")

@@ -27,6 +27,7 @@ from initlint.extract.facts import (
 from initlint.extract.flow import FlowReader
 from initlint.extract.imports import Resolver, build_import_table, dotted
 from initlint.extract.layers import LayerReader
+from initlint.extract.offsets import unit_offsets
 from initlint.extract.scope import FileScope, Positions, Scope, is_plain
 from initlint.extract.sites import SiteReader
 from initlint.extract.statements import StatementReader, callback_factories
@@ -120,6 +121,7 @@ class Extractor:
         residual = False
         order: list[tuple[str, int]] = []
         aliases: tuple[tuple[str, str], ...] = ()
+        offsets: tuple[str, ...] = ()
         for item in node.body:
             if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
@@ -134,6 +136,7 @@ class Extractor:
                 order += found[3]
                 aliases = found[4]
             elif item.name in ("forward", "__call__"):
+                offsets = unit_offsets(item)
                 paths, residual = self.flow.forward_flow(item, layers)
                 for steps in dict.fromkeys(tuple(p) for p in paths if p):
                     chains.append(Chain("forward", steps, self.pos.span(item)))
@@ -157,6 +160,7 @@ class Extractor:
             sequential_subclass=is_seq_subclass,
             attrs=_plain_attrs(self.names.class_attrs.get(qualname, {}), node),
             init_aliases=aliases,
+            unit_offset=offsets,
         )
 
 def _plain_attrs(attrs: dict[str, Any], node: ast.ClassDef) -> tuple[tuple[str, Any], ...]:

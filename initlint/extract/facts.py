@@ -105,6 +105,12 @@ class ParamFact:
     # made inside an if/for/try block of ``__init__``: it may exist only in constructions
     # other than the default one, so a test decided on the defaults says nothing about it
     branched: bool = False
+    # the value every element starts with (``torch.ones(d)`` → 1.0, ``v * torch.ones(d)``,
+    # ``torch.full(s, v)``), folded with the defaults; UNKNOWN when not one constant. And
+    # that value as an expression, with the ``__init__`` parameters it reads (INI107)
+    fill: Any = UNKNOWN
+    fill_expr: Expr | None = None
+    fill_params: tuple[str, ...] = ()
 
 
 #: One step of a forward path: a submodule call, an activation, code we cannot follow, a
@@ -206,6 +212,8 @@ class InitSite:
     indent: str = ""  # the statement's indentation, for fixes
     arg_spans: tuple[tuple[str, Span], ...] = ()  # where each argument's value is written
     bindings: tuple[LoopBinding, ...] = ()  # the loops around the site (``for m in ...``)
+    # arguments written as constants: they read no parameter, local or attribute (INI107)
+    literal_args: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         # sites key the linker's indexes; the generated hash walks every condition's
@@ -293,6 +301,8 @@ class FunctionFacts:
     #: makes a call that may load weights (:data:`~initlint.core.torch_api.WEIGHT_LOADERS`,
     #: a builder given ``pretrained=``/``weights=``), under any condition
     loads: bool = False
+    #: the parameters' defaults that fold to plain values (what the default call binds)
+    defaults: tuple[tuple[str, Any], ...] = ()
 
 
 @fast_state
@@ -317,6 +327,9 @@ class ClassFacts:
     # locals of ``__init__`` that are a submodule (bound once, registered once as
     # ``self.x = local`` or ``self.add_module("x", local)``): local name → layer path
     init_aliases: tuple[tuple[str, str], ...] = ()
+    # parameters ``forward`` uses with a unit offset, ``x * (1 + self.weight)``: their
+    # effective scale is 1 + the value (INI107)
+    unit_offset: tuple[str, ...] = ()
 
 
 @fast_state

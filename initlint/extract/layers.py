@@ -92,7 +92,8 @@ class LayerReader:
                             chains += found[1]
                             order += [(layer.name, index) for layer in found[0]]
                             param = self.params.param_from_expr(name, sub.value, env,
-                                                                self.rebound)
+                                                                self.rebound,
+                                                                frozenset(self.tainted))
                             if param is not None:
                                 params.append(replace(param, branched=not self._taken_by_default(
                                     stmt, sub, env)))

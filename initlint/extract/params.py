@@ -11,6 +11,7 @@ import ast
 from typing import Any
 
 from initlint.core import torch_api as api
+from initlint.extract.expr import from_ast
 from initlint.extract.facts import UNKNOWN, ParamFact
 from initlint.extract.imports import dotted
 from initlint.extract.scope import FileScope, Positions
@@ -24,9 +25,11 @@ class ParamReader:
         self.pos = pos
 
     def param_from_expr(self, name: str, expr: ast.expr, env: dict[str, Any],
-                        rebound: set[str]) -> ParamFact | None:
+                        rebound: set[str],
+                        arguments: frozenset[str] = frozenset()) -> ParamFact | None:
         """The fact of ``nn.Parameter(...)`` assigned to ``self.<name>``; ``rebound``: the
-        locals ``__init__`` assigned so far (a local is not read as a size)."""
+        locals ``__init__`` assigned so far (a local is not read as a size); ``arguments``:
+        the names whose value follows the constructor's arguments."""
         if not (isinstance(expr, ast.Call) and self.names.qualify(expr.func) == api.PARAMETER
                 and expr.args):
             return None
@@ -51,8 +54,44 @@ class ParamReader:
                      if k.arg == "requires_grad"), True)
         if len(expr.args) > 1:
             grad = self.names.value(expr.args[1], env)
+        fill = self._fill(expr.args[0])
         return ParamFact(name, ndim, self.pos.span(expr), self._allocation(inner, env, rebound),
-                         grad)
+                         grad, fill=self.names.value(fill, env) if fill is not None else UNKNOWN,
+                         fill_expr=from_ast(fill, self.names.qualify) if fill is not None
+                         else None,
+                         fill_params=tuple(sorted({text for n in ast.walk(fill)
+                                                   if isinstance(n, (ast.Name, ast.Attribute))
+                                                   and (text := dotted(n) or "") in arguments}))
+                         if fill is not None else ())
+
+    def _fill(self, data: ast.expr) -> ast.expr | None:
+        """The expression of the one value every element of ``data`` starts with:
+        ``torch.ones(d)`` → ``1.0``, ``v * torch.ones(d)`` / ``torch.ones(d) * v`` → ``v``,
+        ``torch.full(shape, v)`` → ``v``, ``torch.tensor(v)`` → ``v``; None otherwise."""
+        if isinstance(data, ast.BinOp) and isinstance(data.op, ast.Mult):
+            for unit, other in ((data.left, data.right), (data.right, data.left)):
+                if self._fill_of_unit(unit):
+                    return other
+            return None
+        if not isinstance(data, ast.Call):
+            return None
+        factory = self.names.qualify(data.func) or ""
+        if factory in api.CONSTANT_FACTORIES:
+            return ast.Constant(api.CONSTANT_FACTORIES[factory])
+        if factory == "torch.full":
+            value = data.args[1] if len(data.args) > 1 else next(
+                (k.value for k in data.keywords if k.arg == "fill_value"), None)
+            return value
+        if factory == "torch.tensor" and len(data.args) == 1:
+            value = data.args[0]
+            while isinstance(value, (ast.List, ast.Tuple)) and len(value.elts) == 1:
+                value = value.elts[0]
+            return None if isinstance(value, (ast.List, ast.Tuple)) else value
+        return None
+
+    def _fill_of_unit(self, node: ast.expr) -> bool:
+        return (isinstance(node, ast.Call)
+                and api.CONSTANT_FACTORIES.get(self.names.qualify(node.func) or "") == 1.0)
 
     def _allocation(self, call: ast.expr, env: dict[str, Any], rebound: set[str]) -> str:
         """"uninit" when ``call`` returns uninitialized memory: ``torch.empty(...)``,

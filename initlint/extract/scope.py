@@ -239,6 +239,8 @@ class FileScope:
             arg = self.value(node.args[0], env)
             if name in ("math.sqrt", "np.sqrt", "numpy.sqrt") and isinstance(arg, (int, float)):
                 return math.sqrt(arg) if arg >= 0 else UNKNOWN
+            if name in ("math.log", "np.log", "numpy.log") and isinstance(arg, (int, float)):
+                return math.log(arg) if arg > 0 else UNKNOWN  # CLIP's log(1 / 0.07)
             if self.qualify(node.func) == api.CALCULATE_GAIN and isinstance(arg, str):
                 return api.GAINS.get(arg, UNKNOWN)
         if (isinstance(node, ast.Call) and self.qualify(node.func) == api.CALCULATE_GAIN

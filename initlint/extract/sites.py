@@ -56,15 +56,20 @@ class SiteReader:
             target = self.target(tensor, scope) if tensor is not None else Target("", "", "")
         args: list[tuple[str, Any]] = []
         arg_spans: list[tuple[str, Span]] = []
+        literal: list[str] = []
         for name, node in zip(params, arg_nodes, strict=False):  # extra args: TypeError anyway
             args.append((name, self.names.value(node, scope.env)))
             arg_spans.append((name, self.pos.span(node)))
+            if _constant(node, scope):
+                literal.append(name)
         for keyword in call.keywords:
             if keyword.arg and keyword.arg != "tensor":
                 key = (_INPLACE_ALIASES.get(keyword.arg, keyword.arg) if style == "inplace"
                        else keyword.arg)
                 args.append((key, self.names.value(keyword.value, scope.env)))
                 arg_spans.append((key, self.pos.span(keyword.value)))
+                if _constant(keyword.value, scope):
+                    literal.append(key)
                 if keyword.arg == "gain":
                     gain_name = _gain_name(keyword.value, self.names, scope)
                     if gain_name:
@@ -105,6 +110,7 @@ class SiteReader:
             indent=self.pos.indent(stmt.lineno),
             arg_spans=tuple(arg_spans),
             bindings=_bindings(scope),
+            literal_args=tuple(literal),
         )
 
     def item_assignment(self, stmt: ast.Assign, target_node: ast.Subscript,
@@ -303,3 +309,10 @@ def out_argument(node: ast.AST) -> ast.expr | None:
                 return keyword.value
     return None
 
+
+
+def _constant(node: ast.expr, scope: Scope) -> bool:
+    """An argument written as a constant: it reads no name of the function (parameters,
+    locals, ``self``), only literals and module-level names (``math.log(1 / 0.07)``)."""
+    return not any(isinstance(n, ast.Name) and (n.id in scope.shadowed or n.id in (
+        "self", "cls")) for n in ast.walk(node))

@@ -32,7 +32,7 @@ from initlint.extract.facts import (
     WalkSource,
 )
 from initlint.extract.imports import dotted
-from initlint.extract.scope import LIBRARY_PREFIXES, FileScope, Positions, Scope
+from initlint.extract.scope import LIBRARY_PREFIXES, FileScope, Positions, Scope, is_plain
 from initlint.extract.sites import SiteReader, out_argument, state_dict_walk
 from initlint.extract.tree_index import TreeIndex, children
 from initlint.extract.values import InstanceRef
@@ -109,6 +109,8 @@ class StatementReader:
         for item in inner_defs:
             nested[item.name] = f"{qualname}.{item.name}"
         env = {**self.names.constants, **self.names.param_defaults(node)}
+        defaults = tuple((p, env[p]) for p in params
+                         if p in env and p not in ("self", "cls") and is_plain(env[p]))
         if cls in self.names.class_attrs and params[:1] == ("self",) and not static:
             env["self"] = InstanceRef(cls)  # self.init_std: the value __init__ gave it
         scope = Scope(qualname, cls, shadowed, env, nested, no_grad=no_grad,
@@ -136,6 +138,7 @@ class StatementReader:
             unused_params=_unused_params(below.body_names, params) if self._has_init else (),
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
             loads=self._loads,
+            defaults=defaults,
         )
         self._calls, self._loops, self._has_init, self._inits_only, self._loads = saved
         self.functions.append(facts)

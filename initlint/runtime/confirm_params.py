@@ -1,6 +1,8 @@
 """Runtime confirmation of the parameter rules: INI007 (NaN/inf/garbage in an uninitialized
-parameter), INI105 (per-gate orthogonality of a stacked RNN weight), INI208 (the init code
-never wrote a parameter of the model) and INI209 (a write undone by a reparametrization).
+parameter), INI105 (per-gate orthogonality of a stacked RNN weight), INI107 (a parameter's
+value against the argument meant to set it), INI208 (the init code never wrote a parameter
+of the model), INI209 (a write undone by a reparametrization) and INI210 (loaded weights
+changed by the init that ran after the load).
 
 Two halves: :func:`tracing_inits` and :func:`param_report` run in the child next to the
 model (they import torch), and record plain, picklable numbers in a :class:`ParamReport`
@@ -44,6 +46,11 @@ class ParamReport:
     wrapped: tuple[tuple[str, tuple[float, float | None, float | None]], ...] = ()
     # init function name → (calls made while building, parameter names written)
     writers: tuple[tuple[str, tuple[int, tuple[str, ...]]], ...] = ()
+    # parameter loaded by a load_state_dict while the model was built → (mean |value| as
+    # loaded, mean |value| once built, mean |Δ| between the two) (INI210)
+    loaded: tuple[tuple[str, tuple[float, float, float]], ...] = ()
+    # parameter name → (min, max, mean) once built (INI107)
+    ranges: tuple[tuple[str, tuple[float, float, float]], ...] = ()
 
     def lookup(self, table: str, key: str) -> Any:
         return dict(getattr(self, table)).get(key)
@@ -54,7 +61,7 @@ class ParamReport:
         (lists for tuples; NaN/inf floats allowed); ValueError on anything that does not fit,
         so a child process can only hand back numbers and names."""
         if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
-            raise ValueError("a ParamReport is a dict of its four tables")
+            raise ValueError("a ParamReport is a dict of its tables")
         return cls(
             values=_table(data.get("values", ()), lambda v: _row(v, (int, int, float, int, bool))),
             gates=_table(data.get("gates", ()), lambda v: tuple(_number(x) for x in _seq(v))),
@@ -62,6 +69,8 @@ class ParamReport:
             writers=_table(data.get("writers", ()), lambda v: (
                 _exact(_seq(v)[0], int) if len(_seq(v)) == 2 else _bad(v),
                 tuple(_text(x) for x in _seq(_seq(v)[1])))),
+            loaded=_table(data.get("loaded", ()), lambda v: _row(v, (float, float, float))),
+            ranges=_table(data.get("ranges", ()), lambda v: _row(v, (float, float, float))),
         )
 
 
@@ -120,6 +129,8 @@ class InitTrace:
     calls: list[tuple[str, int]] = field(default_factory=list)  # (function, storage ptr)
     touched: set[int] = field(default_factory=set)  # storages any traced call wrote
     depth: int = 0  # inside a traced call (nn.init.* calls tensor methods): record once
+    # storage → the first elements of a parameter as a load_state_dict left them
+    loaded: dict[int, Any] = field(default_factory=dict)
 
 
 def _user_frame(depth: int = 2) -> str | None:
@@ -172,6 +183,17 @@ def tracing_inits() -> Iterator[InitTrace]:
         wrap(init, name)
     for name in TRACED_METHODS:
         wrap(torch.Tensor, name)
+    load = torch.nn.Module.load_state_dict
+
+    def traced_load(module, *args, **kwargs):
+        result = load(module, *args, **kwargs)
+        with contextlib.suppress(Exception), torch.no_grad():
+            for p in module.parameters():
+                trace.loaded[p.untyped_storage().data_ptr()] = _sample(p)
+        return result
+
+    saved.append((torch.nn.Module, "load_state_dict", load))
+    torch.nn.Module.load_state_dict = traced_load  # type: ignore[method-assign,assignment]
     try:
         yield trace
     finally:
@@ -184,8 +206,11 @@ def param_report(model: Any, trace: InitTrace | None) -> ParamReport:
     import torch
 
     values = []
+    loaded = []
+    ranges = []
     storages: dict[int, list[str]] = {}
     touched = trace.touched if trace else set()
+    snapshots = trace.loaded if trace else {}
     with torch.no_grad():
         for name, p in model.named_parameters():
             t = p.detach().float()
@@ -194,7 +219,15 @@ def param_report(model: Any, trace: InitTrace | None) -> ParamReport:
             values.append((name, (int(torch.isnan(t).sum()), int(torch.isinf(t).sum()),
                                   float(finite.abs().max()) if finite.numel() else 0.0,
                                   t.numel(), ptr in touched)))
+            if finite.numel():
+                ranges.append((name, (float(finite.min()), float(finite.max()),
+                                      float(finite.mean()))))
             storages.setdefault(ptr, []).append(name)
+            before = snapshots.get(ptr)
+            if before is not None:
+                now = _sample(p)
+                loaded.append((name, (float(before.abs().mean()), float(now.abs().mean()),
+                                      float((now - before).abs().mean()))))
         gates = []
         wrapped = []
         for path, module in model.named_modules():
@@ -212,7 +245,16 @@ def param_report(model: Any, trace: InitTrace | None) -> ParamReport:
         writers[fn] = (calls + 1, names | set(storages.get(ptr, ())))
     return ParamReport(tuple(values), tuple(gates), tuple(wrapped),
                        tuple((fn, (n, tuple(sorted(names))))
-                             for fn, (n, names) in writers.items()))
+                             for fn, (n, names) in writers.items()),
+                       tuple(loaded), tuple(ranges))
+
+
+#: Elements of a loaded parameter kept to compare with the built model (enough for a mean).
+SAMPLE = 4096
+
+
+def _sample(p: Any) -> Any:
+    return p.detach().flatten()[:SAMPLE].float().cpu().clone()
 
 
 def after_forward(model: Any, report: ParamReport) -> ParamReport:
@@ -343,6 +385,67 @@ def measure_unreached(run: Any, paths: list[str], function: str = "") -> Runtime
                            f"{', '.join(written[:5])}")
 
 
+#: A loaded tensor whose mean |Δ| exceeds this fraction of its mean |value| was re-drawn.
+REDRAWN = 1e-3
+
+
+def measure_reloaded(run: Any, paths: list[str]) -> RuntimeEvidence:
+    """INI210: the parameters a load_state_dict filled while the model was built, as loaded
+    and as the finished model holds them."""
+    report = _report(run)
+    if report is None:
+        return _not_measured("the load")
+    rows = [(name, v) for name, v in report.loaded
+            if any(not p or name == p or name.startswith(p + ".") for p in paths)]
+    if not rows:
+        return RuntimeEvidence("not-run", (("loaded", 0),),
+                               f"no load_state_dict filled {', '.join(paths) or 'the model'} "
+                               "while it was built (a loader we do not trace, or no load)")
+    changed = [(n, v) for n, v in rows if v[2] > REDRAWN * max(v[0], 1e-12)]
+    delta = sum(v[2] for _, v in rows) / len(rows)
+    size = sum(v[0] for _, v in rows) / len(rows)
+    first = changed[0] if changed else rows[0]
+    summary = (f"{len(changed)} of {len(rows)} loaded tensors changed after the load; mean |Δ| "
+               f"{delta:.3g} against mean |w| {size:.3g} as loaded (`{first[0]}`: "
+               f"{first[1][0]:.3g} loaded, {first[1][1]:.3g} after construction)")
+    return RuntimeEvidence("confirmed" if changed else "not-confirmed",
+                           (("loaded", len(rows)), ("changed", len(changed)),
+                            ("mean_abs_delta", delta), ("mean_abs_loaded", size)), summary)
+
+
+def measure_argument(run: Any, prefix: str, paths: tuple[str, ...]) -> RuntimeEvidence:
+    """INI107: the parameter's value once built against the one its argument asks for
+    (``name@value``), or the scale ``1 + value`` of a unit-offset parameter
+    (``name@offset``)."""
+    report = _report(run)
+    if report is None or not paths:
+        return _not_measured("the parameter")
+    name, _, wanted = paths[0].partition("@")
+    full = _join(prefix, name)
+    row = report.lookup("ranges", full)
+    if row is None:
+        return _not_measured(f"`{full}`")
+    low, high, mean = row
+    if wanted == "offset":
+        scale = 1.0 + mean
+        return RuntimeEvidence(
+            "confirmed" if abs(scale - 1.0) > 0.5 else "not-confirmed",
+            (("value", mean), ("scale", scale)),
+            f"`{full}` = {mean:.4g} once built: the forward scales by 1 + {mean:.4g} = "
+            f"{scale:.4g} (1 when it starts at 0)")
+    try:
+        argument = float(wanted)
+    except ValueError:
+        return _not_measured(f"`{full}`")
+    constant = abs(high - low) <= 1e-12 * max(1.0, abs(mean))
+    off = abs(mean - argument) > 1e-6 * max(1.0, abs(argument))
+    shown = f"{mean:.4g} in every element" if constant else f"{low:.4g} to {high:.4g}"
+    return RuntimeEvidence(
+        "confirmed" if constant and off else "not-confirmed",
+        (("value", mean), ("min", low), ("max", high), ("argument", argument)),
+        f"`{full}` = {shown} once built; its argument asks for {argument:.4g}")
+
+
 def evidence(code: str, run: Any, prefix: str, paths: tuple[str, ...]) -> RuntimeEvidence | None:
     """The verdict for one of this module's codes; None for other codes."""
     join = [_join(prefix, p) for p in paths]
@@ -354,9 +457,13 @@ def evidence(code: str, run: Any, prefix: str, paths: tuple[str, ...]) -> Runtim
         return measure_undone(run, join or [prefix])
     if code == "INI208":
         return measure_unreached(run, join, paths[0] if paths else "")
+    if code == "INI210":
+        return measure_reloaded(run, join or [prefix])
+    if code == "INI107":
+        return measure_argument(run, prefix, paths)
     return None
 
 
-CODES = frozenset({"INI007", "INI105", "INI208", "INI209"})
+CODES = frozenset({"INI007", "INI105", "INI107", "INI208", "INI209", "INI210"})
 __all__ = ["CODES", "ParamReport", "after_forward", "evidence", "param_report",
            "tracing_inits"]
