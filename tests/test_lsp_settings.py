@@ -160,3 +160,15 @@ async def test_the_server_runs_without_the_command_line_and_has_no_empty_command
     assert result.capabilities.code_action_provider.resolve_provider
     uri = open_doc(bare, project(tmp_path), MODEL)
     assert codes_in(await pushed(bare, uri)) == ["INI001", "INI005"]
+
+
+def test_initlint_lsp_serves_before_the_command_line_loads():
+    """``initlint lsp`` (the console script) reaches the server without importing the
+    commands' modules: what runs in place of the server lists what was imported."""
+    code = ("import sys, initlint.lsp as lsp; sys.argv = ['initlint', 'lsp', '--stdio']; "
+            "lsp.main = lambda: print(sorted(m for m in sys.modules if m.startswith("
+            f"{(*ENGINE, 'initlint.cli.main', 'click')!r}))); "
+            "from initlint.cli import entry; entry()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
