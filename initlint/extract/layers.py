@@ -22,6 +22,7 @@ from initlint.extract.blocks import blocks_to, enclosing_for, loop_count, unroll
 from initlint.extract.facts import (
     UNKNOWN,
     Chain,
+    FactoryFact,
     FlowStep,
     LayerFact,
     ParamFact,
@@ -382,6 +383,35 @@ class LayerReader:
         layers, chains = found
         layers[0] = replace(layers[0], span=self.pos.span(call))
         return layers, chains
+
+    def factories(self, module: str) -> tuple[FactoryFact, ...]:
+        """This file's functions that return a wrapped layer, for calls in other files."""
+        out = []
+        for name, helper in self.helper_defs.items():
+            returned = self.helpers[name]
+            spec = helper.args
+            if (self.names.qualify(returned.func) not in api.REPARAM_WRAPPERS
+                    or spec.posonlyargs or spec.kwonlyargs):
+                continue
+            params = tuple(a.arg for a in spec.args)
+            forwards = not params and spec.vararg is not None and spec.kwarg is not None
+            if forwards:  # ``f(*a, **kw)``: the layer gets the call's arguments as given
+                call = ast.Call(func=ast.Name(name), args=[], keywords=[])
+            else:
+                call = ast.Call(func=ast.Name(name), args=[ast.Name(p) for p in params],
+                                keywords=[])
+            ast.copy_location(call, returned)
+            inlined = returned_with_arguments(helper, returned, call)
+            if inlined is None:
+                continue
+            self.rebound, self.tainted = set(), set(params)
+            found = self._reparametrized("", inlined, self.names.param_defaults(helper), {})
+            self.rebound, self.tainted = set(), set()
+            if found is None or not found[0]:
+                continue
+            layer = replace(found[0][0], star=True) if forwards else found[0][0]
+            out.append(FactoryFact(f"{module}.{name}", params, layer, forwards))
+        return tuple(out)
 
     def _class_of_call(self, call: ast.Call) -> str | None:
         func = call.func
