@@ -409,7 +409,9 @@ class LayerReader:
             self.rebound, self.tainted = set(), set()
             if found is None or not found[0]:
                 continue
-            layer = replace(found[0][0], star=True) if forwards else found[0][0]
+            # what ``*args``/``**kwargs`` forward is the call's: not known here
+            star = forwards or spec.vararg is not None or spec.kwarg is not None
+            layer = replace(found[0][0], star=True) if star else found[0][0]
             out.append(FactoryFact(f"{module}.{name}", params, layer, forwards))
         return tuple(out)
 
