@@ -658,8 +658,44 @@ def _names_read(nodes: Iterable[ast.AST]) -> set[str]:
 
 
 
-class _OpaqueError(Exception):
-    """A factory's ``*args``/``**kwargs`` used other than forwarded whole."""
+class _Substitute(ast.NodeTransformer):
+    """Parameters of a factory → the expressions a call binds them to; its ``*args`` and
+    ``**kwargs`` forwarded whole → the call's extra arguments (``opaque`` when they are
+    used otherwise). A module-level class holding its binding: a class or closure made
+    per call would leave reference cycles (the language server's heap test)."""
+
+    def __init__(self, values: dict[str, ast.expr], star: str | None, double: str | None,
+                 extra_args: list[ast.expr], extra_keywords: list[ast.keyword]) -> None:
+        self.values = values
+        self.star = star
+        self.double = double
+        self.extra_args = extra_args
+        self.extra_keywords = extra_keywords
+        self.opaque = False
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.values:
+            return copy.deepcopy(self.values[node.id])
+        if node.id in (self.star, self.double):
+            self.opaque = True
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        args: list[ast.expr] = []
+        for arg in node.args:
+            if (isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name)
+                    and arg.value.id == self.star):
+                args += [copy.deepcopy(a) for a in self.extra_args]
+            else:
+                args.append(self.visit(arg))
+        keywords: list[ast.keyword] = []
+        for keyword in node.keywords:
+            if (keyword.arg is None and isinstance(keyword.value, ast.Name)
+                    and keyword.value.id == self.double):
+                keywords += [copy.deepcopy(k) for k in self.extra_keywords]
+            else:
+                keywords.append(ast.keyword(keyword.arg, self.visit(keyword.value)))
+        return ast.copy_location(ast.Call(self.visit(node.func), args, keywords), node)
 
 
 def returned_with_arguments(helper: ast.FunctionDef, returned: ast.Call,
@@ -702,39 +738,10 @@ def returned_with_arguments(helper: ast.FunctionDef, returned: ast.Call,
             return None
     if (set(named) | kwonly) - set(values):
         return None
-    star = spec.vararg.arg if spec.vararg else None
-    double = spec.kwarg.arg if spec.kwarg else None
-
-    class Substitute(ast.NodeTransformer):
-        def visit_Name(self, node: ast.Name) -> ast.expr:
-            if node.id in values:
-                return copy.deepcopy(values[node.id])
-            if node.id in (star, double):
-                raise _OpaqueError
-            return node
-
-        def visit_Call(self, node: ast.Call) -> ast.Call:
-            args: list[ast.expr] = []
-            for arg in node.args:
-                if (isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name)
-                        and arg.value.id == star):
-                    args += [copy.deepcopy(a) for a in extra_args]
-                else:
-                    args.append(self.visit(arg))
-            keywords: list[ast.keyword] = []
-            for keyword in node.keywords:
-                if (keyword.arg is None and isinstance(keyword.value, ast.Name)
-                        and keyword.value.id == double):
-                    keywords += [copy.deepcopy(k) for k in extra_keywords]
-                else:
-                    keywords.append(ast.keyword(keyword.arg, self.visit(keyword.value)))
-            return ast.copy_location(ast.Call(self.visit(node.func), args, keywords), node)
-
-    try:
-        out = Substitute().visit(copy.deepcopy(returned))
-    except _OpaqueError:
-        return None
-    return out if isinstance(out, ast.Call) else None
+    substitute = _Substitute(values, spec.vararg.arg if spec.vararg else None,
+                             spec.kwarg.arg if spec.kwarg else None, extra_args, extra_keywords)
+    out = substitute.visit(copy.deepcopy(returned))
+    return out if isinstance(out, ast.Call) and not substitute.opaque else None
 
 
 def _layer_helpers(tree: ast.Module, index: TreeIndex
