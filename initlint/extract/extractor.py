@@ -89,6 +89,7 @@ class Extractor:
             file_noqa=file_noqa,
             exports=_exports(self.names.constants.get("__all__")),
             deferred=self.names.deferred,
+            factories=self.layers.factories(self.module),
         )
 
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:

@@ -92,6 +92,21 @@ def argument_value(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...], s
 
 @fast_state
 @dataclass(frozen=True, slots=True)
+class FactoryFact:
+    """A module-level function that returns a layer it builds wrapped by a reparametrization
+    (``def WNConv1d(*a, **kw): return weight_norm(nn.Conv1d(*a, **kw))``): a call of it in
+    another file builds ``layer`` with that call's arguments bound (the linker runs it)."""
+
+    qualname: str
+    params: tuple[str, ...]  # its named parameters, in order
+    # the layer it returns: ``param_args`` names the slots read from ``params``; ``star``
+    # when ``*args``/``**kwargs`` are forwarded to the layer whole (``forwards``)
+    layer: LayerFact
+    forwards: bool = False
+
+
+@fast_state
+@dataclass(frozen=True, slots=True)
 class ParamFact:
     """A raw parameter: ``self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))``."""
 
@@ -383,3 +398,4 @@ class FileFacts:
     file_noqa: bool = False
     exports: tuple[str, ...] = ()  # the module's literal ``__all__``
     deferred: bool = False  # holds AttrOf values: the linker resolves them
+    factories: tuple[FactoryFact, ...] = ()  # functions returning a wrapped layer

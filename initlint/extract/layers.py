@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -23,6 +24,7 @@ from initlint.extract.facts import (
     UNKNOWN,
     Chain,
     Condition,
+    FactoryFact,
     FlowStep,
     LayerFact,
     ParamFact,
@@ -315,6 +317,9 @@ class LayerReader:
         expanded = self._expand_helper(name, expr, env)
         if expanded is not None:
             return expanded
+        wrapped = self._wrapper_factory(name, expr, env, local_calls)
+        if wrapped is not None:
+            return wrapped
         wrapped = self._reparametrized(name, expr, env, local_calls)
         if wrapped is not None:
             return wrapped
@@ -375,6 +380,64 @@ class LayerReader:
         layers[0] = replace(layers[0], reparam=wrapper,
                             reparam_name=param if isinstance(param, str) else "")
         return layers, chains
+
+    def _wrapper_factory(self, name: str, call: ast.Call, env: dict[str, Any],
+                         local_calls: dict[str, ast.expr]
+                         ) -> tuple[list[LayerFact], list[Chain]] | None:
+        """``self.conv = WNConv1d(64, 64, 3)`` where this file's ``def WNConv1d(*a, **kw):
+        return weight_norm(nn.Conv1d(*a, **kw))``: what the factory returns, run with the
+        call's arguments (the wrapped layer, built where the factory is called)."""
+        helper_name = dotted(call.func) or ""
+        helper = self.helper_defs.get(helper_name)
+        if helper is None or helper_name in self.expanding:
+            return None
+        returned = self.helpers[helper_name]
+        if self.names.qualify(returned.func) not in api.REPARAM_WRAPPERS:
+            return None
+        inlined = returned_with_arguments(helper, returned, call)
+        if inlined is None:
+            return None
+        self.expanding.add(helper_name)
+        try:
+            found = self._reparametrized(name, inlined, env, local_calls)
+        finally:
+            self.expanding.discard(helper_name)
+        if found is None:
+            return None
+        layers, chains = found
+        layers[0] = replace(layers[0], span=self.pos.span(call))
+        return layers, chains
+
+    def factories(self, module: str) -> tuple[FactoryFact, ...]:
+        """This file's functions that return a wrapped layer, for calls in other files."""
+        out = []
+        for name, helper in self.helper_defs.items():
+            returned = self.helpers[name]
+            spec = helper.args
+            if (self.names.qualify(returned.func) not in api.REPARAM_WRAPPERS
+                    or spec.posonlyargs or spec.kwonlyargs):
+                continue
+            params = tuple(a.arg for a in spec.args)
+            forwards = not params and spec.vararg is not None and spec.kwarg is not None
+            if forwards:  # ``f(*a, **kw)``: the layer gets the call's arguments as given
+                call = ast.Call(func=ast.Name(name), args=[], keywords=[])
+            else:
+                call = ast.Call(func=ast.Name(name), args=[ast.Name(p) for p in params],
+                                keywords=[])
+            ast.copy_location(call, returned)
+            inlined = returned_with_arguments(helper, returned, call)
+            if inlined is None:
+                continue
+            self.rebound, self.tainted = set(), set(params)
+            found = self._reparametrized("", inlined, self.names.param_defaults(helper), {})
+            self.rebound, self.tainted = set(), set()
+            if found is None or not found[0]:
+                continue
+            # what ``*args``/``**kwargs`` forward is the call's: not known here
+            star = forwards or spec.vararg is not None or spec.kwarg is not None
+            layer = replace(found[0][0], star=True) if star else found[0][0]
+            out.append(FactoryFact(f"{module}.{name}", params, layer, forwards))
+        return tuple(out)
 
     def _class_of_call(self, call: ast.Call) -> str | None:
         func = call.func
@@ -630,6 +693,92 @@ def _names_read(nodes: Iterable[ast.AST]) -> set[str]:
                 out.add(f"{value.id}.{node.attr}")
     return out
 
+
+
+class _Substitute(ast.NodeTransformer):
+    """Parameters of a factory → the expressions a call binds them to; its ``*args`` and
+    ``**kwargs`` forwarded whole → the call's extra arguments (``opaque`` when they are
+    used otherwise). A module-level class holding its binding: a class or closure made
+    per call would leave reference cycles (the language server's heap test)."""
+
+    def __init__(self, values: dict[str, ast.expr], star: str | None, double: str | None,
+                 extra_args: list[ast.expr], extra_keywords: list[ast.keyword]) -> None:
+        self.values = values
+        self.star = star
+        self.double = double
+        self.extra_args = extra_args
+        self.extra_keywords = extra_keywords
+        self.opaque = False
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.values:
+            return copy.deepcopy(self.values[node.id])
+        if node.id in (self.star, self.double):
+            self.opaque = True
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        args: list[ast.expr] = []
+        for arg in node.args:
+            if (isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name)
+                    and arg.value.id == self.star):
+                args += [copy.deepcopy(a) for a in self.extra_args]
+            else:
+                args.append(self.visit(arg))
+        keywords: list[ast.keyword] = []
+        for keyword in node.keywords:
+            if (keyword.arg is None and isinstance(keyword.value, ast.Name)
+                    and keyword.value.id == self.double):
+                keywords += [copy.deepcopy(k) for k in self.extra_keywords]
+            else:
+                keywords.append(ast.keyword(keyword.arg, self.visit(keyword.value)))
+        return ast.copy_location(ast.Call(self.visit(node.func), args, keywords), node)
+
+
+def returned_with_arguments(helper: ast.FunctionDef, returned: ast.Call,
+                            call: ast.Call) -> ast.Call | None:
+    """The call ``helper`` returns with ``call``'s arguments in place of its parameters
+    (``weight_norm(nn.Conv1d(64, 64, 3))`` for ``WNConv1d(64, 64, 3)`` of ``def
+    WNConv1d(*a, **kw): return weight_norm(nn.Conv1d(*a, **kw))``), or None where the
+    helper does more than return it or the binding is not known (a ``*`` argument, a
+    required parameter left out)."""
+    body = [s for s in helper.body if not (isinstance(s, ast.Expr)
+                                           and isinstance(s.value, ast.Constant))]
+    spec = helper.args
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or spec.posonlyargs:
+        return None
+    named = [a.arg for a in spec.args]
+    values: dict[str, ast.expr] = dict(zip(named[len(named) - len(spec.defaults):],
+                                           spec.defaults, strict=True))
+    values.update((a.arg, d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults, strict=True)
+                  if d is not None)
+    kwonly = {a.arg for a in spec.kwonlyargs}
+    extra_args: list[ast.expr] = []
+    extra_keywords: list[ast.keyword] = []
+    for position, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            return None
+        if position < len(named):
+            values[named[position]] = arg
+        elif spec.vararg is not None:
+            extra_args.append(arg)
+        else:
+            return None
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return None
+        if keyword.arg in named or keyword.arg in kwonly:
+            values[keyword.arg] = keyword.value
+        elif spec.kwarg is not None:
+            extra_keywords.append(keyword)
+        else:
+            return None
+    if (set(named) | kwonly) - set(values):
+        return None
+    substitute = _Substitute(values, spec.vararg.arg if spec.vararg else None,
+                             spec.kwarg.arg if spec.kwarg else None, extra_args, extra_keywords)
+    out = substitute.visit(copy.deepcopy(returned))
+    return out if isinstance(out, ast.Call) and not substitute.opaque else None
 
 
 def _layer_helpers(tree: ast.Module, index: TreeIndex

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from initlint.core import torch_api as api
-from initlint.extract.facts import ClassFacts, FileFacts, FunctionFacts, LayerFact
+from initlint.extract.facts import ClassFacts, FactoryFact, FileFacts, FunctionFacts, LayerFact
 
 _INERT_BASES = frozenset({"object", "?", "ABC", "Generic", "Protocol", "abc.ABC"})
 
@@ -21,6 +21,7 @@ class ClassIndex:
         self.class_file: dict[str, FileFacts] = {}
         self.functions: dict[str, FunctionFacts] = {}
         self.function_file: dict[str, FileFacts] = {}
+        self.factories: dict[str, FactoryFact] = {}  # functions returning a wrapped layer
         for facts in files:
             for cls in facts.classes:
                 self.classes[cls.qualname] = cls
@@ -28,6 +29,8 @@ class ClassIndex:
             for fn in facts.functions:
                 self.functions[fn.qualname] = fn
                 self.function_file[fn.qualname] = facts
+            for factory in facts.factories:
+                self.factories[factory.qualname] = factory
         self._short: dict[str, list[str]] = {}
         for name in self.classes:
             self._short.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -43,6 +46,15 @@ class ClassIndex:
         short = name.rsplit(".", 1)[-1]
         candidates = self._short.get(short, [])
         return self.classes[candidates[0]] if len(candidates) == 1 and "." in name else None
+
+    def resolve_factory(self, name: str) -> FactoryFact | None:
+        """The project function ``name`` calls when it returns a wrapped layer (an import of
+        it through a re-export: its short name, when only one factory has it)."""
+        if name in self.factories:
+            return self.factories[name]
+        short = name.rsplit(".", 1)[-1]
+        found = [f for q, f in self.factories.items() if q.rsplit(".", 1)[-1] == short]
+        return found[0] if len(found) == 1 and "." in name else None
 
     def mro(self, cls: ClassFacts) -> list[ClassFacts]:
         """The class and its resolvable bases, nearest first (memoized: rules ask often)."""

@@ -49,7 +49,7 @@ class ModuleTrees:
         for klass in self.index.mro(cls):
             own = init is not None and init.cls == klass.qualname
             for layer in klass.layers:
-                layer = _bind_layer(layer, env if own else {})
+                layer = self._through_factory(_bind_layer(layer, env if own else {}))
                 out.append(Placed(layer.name, layer, klass.qualname))
                 child = self.index.resolve_class(layer.cls) if layer.cls else None
                 if child is not None and child.qualname not in seen:
@@ -59,6 +59,24 @@ class ModuleTrees:
         if len(seen) == 1 or bound:
             self._placed_cache[key] = out
         return out
+
+    def _through_factory(self, layer: LayerFact) -> LayerFact:
+        """``self.conv = WNConv1d(64, 64, 3)`` where another file's ``WNConv1d`` returns a
+        wrapped layer: the layer it returns, built with the call's arguments."""
+        factory = self.index.resolve_factory(layer.cls) if layer.cls else None
+        if factory is None or self.index.resolve_class(layer.cls) is not None:
+            return layer
+        made = factory.layer
+        if factory.forwards:
+            return replace(layer, cls=made.cls, reparam=made.reparam,
+                           reparam_name=made.reparam_name)
+        env: dict[str, Any] = {}
+        if not layer.star:
+            env.update((p, v) for p, v in zip(factory.params, layer.args, strict=False))
+        env.update((k, v) for k, v in layer.kwargs if k in factory.params)
+        bound = _bind_layer(made, env)
+        return replace(bound, name=layer.name, span=layer.span, count=layer.count,
+                       star=bound.star or layer.star)
 
     def _call_binding(self, cls: ClassFacts, layer: LayerFact) -> tuple[tuple[str, Any], ...]:
         """``Block(64, norm_layer=nn.InstanceNorm2d)``: the known values it passes to the

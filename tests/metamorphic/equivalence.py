@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import runpy
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,7 +129,11 @@ def uninitialized_memory_filled():
 
 
 def _build(module: object, cls: str, seed: int) -> Built:
-    factory = getattr(module, f"build_{cls}", None) or getattr(module, cls)
+    return build_with(getattr(module, f"build_{cls}", None) or getattr(module, cls), seed)
+
+
+def build_with(factory, seed: int) -> Built:
+    """What ``factory()`` builds under a seed (a class, a builder function, a script run)."""
     torch.manual_seed(seed)
     try:
         with uninitialized_memory_filled():
@@ -137,6 +142,27 @@ def _build(module: object, cls: str, seed: int) -> Built:
         return Built((), (), type(exc).__name__)
     state = model.state_dict(keep_vars=False)
     return Built(tuple(state), tuple(t.detach().clone() for t in state.values()))
+
+
+def run_script(path: Path, var: str) -> nn.Module:
+    """Run a training script as ``__main__`` and return the model it leaves in ``var``: its
+    directory first on ``sys.path``, the modules and packages beside it imported fresh."""
+    folder = path.parent
+    local = {p.stem for p in folder.iterdir()
+             if p.suffix == ".py" or (p / "__init__.py").is_file()} - {path.stem}
+
+    def purge() -> None:
+        for key in [k for k in sys.modules if k.split(".")[0] in local]:
+            del sys.modules[key]
+
+    purge()
+    sys.path.insert(0, str(folder))
+    try:
+        with uninitialized_memory_filled():
+            return runpy.run_path(str(path), run_name="__main__")[var]
+    finally:
+        sys.path.remove(str(folder))
+        purge()
 
 
 def _ks(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -213,3 +239,8 @@ def _compare(before, after, label: str, relabels: bool) -> str:
             return (f"{name}: different law (KS {stat:.3f} > {limit:.3f}; std "
                     f"{xs.std():.4f} vs {ys.std():.4f}, mean {xs.mean():.4f} vs {ys.mean():.4f})")
     return ""
+
+
+def compare_builds(before, after, label: str, relabels: bool) -> str:
+    """Like compare, given the builds: ``before(seed, again)`` and ``after(seed)``."""
+    return _compare(before, after, label, relabels)

@@ -13,7 +13,12 @@ A finding's identity in this suite is ``(file, code, subject)``:
   source line** the finding points at: the harness tags every line of the fixture with a
   ``# @L<n>`` comment before transforming it, transforms carry comments along, and the tag
   on the finding's row names the line it came from. That is robust to line shifts (code
-  moved to a helper, constants added at the top) and to renames.
+  moved to a helper, constants added at the top) and to renames. INI208's subject names the
+  function holding the init code; a transform may move that code to another function, so
+  its identity is the model and the tagged line.
+- A transform that moves code to other files (a builder module, a training script,
+  ``utils.py``) records which original file each new file's lines came from: a finding's
+  file is that original file.
 
 Comparing multisets of these identities means: same rules, same layers / functions / call
 sites, same number of findings. Messages are not compared (they quote local names).
@@ -41,7 +46,8 @@ from initlint.core.config import Config  # noqa: E402
 from initlint.core.findings import Finding  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from transforms import BY_NAME, TRANSFORMS, Transform, Unit  # noqa: E402
+from catalogue import BY_NAME, TRANSFORMS  # noqa: E402
+from transforms import Moved, Transform  # noqa: E402
 
 TAG = re.compile(r"#\s*@L(\d+)\s*$")
 _INDEX = re.compile(r"\.(\d+|\*)(?=[.,]|$)")
@@ -99,6 +105,12 @@ class Pair:
         return f"lost {lost}, gained {gained}"
 
 
+#: Rules whose subject names the model and the function holding the init code: a transform
+#: that moves the code to another function (a builder, a helper) keeps the finding about the
+#: same init site, so the site's line stands for the function.
+_SITE_SUBJECTS = frozenset({"INI208"})
+
+
 def subject_of(finding: Finding, text: str, relabels: bool) -> str:
     """The finding's identity beyond its code (see the module docstring)."""
     if finding.subject:
@@ -106,8 +118,15 @@ def subject_of(finding: Finding, text: str, relabels: bool) -> str:
         if not sep:  # a function: drop its module and class
             return "fn:" + owner.rsplit(".", 1)[-1]
         owner = owner.rsplit(".", 1)[-1]
+        if finding.code in _SITE_SUBJECTS:
+            return f"{owner}::{_tag(finding, text)}"
         layers = _INDEX.sub("" if relabels else ".#", layers)
         return f"{owner}::{layers}"
+    return _tag(finding, text)
+
+
+def _tag(finding: Finding, text: str) -> str:
+    """The original line the finding's row came from (``@L12``), ``@?`` if untagged."""
     lines = text.splitlines()
     row = finding.span.row
     if 1 <= row <= len(lines):
@@ -118,11 +137,14 @@ def subject_of(finding: Finding, text: str, relabels: bool) -> str:
 
 
 def identities(findings: list[Finding], texts: dict[str, str], root: Path,
-               relabels: bool) -> Counter:
+               relabels: bool, origins: dict[str, str] | None = None) -> Counter:
+    """``origins``: a rewritten file → the original file its lines come from (a transform
+    that moves code to another file or a script)."""
     out: Counter = Counter()
     for f in findings:
         rel = Path(f.path).resolve().relative_to(root.resolve()).as_posix()
-        out[(rel, f.code, subject_of(f, texts.get(rel, ""), relabels))] += 1
+        origin = (origins or {}).get(rel, rel)
+        out[(origin, f.code, subject_of(f, texts.get(rel, ""), relabels))] += 1
     return out
 
 
@@ -145,25 +167,16 @@ def tagged_unit(files: list[Path]) -> dict[str, str]:
             for p in files}
 
 
-def transform_unit(texts: dict[str, str], transform: Transform) -> dict[str, str] | None:
-    """The unit with every file rewritten, or None where the transform changes no file."""
-    new = _transform_unit(tuple(texts.items()), transform.name)
-    return dict(new) if new is not None else None
+def transform_unit(texts: dict[str, str], transform: Transform) -> Moved | None:
+    """The unit rewritten (its files, where they came from, how its models are built), or
+    None where the transform changes no file."""
+    return _transform_unit(tuple(texts.items()), transform.name)
 
 
 @functools.lru_cache(maxsize=2048)
-def _transform_unit(items: tuple[tuple[str, str], ...], name: str
-                    ) -> tuple[tuple[str, str], ...] | None:
+def _transform_unit(items: tuple[tuple[str, str], ...], name: str) -> Moved | None:
     """Memoized: the invariance and the equivalence tests rewrite the same units."""
-    transform = BY_NAME[name]
-    unit = Unit(tuple(text for _, text in items))
-    out = []
-    changed = False
-    for rel, text in items:
-        new = transform.apply(text, unit)
-        changed |= new is not None
-        out.append((rel, text if new is None else new))
-    return tuple(out) if changed else None
+    return BY_NAME[name].apply_unit(items)
 
 
 def run_all(workdir: Path, transforms: tuple[Transform, ...] = TRANSFORMS,
@@ -176,15 +189,17 @@ def run_all(workdir: Path, transforms: tuple[Transform, ...] = TRANSFORMS,
         before_findings = lint_tree(base_root, original, config)
         cache: dict[bool, Counter] = {}
         for transform in transforms:
-            new = transform_unit(original, transform)
-            if new is None:
+            moved = transform_unit(original, transform)
+            if moved is None:
                 continue
+            new = dict(moved.files)
             relabels = transform.relabels_layers
             if relabels not in cache:
                 cache[relabels] = identities(before_findings, original, base_root, relabels)
             root = workdir / transform.name / uid.replace("/", "__")
-            after = identities(lint_tree(root, new, config), new, root, relabels)
-            changed = {rel: text for rel, text in new.items() if text != original[rel]}
+            after = identities(lint_tree(root, new, config), new, root, relabels,
+                               dict(moved.origins))
+            changed = {rel: text for rel, text in new.items() if text != original.get(rel)}
             pairs.append(Pair(uid, transform.name, cache[relabels], after, changed))
     return pairs
 

@@ -23,11 +23,23 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from catalogue import TRANSFORMS
 from conftest import safe_to_import
-from equivalence import compare, compare_instance, forget, instances, load, model_classes
+from equivalence import (
+    build,
+    build_with,
+    compare,
+    compare_builds,
+    compare_instance,
+    forget,
+    instances,
+    load,
+    model_classes,
+    run_script,
+)
 from exceptions import EXCEPTIONS
 from harness import UNITS, tagged_unit, transform_unit
-from transforms import TRANSFORMS, Transform
+from transforms import Entry, Transform
 
 pytest.importorskip("torch")
 
@@ -56,19 +68,27 @@ def _write(root: Path, texts: dict[str, str]) -> None:
 
 def check_pair(uid: str, files: list[Path], transform: Transform, tmp: Path) -> str | None:
     """What differs between the models built before and after (""), or None when the pair
-    cannot be checked (the transform does not apply, nothing builds with torch alone)."""
+    cannot be checked (the transform does not apply, nothing builds with torch alone).
+
+    A model whose init code moved to a builder or a training script is built through it
+    (the package imported, the script run as ``__main__``, from the temp directory)."""
     original = tagged_unit(files)
-    new = transform_unit(original, transform)
-    if new is None:
+    moved = transform_unit(original, transform)
+    if moved is None:
         return None
+    new = dict(moved.files)
     before_root, after_root = tmp / f"{uid}-before", tmp / f"{uid}-{transform.name}"
     _write(before_root, original)
     _write(after_root, new)
+    homes = dict(moved.homes)
+    entries = {(e.origin, e.cls): e for e in moved.entries}
+    touched = {origin for rel, origin in moved.origins if new[rel] != original.get(rel)}
     problems: list[str] = []
     checked = False
+    relabels = transform.relabels_layers
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for rel in sorted(r for r in new if new[r] != original[r]):
+        for rel in sorted(touched):
             try:
                 before = load(before_root, rel, "b")
             except Exception:  # the original itself does not run (a real bug that raises
@@ -77,19 +97,36 @@ def check_pair(uid: str, files: list[Path], transform: Transform, tmp: Path) -> 
             models = instances(before) if before is not None else []
             if not classes and not models:
                 continue
-            after = load(after_root, rel, transform.name)
-            assert after is not None, f"{uid}::{transform.name}: {rel} no longer imports"
+            home = homes.get(rel, rel)
+            after = load(after_root, home, transform.name)
+            assert after is not None, f"{uid}::{transform.name}: {home} no longer imports"
             for cls in classes:
-                problems.append(compare(before, after, cls, transform.relabels_layers))
+                entry = entries.get((rel, cls))
+                if entry is None:
+                    problems.append(compare(before, after, cls, relabels))
+                    continue
+                problems.append(compare_builds(
+                    lambda seed, again=False, cls=cls, mod=before: build(mod, cls, seed, again),
+                    _entry_build(after_root, entry, transform.name), cls, relabels))
             for name in models:
                 problems.append(compare_instance(
                     lambda seed, rel=rel: load(before_root, rel, "b", seed),
-                    lambda seed, rel=rel: load(after_root, rel, transform.name, seed),
-                    name, transform.relabels_layers))
+                    lambda seed, home=home: load(after_root, home, transform.name, seed),
+                    name, relabels))
             checked = True
             forget(before)
             forget(after)
     return "; ".join(p for p in problems if p) if checked else None
+
+
+def _entry_build(root: Path, entry: Entry, tag: str):
+    """``seed -> Built`` through the builder function or the script that now makes the
+    model."""
+    if entry.script:
+        return lambda seed: build_with(lambda: run_script(root / entry.path, entry.name), seed)
+    module = load(root, entry.path, tag)
+    assert module is not None, f"{entry.path} does not import"
+    return lambda seed: build_with(getattr(module, entry.name), seed)
 
 
 def _units_for(transform: Transform) -> list[tuple[str, list[Path]]]:

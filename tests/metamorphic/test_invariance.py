@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from catalogue import TRANSFORMS
 from exceptions import EXCEPTIONS
 from harness import Pair, rates, report, run_all
 from test_equivalence import NOT_EQUIVALENT
-from transforms import TRANSFORMS
 
 TARGET = 0.95
 

@@ -49,20 +49,72 @@ class Unit:
         return frozenset(out)
 
 
+#: The files of a unit: (path relative to fixtures/, text), in order.
+Files = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How the rewritten program builds one model class of the original file when the
+    class alone no longer initializes it (its init code moved to a builder or a script)."""
+
+    origin: str  # the original file defining the class
+    cls: str
+    path: str  # the rewritten file that builds it
+    name: str  # the builder function, or the script's variable holding the model
+    script: bool = False  # ``path`` is a script run as ``__main__``
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A unit after a transform: every file, which original file each one's lines come from
+    (a finding is traced back through it and the line tags), where each original file now
+    lives, and the models whose construction moved."""
+
+    files: Files
+    origins: tuple[tuple[str, str], ...]  # new path -> original path
+    homes: tuple[tuple[str, str], ...]  # original path -> new path of the same module
+    entries: tuple[Entry, ...] = ()
+
+    @staticmethod
+    def in_place(files: Files) -> Moved:
+        same = tuple((rel, rel) for rel, _ in files)
+        return Moved(files, same, same)
+
+
 @dataclass(frozen=True)
 class Transform:
     """One rewrite. ``relabels_layers``: the module tree keeps its layers and their order, but
     their paths change (``net.0`` becomes ``net.0.0``), so subjects are compared without
-    container indices."""
+    container indices. ``rewrite`` rewrites one file at a time; ``move`` (instead) rewrites
+    the whole unit and may add files (init code moved to another module or a script)."""
 
     name: str
     family: str
-    rewrite: Callable[[cst.Module, Unit], cst.Module | None]
+    rewrite: Callable[[cst.Module, Unit], cst.Module | None] | None
     doc: str
     relabels_layers: bool = False
     needs: tuple[str, ...] = ()  # the rewrite can only apply to a source holding one of these
+    move: Callable[[Files], Moved | None] | None = None
+
+    def apply_unit(self, files: Files) -> Moved | None:
+        """The unit rewritten, or None where the transform changes no file."""
+        if self.move is not None:
+            if self.needs and not any(n in t for _, t in files for n in self.needs):
+                return None
+            return self.move(files)
+        unit = Unit(tuple(text for _, text in files))
+        out = []
+        changed = False
+        for rel, text in files:
+            new = self.apply(text, unit)
+            changed |= new is not None
+            out.append((rel, text if new is None else new))
+        return Moved.in_place(tuple(out)) if changed else None
 
     def apply(self, source: str, unit: Unit = Unit()) -> str | None:
+        if self.rewrite is None:
+            return None
         if self.needs and not any(n in source for n in self.needs):
             return None  # a cheap no: libcst passes are the suite's main cost
         try:
@@ -1522,5 +1574,3 @@ TRANSFORMS: tuple[Transform, ...] = (
               "parameter `flag=False`, then `if flag: nn.init.zeros_(self.fc.bias)`",
               needs=("bias=False",)),
 )
-
-BY_NAME = {t.name: t for t in TRANSFORMS}
