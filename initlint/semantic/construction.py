@@ -275,7 +275,9 @@ class InitCalls:
                                    "add_module", "apply") and self.index.framework_managed(cls):
                 opaque.append(f"self.{call.name}()")
         elif call.kind == "apply":
-            receiver = _rebase(call.receiver, bound) if call.receiver else None
+            receiver = (_rebase(call.receiver, bound) if call.receiver else None)
+            if receiver is None and call.receiver:
+                receiver = _loop_container(fn, call.receiver, bound)
             target = self.index.callback(cls, call.name)
             if receiver is None:
                 return
@@ -452,6 +454,19 @@ def _module_param(fn: FunctionFacts | None) -> str:
 
 
 
+
+
+def _loop_container(fn: FunctionFacts, receiver: str, bound: dict[str, str]) -> str | None:
+    """``for block in self.blocks: block.apply(fn)``: the loop hands each element of a
+    container (its direct children) to ``apply``, which walks each element's subtree; the
+    union is every module under the container (the container itself holds no parameter).
+    The receiver must be the loop variable itself, and the loop the only one binding it."""
+    if "." in receiver:
+        return None
+    loops = [b for b in fn.loops if b.var == receiver]
+    if len(loops) != 1 or loops[0].source not in ("iter", "children"):
+        return None
+    return _rebase(loops[0].receiver, bound) if loops[0].receiver else None
 
 
 def _rebase(receiver: str, bound: dict[str, str]) -> str | None:
