@@ -102,7 +102,7 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if site.statement_span in reported or not _is_parameter(ctx, site):
             continue
         reported.add(site.statement_span)
-        passed = _handed_in(ctx, site)
+        passed = _handed_in(ctx, site) or _module_handed_in(ctx, site)
         yield rule.finding(
             ctx, site.span,
             f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on"
@@ -137,7 +137,7 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
     if target.base == "self" and function and function.cls:
         cls = ctx.project.classes.get(function.cls)
         return cls is not None and _self_parameter(ctx, cls, target.path, target.attr)
-    if _handed_in(ctx, site) is not None:
+    if _handed_in(ctx, site) is not None or _module_handed_in(ctx, site) is not None:
         return True
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
@@ -155,6 +155,25 @@ def _handed_in(ctx: FileContext, site: InitSite) -> tuple[str, str] | None:
     if helper is None or target.attr or target.path or target.base not in helper.params:
         return None
     return _passed_a_parameter(ctx, helper, helper.params.index(target.base))
+
+
+def _module_handed_in(ctx: FileContext, site: InitSite) -> tuple[str, str] | None:
+    """(model, layer path) when the site writes ``<arg>.weight`` of a module its function was
+    handed and the linker followed a model's construction binding that argument to one of
+    its layers (``scale_(self.wte)`` → ``module.weight.mul_(...)``): a Parameter of it."""
+    target = site.target
+    helper = ctx.project.functions.get(site.function)
+    if helper is None or not target.attr or target.base not in helper.params:
+        return None
+    for cls in ctx.project.models_running(site):
+        applied, _ = ctx.project.construction(cls)
+        placed = ctx.project.placed_by_path(cls)
+        for item in applied:
+            if item.site != site or item.how != "direct" or item.scope not in placed:
+                continue
+            if _layer_has_param(placed[item.scope].layer, target.attr):
+                return cls.name, f"self.{item.scope}"
+    return None
 
 
 def _passed_a_parameter(ctx: FileContext, helper, index: int) -> tuple[str, str] | None:
