@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity, Span
+from initlint.extract.expr import Expr
 from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.fixes import api as fixes
@@ -412,6 +413,8 @@ def unguarded_bias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
       "`mode='fan-in'`, a negative std, sparsity outside [0, 1].", fix="safe")
 def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for name, _param, span in ctx.facts.gain_calls:
+        if isinstance(name, Expr):  # what the extractor could not fold, the evaluator runs
+            name = ctx.project.evaluator.value(name, {})
         if isinstance(name, str) and name not in api.GAINS:
             yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
     for site in ctx.facts.sites:

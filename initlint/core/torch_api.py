@@ -459,3 +459,9 @@ WEIGHT_LOADERS = re.compile(r"(^|_)(load|loads|restore)(_|$)|from_pretrained|pre
 #: Keywords of builders that load weights when given anything but False/None
 #: (``resnet50(pretrained=True)``, ``weights=ResNet50_Weights.DEFAULT``).
 LOADING_KEYWORDS = frozenset({"pretrained", "weights", "checkpoint", "pretrained_path", "ckpt"})
+
+#: ``nn.Module`` methods that return the module itself (``model = Net().to(device)`` is
+#: still that Net; ``apply`` too).
+MODULE_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "half",
+                                 "double", "bfloat16", "requires_grad_", "apply", "type",
+                                 "to_empty", "share_memory"})

@@ -21,7 +21,8 @@ class Expr:
     ops: const(value) name(id) global(qualname) attr(base, name) call(func, args, kwargs)
     star(value) cmp(left, ops, rights) and(values) or(values) not(value) neg(value)
     bin(op, left, right) tuple(items) sub(base, index) slice(lo, hi, step)
-    ifexp(test, body, orelse) comp(elt, target, iter, ifs) fstr(parts) unknown()
+    ifexp(test, body, orelse) comp(elt, target, iter, ifs) fstr(parts) dict(keys, values)
+    unknown()
     """
 
     op: str
@@ -93,6 +94,9 @@ def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
                 else UNKNOWN_EXPR)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return Expr("tuple", tuple(conv(e) for e in node.elts))
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return Expr("dict", (tuple(conv(k) for k in node.keys),
+                             tuple(conv(v) for v in node.values)))
     if isinstance(node, ast.Subscript):
         return Expr("sub", (conv(node.value), conv(node.slice)))
     if isinstance(node, ast.Slice):

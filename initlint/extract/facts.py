@@ -277,6 +277,13 @@ class FunctionFacts:
     #: makes a call that may load weights (:data:`~initlint.core.torch_api.WEIGHT_LOADERS`,
     #: a builder given ``pretrained=``/``weights=``), under any condition
     loads: bool = False
+    #: what the function returns when it has one ``return <value>`` (a builder's
+    #: ``return Net(...)``, a lookup's ``return {"relu": "ReLU"}[x]``, a lambda's body): the
+    #: evaluator runs it with the arguments of each call
+    returns: Expr | None = None
+    #: locals assigned a call (``model = SASRec(args)``, ``net = build(cfg)``), the last
+    #: assignment of each: the linker asks the evaluator which model each one holds
+    instances: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -345,8 +352,12 @@ class FileFacts:
     constructions: tuple[Construction, ...]
     references: tuple[tuple[str, str], ...]  # (init-like name referenced, referring function)
     calls_at_module_level: tuple[CallRef, ...]
-    gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
+    # calculate_gain('x') calls: (nonlinearity, param, span); an argument the extractor
+    # cannot fold (``get_nn_name("relu")``) is kept as its Expr for the evaluator to run
+    gain_calls: tuple[tuple[Any, Any, Span], ...] = ()
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
     file_noqa: bool = False
     exports: tuple[str, ...] = ()  # the module's literal ``__all__``
     deferred: bool = False  # holds AttrOf values: the linker resolves them
+    # the module body as a function (``<module>``): what a script runs, with its locals
+    script: FunctionFacts | None = None

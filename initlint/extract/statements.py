@@ -79,12 +79,21 @@ class StatementReader:
         self._has_init = False
         self._inits_only = True
         self._loads = False  # the function being read calls something that may load weights
+        self._returns: list[Expr] = []  # the values its ``return`` statements give
 
-    def module_body(self, body: list[ast.stmt], scope: Scope) -> tuple[CallRef, ...]:
-        """Module-level statements (scripts: ``model.apply(fn)``, direct fills): the calls."""
+    def module_body(self, body: list[ast.stmt], scope: Scope,
+                    span: Span) -> tuple[tuple[CallRef, ...], FunctionFacts]:
+        """Module-level statements (scripts: ``model.apply(fn)``, direct fills): the calls,
+        and the body as a function the linker can run (``<module>``: its sites are the ones
+        recorded at module level)."""
         self._calls, self._loops = [], []
         self._walk_body(body, scope)
-        return tuple(self._calls)
+        script = FunctionFacts(
+            name="<module>", qualname=f"{self.module}.<module>", cls="", params=(),
+            span=span, no_grad=False, static=False, calls=tuple(self._calls),
+            inits_only=False, has_init_code=False, loops=tuple(self._loops),
+            instances=_instances(scope.defs))
+        return tuple(self._calls), script
 
     def _record(self, site: InitSite | None) -> None:
         if site is not None:
@@ -115,9 +124,10 @@ class StatementReader:
                       params=frozenset(params) - {"self", "cls"})
         if outer is not None:
             scope.loops = dict(outer.loops)
-        saved = (self._calls, self._loops, self._has_init, self._inits_only, self._loads)
+        saved = (self._calls, self._loops, self._has_init, self._inits_only, self._loads,
+                 self._returns)
         self._calls, self._loops, self._has_init, self._inits_only = [], [], False, True
-        self._loads = False
+        self._loads, self._returns = False, []
         for index, stmt in enumerate(node.body):
             scope.order = index  # calls are ordered by their top-level statement
             self._walk_body([stmt], scope)
@@ -136,8 +146,11 @@ class StatementReader:
             unused_params=_unused_params(below.body_names, params) if self._has_init else (),
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
             loads=self._loads,
+            returns=self._returns[0] if len(self._returns) == 1 else None,
+            instances=_instances(scope.defs),
         )
-        self._calls, self._loops, self._has_init, self._inits_only, self._loads = saved
+        (self._calls, self._loops, self._has_init, self._inits_only, self._loads,
+         self._returns) = saved
         self.functions.append(facts)
         return facts
 
@@ -225,6 +238,10 @@ class StatementReader:
                     scope.conditions = scope.conditions + self._conditions(test, scope, False)
             scope.conditions = saved
             return
+        if isinstance(stmt, ast.Return):
+            # a bare ``return`` gives None: two values, not one
+            self._returns.append(self.expression(stmt.value, scope) if stmt.value is not None
+                                 else Expr("const", (None,)))
         if isinstance(stmt, ast.AugAssign):
             self._record(self.site_reader.augassign(stmt, scope))
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -313,7 +330,9 @@ class StatementReader:
         ast.copy_location(fn.body[0], node)
         fn.end_lineno, fn.end_col_offset = node.end_lineno, node.end_col_offset
         fn.body[0].end_lineno, fn.body[0].end_col_offset = node.end_lineno, node.end_col_offset
-        self.function(fn, scope.function or self.module, scope.cls, {}, outer=scope)
+        facts = self.function(fn, scope.function or self.module, scope.cls, {}, outer=scope)
+        if facts.returns is None:
+            self.functions[-1] = replace(facts, returns=self.expression(node.body, scope))
 
     def _call(self, call: ast.Call, scope: Scope, stmt: ast.stmt, parent: ast.AST | None) -> None:
         self._loads = self._loads or _may_load(call)
@@ -328,7 +347,9 @@ class StatementReader:
                 self._record(self.site_reader.init_site(call, name, style, scope, stmt, parent))
                 return
             if name == "calculate_gain" and call.args:
-                self.gain_calls.append((self.names.value(call.args[0], scope.env),
+                folded = self.names.value(call.args[0], scope.env)
+                self.gain_calls.append((self.expression(call.args[0], scope)
+                                        if folded is UNKNOWN else folded,
                                         self.names.value(call.args[1], scope.env)
                                         if len(call.args) > 1 else UNKNOWN,
                                         self.pos.span(call.args[0])))
@@ -440,6 +461,12 @@ class StatementReader:
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self.names.resolver.qualify(node, scope.shadowed) or ""
         return ""
+
+
+def _instances(defs: dict[str, Expr]) -> tuple[tuple[str, Expr], ...]:
+    """The locals whose last assignment is a call: the objects a script or builder may
+    build (which model each holds is the evaluator's to say, at link time)."""
+    return tuple((name, expr) for name, expr in defs.items() if expr.op == "call")
 
 
 def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:

@@ -50,6 +50,8 @@ _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "tuple": tupl
 _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
 #: Names bound while an expression is evaluated (the module, the parameter, ``self``...).
 Env = dict[str, Any]
+#: How deep calls of project functions nest while one expression is evaluated.
+MAX_CALL_DEPTH = 8
 
 
 def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) -> str:
@@ -233,6 +235,7 @@ class Evaluator:
     def __init__(self, world: World):
         self.world = world
         self.free_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
+        self._depth = 0  # project functions being run, nested (bounded: MAX_CALL_DEPTH)
 
     def value(self, expr: Expr, env: dict[str, Any]) -> Any:
         method = getattr(self, "_" + expr.op, None)
@@ -274,8 +277,9 @@ class Evaluator:
             return UNKNOWN
         if isinstance(obj, ModuleVal):
             value = self.world.attribute(obj, name)
-            if value is UNKNOWN and name in ("modules", "named_modules", "children",
-                                              "parameters", "named_parameters", "apply"):
+            if value is UNKNOWN and (name in ("modules", "named_modules", "children",
+                                              "parameters", "named_parameters", "apply")
+                                     or name in api.MODULE_RETURNS_SELF):
                 return Bound(obj, name)
             return value
         if isinstance(obj, ClassRef):
@@ -311,7 +315,35 @@ class Evaluator:
             return self._method(func.obj, func.name, values, kwargs)
         if isinstance(func, ClassRef) and func.qualname.startswith("re."):
             return _regex(func.qualname[3:], values)
+        if isinstance(func, ClassRef) and not func.args and not func.kwargs:
+            return self._call_project(func.qualname, values, kwargs)
         return UNKNOWN
+
+    def _call_project(self, qualname: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
+        """A call of the project's own code: a model class builds a module of that class
+        (with its default tree: the arguments are the construction's business); a function
+        with one ``return`` gives that value, run with the call's arguments bound (bounded
+        depth: beyond it, and for any argument it cannot bind, unknown)."""
+        index = self.world.index
+        fn = index.functions.get(qualname)
+        if fn is None:
+            klass = index.resolve_class(qualname)
+            if klass is not None and index.is_module(klass):
+                return ModuleVal(klass.qualname)
+            return UNKNOWN
+        if fn.returns is None or fn.cls or self._depth >= MAX_CALL_DEPTH:
+            return UNKNOWN
+        env: Env = dict.fromkeys(fn.params, UNKNOWN)
+        for param, value in zip(fn.params, values, strict=False):
+            env[param] = value
+        if len(values) > len(fn.params) or any(k not in env for k in kwargs):
+            return UNKNOWN
+        env.update(kwargs)
+        self._depth += 1
+        try:
+            return self.value(fn.returns, env)
+        finally:
+            self._depth -= 1
 
     def _builtin(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
         if name == "isinstance" and len(values) == 2:
@@ -401,6 +433,8 @@ class Evaluator:
             return tuple(result) if isinstance(result, list) else result
         if isinstance(obj, Pattern):
             return _regex(name, [obj.pattern, *values])
+        if isinstance(obj, ModuleVal) and name in api.MODULE_RETURNS_SELF:
+            return obj
         if isinstance(obj, ParamVal):
             if name in _PARAM_METHODS_NDIM:
                 return obj.ndim
@@ -466,8 +500,16 @@ class Evaluator:
     def _tuple(self, args: tuple[Any, ...], env: Env) -> Any:
         return tuple(self.value(a, env) for a in args)
 
+    def _dict(self, args: tuple[Any, ...], env: Env) -> Any:
+        keys = [self.value(k, env) for k in args[0]]
+        if not all(_known(k) and not isinstance(k, tuple) for k in keys):
+            return UNKNOWN  # a key we cannot know may shadow any other
+        return dict(zip(keys, (self.value(v, env) for v in args[1]), strict=True))
+
     def _sub(self, args: tuple[Any, ...], env: Env) -> Any:
         base, index = self.value(args[0], env), self.value(args[1], env)
+        if isinstance(base, dict) and _known(index) and not isinstance(index, tuple):
+            return base[index]  # a missing key raises KeyError: unknown
         if (isinstance(base, (str, tuple)) and isinstance(index, (int, slice))
                 and not isinstance(index, bool)):
             return base[index]
@@ -514,7 +556,7 @@ def truth(value: Any) -> Tri:
         return None
     if value is None:
         return False
-    if isinstance(value, (bool, int, float, str, tuple)):
+    if isinstance(value, (bool, int, float, str, tuple, dict)):
         return bool(value)
     if isinstance(value, (ModuleVal, ClassRef, Builtin, Bound, Pattern)):
         return True
