@@ -77,7 +77,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         handled_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in all_types))
         missed_names = ", ".join(sorted(t.rsplit(".", 1)[-1] for t in missed))
         example = next(iter(missed.values()))
-        in_file = project.function_file.get(site.function)
+        in_file = project.site_file(site)
         layer_file = project.class_file.get(example.owner)
         span = (site.span if in_file is None or in_file.path == ctx.facts.path
             else example.layer.span if layer_file is not None
@@ -186,7 +186,7 @@ def _first_norm_hit(project: ProjectFacts, effective: EffectiveInit,
 
 
 def _in_file(ctx: FileContext, site: InitSite) -> bool:
-    facts = ctx.project.function_file.get(site.function)
+    facts = ctx.project.site_file(site)
     return facts is None or facts.path == ctx.facts.path
 
 
@@ -243,9 +243,7 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
               sites: tuple[InitSite, ...]) -> bool:
     """A write to a row of the weight (``weight.data[padding_idx].zero_()``) anywhere in the
     functions that initialize it, or torch's own ``_fill_padding_idx_with_zero()``."""
-    functions = {s.function for s in sites}
-    for name in functions:
-        fn = project.functions.get(name)
+    for fn in {project.site_function(s) for s in sites}:
         if fn is None:
             return True
         if any(s.target.index and s.target.attr in ("weight", "") for s in project.sites_in(fn)):

@@ -236,7 +236,7 @@ def xavier_before_relu(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 
 def _site_in_file(ctx: FileContext, site: InitSite) -> bool:
     """Is the init call in the file being checked (so the finding can point at it)?"""
-    facts = ctx.project.function_file.get(site.function)
+    facts = ctx.project.site_file(site)
     return facts is None or facts.path == ctx.facts.path
 
 

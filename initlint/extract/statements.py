@@ -147,7 +147,7 @@ class StatementReader:
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
             loads=self._loads,
             returns=self._returns[0] if len(self._returns) == 1 else None,
-            instances=_instances(scope.defs),
+            instances=_instances(scope.defs) if not cls else (),
         )
         (self._calls, self._loops, self._has_init, self._inits_only, self._loads,
          self._returns) = saved
@@ -466,7 +466,20 @@ class StatementReader:
 def _instances(defs: dict[str, Expr]) -> tuple[tuple[str, Expr], ...]:
     """The locals whose last assignment is a call: the objects a script or builder may
     build (which model each holds is the evaluator's to say, at link time)."""
-    return tuple((name, expr) for name, expr in defs.items() if expr.op == "call")
+    return tuple((name, expr) for name, expr in defs.items() if _builds(expr))
+
+
+def _builds(expr: Expr) -> bool:
+    """A call of a global (``Net(...)``, ``build(cfg)``), or a method called on one
+    (``Net(...).to(device)``): a value the evaluator can follow to a class."""
+    while expr.op == "call":
+        func = expr.args[0]
+        if func.op == "global":
+            return True
+        if func.op != "attr":
+            return False
+        expr = func.args[0]
+    return False
 
 
 def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:

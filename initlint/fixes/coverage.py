@@ -246,7 +246,7 @@ def add_missed_types(ctx: FileContext, handled: dict[InitSite, set[str]],
         families = {api.LAYERS[t].family.replace("conv_transpose", "conv")
                     for t in handled[site] if t in api.LAYERS}
         if (not roles <= families or not site.target.base or site.target.path or
-                ctx.project.function_file.get(site.function) not in (None, ctx.facts)):
+                ctx.project.site_file(site) not in (None, ctx.facts)):
             continue
         names = tuple(f"{nn.text}.{t.rsplit('.', 1)[-1]}" for t in sorted(missed))
         return Fix("unsafe", f"Add {', '.join(f'`{n}`' for n in names)} to the isinstance "

@@ -13,12 +13,15 @@ from initlint.extract.facts import (
     CallRef,
     ClassFacts,
     Condition,
+    FileFacts,
     FunctionFacts,
     InitSite,
     LoopBinding,
     WalkSource,
 )
+from initlint.extract.values import ModuleVal
 from initlint.semantic.classes import ClassIndex
+from initlint.semantic.evaluate import Evaluator
 from initlint.semantic.records import WALK_SOURCES, Applied, How, PerModule
 from initlint.semantic.trees import ModuleTrees
 
@@ -29,9 +32,30 @@ Visited = set[tuple[Any, ...]]
 class InitCalls:
     """The call graph of init code over one project's classes and module trees."""
 
-    def __init__(self, index: ClassIndex, trees: ModuleTrees):
+    def __init__(self, index: ClassIndex, trees: ModuleTrees, evaluator: Evaluator):
         self.index = index
         self.trees = trees
+        self.evaluator = evaluator
+
+    @cached_property
+    def scripts(self) -> tuple[FunctionFacts, ...]:
+        """Code that runs outside the model classes: module-level functions (builders,
+        factories, training loops, the functions nested in them) and module bodies."""
+        return (*(fn for fn in self.index.functions.values() if not fn.cls),
+                *(facts.script for facts in self.index.files if facts.script is not None))
+
+    @cached_property
+    def instances(self) -> dict[str, list[tuple[FunctionFacts, str]]]:
+        """Model class qualname → the (script, local) pairs holding a model of that class:
+        ``model = SASRec(args).to(device)``, ``net = build(cfg)`` with ``build`` returning a
+        ``Net(...)``; the evaluator says which class each local's value is."""
+        out: dict[str, list[tuple[FunctionFacts, str]]] = {}
+        for fn in self.scripts:
+            for name, expr in fn.instances:
+                value = self.evaluator.value(expr, {})
+                if isinstance(value, ModuleVal) and value.cls in self.index.classes:
+                    out.setdefault(value.cls, []).append((fn, name))
+        return out
 
     @cached_property
     def calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
@@ -165,6 +189,9 @@ class InitCalls:
                 self._run_callback(cls, fn, "", applied, opaque, visited, 0, walk.var,
                                    walk.call.conditions if walk.loop else (), walk.alias,
                                    walk.source)
+        for fn, name in self.instances.get(cls.qualname, ()):
+            # a script or builder holding a model of this class runs its code on it
+            self._run(cls, fn, {name: ""}, applied, opaque, visited, 0)
         if self.index.framework_managed(cls):
             for hook in ("_init_weights", "init_weights", "_initialize_weights",
                          "reset_parameters"):
@@ -302,17 +329,21 @@ class InitCalls:
             inner = _bind_args(target, call.args, bound, skip_self=False)
             if inner or target.has_init_code or passes_model:
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
-        elif call.kind == "method" and call.receiver.startswith("self.") and "self" in bound:
-            # self.decoder.init_weights(): the submodule's own method
-            path = call.receiver[len("self."):]
+        elif call.kind == "method" and (path := _rebase(call.receiver, bound)) is not None:
+            # self.decoder.init_weights(): the submodule's own method; model.init_weights()
+            # in a script: the model's
+            if not path and call.receiver.split(".")[0] != "self":
+                target = self.index.method(cls, call.name)
+                if target is not None:
+                    self._run(cls, target, {"self": ""}, applied, opaque, visited, depth + 1)
+                return
             child = self.trees.placed_by_path(cls).get(path)
             child_cls = (self.index.resolve_class(child.layer.cls)
                          if child and child.layer.cls else None)
             if child_cls is not None:
                 target = self.index.method(child_cls, call.name)
                 if target is not None:
-                    sub = ".".join(p for p in (bound["self"], path) if p)
-                    self._run(child_cls, target, {"self": sub}, applied, opaque, visited,
+                    self._run(child_cls, target, {"self": path}, applied, opaque, visited,
                               depth + 1)
             elif call.name in api.INIT_METHOD_NAMES:
                 opaque.append(f"{call.receiver}.{call.name}()")
@@ -387,12 +418,33 @@ class InitCalls:
     def _sites_by_function(self) -> dict[str, list[InitSite]]:
         out: dict[str, list[InitSite]] = {}
         for facts in self.index.files:
+            script = facts.script.qualname if facts.script is not None else ""
             for site in facts.sites:
-                out.setdefault(site.function, []).append(site)
+                out.setdefault(site.function or script, []).append(site)
         return out
 
     def sites_in(self, fn: FunctionFacts) -> list[InitSite]:
         return self._sites_by_function.get(fn.qualname, [])
+
+    @cached_property
+    def _module_level_sites(self) -> dict[InitSite, FileFacts]:
+        return {site: facts for facts in self.index.files for site in facts.sites
+                if not site.function}
+
+    def site_file(self, site: InitSite) -> FileFacts | None:
+        """The file a site is written in (a module-level site too: ``site.function`` is
+        empty there, and such a site may land on a model of another file)."""
+        if site.function:
+            return self.index.function_file.get(site.function)
+        return self._module_level_sites.get(site)
+
+    def site_function(self, site: InitSite) -> FunctionFacts | None:
+        """The function a site is written in; for a module-level site, its file's body
+        (``<module>``), which the linker runs as a script."""
+        if site.function:
+            return self.index.functions.get(site.function)
+        facts = self._module_level_sites.get(site)
+        return facts.script if facts is not None else None
 
     @cached_property
     def _site_models(self) -> dict[InitSite, list[ClassFacts]]:
