@@ -220,7 +220,9 @@ def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
       "An init that needs a ≥2-D tensor (xavier, kaiming, orthogonal...) on a bias, norm "
       "weight or other 1-D parameter: raises ValueError.", fix="safe")
 def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for site in ctx.facts.sites:
+    # the sites as written, and as a call ran them (``init_fn(m.weight)`` handed xavier)
+    run = ctx.project.run_sites(ctx.facts)
+    for site in (*ctx.facts.sites, *run):
         spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
         if site.style not in ("init", "alias") or spec is None or spec.min_ndim < 2:
             continue
@@ -238,8 +240,8 @@ def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{site.func}` on {what}, a {ndim}-D tensor: raises ValueError",
             f"{site.func} needs a tensor with {limits} dimensions; on a {ndim}-D tensor it "
             f"raises ValueError ('{reason}'). Use zeros_/constant_ for biases and norm "
-            "weights, or filter the loop with `p.dim() > 1`.", fixes.fan_of_1d(ctx, site, what,
-                                                                           ndim))
+            "weights, or filter the loop with `p.dim() > 1`.",
+            None if site in run else fixes.fan_of_1d(ctx, site, what, ndim))
 
 
 def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):

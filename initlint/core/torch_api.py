@@ -465,3 +465,7 @@ LOADING_KEYWORDS = frozenset({"pretrained", "weights", "checkpoint", "pretrained
 MODULE_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "half",
                                  "double", "bfloat16", "requires_grad_", "apply", "type",
                                  "to_empty", "share_memory"})
+#: ``functools.partial`` as the linked code qualifies it.
+PARTIAL = frozenset({"functools.partial"})
+#: torch namespaces whose members a program may look up by name (``getattr(nn.init, name)``).
+NAMESPACES = frozenset({"torch.nn.init", "torch.nn", "torch", "torch.nn.functional"})

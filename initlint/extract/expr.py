@@ -39,11 +39,39 @@ MAX_NODES = 400  # a test longer than this is not a dispatch: unknown
 
 
 def from_ast(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
-             local: Callable[[str], Expr | None] = lambda _name: None) -> Expr:
+             local: Callable[[str], Expr | None] = lambda _name: None,
+             limit: int = MAX_NODES) -> Expr:
     """Convert an expression; ``qualify`` names globals, ``local`` inlines local definitions
-    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``)."""
-    budget = [MAX_NODES]
-    return _convert(node, qualify, local, budget)
+    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``); an
+    expression of more than ``limit`` nodes is unknown."""
+    budget = [limit]
+    converted = _convert(node, qualify, local, budget)
+    return converted if budget[0] >= 0 else UNKNOWN_EXPR
+
+
+def substitute(expr: Expr, values: Callable[[str], Expr | None]) -> Expr:
+    """``expr`` with the plain names ``values`` knows replaced (a function's code run with
+    the arguments of one call: ``isinstance(m, module)`` with ``module=nn.Conv2d``)."""
+    if expr.op == "name":
+        found = values(expr.args[0])
+        return found if found is not None else expr
+    if expr.op == "comp":  # its target is a local of the comprehension
+        elt, target, iter_, ifs = expr.args
+
+        def inner(name: str) -> Expr | None:
+            return None if name == target else values(name)
+
+        return Expr("comp", (substitute(elt, inner), target, substitute(iter_, values),
+                             tuple(substitute(i, inner) for i in ifs)))
+    return Expr(expr.op, tuple(_substitute_arg(a, values) for a in expr.args))
+
+
+def _substitute_arg(arg: Any, values: Callable[[str], Expr | None]) -> Any:
+    if isinstance(arg, Expr):
+        return substitute(arg, values)
+    if isinstance(arg, tuple):
+        return tuple(_substitute_arg(a, values) for a in arg)
+    return arg
 
 
 def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],

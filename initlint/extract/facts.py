@@ -254,6 +254,10 @@ class CallRef:
     # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
     walks: tuple[LoopBinding, ...] = ()
     via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
+    # the arguments as expressions the evaluator runs in the caller's bindings (for
+    # "apply"/"ref": the callback handed on): what a callee or callback is run with
+    values: tuple[Expr, ...] = ()
+    keywords: tuple[tuple[str, Expr], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,8 +285,9 @@ class FunctionFacts:
     #: ``return Net(...)``, a lookup's ``return {"relu": "ReLU"}[x]``, a lambda's body): the
     #: evaluator runs it with the arguments of each call
     returns: Expr | None = None
-    #: locals assigned a call (``model = SASRec(args)``, ``net = build(cfg)``), the last
-    #: assignment of each: the linker asks the evaluator which model each one holds
+    #: locals assigned a call (``model = SASRec(args)``, ``net = build(cfg)``) or a dict (a
+    #: registry), the last assignment of each: the linker asks the evaluator which model
+    #: each one holds; a module body's are its globals (``MODELS = dict(a=A, b=B)``)
     instances: tuple[tuple[str, Expr], ...] = ()
 
 

@@ -50,6 +50,8 @@ if sys.version_info >= (3, 11):
 else:
     _TRY_NODES = (ast.Try,)
 
+#: the size (expression nodes) of a call argument kept for the evaluator
+ARGUMENT_NODES = 40
 #: builds the fact of a layer class called with ``call`` (name, class, call, env)
 LayerFactory = Callable[[str, str, ast.Call, dict[str, Any]], LayerFact]
 
@@ -384,12 +386,15 @@ class StatementReader:
                 self._calls.append(CallRef("apply", self._function_ref(call.args[0], scope),
                                            receiver, (), self.pos.span(call), scope.no_grad,
                                            scope.order,
-                                           self._receiver_class(call.func.value, scope)))
+                                           self._receiver_class(call.func.value, scope),
+                                           values=(self._value(call.args[0], scope),)))
                 return
             if receiver == "self":
+                values, keywords = self._arguments(call, scope)
                 self._calls.append(CallRef("self_method", method, "self",
                                            tuple(dotted(a) or "" for a in call.args),
-                                           self.pos.span(call), scope.no_grad, scope.order))
+                                           self.pos.span(call), scope.no_grad, scope.order,
+                                           values=values, keywords=keywords))
                 if call.args:  # ``self.init_bias(m.bias)``: a method handed the parameter
                     self._record(self.site_reader.helper_site(call, method, scope, stmt,
                                                               parent))
@@ -408,9 +413,16 @@ class StatementReader:
         args = tuple(dotted(a) or "" for a in call.args)
         if ref and not ref.startswith("torch.") and call.args:
             self._record(self.site_reader.helper_site(call, ref, scope, stmt, parent))
+        elif (not ref and isinstance(call.func, ast.Name) and call.args
+              and call.func.id in scope.shadowed):
+            # ``initf(m.weight)``: a function handed in (or held by a closure) writes the
+            # parameter; which function it is, each call of the enclosing code says
+            self._record(self.site_reader.helper_site(call, call.func.id, scope, stmt, parent))
         if ref and not ref.startswith(LIBRARY_PREFIXES):
+            values, keywords = self._arguments(call, scope)
             self._calls.append(CallRef("function", ref, "", args, self.pos.span(call),
-                                       scope.no_grad, scope.order))
+                                       scope.no_grad, scope.order, values=values,
+                                       keywords=keywords))
         elif not ref and isinstance(call.func, ast.Attribute) and _worth_recording(
                 call.func, scope):
             self._calls.append(CallRef("method", call.func.attr, dotted(call.func.value) or "",
@@ -421,7 +433,22 @@ class StatementReader:
             if arg_ref and arg_ref != ref:
                 self._calls.append(CallRef("apply" if _applies(call) else "ref", arg_ref,
                                            _apply_receiver(call), (), self.pos.span(call),
-                                           scope.no_grad, scope.order, via=ref))
+                                           scope.no_grad, scope.order, via=ref,
+                                           values=(self._value(arg, scope),)))
+
+    def _value(self, node: ast.expr, scope: Scope) -> Expr:
+        """An argument as the evaluator will run it (small: a long one is unknown)."""
+        return from_ast(node, lambda n: self.names.qualify(n, scope), scope.defs.get,
+                        limit=ARGUMENT_NODES)
+
+    def _arguments(self, call: ast.Call, scope: Scope) -> tuple[tuple[Expr, ...],
+                                                                 tuple[tuple[str, Expr], ...]]:
+        """A call's arguments as expressions; none where ``*args``/``**kwargs`` hide them."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+                k.arg is None for k in call.keywords):
+            return (), ()
+        return (tuple(self._value(a, scope) for a in call.args),
+                tuple((k.arg, self._value(k.value, scope)) for k in call.keywords if k.arg))
 
     def _construction(self, call: ast.Call, cls: str, scope: Scope) -> None:
         fact = self.layer_fact("", cls, call, scope.env)
@@ -466,7 +493,9 @@ class StatementReader:
 def _instances(defs: dict[str, Expr]) -> tuple[tuple[str, Expr], ...]:
     """The locals whose last assignment is a call: the objects a script or builder may
     build (which model each holds is the evaluator's to say, at link time)."""
-    return tuple((name, expr) for name, expr in defs.items() if _builds(expr))
+    return tuple((name, expr) for name, expr in defs.items()
+                 if _builds(expr) or expr.op == "dict" or (
+                     expr.op == "call" and expr.args[0] == Expr("name", ("dict",))))
 
 
 def _builds(expr: Expr) -> bool:
@@ -474,8 +503,8 @@ def _builds(expr: Expr) -> bool:
     (``Net(...).to(device)``): a value the evaluator can follow to a class."""
     while expr.op == "call":
         func = expr.args[0]
-        if func.op == "global":
-            return True
+        if func.op == "global" or (func.op == "sub" and func.args[0].op == "global"):
+            return True  # ``Net(...)``, ``MODELS[name](...)``
         if func.op != "attr":
             return False
         expr = func.args[0]

@@ -11,6 +11,7 @@ value of exactly the sub-expressions that depend on something we cannot see.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -29,7 +30,9 @@ from initlint.extract.values import (
     Bound,
     Builtin,
     ClassRef,
+    Closure,
     ModuleVal,
+    OneOf,
     ParamVal,
     Pattern,
     ShapeVal,
@@ -40,7 +43,7 @@ from initlint.semantic.records import Placed
 
 _BUILTINS = frozenset({"isinstance", "issubclass", "hasattr", "getattr", "type", "len", "any",
                        "all", "str", "bool", "int", "float", "tuple", "list", "set", "sorted",
-                       "callable", "max", "min", "abs", "repr"})
+                       "callable", "max", "min", "abs", "repr", "dict"})
 _STR_METHODS = frozenset({"lower", "upper", "casefold", "startswith", "endswith", "find",
                           "rfind", "split", "rsplit", "strip", "lstrip", "rstrip", "replace",
                           "count", "partition", "rpartition", "isdigit", "isnumeric",
@@ -52,6 +55,23 @@ _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
 Env = dict[str, Any]
 #: How deep calls of project functions nest while one expression is evaluated.
 MAX_CALL_DEPTH = 8
+#: The key under which a run of a project function keeps its qualname in the environment (no
+#: program can spell it): its nested functions are looked up there.
+_RUNNING = "<running>"
+
+
+def _hashable(env: Env) -> tuple[tuple[str, Any], ...]:
+    """The bindings a closure keeps: the ones that can key a memo (dicts are left out)."""
+    out = []
+    for key, value in sorted(env.items()):
+        if key == _RUNNING:
+            continue
+        try:
+            hash(value)
+        except TypeError:
+            continue
+        out.append((key, value))
+    return tuple(out)
 
 
 def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) -> str:
@@ -79,6 +99,14 @@ class World:
         self.index = index
         self.placed_by_path = placed_by_path
         self._subclass: dict[tuple[str, str], Tri] = {}
+
+    @cached_property
+    def registries(self) -> dict[str, Expr]:
+        """Module-level dicts by qualified name (``MODELS = dict(a=ModelA)``,
+        ``INITS = {"xavier": nn.init.xavier_uniform_}``): what a lookup in one gives."""
+        return {f"{facts.module}.{name}": expr for facts in self.index.files
+                if facts.script is not None for name, expr in facts.script.instances
+                if expr.op == "dict" or expr.args[0] == Expr("name", ("dict",))}
 
     # --- classes ------------------------------------------------------------------------
 
@@ -262,11 +290,24 @@ class Evaluator:
         name = args[0]
         if name in env:
             return env[name]
+        enclosing = env.get(_RUNNING)
+        if isinstance(enclosing, str):
+            # a function defined inside the one being run: it keeps that run's bindings
+            nested = self.world.index.functions.get(f"{enclosing}.{name}")
+            if nested is not None:
+                return Closure(nested.qualname, _hashable(env))
         if name in _BUILTINS or name in _PY_TYPES:
             return Builtin(name)
         return UNKNOWN
 
     def _global(self, args: tuple[Any, ...], env: Env) -> Any:
+        registry = self.world.registries.get(args[0])
+        if registry is not None and self._depth < MAX_CALL_DEPTH:
+            self._depth += 1
+            try:
+                return self.value(registry, {})
+            finally:
+                self._depth -= 1
         return ClassRef(args[0])
 
     def _attr(self, args: tuple[Any, ...], env: Env) -> Any:
@@ -315,11 +356,36 @@ class Evaluator:
             return self._method(func.obj, func.name, values, kwargs)
         if isinstance(func, ClassRef) and func.qualname.startswith("re."):
             return _regex(func.qualname[3:], values)
+        if isinstance(func, ClassRef) and func.qualname in api.PARTIAL and values:
+            return self.partial(values[0], values[1:], kwargs)
+        if isinstance(func, OneOf):
+            results = tuple(self._call_value(f, values, kwargs) for f in func.values)
+            return UNKNOWN if any(r is UNKNOWN for r in results) else OneOf(results)
+        return self._call_value(func, values, kwargs)
+
+    def _call_value(self, func: Any, values: list[Any], kwargs: dict[str, Any]) -> Any:
         if isinstance(func, ClassRef) and not func.args and not func.kwargs:
-            return self._call_project(func.qualname, values, kwargs)
+            return self.call_project(func.qualname, values, kwargs)
+        if isinstance(func, Closure):
+            return self.call_project(func.qualname, values, kwargs, dict(func.env))
         return UNKNOWN
 
-    def _call_project(self, qualname: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
+    def partial(self, func: Any, values: list[Any] | tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+        """``functools.partial(fn, *values, **kwargs)`` of a project function: a closure
+        with those parameters bound (unknown for anything else)."""
+        qualname = func.qualname if isinstance(func, (ClassRef, Closure)) else ""
+        fn = self.world.index.functions.get(qualname)
+        if fn is None or (isinstance(func, ClassRef) and (func.args or func.kwargs)):
+            return UNKNOWN
+        env = dict(func.env) if isinstance(func, Closure) else {}
+        params = [p for p in fn.params if p not in env]
+        env.update(zip(params, values, strict=False))
+        env.update(kwargs)
+        return Closure(fn.qualname, _hashable(env))
+
+    def call_project(self, qualname: str, values: list[Any], kwargs: dict[str, Any],
+                     bound: Env | None = None) -> Any:
         """A call of the project's own code: a model class builds a module of that class
         (with its default tree: the arguments are the construction's business); a function
         with one ``return`` gives that value, run with the call's arguments bound (bounded
@@ -333,12 +399,13 @@ class Evaluator:
             return UNKNOWN
         if fn.returns is None or fn.cls or self._depth >= MAX_CALL_DEPTH:
             return UNKNOWN
-        env: Env = dict.fromkeys(fn.params, UNKNOWN)
-        for param, value in zip(fn.params, values, strict=False):
-            env[param] = value
-        if len(values) > len(fn.params) or any(k not in env for k in kwargs):
+        env: Env = {**dict.fromkeys(fn.params, UNKNOWN), **(bound or {})}
+        free = [p for p in fn.params if bound is None or p not in bound]
+        if len(values) > len(free) or any(k not in fn.params for k in kwargs):
             return UNKNOWN
+        env.update(zip(free, values, strict=False))
         env.update(kwargs)
+        env[_RUNNING] = fn.qualname
         self._depth += 1
         try:
             return self.value(fn.returns, env)
@@ -359,6 +426,12 @@ class Evaluator:
             if isinstance(obj, (str, int, float, bool)):
                 return Builtin(type(obj).__name__)
             return UNKNOWN
+        if name == "dict" and not values:
+            return kwargs
+        if (name == "getattr" and len(values) == 2 and isinstance(values[1], str)
+                and isinstance(values[0], ClassRef) and values[0].qualname in api.NAMESPACES):
+            # ``getattr(nn.init, spec.init)``: a member of a torch namespace, by name
+            return ClassRef(f"{values[0].qualname}.{values[1]}")
         if name in ("hasattr", "getattr") and len(values) >= 2 and isinstance(values[1], str):
             obj = values[0]
             if isinstance(obj, ModuleVal):
@@ -510,6 +583,11 @@ class Evaluator:
         base, index = self.value(args[0], env), self.value(args[1], env)
         if isinstance(base, dict) and _known(index) and not isinstance(index, tuple):
             return base[index]  # a missing key raises KeyError: unknown
+        if isinstance(base, dict) and index is UNKNOWN and base:
+            # a registry looked up by a key we cannot know: one of its values
+            if all(v is not UNKNOWN for v in base.values()):
+                return OneOf(tuple(base.values()))
+            return UNKNOWN
         if (isinstance(base, (str, tuple)) and isinstance(index, (int, slice))
                 and not isinstance(index, bool)):
             return base[index]

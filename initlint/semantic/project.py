@@ -178,5 +178,8 @@ class ProjectFacts:
     def site_file(self, site: InitSite) -> FileFacts | None:
         return self.calls.site_file(site)
 
+    def run_sites(self, facts: FileFacts) -> list[InitSite]:
+        return self.calls.run_sites(facts)
+
     def models_running(self, site: InitSite) -> list[ClassFacts]:
         return self.calls.models_running(site)
