@@ -40,12 +40,15 @@ MAX_NODES = 400  # a test longer than this is not a dispatch: unknown
 
 def from_ast(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
              local: Callable[[str], Expr | None] = lambda _name: None,
-             limit: int = MAX_NODES) -> Expr:
+             limit: int = MAX_NODES,
+             fold: Callable[[ast.AST], Expr | None] | None = None) -> Expr:
     """Convert an expression; ``qualify`` names globals, ``local`` inlines local definitions
-    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``); an
-    expression of more than ``limit`` nodes is unknown."""
+    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``),
+    ``fold`` gives the constant a name or attribute is known to hold (a module constant, a
+    parameter's default, a config default); an expression of more than ``limit`` nodes is
+    unknown."""
     budget = [limit]
-    converted = _convert(node, qualify, local, budget)
+    converted = _convert(node, qualify, local, budget, fold)
     return converted if budget[0] >= 0 else UNKNOWN_EXPR
 
 
@@ -75,13 +78,20 @@ def _substitute_arg(arg: Any, values: Callable[[str], Expr | None]) -> Any:
 
 
 def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
-             local: Callable[[str], Expr | None], budget: list[int]) -> Expr:
+             local: Callable[[str], Expr | None], budget: list[int],
+             fold: Callable[[ast.AST], Expr | None] | None = None) -> Expr:
     budget[0] -= 1
     if node is None or budget[0] < 0:
         return UNKNOWN_EXPR
 
     def conv(child: ast.AST | None) -> Expr:
-        return _convert(child, qualify, local, budget)
+        return _convert(child, qualify, local, budget, fold)
+
+    if fold is not None and isinstance(node, (ast.Name, ast.Attribute)) and (
+            not isinstance(node, ast.Name) or local(node.id) is None):
+        folded = fold(node)
+        if folded is not None:
+            return folded
 
     if isinstance(node, ast.Constant):
         value = node.value

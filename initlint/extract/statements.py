@@ -18,7 +18,7 @@ from typing import Any
 from initlint.core import torch_api as api
 from initlint.core.findings import Span
 from initlint.extract.astutil import names_in, self_attr
-from initlint.extract.expr import Expr, from_ast
+from initlint.extract.expr import MAX_NODES, Expr, from_ast
 from initlint.extract.facts import (
     UNKNOWN,
     CallRef,
@@ -350,7 +350,7 @@ class StatementReader:
                 return
             if name == "calculate_gain" and call.args:
                 folded = self.names.value(call.args[0], scope.env)
-                self.gain_calls.append((self.expression(call.args[0], scope)
+                self.gain_calls.append((self._value(call.args[0], scope, MAX_NODES)
                                         if folded is UNKNOWN else folded,
                                         self.names.value(call.args[1], scope.env)
                                         if len(call.args) > 1 else UNKNOWN,
@@ -436,10 +436,17 @@ class StatementReader:
                                            scope.no_grad, scope.order, via=ref,
                                            values=(self._value(arg, scope),)))
 
-    def _value(self, node: ast.expr, scope: Scope) -> Expr:
-        """An argument as the evaluator will run it (small: a long one is unknown)."""
+    def _value(self, node: ast.expr, scope: Scope, limit: int = ARGUMENT_NODES) -> Expr:
+        """An argument as the evaluator will run it (small: a long one is unknown), with
+        the names whose value the file shows folded (module constants, the enclosing
+        function's parameter defaults: what the default construction passes)."""
+
+        def fold(leaf: ast.AST) -> Expr | None:
+            value = self.names.value(leaf, scope.env)
+            return Expr("const", (value,)) if _plain(value) else None
+
         return from_ast(node, lambda n: self.names.qualify(n, scope), scope.defs.get,
-                        limit=ARGUMENT_NODES)
+                        limit=limit, fold=fold)
 
     def _arguments(self, call: ast.Call, scope: Scope) -> tuple[tuple[Expr, ...],
                                                                  tuple[tuple[str, Expr], ...]]:
@@ -496,6 +503,13 @@ def _instances(defs: dict[str, Expr]) -> tuple[tuple[str, Expr], ...]:
     return tuple((name, expr) for name, expr in defs.items()
                  if _builds(expr) or expr.op == "dict" or (
                      expr.op == "call" and expr.args[0] == Expr("name", ("dict",))))
+
+
+def _plain(value: Any) -> bool:
+    """A folded value an expression can hold as a constant (strings, numbers, None)."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _builds(expr: Expr) -> bool:

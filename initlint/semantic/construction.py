@@ -449,6 +449,8 @@ class InitCalls:
         if walk is None:
             return False
         receiver = _rebase(walk.receiver, bound) if walk.receiver else None
+        if receiver is None and walk.receiver:
+            receiver = _loop_container(fn, walk.receiver, bound)
         if receiver is None:
             return True  # a walk of something else than this model
         target = self.index.functions.get(walk.callee)
