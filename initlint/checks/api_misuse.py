@@ -416,7 +416,7 @@ def unguarded_bias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
 def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for name, _param, span in ctx.facts.gain_calls:
         if isinstance(name, Expr):  # what the extractor could not fold, the evaluator runs
-            name = ctx.project.evaluator.value(name, {})
+            name = ctx.project.evaluator.bounded(name, {})
         if isinstance(name, str) and name not in api.GAINS:
             yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
     for site in ctx.facts.sites:

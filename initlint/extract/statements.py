@@ -74,7 +74,7 @@ class StatementReader:
         self.sites: list[InitSite] = []
         self.functions: list[FunctionFacts] = []
         self.constructions: list[Construction] = []
-        self.gain_calls: list[tuple[str, Any, Span]] = []
+        self.gain_calls: list[tuple[Any, Any, Span]] = []
         # the function being read
         self._calls: list[CallRef] = []
         self._loops: list[LoopBinding] = []
@@ -517,7 +517,7 @@ def _builds(expr: Expr) -> bool:
     (``Net(...).to(device)``): a value the evaluator can follow to a class."""
     while expr.op == "call":
         func = expr.args[0]
-        if func.op == "global" or (func.op == "sub" and func.args[0].op == "global"):
+        if func.op in ("global", "sub"):
             return True  # ``Net(...)``, ``MODELS[name](...)``
         if func.op != "attr":
             return False

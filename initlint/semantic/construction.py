@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from initlint.core import torch_api as api
+from initlint.extract.expr import Expr, substitute
 from initlint.extract.facts import (
     PARAM_WALKS,
     UNKNOWN,
@@ -20,7 +21,6 @@ from initlint.extract.facts import (
     LoopBinding,
     WalkSource,
 )
-from initlint.extract.expr import Expr, substitute
 from initlint.extract.values import ClassRef, Closure, ModuleVal, OneOf
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.evaluate import Evaluator
@@ -29,6 +29,8 @@ from initlint.semantic.trees import ModuleTrees
 
 #: The (function, binding) pairs a construction has already run: init code is followed once.
 Visited = set[tuple[Any, ...]]
+#: How deep a construction follows calls (methods, helpers, scripts' callees).
+MAX_RUN_DEPTH = 12
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class InitCalls:
         out: dict[str, list[tuple[FunctionFacts, str]]] = {}
         for fn in self.scripts:
             for name, expr in fn.instances:
-                value = self.evaluator.value(expr, {})
+                value = self.evaluator.bounded(expr, {})
                 # a registry lookup builds one of its classes: the code runs on each
                 for one in value.values if isinstance(value, OneOf) else (value,):
                     if isinstance(one, ModuleVal) and one.cls in self.index.classes:
@@ -116,11 +118,11 @@ class InitCalls:
             rebased = _rebase(arg, bound) if arg else None
             if rebased is not None:
                 out[param] = rebased
-            elif expr is not None and (value := self.evaluator.value(expr, env)) is not None \
+            elif expr is not None and (value := self.evaluator.bounded(expr, env)) is not None \
                     and _worth_holding(value):
                 out[param] = Held(value)
         for key, expr in call.keywords:
-            if key in params and (value := self.evaluator.value(expr, env)) is not None \
+            if key in params and (value := self.evaluator.bounded(expr, env)) is not None \
                     and _worth_holding(value):
                 out[key] = Held(value)
         return out
@@ -131,7 +133,7 @@ class InitCalls:
         the evaluator runs the argument in the caller's bindings (``weight_init(module=...)``
         returning its inner function, from any file; ``partial(init_params, init_fn=...)``;
         a held function). The name the extractor resolved is the fallback."""
-        value = (self.evaluator.value(call.values[0], self._held_env(bound)) if call.values
+        value = (self.evaluator.bounded(call.values[0], self._held_env(bound)) if call.values
                  else UNKNOWN)
         if isinstance(value, Closure):
             target = self.index.functions.get(value.qualname)
@@ -320,7 +322,11 @@ class InitCalls:
     def _run(self, cls: ClassFacts, fn: FunctionFacts, bound: Bindings,
              applied: list[Applied], opaque: list[str], visited: Visited, depth: int) -> None:
         key = (fn.qualname, repr(sorted(bound.items())), "run")
-        if key in visited or depth > 12:
+        if key in visited:
+            return
+        if depth > MAX_RUN_DEPTH:
+            # past the bound the code is not read: what it may write is unknown, not absent
+            opaque.append(f"{fn.qualname}(...) beyond the call depth followed")
             return
         visited.add(key)
         self._collect_sites(fn, bound, applied)
@@ -669,6 +675,6 @@ def _as_expr(value: Any) -> Expr | None:
     if value is None or isinstance(value, (str, int, float, bool)):
         return Expr("const", (value,))
     if isinstance(value, tuple):
-        items = [_as_expr(v) for v in value]
-        return Expr("tuple", tuple(items)) if all(i is not None for i in items) else None  # type: ignore[arg-type]
+        items = [item for v in value if (item := _as_expr(v)) is not None]
+        return Expr("tuple", tuple(items)) if len(items) == len(value) else None
     return None

@@ -11,8 +11,8 @@ value of exactly the sub-expressions that depend on something we cannot see.
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from initlint.core import torch_api as api
@@ -55,6 +55,10 @@ _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
 Env = dict[str, Any]
 #: How deep calls of project functions nest while one expression is evaluated.
 MAX_CALL_DEPTH = 8
+#: How many expression nodes one bounded evaluation (:meth:`Evaluator.bounded`) may visit.
+MAX_STEPS = 2000
+#: The longest string or tuple the evaluator builds.
+MAX_SIZE = 4096
 #: The key under which a run of a project function keeps its qualname in the environment (no
 #: program can spell it): its nested functions are looked up there.
 _RUNNING = "<running>"
@@ -99,6 +103,13 @@ class World:
         self.index = index
         self.placed_by_path = placed_by_path
         self._subclass: dict[tuple[str, str], Tri] = {}
+
+    def built(self, qualname: str) -> ModuleVal | None:
+        """What calling the project class ``qualname`` gives, when it is a module."""
+        klass = self.index.resolve_class(qualname)
+        if klass is not None and self.index.is_module(klass):
+            return ModuleVal(klass.qualname)
+        return None
 
     @cached_property
     def registries(self) -> dict[str, Expr]:
@@ -264,8 +275,24 @@ class Evaluator:
         self.world = world
         self.free_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
         self._depth = 0  # project functions being run, nested (bounded: MAX_CALL_DEPTH)
+        self._steps: int | None = None  # nodes a bounded evaluation may still visit
+
+    def bounded(self, expr: Expr, env: dict[str, Any], steps: int = MAX_STEPS) -> Any:
+        """``value`` with at most ``steps`` nodes visited, for code the linker runs across
+        functions (an expression that inlines its locals can share subtrees, and a run of a
+        project function adds its body): past the bound, unknown."""
+        saved = self._steps
+        self._steps = steps if saved is None else min(saved, steps)
+        try:
+            return self.value(expr, env)
+        finally:
+            self._steps = saved
 
     def value(self, expr: Expr, env: dict[str, Any]) -> Any:
+        if self._steps is not None:
+            self._steps -= 1
+            if self._steps < 0:
+                return UNKNOWN
         method = getattr(self, "_" + expr.op, None)
         if method is None:
             return UNKNOWN
@@ -346,6 +373,11 @@ class Evaluator:
 
     def _call(self, args: tuple[Any, ...], env: Env) -> Any:
         func = self.value(args[0], env)
+        if isinstance(func, ClassRef) and not func.args and not func.kwargs and (
+                func.qualname not in self.world.index.functions):
+            built = self.world.built(func.qualname)
+            if built is not None:
+                return built  # a model class: its arguments are the construction's business
         if any(a.op == "star" for a in args[1]) or any(k == "**" for k, _ in args[2]):
             return UNKNOWN
         values = [self.value(a, env) for a in args[1]]
@@ -393,10 +425,8 @@ class Evaluator:
         index = self.world.index
         fn = index.functions.get(qualname)
         if fn is None:
-            klass = index.resolve_class(qualname)
-            if klass is not None and index.is_module(klass):
-                return ModuleVal(klass.qualname)
-            return UNKNOWN
+            built = self.world.built(qualname)
+            return UNKNOWN if built is None else built
         if fn.returns is None or fn.cls or self._depth >= MAX_CALL_DEPTH:
             return UNKNOWN
         env: Env = {**dict.fromkeys(fn.params, UNKNOWN), **(bound or {})}
@@ -557,7 +587,10 @@ class Evaluator:
         if not (_known(left) and _known(right)):
             return UNKNOWN
         if op == "+":
-            return left + right
+            joined = left + right
+            # a string or tuple that keeps growing (a loop, a recursion): past a size, unknown
+            return UNKNOWN if isinstance(joined, (str, tuple)) and len(joined) > MAX_SIZE \
+                else joined
         if op == "%" and isinstance(left, str):
             return UNKNOWN
         if isinstance(left, (int, float)) and isinstance(right, (int, float)):
