@@ -49,7 +49,21 @@ def from_ast(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
     unknown."""
     budget = [limit]
     converted = _convert(node, qualify, local, budget, fold)
-    return converted if budget[0] >= 0 else UNKNOWN_EXPR
+    if budget[0] < 0 or not _within(converted, limit):
+        return UNKNOWN_EXPR
+    return converted
+
+
+def _within(expr: Expr, limit: int) -> bool:
+    """Is the tree at most ``limit`` nodes, counting an inlined local each time it is read
+    (``x = f(x, x)`` twice over shares subtrees: facts are stored as trees, and the
+    evaluator walks them as trees)?"""
+    count = 0
+    for _node in walk(expr):
+        count += 1
+        if count > limit:
+            return False
+    return True
 
 
 def substitute(expr: Expr, values: Callable[[str], Expr | None]) -> Expr:
