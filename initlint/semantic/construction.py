@@ -509,8 +509,7 @@ class InitCalls:
                         ("torch.", "math.")):
                     opaque.append(f"{call.name}({var})")
             elif (call.kind == "method" and call.receiver == var and
-                    call.name not in ("modules", "named_modules", "parameters",
-                                      "named_parameters", "children", "size", "dim")):
+                    call.name not in _READS):
                 opaque.append(f"{var}.{call.name}()")
             elif call.kind == "self_method" and fn.cls:
                 owner = self.index.classes.get(fn.cls)
@@ -623,6 +622,12 @@ class InitCalls:
             if klass is not None and walk.callee:
                 out.setdefault(klass.qualname, []).append(walk)
         return out
+
+
+#: Module methods that only read the module (walks, sizes): a callback calling them on its
+#: module writes nothing through them.
+_READS = frozenset({"modules", "named_modules", "parameters", "named_parameters", "children",
+                    "named_children", "buffers", "named_buffers", "size", "dim"})
 
 
 def _module_param(fn: FunctionFacts | None) -> str:
