@@ -58,12 +58,7 @@ def _within(expr: Expr, limit: int) -> bool:
     """Is the tree at most ``limit`` nodes, counting an inlined local each time it is read
     (``x = f(x, x)`` twice over shares subtrees: facts are stored as trees, and the
     evaluator walks them as trees)?"""
-    count = 0
-    for _node in walk(expr):
-        count += 1
-        if count > limit:
-            return False
-    return True
+    return all(count <= limit for count, _node in enumerate(walk(expr), 1))
 
 
 def substitute(expr: Expr, values: Callable[[str], Expr | None]) -> Expr:
