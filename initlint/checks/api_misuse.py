@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from initlint.checks.base import FileContext, Rule, rule
 from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Severity, Span
+from initlint.extract.expr import Expr
 from initlint.extract.facts import PARAM_WALKS, UNKNOWN, ClassFacts, InitSite, LayerFact
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.fixes import api as fixes
@@ -102,7 +103,7 @@ def inplace_with_grad(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
         if site.statement_span in reported or not _is_parameter(ctx, site):
             continue
         reported.add(site.statement_span)
-        passed = _handed_in(ctx, site)
+        passed = _handed_in(ctx, site) or _module_handed_in(ctx, site)
         yield rule.finding(
             ctx, site.span,
             f"in-place `{site.func}` on parameter `{site.target.text}` with autograd on"
@@ -137,7 +138,7 @@ def _is_parameter(ctx: FileContext, site: InitSite) -> bool:
     if target.base == "self" and function and function.cls:
         cls = ctx.project.classes.get(function.cls)
         return cls is not None and _self_parameter(ctx, cls, target.path, target.attr)
-    if _handed_in(ctx, site) is not None:
+    if _handed_in(ctx, site) is not None or _module_handed_in(ctx, site) is not None:
         return True
     if target.attr in ("weight", "bias") and not target.path and _is_callback_param(ctx, site):
         # ``def init(m): if isinstance(m, nn.Linear): m.weight.normal_()`` under .apply
@@ -155,6 +156,25 @@ def _handed_in(ctx: FileContext, site: InitSite) -> tuple[str, str] | None:
     if helper is None or target.attr or target.path or target.base not in helper.params:
         return None
     return _passed_a_parameter(ctx, helper, helper.params.index(target.base))
+
+
+def _module_handed_in(ctx: FileContext, site: InitSite) -> tuple[str, str] | None:
+    """(model, layer path) when the site writes ``<arg>.weight`` of a module its function was
+    handed and the linker followed a model's construction binding that argument to one of
+    its layers (``scale_(self.wte)`` → ``module.weight.mul_(...)``): a Parameter of it."""
+    target = site.target
+    helper = ctx.project.functions.get(site.function)
+    if helper is None or not target.attr or target.base not in helper.params:
+        return None
+    for cls in ctx.project.models_running(site):
+        applied, _ = ctx.project.construction(cls)
+        placed = ctx.project.placed_by_path(cls)
+        for item in applied:
+            if item.site != site or item.how != "direct" or item.scope not in placed:
+                continue
+            if _layer_has_param(placed[item.scope].layer, target.attr):
+                return cls.name, f"self.{item.scope}"
+    return None
 
 
 def _passed_a_parameter(ctx: FileContext, helper, index: int) -> tuple[str, str] | None:
@@ -200,7 +220,9 @@ def _layer_has_param(layer: LayerFact | None, attr: str) -> bool:
       "An init that needs a ≥2-D tensor (xavier, kaiming, orthogonal...) on a bias, norm "
       "weight or other 1-D parameter: raises ValueError.", fix="safe")
 def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
-    for site in ctx.facts.sites:
+    # the sites as written, and as a call ran them (``init_fn(m.weight)`` handed xavier)
+    run = ctx.project.run_sites(ctx.facts)
+    for site in (*ctx.facts.sites, *run):
         spec = api.INIT_FUNCTIONS.get(api.DEPRECATED_ALIASES.get(site.func, site.func))
         if site.style not in ("init", "alias") or spec is None or spec.min_ndim < 2:
             continue
@@ -218,8 +240,8 @@ def fan_of_1d(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             f"`{site.func}` on {what}, a {ndim}-D tensor: raises ValueError",
             f"{site.func} needs a tensor with {limits} dimensions; on a {ndim}-D tensor it "
             f"raises ValueError ('{reason}'). Use zeros_/constant_ for biases and norm "
-            "weights, or filter the loop with `p.dim() > 1`.", fixes.fan_of_1d(ctx, site, what,
-                                                                           ndim))
+            "weights, or filter the loop with `p.dim() > 1`.",
+            None if site in run else fixes.fan_of_1d(ctx, site, what, ndim))
 
 
 def _ndim_problem(ctx: FileContext, site: InitSite, spec: api.InitFunction):
@@ -393,6 +415,8 @@ def unguarded_bias(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
       "`mode='fan-in'`, a negative std, sparsity outside [0, 1].", fix="safe")
 def invalid_argument(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for name, _param, span in ctx.facts.gain_calls:
+        if isinstance(name, Expr):  # what the extractor could not fold, the evaluator runs
+            name = ctx.project.evaluator.bounded(name, {})
         if isinstance(name, str) and name not in api.GAINS:
             yield _bad_name(rule, ctx, span, "calculate_gain", name, api.GAINS)
     for site in ctx.facts.sites:

@@ -46,7 +46,7 @@ def isinstance_gap(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if item.how != "each_module" or item.site.target.attr != "weight":
                 continue
             var = item.binding.var if item.binding else ""
-            types = _handled_types(project, item.site.function, var)
+            types = _handled_types(project, item.site, var)
             if types:
                 handled[item.site] = types
                 walked.add(item.scope)
@@ -105,14 +105,17 @@ def _name_span(cls: ClassFacts) -> Span:
     return Span(cls.span.row, start, cls.span.row, start + len(cls.name))
 
 
-def _handled_types(project, function: str, var: str) -> set[str]:
-    """All weight-layer types the tests in ``function`` let through for ``var`` (evaluated:
-    isinstance, ``type(m) in``, class-name tests in any spelling)."""
-    fn = project.functions.get(function)
+def _handled_types(project, site: InitSite, var: str) -> set[str]:
+    """All weight-layer types the tests in the site's function let through for ``var``
+    (evaluated: isinstance, ``type(m) in``, class-name tests in any spelling); for a site as
+    one call ran it (its closure's values bound), that site's own."""
+    fn = project.functions.get(site.function)
     if fn is None:
         return set()
-    types = {t for site in project.sites_in(fn)
-             for t in project.tests.dispatched_types(site, var, api.WEIGHT_LAYER_FAMILIES)}
+    written = project.sites_in(fn)
+    sites = written if site in written else [site]
+    types = {t for one in sites
+             for t in project.tests.dispatched_types(one, var, api.WEIGHT_LAYER_FAMILIES)}
     # LazyConv2d is a Conv2d: name the class the code tests, not its lazy twin
     return {t for t in types if api.NN + t.rsplit(".", 1)[-1].removeprefix("Lazy") not in types
             or not t.rsplit(".", 1)[-1].startswith("Lazy")}
@@ -245,9 +248,7 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
               sites: tuple[InitSite, ...]) -> bool:
     """A write to a row of the weight (``weight.data[padding_idx].zero_()``) anywhere in the
     functions that initialize it, or torch's own ``_fill_padding_idx_with_zero()``."""
-    functions = {s.function for s in sites}
-    for name in functions:
-        fn = project.functions.get(name)
+    for fn in {project.site_function(s) for s in sites}:
         if fn is None:
             return True
         if any(s.target.index and s.target.attr in ("weight", "") for s in project.sites_in(fn)):

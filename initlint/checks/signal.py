@@ -238,7 +238,7 @@ def site_in_file(ctx: FileContext, site: InitSite) -> bool:
     """Is the init call in the file being checked (so the finding can point at it)? A
     finding's path, row and column come from one file: a site of another file (a helper, a
     script's module-level code) is pointed at through the model instead."""
-    facts = ctx.project.function_file.get(site.function) if site.function else None
+    facts = ctx.project.site_file(site)
     if facts is not None:
         return facts.path == ctx.facts.path
     return site in ctx.facts.sites

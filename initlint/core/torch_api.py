@@ -516,3 +516,13 @@ NORM_WEIGHT_START = 1.0
 #: Names :data:`WEIGHT_LOADERS` matches that load nothing (gradient checkpointing switches:
 #: ``set_grad_checkpointing``, ``gradient_checkpointing_enable``).
 NOT_WEIGHT_LOADERS = re.compile(r"checkpointing|grad_checkpoint")
+
+#: ``nn.Module`` methods that return the module itself (``model = Net().to(device)`` is
+#: still that Net; ``apply`` too).
+MODULE_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "half",
+                                 "double", "bfloat16", "requires_grad_", "apply", "type",
+                                 "to_empty", "share_memory"})
+#: ``functools.partial`` as the linked code qualifies it.
+PARTIAL = frozenset({"functools.partial"})
+#: torch namespaces whose members a program may look up by name (``getattr(nn.init, name)``).
+NAMESPACES = frozenset({"torch.nn.init", "torch.nn", "torch", "torch.nn.functional"})

@@ -24,7 +24,8 @@ class Expr:
     ops: const(value) name(id) global(qualname) attr(base, name) call(func, args, kwargs)
     star(value) cmp(left, ops, rights) and(values) or(values) not(value) neg(value)
     bin(op, left, right) tuple(items) sub(base, index) slice(lo, hi, step)
-    ifexp(test, body, orelse) comp(elt, target, iter, ifs) fstr(parts) unknown()
+    ifexp(test, body, orelse) comp(elt, target, iter, ifs) fstr(parts) dict(keys, values)
+    unknown()
     """
 
     op: str
@@ -41,21 +42,68 @@ MAX_NODES = 400  # a test longer than this is not a dispatch: unknown
 
 
 def from_ast(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
-             local: Callable[[str], Expr | None] = lambda _name: None) -> Expr:
+             local: Callable[[str], Expr | None] = lambda _name: None,
+             limit: int = MAX_NODES,
+             fold: Callable[[ast.AST], Expr | None] | None = None) -> Expr:
     """Convert an expression; ``qualify`` names globals, ``local`` inlines local definitions
-    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``)."""
-    budget = [MAX_NODES]
-    return _convert(node, qualify, local, budget)
+    (``classname = m.__class__.__name__`` before ``if classname.find('Conv') != -1``),
+    ``fold`` gives the constant a name or attribute is known to hold (a module constant, a
+    parameter's default, a config default); an expression of more than ``limit`` nodes is
+    unknown."""
+    budget = [limit]
+    converted = _convert(node, qualify, local, budget, fold)
+    if budget[0] < 0 or not _within(converted, limit):
+        return UNKNOWN_EXPR
+    return converted
+
+
+def _within(expr: Expr, limit: int) -> bool:
+    """Is the tree at most ``limit`` nodes, counting an inlined local each time it is read
+    (``x = f(x, x)`` twice over shares subtrees: facts are stored as trees, and the
+    evaluator walks them as trees)?"""
+    return all(count <= limit for count, _node in enumerate(walk(expr), 1))
+
+
+def substitute(expr: Expr, values: Callable[[str], Expr | None]) -> Expr:
+    """``expr`` with the plain names ``values`` knows replaced (a function's code run with
+    the arguments of one call: ``isinstance(m, module)`` with ``module=nn.Conv2d``)."""
+    if expr.op == "name":
+        found = values(expr.args[0])
+        return found if found is not None else expr
+    if expr.op == "comp":  # its target is a local of the comprehension
+        elt, target, iter_, ifs = expr.args
+
+        def inner(name: str) -> Expr | None:
+            return None if name == target else values(name)
+
+        return Expr("comp", (substitute(elt, inner), target, substitute(iter_, values),
+                             tuple(substitute(i, inner) for i in ifs)))
+    return Expr(expr.op, tuple(_substitute_arg(a, values) for a in expr.args))
+
+
+def _substitute_arg(arg: Any, values: Callable[[str], Expr | None]) -> Any:
+    if isinstance(arg, Expr):
+        return substitute(arg, values)
+    if isinstance(arg, tuple):
+        return tuple(_substitute_arg(a, values) for a in arg)
+    return arg
 
 
 def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
-             local: Callable[[str], Expr | None], budget: list[int]) -> Expr:
+             local: Callable[[str], Expr | None], budget: list[int],
+             fold: Callable[[ast.AST], Expr | None] | None = None) -> Expr:
     budget[0] -= 1
     if node is None or budget[0] < 0:
         return UNKNOWN_EXPR
 
     def conv(child: ast.AST | None) -> Expr:
-        return _convert(child, qualify, local, budget)
+        return _convert(child, qualify, local, budget, fold)
+
+    if fold is not None and isinstance(node, (ast.Name, ast.Attribute)) and (
+            not isinstance(node, ast.Name) or local(node.id) is None):
+        folded = fold(node)
+        if folded is not None:
+            return folded
 
     if isinstance(node, ast.Constant):
         value = node.value
@@ -96,6 +144,9 @@ def _convert(node: ast.AST | None, qualify: Callable[[ast.AST], str | None],
                 else UNKNOWN_EXPR)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return Expr("tuple", tuple(conv(e) for e in node.elts))
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return Expr("dict", (tuple(conv(k) for k in node.keys),
+                             tuple(conv(v) for v in node.values)))
     if isinstance(node, ast.Subscript):
         return Expr("sub", (conv(node.value), conv(node.slice)))
     if isinstance(node, ast.Slice):

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from initlint.core import torch_api as api
+from initlint.core.findings import Span
 from initlint.core.text import split_lines
 from initlint.extract.astutil import canonical_self, flat_statements, self_attr
 from initlint.extract.facts import (
@@ -71,7 +72,8 @@ class Extractor:
         # module-level statements (scripts: model.apply(fn), direct fills)
         body = [n for n in self.tree.body
                 if not isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
-        module_calls = self.statements.module_body(body, module_scope)
+        module_calls, script = self.statements.module_body(
+            body, module_scope, Span(1, 1, 1, 1))
         read = self.statements
         noqa, file_noqa = self._noqa()
         return FileFacts(
@@ -90,6 +92,7 @@ class Extractor:
             exports=_exports(self.names.constants.get("__all__")),
             deferred=self.names.deferred,
             factories=self.layers.factories(self.module),
+            script=script,
         )
 
     def _noqa(self) -> tuple[tuple[tuple[int, tuple[str, ...]], ...], bool]:

@@ -292,6 +292,10 @@ class CallRef:
     # x.modules()`` runs once per module of ``x``, like ``x.apply(init_fn)``)
     walks: tuple[LoopBinding, ...] = ()
     via: str = ""  # the function an "apply" hands the callback to (``named_apply``)
+    # the arguments as expressions the evaluator runs in the caller's bindings (for
+    # "apply"/"ref": the callback handed on): what a callee or callback is run with
+    values: tuple[Expr, ...] = ()
+    keywords: tuple[tuple[str, Expr], ...] = ()
 
 
 @fast_state
@@ -318,6 +322,14 @@ class FunctionFacts:
     loads: bool = False
     #: the parameters' defaults that fold to plain values (what the default call binds)
     defaults: tuple[tuple[str, Any], ...] = ()
+    #: what the function returns when it has one ``return <value>`` (a builder's
+    #: ``return Net(...)``, a lookup's ``return {"relu": "ReLU"}[x]``, a lambda's body): the
+    #: evaluator runs it with the arguments of each call
+    returns: Expr | None = None
+    #: locals assigned a call (``model = SASRec(args)``, ``net = build(cfg)``) or a dict (a
+    #: registry), the last assignment of each: the linker asks the evaluator which model
+    #: each one holds; a module body's are its globals (``MODELS = dict(a=A, b=B)``)
+    instances: tuple[tuple[str, Expr], ...] = ()
 
 
 @fast_state
@@ -393,9 +405,13 @@ class FileFacts:
     constructions: tuple[Construction, ...]
     references: tuple[tuple[str, str], ...]  # (init-like name referenced, referring function)
     calls_at_module_level: tuple[CallRef, ...]
-    gain_calls: tuple[tuple[str, Any, Span], ...] = ()  # calculate_gain('x') calls
+    # calculate_gain('x') calls: (nonlinearity, param, span); an argument the extractor
+    # cannot fold (``get_nn_name("relu")``) is kept as its Expr for the evaluator to run
+    gain_calls: tuple[tuple[Any, Any, Span], ...] = ()
     noqa: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, codes); () codes = bare noqa
     file_noqa: bool = False
     exports: tuple[str, ...] = ()  # the module's literal ``__all__``
     deferred: bool = False  # holds AttrOf values: the linker resolves them
     factories: tuple[FactoryFact, ...] = ()  # functions returning a wrapped layer
+    # the module body as a function (``<module>``): what a script runs, with its locals
+    script: FunctionFacts | None = None

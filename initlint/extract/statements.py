@@ -18,7 +18,7 @@ from typing import Any
 from initlint.core import torch_api as api
 from initlint.core.findings import Span
 from initlint.extract.astutil import names_in, self_attr
-from initlint.extract.expr import Expr, from_ast
+from initlint.extract.expr import MAX_NODES, Expr, from_ast
 from initlint.extract.facts import (
     UNKNOWN,
     CallRef,
@@ -50,6 +50,8 @@ if sys.version_info >= (3, 11):
 else:
     _TRY_NODES = (ast.Try,)
 
+#: the size (expression nodes) of a call argument kept for the evaluator
+ARGUMENT_NODES = 40
 #: builds the fact of a layer class called with ``call`` (name, class, call, env)
 LayerFactory = Callable[[str, str, ast.Call, dict[str, Any]], LayerFact]
 
@@ -72,19 +74,28 @@ class StatementReader:
         self.sites: list[InitSite] = []
         self.functions: list[FunctionFacts] = []
         self.constructions: list[Construction] = []
-        self.gain_calls: list[tuple[str, Any, Span]] = []
+        self.gain_calls: list[tuple[Any, Any, Span]] = []
         # the function being read
         self._calls: list[CallRef] = []
         self._loops: list[LoopBinding] = []
         self._has_init = False
         self._inits_only = True
         self._loads = False  # the function being read calls something that may load weights
+        self._returns: list[Expr] = []  # the values its ``return`` statements give
 
-    def module_body(self, body: list[ast.stmt], scope: Scope) -> tuple[CallRef, ...]:
-        """Module-level statements (scripts: ``model.apply(fn)``, direct fills): the calls."""
+    def module_body(self, body: list[ast.stmt], scope: Scope,
+                    span: Span) -> tuple[tuple[CallRef, ...], FunctionFacts]:
+        """Module-level statements (scripts: ``model.apply(fn)``, direct fills): the calls,
+        and the body as a function the linker can run (``<module>``: its sites are the ones
+        recorded at module level)."""
         self._calls, self._loops = [], []
         self._walk_body(body, scope)
-        return tuple(self._calls)
+        script = FunctionFacts(
+            name="<module>", qualname=f"{self.module}.<module>", cls="", params=(),
+            span=span, no_grad=False, static=False, calls=tuple(self._calls),
+            inits_only=False, has_init_code=False, loops=tuple(self._loops),
+            instances=_instances(scope.defs))
+        return tuple(self._calls), script
 
     def _record(self, site: InitSite | None) -> None:
         if site is not None:
@@ -117,9 +128,10 @@ class StatementReader:
                       params=frozenset(params) - {"self", "cls"})
         if outer is not None:
             scope.loops = dict(outer.loops)
-        saved = (self._calls, self._loops, self._has_init, self._inits_only, self._loads)
+        saved = (self._calls, self._loops, self._has_init, self._inits_only, self._loads,
+                 self._returns)
         self._calls, self._loops, self._has_init, self._inits_only = [], [], False, True
-        self._loads = False
+        self._loads, self._returns = False, []
         for index, stmt in enumerate(node.body):
             scope.order = index  # calls are ordered by their top-level statement
             self._walk_body([stmt], scope)
@@ -139,8 +151,11 @@ class StatementReader:
             self_name=self.self_names.get((node.lineno, node.col_offset), "self"),
             loads=self._loads,
             defaults=defaults,
+            returns=self._returns[0] if len(self._returns) == 1 else None,
+            instances=_instances(scope.defs) if not cls else (),
         )
-        self._calls, self._loops, self._has_init, self._inits_only, self._loads = saved
+        (self._calls, self._loops, self._has_init, self._inits_only, self._loads,
+         self._returns) = saved
         self.functions.append(facts)
         return facts
 
@@ -228,6 +243,10 @@ class StatementReader:
                     scope.conditions = scope.conditions + self._conditions(test, scope, False)
             scope.conditions = saved
             return
+        if isinstance(stmt, ast.Return):
+            # a bare ``return`` gives None: two values, not one
+            self._returns.append(self.expression(stmt.value, scope) if stmt.value is not None
+                                 else Expr("const", (None,)))
         if isinstance(stmt, ast.AugAssign):
             self._record(self.site_reader.augassign(stmt, scope))
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -316,7 +335,9 @@ class StatementReader:
         ast.copy_location(fn.body[0], node)
         fn.end_lineno, fn.end_col_offset = node.end_lineno, node.end_col_offset
         fn.body[0].end_lineno, fn.body[0].end_col_offset = node.end_lineno, node.end_col_offset
-        self.function(fn, scope.function or self.module, scope.cls, {}, outer=scope)
+        facts = self.function(fn, scope.function or self.module, scope.cls, {}, outer=scope)
+        if facts.returns is None:
+            self.functions[-1] = replace(facts, returns=self.expression(node.body, scope))
 
     def _call(self, call: ast.Call, scope: Scope, stmt: ast.stmt, parent: ast.AST | None) -> None:
         self._loads = self._loads or _may_load(call)
@@ -331,7 +352,9 @@ class StatementReader:
                 self._record(self.site_reader.init_site(call, name, style, scope, stmt, parent))
                 return
             if name == "calculate_gain" and call.args:
-                self.gain_calls.append((self.names.value(call.args[0], scope.env),
+                folded = self.names.value(call.args[0], scope.env)
+                self.gain_calls.append((self._value(call.args[0], scope, MAX_NODES)
+                                        if folded is UNKNOWN else folded,
                                         self.names.value(call.args[1], scope.env)
                                         if len(call.args) > 1 else UNKNOWN,
                                         self.pos.span(call.args[0])))
@@ -366,12 +389,15 @@ class StatementReader:
                 self._calls.append(CallRef("apply", self._function_ref(call.args[0], scope),
                                            receiver, (), self.pos.span(call), scope.no_grad,
                                            scope.order,
-                                           self._receiver_class(call.func.value, scope)))
+                                           self._receiver_class(call.func.value, scope),
+                                           values=(self._value(call.args[0], scope),)))
                 return
             if receiver == "self":
+                values, keywords = self._arguments(call, scope)
                 self._calls.append(CallRef("self_method", method, "self",
                                            tuple(dotted(a) or "" for a in call.args),
-                                           self.pos.span(call), scope.no_grad, scope.order))
+                                           self.pos.span(call), scope.no_grad, scope.order,
+                                           values=values, keywords=keywords))
                 if call.args:  # ``self.init_bias(m.bias)``: a method handed the parameter
                     self._record(self.site_reader.helper_site(call, method, scope, stmt,
                                                               parent))
@@ -390,9 +416,16 @@ class StatementReader:
         args = tuple(dotted(a) or "" for a in call.args)
         if ref and not ref.startswith("torch.") and call.args:
             self._record(self.site_reader.helper_site(call, ref, scope, stmt, parent))
+        elif (not ref and isinstance(call.func, ast.Name) and call.args
+              and call.func.id in scope.shadowed):
+            # ``initf(m.weight)``: a function handed in (or held by a closure) writes the
+            # parameter; which function it is, each call of the enclosing code says
+            self._record(self.site_reader.helper_site(call, call.func.id, scope, stmt, parent))
         if ref and not ref.startswith(LIBRARY_PREFIXES):
+            values, keywords = self._arguments(call, scope)
             self._calls.append(CallRef("function", ref, "", args, self.pos.span(call),
-                                       scope.no_grad, scope.order))
+                                       scope.no_grad, scope.order, values=values,
+                                       keywords=keywords))
         elif not ref and isinstance(call.func, ast.Attribute) and _worth_recording(
                 call.func, scope):
             self._calls.append(CallRef("method", call.func.attr, dotted(call.func.value) or "",
@@ -403,7 +436,29 @@ class StatementReader:
             if arg_ref and arg_ref != ref:
                 self._calls.append(CallRef("apply" if ref and _applies(call) else "ref", arg_ref,
                                            _apply_receiver(call), (), self.pos.span(call),
-                                           scope.no_grad, scope.order, via=ref))
+                                           scope.no_grad, scope.order, via=ref,
+                                           values=(self._value(arg, scope),)))
+
+    def _value(self, node: ast.expr, scope: Scope, limit: int = ARGUMENT_NODES) -> Expr:
+        """An argument as the evaluator will run it (small: a long one is unknown), with
+        the names whose value the file shows folded (module constants, the enclosing
+        function's parameter defaults: what the default construction passes)."""
+
+        def fold(leaf: ast.AST) -> Expr | None:
+            value = self.names.value(leaf, scope.env)
+            return Expr("const", (value,)) if _plain(value) else None
+
+        return from_ast(node, lambda n: self.names.qualify(n, scope), scope.defs.get,
+                        limit=limit, fold=fold)
+
+    def _arguments(self, call: ast.Call, scope: Scope) -> tuple[tuple[Expr, ...],
+                                                                 tuple[tuple[str, Expr], ...]]:
+        """A call's arguments as expressions; none where ``*args``/``**kwargs`` hide them."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+                k.arg is None for k in call.keywords):
+            return (), ()
+        return (tuple(self._value(a, scope) for a in call.args),
+                tuple((k.arg, self._value(k.value, scope)) for k in call.keywords if k.arg))
 
     def _construction(self, call: ast.Call, cls: str, scope: Scope) -> None:
         fact = self.layer_fact("", cls, call, scope.env)
@@ -443,6 +498,34 @@ class StatementReader:
         if isinstance(node, (ast.Name, ast.Attribute)):
             return self.names.resolver.qualify(node, scope.shadowed) or ""
         return ""
+
+
+def _instances(defs: dict[str, Expr]) -> tuple[tuple[str, Expr], ...]:
+    """The locals whose last assignment is a call: the objects a script or builder may
+    build (which model each holds is the evaluator's to say, at link time)."""
+    return tuple((name, expr) for name, expr in defs.items()
+                 if _builds(expr) or expr.op == "dict" or (
+                     expr.op == "call" and expr.args[0] == Expr("name", ("dict",))))
+
+
+def _plain(value: Any) -> bool:
+    """A folded value an expression can hold as a constant (strings, numbers, None)."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _builds(expr: Expr) -> bool:
+    """A call of a global (``Net(...)``, ``build(cfg)``), or a method called on one
+    (``Net(...).to(device)``): a value the evaluator can follow to a class."""
+    while expr.op == "call":
+        func = expr.args[0]
+        if func.op in ("global", "sub"):
+            return True  # ``Net(...)``, ``MODELS[name](...)``
+        if func.op != "attr":
+            return False
+        expr = func.args[0]
+    return False
 
 
 def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,8 +10,8 @@ from typing import Any
 from initlint.core.frozen import fast_state
 from initlint.extract.facts import UNKNOWN, Construction, LayerFact
 
-__all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "InstanceRef", "ModuleVal",
-           "ParamVal", "Pattern", "ShapeVal", "Tri"]
+__all__ = ["MISSING", "UNKNOWN", "Bound", "Builtin", "ClassRef", "Closure", "InstanceRef",
+           "ModuleVal", "OneOf", "ParamVal", "Pattern", "ShapeVal", "Tri"]
 
 Tri = bool | None  # yes / no / unknown
 
@@ -25,6 +25,24 @@ class ClassRef:
     qualname: str
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@fast_state
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """A project function with some of its names bound: the function a factory returns (its
+    free names hold the factory's arguments), a ``functools.partial`` of one."""
+
+    qualname: str
+    env: tuple[tuple[str, Any], ...] = ()
+
+
+@fast_state
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """One of several known values, which one not known: ``MODELS[name]`` of a registry."""
+
+    values: tuple[Any, ...]
 
 
 @fast_state

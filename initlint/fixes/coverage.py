@@ -246,8 +246,9 @@ def add_missed_types(ctx: FileContext, handled: dict[InitSite, set[str]],
         families = {api.LAYERS[t].family.replace("conv_transpose", "conv")
                     for t in handled[site] if t in api.LAYERS}
         if (not roles <= families or not site.target.base or site.target.path or
-                ctx.project.function_file.get(site.function) not in (None, ctx.facts)):
-            continue
+                ctx.project.site_file(site) not in (None, ctx.facts)
+                or site not in ctx.facts.sites):
+            continue  # (a site run with a call's values: its test reads what the call binds)
         names = tuple(f"{nn.text}.{t.rsplit('.', 1)[-1]}" for t in sorted(missed))
         return Fix("unsafe", f"Add {', '.join(f'`{n}`' for n in names)} to the isinstance "
                    "test of this branch",

@@ -154,7 +154,7 @@ def _type_branch(ctx: FileContext, cls: ClassFacts, layers: list[Layer],
         var = item.binding.var if item.binding else site.target.base
         if (item.how != "each_module" or item.scope or not var or site.target.path or
                 site.target.attr != "weight" or not tests_on(site, (var,)) or
-                ctx.project.function_file.get(site.function) not in (None, ctx.facts)):
+                ctx.project.site_file(site) not in (None, ctx.facts)):
             continue
         first = layers[0]
         body = _body(init, var, Layer(first.path, first.layer, first.act, first.slope),

@@ -3,35 +3,147 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from initlint.core import torch_api as api
+from initlint.extract.expr import Expr, substitute
 from initlint.extract.facts import (
     PARAM_WALKS,
+    UNKNOWN,
     CallRef,
     ClassFacts,
     Condition,
+    FileFacts,
     FunctionFacts,
     InitSite,
     LoopBinding,
     WalkSource,
 )
+from initlint.extract.values import ClassRef, Closure, ModuleVal, OneOf
 from initlint.semantic.classes import ClassIndex
+from initlint.semantic.evaluate import Evaluator
 from initlint.semantic.records import WALK_SOURCES, Applied, How, PerModule
 from initlint.semantic.trees import ModuleTrees
 
 #: The (function, binding) pairs a construction has already run: init code is followed once.
 Visited = set[tuple[Any, ...]]
+#: How deep a construction follows calls (methods, helpers, scripts' callees).
+MAX_RUN_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Held:
+    """A name bound to a value that is not a module of the model: a class, an init
+    function, a closure, a string or number (what the evaluator computed for the argument at
+    the call site). A plain ``str`` binding is a path under the model (``"decoder"``)."""
+
+    value: Any
+
+
+#: What the names of a function being run hold: paths under the model, or held values.
+Bindings = dict[str, "str | Held"]
 
 
 class InitCalls:
     """The call graph of init code over one project's classes and module trees."""
 
-    def __init__(self, index: ClassIndex, trees: ModuleTrees):
+    def __init__(self, index: ClassIndex, trees: ModuleTrees, evaluator: Evaluator):
         self.index = index
         self.trees = trees
+        self.evaluator = evaluator
+
+    @cached_property
+    def scripts(self) -> tuple[FunctionFacts, ...]:
+        """Code that runs outside the model classes: module-level functions (builders,
+        factories, training loops, the functions nested in them) and module bodies."""
+        return (*(fn for fn in self.index.functions.values() if not fn.cls),
+                *(facts.script for facts in self.index.files if facts.script is not None))
+
+    @cached_property
+    def instances(self) -> dict[str, list[tuple[FunctionFacts, str]]]:
+        """Model class qualname → the (script, local) pairs holding a model of that class:
+        ``model = SASRec(args).to(device)``, ``net = build(cfg)`` with ``build`` returning a
+        ``Net(...)``; the evaluator says which class each local's value is."""
+        out: dict[str, list[tuple[FunctionFacts, str]]] = {}
+        for fn in self.scripts:
+            for name, expr in fn.instances:
+                value = self.evaluator.bounded(expr, {})
+                # a registry lookup builds one of its classes: the code runs on each
+                for one in value.values if isinstance(value, OneOf) else (value,):
+                    if isinstance(one, ModuleVal) and one.cls in self.index.classes:
+                        out.setdefault(one.cls, []).append((fn, name))
+        return out
+
+    def _specialize(self, site: InitSite, bound: Bindings) -> InitSite:
+        """The site as this run executes it: the values its names hold substituted into its
+        tests (``isinstance(m, module)`` with ``module=nn.Conv2d``), and a call of a function
+        handed in (``initf(m.weight)``) read as the init function it holds."""
+        held = {k: v.value for k, v in bound.items() if isinstance(v, Held)}
+        if not held:
+            return site
+        key = (site, tuple(sorted(held.items(), key=lambda kv: kv[0])))
+        memo = self.__dict__.setdefault("_specialized", {})
+        found = memo.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        exprs = {k: e for k, v in held.items() if (e := _as_expr(v)) is not None}
+        conditions = tuple(replace(c, test=substitute(c.test, exprs.get))
+                           for c in site.conditions) if exprs else site.conditions
+        func, style = site.func, site.style
+        fn = held.get(site.func) if site.style == "helper" else None
+        if isinstance(fn, ClassRef) and fn.qualname.startswith(api.INIT) and (
+                fn.qualname[len(api.INIT):] in api.INIT_FUNCTIONS):
+            func, style = fn.qualname[len(api.INIT):], "init"
+        result = (site if conditions == site.conditions and func == site.func else
+                  replace(site, conditions=conditions, func=func, style=style))
+        memo[key] = result
+        return result
+
+    def _held_env(self, bound: Bindings) -> dict[str, Any]:
+        return {k: v.value for k, v in bound.items() if isinstance(v, Held)}
+
+    def _bind_args(self, fn: FunctionFacts, call: CallRef, bound: Bindings,
+                   skip_self: bool) -> Bindings:
+        """The callee's parameters bound to what the call passes: a module of the model
+        (by its path) or a value the evaluator computes in the caller's bindings."""
+        params = [p for p in fn.params if not (skip_self and p == "self")]
+        if fn.cls and not fn.static and not skip_self and params and params[0] == "self":
+            params = params[1:]
+        out: Bindings = {}
+        env = self._held_env(bound)
+        values = call.values if len(call.values) == len(call.args) else (None,) * len(call.args)
+        for param, arg, expr in zip(params, call.args, values, strict=False):
+            rebased = _rebase(arg, bound) if arg else None
+            if rebased is not None:
+                out[param] = rebased
+            elif expr is not None and (value := self.evaluator.bounded(expr, env)) is not None \
+                    and _worth_holding(value):
+                out[param] = Held(value)
+        for key, expr in call.keywords:
+            if key in params and (value := self.evaluator.bounded(expr, env)) is not None \
+                    and _worth_holding(value):
+                out[key] = Held(value)
+        return out
+
+    def _callback(self, cls: ClassFacts, call: CallRef,
+                  bound: Bindings) -> tuple[FunctionFacts | None, Bindings]:
+        """The function a callback handed on as a value runs, and the bindings it carries:
+        the evaluator runs the argument in the caller's bindings (``weight_init(module=...)``
+        returning its inner function, from any file; ``partial(init_params, init_fn=...)``;
+        a held function). The name the extractor resolved is the fallback."""
+        value = (self.evaluator.bounded(call.values[0], self._held_env(bound)) if call.values
+                 else UNKNOWN)
+        if isinstance(value, Closure):
+            target = self.index.functions.get(value.qualname)
+            if target is not None:
+                return target, {k: Held(v) for k, v in value.env if _worth_holding(v)}
+        if isinstance(value, ClassRef) and not value.args and not value.kwargs and (
+                target := self.index.functions.get(value.qualname)) is not None and (
+                not target.cls):
+            return target, {}
+        return self.index.callback(cls, call.name), {}
 
     @cached_property
     def calls_by_name(self) -> dict[str, list[tuple[FunctionFacts, CallRef]]]:
@@ -157,7 +269,10 @@ class InitCalls:
         visited: Visited = set()
         if init is not None:
             self._run(cls, init, {"self": ""}, applied, opaque, visited, 0)
+        followed = {id(fn) for fn, _name in self.instances.get(cls.qualname, ())}
         for walk in self.typed_applies.get(cls.qualname, ()):
+            if id(self._caller.get(id(walk.call))) in followed:
+                continue  # the script that holds the model is run on it (with its values)
             fn = self.index.functions.get(walk.callee)
             if fn is None:
                 opaque.append(f"apply({walk.callee})")
@@ -165,6 +280,9 @@ class InitCalls:
                 self._run_callback(cls, fn, "", applied, opaque, visited, 0, walk.var,
                                    walk.call.conditions if walk.loop else (), walk.alias,
                                    walk.source)
+        for fn, name in self.instances.get(cls.qualname, ()):
+            # a script or builder holding a model of this class runs its code on it
+            self._run(cls, fn, {name: ""}, applied, opaque, visited, 0)
         if self.index.framework_managed(cls):
             for hook in ("_init_weights", "init_weights", "_initialize_weights",
                          "reset_parameters"):
@@ -201,20 +319,25 @@ class InitCalls:
                 self._run(cls, fn, {"self": ""}, applied, opaque, set(), 0)
         return applied, opaque
 
-    def _run(self, cls: ClassFacts, fn: FunctionFacts, bound: dict[str, str],
+    def _run(self, cls: ClassFacts, fn: FunctionFacts, bound: Bindings,
              applied: list[Applied], opaque: list[str], visited: Visited, depth: int) -> None:
         key = (fn.qualname, repr(sorted(bound.items())), "run")
-        if key in visited or depth > 12:
+        if key in visited:
+            return
+        if depth > MAX_RUN_DEPTH:
+            # past the bound the code is not read: what it may write is unknown, not absent
+            opaque.append(f"{fn.qualname}(...) beyond the call depth followed")
             return
         visited.add(key)
         self._collect_sites(fn, bound, applied)
         for call in fn.calls:
             self._follow(cls, fn, call, bound, applied, opaque, visited, depth)
 
-    def _collect_sites(self, fn: FunctionFacts, bound: dict[str, str],
+    def _collect_sites(self, fn: FunctionFacts, bound: Bindings,
                        applied: list[Applied]) -> None:
         aliases = self._init_aliases(fn, bound)
         for site in self.sites_in(fn):
+            site = self._specialize(site, bound)
             loops = site.loops(fn)
             base = site.target.base
             if base in loops:
@@ -227,10 +350,11 @@ class InitCalls:
                 if binding.source in ("children", "named_children", "iter"):
                     how = "each_child"
                 applied.append(Applied(site, receiver, how, binding))
-            elif base in bound or base in aliases:
+            elif isinstance(bound.get(base), str) or base in aliases:
                 # a local that is a submodule: ``self.<alias>`` under the model
-                head = (bound[base] if base in bound else
-                    ".".join(p for p in (bound["self"], aliases[base]) if p))
+                given = bound.get(base)
+                head = (given if isinstance(given, str) else
+                    ".".join(p for p in (str(bound["self"]), aliases[base]) if p))
                 path = ".".join(p for p in (head, site.target.path) if p)
                 applied.append(Applied(site, path, "direct" if site.target.attr or not path
                                        else "direct_param", None))
@@ -250,14 +374,14 @@ class InitCalls:
         passes = any(c.kind == "param" and "name" in c.args for c in applier.calls)
         return "name" if passes else ""
 
-    def _init_aliases(self, fn: FunctionFacts, bound: dict[str, str]) -> dict[str, str]:
+    def _init_aliases(self, fn: FunctionFacts, bound: Bindings) -> dict[str, str]:
         """In a class's ``__init__`` run on a model: its locals that are submodules."""
         if fn.name != "__init__" or "self" not in bound or not fn.cls:
             return {}
         klass = self.index.classes.get(fn.cls)
         return dict(klass.init_aliases) if klass is not None else {}
 
-    def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: dict[str, str],
+    def _follow(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef, bound: Bindings,
                 applied: list[Applied], opaque: list[str], visited: Visited, depth: int) -> None:
         if self._follow_walk(cls, fn, call, bound, applied, opaque, visited, depth):
             return
@@ -268,22 +392,24 @@ class InitCalls:
             else:
                 target = self.index.method(cls, call.name)
             if target is not None:
-                inner = {"self": bound["self"]}
-                inner.update(_bind_args(target, call.args, bound, skip_self=True))
+                inner: Bindings = {"self": bound["self"]}
+                inner.update(self._bind_args(target, call, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",
                                    "add_module", "apply") and self.index.framework_managed(cls):
                 opaque.append(f"self.{call.name}()")
         elif call.kind == "apply":
-            receiver = _rebase(call.receiver, bound) if call.receiver else None
-            target = self.index.callback(cls, call.name)
+            receiver = (_rebase(call.receiver, bound) if call.receiver else None)
+            if receiver is None and call.receiver:
+                receiver = _loop_container(fn, call.receiver, bound)
             if receiver is None:
                 return
+            target, held = self._callback(cls, call, bound)
             if target is None:
                 opaque.append(f"apply({call.name or '?'})")
                 return
             self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
-                               name_var=self._name_param(call, target))
+                               name_var=self._name_param(call, target), held=held)
         elif call.kind == "function":
             if call.name.rsplit(".", 1)[-1][:1].isupper() or self.index.resolve_class(call.name):
                 return  # a class constructor: building a submodule runs no init on ours
@@ -297,26 +423,31 @@ class InitCalls:
                 if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
                     opaque.append(f"{call.name}(...)")
                 return
-            inner = _bind_args(target, call.args, bound, skip_self=False)
-            if inner or target.has_init_code or passes_model:
+            inner = self._bind_args(target, call, bound, skip_self=False)
+            if (target.has_init_code or passes_model
+                    or any(isinstance(v, str) for v in inner.values())):
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
-        elif call.kind == "method" and call.receiver.startswith("self.") and "self" in bound:
-            # self.decoder.init_weights(): the submodule's own method
-            path = call.receiver[len("self."):]
+        elif call.kind == "method" and (path := _rebase(call.receiver, bound)) is not None:
+            # self.decoder.init_weights(): the submodule's own method; model.init_weights()
+            # in a script: the model's
+            if not path and call.receiver.split(".")[0] != "self":
+                target = self.index.method(cls, call.name)
+                if target is not None:
+                    self._run(cls, target, {"self": ""}, applied, opaque, visited, depth + 1)
+                return
             child = self.trees.placed_by_path(cls).get(path)
             child_cls = (self.index.resolve_class(child.layer.cls)
                          if child and child.layer.cls else None)
             if child_cls is not None:
                 target = self.index.method(child_cls, call.name)
                 if target is not None:
-                    sub = ".".join(p for p in (bound["self"], path) if p)
-                    self._run(child_cls, target, {"self": sub}, applied, opaque, visited,
+                    self._run(child_cls, target, {"self": path}, applied, opaque, visited,
                               depth + 1)
             elif call.name in api.INIT_METHOD_NAMES:
                 opaque.append(f"{call.receiver}.{call.name}()")
 
     def _follow_walk(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
-                     bound: dict[str, str], applied: list[Applied], opaque: list[str],
+                     bound: Bindings, applied: list[Applied], opaque: list[str],
                      visited: Visited, depth: int) -> bool:
         """``for m in self.modules(): self._init(m)`` / ``init_fn(m)``: the callee runs
         once per module of the walk, like an ``apply`` callback (under the loop's tests)."""
@@ -324,6 +455,8 @@ class InitCalls:
         if walk is None:
             return False
         receiver = _rebase(walk.receiver, bound) if walk.receiver else None
+        if receiver is None and walk.receiver:
+            receiver = _loop_container(fn, walk.receiver, bound)
         if receiver is None:
             return True  # a walk of something else than this model
         target = self.index.functions.get(walk.callee)
@@ -337,24 +470,29 @@ class InitCalls:
     def _run_callback(self, cls: ClassFacts, fn: FunctionFacts, receiver: str,
                       applied: list[Applied], opaque: list[str], visited: Visited,
                       depth: int, var: str = "", extra: tuple[Condition, ...] = (),
-                      alias: str = "", source: WalkSource = "modules", name_var: str = "") -> None:
+                      alias: str = "", source: WalkSource = "modules", name_var: str = "",
+                      held: Bindings | None = None) -> None:
         """``receiver.apply(fn)``: fn's module parameter walks every module under receiver
         (``source`` "children": only its direct children); ``name_var``: fn's parameter
-        given each module's qualified name (``named_apply``)."""
+        given each module's qualified name (``named_apply``); ``held``: the values a closure
+        or ``partial`` binds to fn's other names."""
         params = [p for p in fn.params if p not in ("self", "cls")]
         if not params:
             return
         var = var or _module_param(fn)
-        key = (fn.qualname, receiver, "callback", var, extra, source, name_var)
+        held = {k: v for k, v in (held or {}).items() if k != var}
+        key = (fn.qualname, receiver, "callback", var, extra, source, name_var,
+               repr(sorted(held.items())))
         if key in visited:
             return
         visited.add(key)
         binding = LoopBinding(var, source, receiver, name_var, function=fn.qualname)
         how: How = "each_child" if source == "children" else "each_module"
-        for site in self.sites_in(fn):
+        sites = [self._specialize(site, held) for site in self.sites_in(fn)]
+        for site in sites:
             if site.target.base == var:
                 applied.append(Applied(site, receiver, how, binding, extra, alias))
-        for site in self.sites_in(fn):
+        for site in sites:
             loops = site.loops(fn)
             if site.target.base in loops and site.target.base != var:
                 inner = loops[site.target.base]
@@ -371,8 +509,7 @@ class InitCalls:
                         ("torch.", "math.")):
                     opaque.append(f"{call.name}({var})")
             elif (call.kind == "method" and call.receiver == var and
-                    call.name not in ("modules", "named_modules", "parameters",
-                                      "named_parameters", "children", "size", "dim")):
+                    call.name not in _READS):
                 opaque.append(f"{var}.{call.name}()")
             elif call.kind == "self_method" and fn.cls:
                 owner = self.index.classes.get(fn.cls)
@@ -385,12 +522,33 @@ class InitCalls:
     def _sites_by_function(self) -> dict[str, list[InitSite]]:
         out: dict[str, list[InitSite]] = {}
         for facts in self.index.files:
+            script = facts.script.qualname if facts.script is not None else ""
             for site in facts.sites:
-                out.setdefault(site.function, []).append(site)
+                out.setdefault(site.function or script, []).append(site)
         return out
 
     def sites_in(self, fn: FunctionFacts) -> list[InitSite]:
         return self._sites_by_function.get(fn.qualname, [])
+
+    @cached_property
+    def _module_level_sites(self) -> dict[InitSite, FileFacts]:
+        return {site: facts for facts in self.index.files for site in facts.sites
+                if not site.function}
+
+    def site_file(self, site: InitSite) -> FileFacts | None:
+        """The file a site is written in (a module-level site too: ``site.function`` is
+        empty there, and such a site may land on a model of another file)."""
+        if site.function:
+            return self.index.function_file.get(site.function)
+        return self._module_level_sites.get(site)
+
+    def site_function(self, site: InitSite) -> FunctionFacts | None:
+        """The function a site is written in; for a module-level site, its file's body
+        (``<module>``), which the linker runs as a script."""
+        if site.function:
+            return self.index.functions.get(site.function)
+        facts = self._module_level_sites.get(site)
+        return facts.script if facts is not None else None
 
     @cached_property
     def _site_models(self) -> dict[InitSite, list[ClassFacts]]:
@@ -402,6 +560,15 @@ class InitCalls:
             for item in applied:
                 index.setdefault(item.site, []).append(cls)
         return index
+
+    def run_sites(self, facts: FileFacts) -> list[InitSite]:
+        """The sites of ``facts`` as some construction ran them with a call's values bound
+        (``init_fn(m.weight)`` run as ``xavier_uniform_``), besides the sites as written."""
+        self._site_models  # noqa: B018 (every construction has run: the memo is complete)
+        memo: dict[tuple[InitSite, Any], InitSite] = self.__dict__.get("_specialized", {})
+        return list(dict.fromkeys(
+            run for (site, _held), run in memo.items()
+            if run is not site and self.site_file(site) is facts))
 
     def models_running(self, site: InitSite) -> list[ClassFacts]:
         """Model classes whose construction runs ``site``."""
@@ -428,6 +595,21 @@ class InitCalls:
         return out
 
     @cached_property
+    def _caller(self) -> dict[int, FunctionFacts]:
+        """id of each call → the function (or module body) making it."""
+        out: dict[int, FunctionFacts] = {}
+        for fn in self.index.functions.values():
+            for call in fn.calls:
+                out[id(call)] = fn
+        for facts in self.index.files:
+            if facts.script is not None:
+                for call in facts.script.calls:
+                    out[id(call)] = facts.script
+                for call in facts.calls_at_module_level:
+                    out[id(call)] = facts.script
+        return out
+
+    @cached_property
     def typed_applies(self) -> dict[str, list[PerModule]]:
         """``model = Net(); model.apply(fn)`` / ``Net().apply(fn)`` (or their loops)
         anywhere: model class qualname → the callbacks run on it (only on that model,
@@ -442,6 +624,12 @@ class InitCalls:
         return out
 
 
+#: Module methods that only read the module (walks, sizes): a callback calling them on its
+#: module writes nothing through them.
+_READS = frozenset({"modules", "named_modules", "parameters", "named_parameters", "children",
+                    "named_children", "buffers", "named_buffers", "size", "dim"})
+
+
 def _module_param(fn: FunctionFacts | None) -> str:
     """The parameter ``apply`` hands the module to: the first (``module`` in a
     ``(name, module)`` signature)."""
@@ -454,23 +642,44 @@ def _module_param(fn: FunctionFacts | None) -> str:
 
 
 
-def _rebase(receiver: str, bound: dict[str, str]) -> str | None:
+def _loop_container(fn: FunctionFacts, receiver: str, bound: Bindings) -> str | None:
+    """``for block in self.blocks: block.apply(fn)``: the loop hands each element of a
+    container (its direct children) to ``apply``, which walks each element's subtree; the
+    union is every module under the container (the container itself holds no parameter).
+    The receiver must be the loop variable itself, and the loop the only one binding it."""
+    if "." in receiver:
+        return None
+    loops = [b for b in fn.loops if b.var == receiver]
+    if len(loops) != 1 or loops[0].source not in ("iter", "children"):
+        return None
+    return _rebase(loops[0].receiver, bound) if loops[0].receiver else None
+
+
+def _rebase(receiver: str, bound: Bindings) -> str | None:
     """Map ``self.decoder`` (or a bound parameter name) to a path under the model."""
     head, _, rest = receiver.partition(".")
-    if head not in bound:
+    path = bound.get(head)
+    if not isinstance(path, str):
         return None
-    return ".".join(p for p in (bound[head], rest) if p)
+    return ".".join(p for p in (path, rest) if p)
 
 
+def _worth_holding(value: Any) -> bool:
+    """A value a callee may use: a class or function, a closure, plain data (an unknown
+    or a model's own module is not held: the first says nothing, the second is a path)."""
+    if isinstance(value, tuple):
+        return all(_worth_holding(v) for v in value)
+    return value is not UNKNOWN and isinstance(value, (ClassRef, Closure, str, int, float, bool,
+                                                       type(None)))
 
-def _bind_args(fn: FunctionFacts, args: tuple[str, ...], bound: dict[str, str],
-               skip_self: bool) -> dict[str, str]:
-    params = [p for p in fn.params if not (skip_self and p == "self")]
-    if fn.cls and not fn.static and not skip_self and params and params[0] == "self":
-        params = params[1:]
-    out: dict[str, str] = {}
-    for param, arg in zip(params, args, strict=False):
-        rebased = _rebase(arg, bound) if arg else None
-        if rebased is not None:
-            out[param] = rebased
-    return out
+
+def _as_expr(value: Any) -> Expr | None:
+    """A held value as an expression a test can read in place of its name."""
+    if isinstance(value, ClassRef) and not value.args and not value.kwargs:
+        return Expr("global", (value.qualname,))
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return Expr("const", (value,))
+    if isinstance(value, tuple):
+        items = [item for v in value if (item := _as_expr(v)) is not None]
+        return Expr("tuple", tuple(items)) if len(items) == len(value) else None
+    return None

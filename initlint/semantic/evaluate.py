@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from initlint.core import torch_api as api
@@ -29,7 +30,9 @@ from initlint.extract.values import (
     Bound,
     Builtin,
     ClassRef,
+    Closure,
     ModuleVal,
+    OneOf,
     ParamVal,
     Pattern,
     ShapeVal,
@@ -40,7 +43,7 @@ from initlint.semantic.records import Placed
 
 _BUILTINS = frozenset({"isinstance", "issubclass", "hasattr", "getattr", "type", "len", "any",
                        "all", "str", "bool", "int", "float", "tuple", "list", "set", "sorted",
-                       "callable", "max", "min", "abs", "repr"})
+                       "callable", "max", "min", "abs", "repr", "dict"})
 _STR_METHODS = frozenset({"lower", "upper", "casefold", "startswith", "endswith", "find",
                           "rfind", "split", "rsplit", "strip", "lstrip", "rstrip", "replace",
                           "count", "partition", "rpartition", "isdigit", "isnumeric",
@@ -50,6 +53,29 @@ _PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "tuple": tupl
 _PARAM_METHODS_NDIM = frozenset({"dim", "ndimension"})
 #: Names bound while an expression is evaluated (the module, the parameter, ``self``...).
 Env = dict[str, Any]
+#: How deep calls of project functions nest while one expression is evaluated.
+MAX_CALL_DEPTH = 8
+#: How many expression nodes one bounded evaluation (:meth:`Evaluator.bounded`) may visit.
+MAX_STEPS = 2000
+#: The longest string or tuple the evaluator builds.
+MAX_SIZE = 4096
+#: The key under which a run of a project function keeps its qualname in the environment (no
+#: program can spell it): its nested functions are looked up there.
+_RUNNING = "<running>"
+
+
+def _hashable(env: Env) -> tuple[tuple[str, Any], ...]:
+    """The bindings a closure keeps: the ones that can key a memo (dicts are left out)."""
+    out = []
+    for key, value in sorted(env.items()):
+        if key == _RUNNING:
+            continue
+        try:
+            hash(value)
+        except TypeError:
+            continue
+        out.append((key, value))
+    return tuple(out)
 
 
 def missing_param(cls: str, args: LayerFact | Construction | None, attr: str) -> str:
@@ -77,6 +103,21 @@ class World:
         self.index = index
         self.placed_by_path = placed_by_path
         self._subclass: dict[tuple[str, str], Tri] = {}
+
+    def built(self, qualname: str) -> ModuleVal | None:
+        """What calling the project class ``qualname`` gives, when it is a module."""
+        klass = self.index.resolve_class(qualname)
+        if klass is not None and self.index.is_module(klass):
+            return ModuleVal(klass.qualname)
+        return None
+
+    @cached_property
+    def registries(self) -> dict[str, Expr]:
+        """Module-level dicts by qualified name (``MODELS = dict(a=ModelA)``,
+        ``INITS = {"xavier": nn.init.xavier_uniform_}``): what a lookup in one gives."""
+        return {f"{facts.module}.{name}": expr for facts in self.index.files
+                if facts.script is not None for name, expr in facts.script.instances
+                if expr.op == "dict" or expr.args[0] == Expr("name", ("dict",))}
 
     # --- classes ------------------------------------------------------------------------
 
@@ -233,8 +274,25 @@ class Evaluator:
     def __init__(self, world: World):
         self.world = world
         self.free_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
+        self._depth = 0  # project functions being run, nested (bounded: MAX_CALL_DEPTH)
+        self._steps: int | None = None  # nodes a bounded evaluation may still visit
+
+    def bounded(self, expr: Expr, env: dict[str, Any], steps: int = MAX_STEPS) -> Any:
+        """``value`` with at most ``steps`` nodes visited, for code the linker runs across
+        functions (an expression that inlines its locals can share subtrees, and a run of a
+        project function adds its body): past the bound, unknown."""
+        saved = self._steps
+        self._steps = steps if saved is None else min(saved, steps)
+        try:
+            return self.value(expr, env)
+        finally:
+            self._steps = saved
 
     def value(self, expr: Expr, env: dict[str, Any]) -> Any:
+        if self._steps is not None:
+            self._steps -= 1
+            if self._steps < 0:
+                return UNKNOWN
         method = getattr(self, "_" + expr.op, None)
         if method is None:
             return UNKNOWN
@@ -259,11 +317,24 @@ class Evaluator:
         name = args[0]
         if name in env:
             return env[name]
+        enclosing = env.get(_RUNNING)
+        if isinstance(enclosing, str):
+            # a function defined inside the one being run: it keeps that run's bindings
+            nested = self.world.index.functions.get(f"{enclosing}.{name}")
+            if nested is not None:
+                return Closure(nested.qualname, _hashable(env))
         if name in _BUILTINS or name in _PY_TYPES:
             return Builtin(name)
         return UNKNOWN
 
     def _global(self, args: tuple[Any, ...], env: Env) -> Any:
+        registry = self.world.registries.get(args[0])
+        if registry is not None and self._depth < MAX_CALL_DEPTH:
+            self._depth += 1
+            try:
+                return self.value(registry, {})
+            finally:
+                self._depth -= 1
         return ClassRef(args[0])
 
     def _attr(self, args: tuple[Any, ...], env: Env) -> Any:
@@ -274,8 +345,9 @@ class Evaluator:
             return UNKNOWN
         if isinstance(obj, ModuleVal):
             value = self.world.attribute(obj, name)
-            if value is UNKNOWN and name in ("modules", "named_modules", "children",
-                                              "parameters", "named_parameters", "apply"):
+            if value is UNKNOWN and (name in ("modules", "named_modules", "children",
+                                              "parameters", "named_parameters", "apply")
+                                     or name in api.MODULE_RETURNS_SELF):
                 return Bound(obj, name)
             return value
         if isinstance(obj, ClassRef):
@@ -301,6 +373,11 @@ class Evaluator:
 
     def _call(self, args: tuple[Any, ...], env: Env) -> Any:
         func = self.value(args[0], env)
+        if isinstance(func, ClassRef) and not func.args and not func.kwargs and (
+                func.qualname not in self.world.index.functions):
+            built = self.world.built(func.qualname)
+            if built is not None:
+                return built  # a model class: its arguments are the construction's business
         if any(a.op == "star" for a in args[1]) or any(k == "**" for k, _ in args[2]):
             return UNKNOWN
         values = [self.value(a, env) for a in args[1]]
@@ -311,7 +388,59 @@ class Evaluator:
             return self._method(func.obj, func.name, values, kwargs)
         if isinstance(func, ClassRef) and func.qualname.startswith("re."):
             return _regex(func.qualname[3:], values)
+        if isinstance(func, ClassRef) and func.qualname in api.PARTIAL and values:
+            return self.partial(values[0], values[1:], kwargs)
+        if isinstance(func, OneOf):
+            results = tuple(self._call_value(f, values, kwargs) for f in func.values)
+            return UNKNOWN if any(r is UNKNOWN for r in results) else OneOf(results)
+        return self._call_value(func, values, kwargs)
+
+    def _call_value(self, func: Any, values: list[Any], kwargs: dict[str, Any]) -> Any:
+        if isinstance(func, ClassRef) and not func.args and not func.kwargs:
+            return self.call_project(func.qualname, values, kwargs)
+        if isinstance(func, Closure):
+            return self.call_project(func.qualname, values, kwargs, dict(func.env))
         return UNKNOWN
+
+    def partial(self, func: Any, values: list[Any] | tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+        """``functools.partial(fn, *values, **kwargs)`` of a project function: a closure
+        with those parameters bound (unknown for anything else)."""
+        qualname = func.qualname if isinstance(func, (ClassRef, Closure)) else ""
+        fn = self.world.index.functions.get(qualname)
+        if fn is None or (isinstance(func, ClassRef) and (func.args or func.kwargs)):
+            return UNKNOWN
+        env = dict(func.env) if isinstance(func, Closure) else {}
+        params = [p for p in fn.params if p not in env]
+        env.update(zip(params, values, strict=False))
+        env.update(kwargs)
+        return Closure(fn.qualname, _hashable(env))
+
+    def call_project(self, qualname: str, values: list[Any], kwargs: dict[str, Any],
+                     bound: Env | None = None) -> Any:
+        """A call of the project's own code: a model class builds a module of that class
+        (with its default tree: the arguments are the construction's business); a function
+        with one ``return`` gives that value, run with the call's arguments bound (bounded
+        depth: beyond it, and for any argument it cannot bind, unknown)."""
+        index = self.world.index
+        fn = index.functions.get(qualname)
+        if fn is None:
+            built = self.world.built(qualname)
+            return UNKNOWN if built is None else built
+        if fn.returns is None or fn.cls or self._depth >= MAX_CALL_DEPTH:
+            return UNKNOWN
+        env: Env = {**dict.fromkeys(fn.params, UNKNOWN), **(bound or {})}
+        free = [p for p in fn.params if bound is None or p not in bound]
+        if len(values) > len(free) or any(k not in fn.params for k in kwargs):
+            return UNKNOWN
+        env.update(zip(free, values, strict=False))
+        env.update(kwargs)
+        env[_RUNNING] = fn.qualname
+        self._depth += 1
+        try:
+            return self.value(fn.returns, env)
+        finally:
+            self._depth -= 1
 
     def _builtin(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> Any:
         if name == "isinstance" and len(values) == 2:
@@ -327,6 +456,12 @@ class Evaluator:
             if isinstance(obj, (str, int, float, bool)):
                 return Builtin(type(obj).__name__)
             return UNKNOWN
+        if name == "dict" and not values:
+            return kwargs
+        if (name == "getattr" and len(values) == 2 and isinstance(values[1], str)
+                and isinstance(values[0], ClassRef) and values[0].qualname in api.NAMESPACES):
+            # ``getattr(nn.init, spec.init)``: a member of a torch namespace, by name
+            return ClassRef(f"{values[0].qualname}.{values[1]}")
         if name in ("hasattr", "getattr") and len(values) >= 2 and isinstance(values[1], str):
             obj = values[0]
             if isinstance(obj, ModuleVal):
@@ -401,6 +536,8 @@ class Evaluator:
             return tuple(result) if isinstance(result, list) else result
         if isinstance(obj, Pattern):
             return _regex(name, [obj.pattern, *values])
+        if isinstance(obj, ModuleVal) and name in api.MODULE_RETURNS_SELF:
+            return obj
         if isinstance(obj, ParamVal):
             if name in _PARAM_METHODS_NDIM:
                 return obj.ndim
@@ -450,7 +587,10 @@ class Evaluator:
         if not (_known(left) and _known(right)):
             return UNKNOWN
         if op == "+":
-            return left + right
+            joined = left + right
+            # a string or tuple that keeps growing (a loop, a recursion): past a size, unknown
+            return UNKNOWN if isinstance(joined, (str, tuple)) and len(joined) > MAX_SIZE \
+                else joined
         if op == "%" and isinstance(left, str):
             return UNKNOWN
         if isinstance(left, (int, float)) and isinstance(right, (int, float)):
@@ -466,8 +606,21 @@ class Evaluator:
     def _tuple(self, args: tuple[Any, ...], env: Env) -> Any:
         return tuple(self.value(a, env) for a in args)
 
+    def _dict(self, args: tuple[Any, ...], env: Env) -> Any:
+        keys = [self.value(k, env) for k in args[0]]
+        if not all(_known(k) and not isinstance(k, tuple) for k in keys):
+            return UNKNOWN  # a key we cannot know may shadow any other
+        return dict(zip(keys, (self.value(v, env) for v in args[1]), strict=True))
+
     def _sub(self, args: tuple[Any, ...], env: Env) -> Any:
         base, index = self.value(args[0], env), self.value(args[1], env)
+        if isinstance(base, dict) and _known(index) and not isinstance(index, tuple):
+            return base[index]  # a missing key raises KeyError: unknown
+        if isinstance(base, dict) and index is UNKNOWN and base:
+            # a registry looked up by a key we cannot know: one of its values
+            if all(v is not UNKNOWN for v in base.values()):
+                return OneOf(tuple(base.values()))
+            return UNKNOWN
         if (isinstance(base, (str, tuple)) and isinstance(index, (int, slice))
                 and not isinstance(index, bool)):
             return base[index]
@@ -514,7 +667,7 @@ def truth(value: Any) -> Tri:
         return None
     if value is None:
         return False
-    if isinstance(value, (bool, int, float, str, tuple)):
+    if isinstance(value, (bool, int, float, str, tuple, dict)):
         return bool(value)
     if isinstance(value, (ModuleVal, ClassRef, Builtin, Bound, Pattern)):
         return True

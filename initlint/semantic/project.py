@@ -47,7 +47,7 @@ class ProjectFacts:
         self._linked = {id(a): (a, b) for a, b in zip(given, self.files, strict=True)
                         if a is not b}
         self.trees = ModuleTrees(index)
-        self.calls = InitCalls(index, self.trees)
+        self.calls = InitCalls(index, self.trees, self.evaluator)
         self.classes = index.classes
         self.class_file = index.class_file
         self.functions = index.functions
@@ -183,6 +183,15 @@ class ProjectFacts:
 
     def sites_in(self, fn: FunctionFacts) -> list[InitSite]:
         return self.calls.sites_in(fn)
+
+    def site_function(self, site: InitSite) -> FunctionFacts | None:
+        return self.calls.site_function(site)
+
+    def site_file(self, site: InitSite) -> FileFacts | None:
+        return self.calls.site_file(site)
+
+    def run_sites(self, facts: FileFacts) -> list[InitSite]:
+        return self.calls.run_sites(facts)
 
     def models_running(self, site: InitSite) -> list[ClassFacts]:
         return self.calls.models_running(site)

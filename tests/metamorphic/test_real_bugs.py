@@ -42,9 +42,6 @@ MISSED: dict[str, str] = {
         "INI005: `bias=self.with_bias` (set from `normalize is None`, normalize given to "
         "`FPN(...)`) is not resolved; even `with_bias = False; nn.Conv2d(..., bias=with_bias)` "
         "is missed, only a literal `bias=False` is read"),
-    "shapeworks_deepssm_conv2d_init": (
-        "INI203: the callback comes from a factory `weight_init(module=nn.Conv2d, initf=...)` "
-        "returning a closure whose `isinstance(m, module)` reads the factory's argument"),
     "torchvision_zero_init_residual_instancenorm": (
         "INI005: `m.bn2.weight` written through an `isinstance(m, BasicBlock)` dispatch "
         "(attribute chain into the block) is not read, and `norm_layer=nn.InstanceNorm2d` "
