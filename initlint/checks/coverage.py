@@ -212,7 +212,8 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                        and describe(s)[0] in _REDRAWS]
             if not redraws or writes.possible:
                 continue
-            if _rezeroed(project, effective, placed, writes.sites):
+            if (_rezeroed(project, effective, placed, writes.sites)
+                    or _replaced_after(placed, redraws, writes.sites)):
                 continue
             site = redraws[0]
             key = (site.function, site.span.row)
@@ -256,6 +257,24 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
         if item.site.target.index and item.site.target.attr == "weight":
             return True
     return False
+
+
+def _replaced_after(placed: Placed, redraws: list[InitSite],
+                    sites: tuple[InitSite, ...]) -> bool:
+    """After the re-draw, the whole weight gets other values: torch's ``reset_parameters()``
+    of the Embedding (it draws again and re-zeroes the padding row), or a copy of loaded
+    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). Known to come
+    after it later in the same function, assumed to from another one (order not known)."""
+    def replaces(site: InitSite) -> bool:
+        if site.target.index:
+            return False
+        if site.style == "reset":
+            return placed.layer.cls in api.RESET_REZEROES_PADDING
+        return site.func == "copy_" or site.style == "assign"
+
+    return any(replaces(site) and all(
+        site.function != redraw.function or site.span.row > redraw.span.row
+        for redraw in redraws) for site in sites)
 
 
 # --- INI206 ---------------------------------------------------------------------------------

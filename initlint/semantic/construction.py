@@ -7,7 +7,6 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from initlint.core import torch_api as api
 from initlint.extract.facts import (
     PARAM_WALKS,
     CallRef,
@@ -19,6 +18,7 @@ from initlint.extract.facts import (
     WalkSource,
 )
 from initlint.semantic.classes import ClassIndex
+from initlint.semantic.module_calls import RESET, UNKNOWN_WRITES, call_site, method_writes
 from initlint.semantic.records import WALK_SOURCES, Applied, How, PerModule
 from initlint.semantic.trees import ModuleTrees
 
@@ -271,6 +271,10 @@ class InitCalls:
                 inner = {"self": bound["self"]}
                 inner.update(_bind_args(target, call.args, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
+            elif call.name == RESET:
+                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass)
+                self._module_call(cls, fn, replace(call, receiver="self"), bound, applied,
+                                  inherited=True)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",
                                    "add_module", "apply") and self.index.framework_managed(cls):
                 opaque.append(f"self.{call.name}()")
@@ -280,7 +284,11 @@ class InitCalls:
             if receiver is None:
                 return
             if target is None:
-                opaque.append(f"apply({call.name or '?'})")
+                if receiver:  # code we cannot see, run on each module under the receiver
+                    self._unknown_on(fn, call, receiver, "",
+                                     LoopBinding("", "modules", receiver), applied)
+                else:
+                    opaque.append(f"apply({call.name or '?'})")
                 return
             self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
                                name_var=self._name_param(call, target))
@@ -294,8 +302,9 @@ class InitCalls:
             passes_model = "" in paths or (
                 bool(paths) and any(p in self.trees.placed_by_path(cls) for p in paths))
             if target is None:
-                if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
-                    opaque.append(f"{call.name}(...)")
+                if ((passes_model or call.walks)
+                        and not call.name.startswith(("torch.", "math.", "builtins"))):
+                    self._unknown_call(cls, fn, call, bound, applied, opaque)
                 return
             inner = _bind_args(target, call.args, bound, skip_self=False)
             if inner or target.has_init_code or passes_model:
@@ -312,8 +321,11 @@ class InitCalls:
                     sub = ".".join(p for p in (bound["self"], path) if p)
                     self._run(child_cls, target, {"self": sub}, applied, opaque, visited,
                               depth + 1)
-            elif call.name in api.INIT_METHOD_NAMES:
-                opaque.append(f"{call.receiver}.{call.name}()")
+                    return
+            self._module_call(cls, fn, call, bound, applied)
+        elif call.kind == "method":
+            # ``m.reset_parameters()`` on each module a loop walks
+            self._module_call(cls, fn, call, bound, applied)
 
     def _follow_walk(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
                      bound: dict[str, str], applied: list[Applied], opaque: list[str],
@@ -328,7 +340,9 @@ class InitCalls:
             return True  # a walk of something else than this model
         target = self.index.functions.get(walk.callee)
         if target is None:
-            opaque.append(f"{walk.callee}({walk.alias})")
+            # code we cannot see, handed each module the loop walks (under the loop's tests)
+            self._unknown_on(fn, call, receiver, walk.alias,
+                             LoopBinding(walk.alias, walk.source, receiver), applied)
             return True
         self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
                            walk.var, call.conditions, walk.alias, walk.source)
@@ -369,17 +383,89 @@ class InitCalls:
                                        depth + 1)
                 elif target is None and var in call.args and not call.name.startswith(
                         ("torch.", "math.")):
-                    opaque.append(f"{call.name}({var})")
-            elif (call.kind == "method" and call.receiver == var and
+                    self._unknown_on(fn, call, receiver, var, binding, applied, extra, alias)
+            elif (call.kind == "method" and call.receiver.split(".")[0] == var and
                     call.name not in ("modules", "named_modules", "parameters",
                                       "named_parameters", "children", "size", "dim")):
-                opaque.append(f"{var}.{call.name}()")
+                self._module_call(cls, fn, call, {}, applied, (binding, receiver),
+                                  extra, alias)
             elif call.kind == "self_method" and fn.cls:
                 owner = self.index.classes.get(fn.cls)
                 target = self.index.method(owner, call.name) if owner else None
                 if target is not None and var in call.args:
                     self._run_callback(cls, target, receiver, applied, opaque, visited,
                                        depth + 1)
+
+    def _module_call(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
+                     bound: dict[str, str], applied: list[Applied],
+                     walked: tuple[LoopBinding, str] | None = None,
+                     extra: tuple[Condition, ...] = (), alias: str = "",
+                     inherited: bool = False) -> None:
+        """``<module>.<method>()`` on a module whose method the project does not define: on
+        the module at a path (``self.emb``, ``self``) or on each module a loop or callback
+        walks (``walked``: its binding and the walked path). What it writes is known per
+        module class (:func:`method_writes`), and unknown only for that module.
+        ``inherited``: the project defines no such method on the model past the caller's
+        class (``super().reset_parameters()``)."""
+        head = call.receiver.partition(".")[0]
+        binding: LoopBinding | None = None
+        scope: str | None
+        if walked is not None:
+            binding, scope = walked
+        elif head in bound:
+            scope = _rebase(call.receiver, bound)
+        else:
+            binding = next((b for b in reversed(fn.loops) if b.var == head
+                            and b.source in _MODULE_WALKS), None)
+            scope = _rebase(binding.receiver, bound) if binding is not None else None
+        if scope is None:
+            return
+        placed = self.trees.placed_by_path(cls)
+        if binding is None:
+            classes = [placed[scope].layer.cls if scope in placed
+                       else cls.qualname if not scope else ""]
+        else:
+            classes = [cls.qualname, *(p.layer.cls for p in placed.values())]
+        writes: dict[str, tuple[str, ...]] = {}
+        for name in dict.fromkeys(classes):
+            found = method_writes(self.index, name, call.name, own=not inherited)
+            if found is None and binding is None:
+                return  # the project's own method: run where the call is followed
+            writes[name] = UNKNOWN_WRITES if found is None else found
+        if not any(writes.values()):
+            return  # a method that writes no parameter (``flatten_parameters()``)
+        site = call_site(fn, call, call.receiver)
+        applied.append(Applied(site, scope, "method", binding, extra, alias,
+                               tuple(writes.items())))
+
+    def _unknown_on(self, fn: FunctionFacts, call: CallRef, receiver: str, var: str,
+                    binding: LoopBinding | None, applied: list[Applied],
+                    extra: tuple[Condition, ...] = (), alias: str = "") -> None:
+        """Code we cannot see, handed the module at ``receiver`` or (``binding``) each module
+        a walk of it yields as ``var``: unknown for what it was handed, nothing else."""
+        site = call_site(fn, call, var or receiver)
+        applied.append(Applied(site, receiver, "opaque", binding, extra, alias))
+
+    def _unknown_call(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
+                      bound: dict[str, str], applied: list[Applied], opaque: list[str]) -> None:
+        """``fancy_init(self.encoder)``, a function we cannot see: unknown for each module or
+        tensor it is handed; handed the model itself, for all of it."""
+        walks = {b.var: b for b in call.walks}
+        for arg in call.args:
+            walk = walks.get(arg)
+            if walk is not None and walk.source in PARAM_WALKS:
+                # ``for p in self.parameters(): fancy_init(p)``: each tensor of the walk
+                scope = _rebase(walk.receiver, bound)
+                if scope is not None:
+                    applied.append(Applied(call_site(fn, call, arg), scope, "opaque", walk))
+                continue
+            path = _rebase(arg, bound) if arg else None
+            if path is None:
+                continue
+            if path == "":
+                opaque.append(f"{call.name}(...)")
+            elif path.rsplit(".", 1)[-1] not in ("weight", "bias"):  # those: a helper site
+                applied.append(Applied(call_site(fn, call, arg), path, "opaque", None))
 
     @cached_property
     def _sites_by_function(self) -> dict[str, list[InitSite]]:
@@ -440,6 +526,11 @@ class InitCalls:
             if klass is not None and walk.callee:
                 out.setdefault(klass.qualname, []).append(walk)
         return out
+
+
+#: Loops whose variable is each module of a tree, or each member of a container or list.
+_MODULE_WALKS = frozenset({"modules", "named_modules", "children", "named_children", "iter",
+                           "list"})
 
 
 def _module_param(fn: FunctionFacts | None) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, LoopBinding
+from initlint.extract.facts import (
+    PARAM_WALKS,
+    ClassFacts,
+    FunctionFacts,
+    InitSite,
+    LayerFact,
+    LoopBinding,
+)
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.construction import InitCalls
@@ -124,6 +131,8 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     scope = item.scope
     if item.how == "unknown":
         return "maybe"
+    if item.how in ("method", "opaque"):
+        return _module_call_hits(tests, item, path, layer, attr, classes_at)
     if (item.how in ("direct", "direct_param", "indexed") and site.conditions
             and tests.runs(site) is False):
         return "no"  # ``if self.bias_initializer is not None:`` with the default None
@@ -195,6 +204,80 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     return _verdict(tests.on_module(site, var, layer.cls, layer, loops,
                                         item.extra, item.alias, _module_name(binding, rel)))
 
+
+
+def _module_call_hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str,
+                      classes_at: dict[str, str]) -> str:
+    """Does a call on a module (a method of it, code we cannot see handed it) write
+    ``<path>.<attr>``? It writes parameters of the module it runs on (the one at its scope,
+    or each one its binding walks): what the module class's method writes (``"*"``: all of
+    them, those of its submodules too), or, for code we cannot see, any of them: "maybe"."""
+    scope, binding = item.scope, item.binding
+    if binding is None:
+        if item.site.conditions and tests.runs(item.site) is False:
+            return "no"
+        if item.how == "opaque" and scope == (f"{path}.{attr}" if path else attr):
+            return "maybe"  # the tensor itself: ``fancy_init(self.proj)``
+        owners = [scope]
+    elif binding.source in PARAM_WALKS:
+        # code we cannot see handed each tensor of a walk: any under the walked module
+        return "maybe" if not scope or path == scope or path.startswith(scope + ".") else "no"
+    else:
+        parts = path.split(".") if path else []
+        owners = [".".join(parts[:n]) for n in range(len(parts), -1, -1)]
+    verdict = "no"
+    for owner in owners:
+        if owner and path != owner and not path.startswith(owner + "."):
+            continue  # the parameter is not under the module the call runs on
+        writes = _call_writes(item, owner, path, attr, layer, classes_at)
+        if writes == "no":
+            continue
+        runs = True if binding is None else _call_runs_on(tests, item, owner,
+                                                           layer if owner == path else None,
+                                                           classes_at)
+        if runs is False:
+            continue
+        if runs is True and writes == "yes":
+            return "yes"
+        verdict = "maybe"
+    return verdict
+
+
+def _call_writes(item: Applied, owner: str, path: str, attr: str, layer: LayerFact,
+                 classes_at: dict[str, str]) -> str:
+    """Does the call, run on the module at ``owner``, write ``<path>.<attr>`` (under it)?"""
+    if item.how == "opaque":
+        return "maybe"
+    cls = layer.cls if owner == path else classes_at.get(owner, "")
+    writes = dict(item.resets).get(cls, ("?",))
+    if "*" in writes:
+        return "yes"
+    if owner == path and attr in writes:
+        return "yes"
+    return "maybe" if "?" in writes else "no"
+
+
+def _call_runs_on(tests: SiteTests, item: Applied, owner: str, layer: LayerFact | None,
+                  classes_at: dict[str, str]) -> bool | None:
+    """Does a call on each module a walk yields run on the module at ``owner`` (under the
+    call's tests, evaluated on that module)?"""
+    binding, scope, site = item.binding, item.scope, item.site
+    assert binding is not None
+    if scope and owner != scope and not owner.startswith(scope + "."):
+        return False
+    rel = owner[len(scope) + 1:] if scope and owner != scope else "" if scope else owner
+    if site.target.path:
+        return None  # ``m.fc.reset_parameters()``: on a module below each walked one
+    if binding.source == "list":
+        return rel in binding.members
+    if binding.source in ("children", "named_children", "iter"):
+        if not rel or "." in rel:
+            return False
+    elif binding.source not in ("modules", "named_modules"):
+        return None
+    return tests.on_module(site, binding.var, classes_at.get(owner, "") if layer is None
+                           else layer.cls, layer, _loop_names(tests, site), item.extra,
+                           item.alias, _module_name(binding, rel))
 
 
 def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str] | tuple[()]:
