@@ -453,8 +453,9 @@ class InitCalls:
         walks = {b.var: b for b in call.walks}
         for arg in call.args:
             walk = walks.get(arg)
-            if walk is not None and walk.source in PARAM_WALKS:
-                # ``for p in self.parameters(): fancy_init(p)``: each tensor of the walk
+            if walk is not None and (walk.source in PARAM_WALKS or walk.source in _MODULE_WALKS):
+                # ``for p in self.parameters(): fancy_init(p)``, ``for layer in self.blocks:
+                # fancy_init(layer)``: each tensor or module of the walk
                 scope = _rebase(walk.receiver, bound)
                 if scope is not None:
                     applied.append(Applied(call_site(fn, call, arg), scope, "opaque", walk))
