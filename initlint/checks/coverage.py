@@ -263,18 +263,22 @@ def _replaced_after(placed: Placed, redraws: list[InitSite],
                     sites: tuple[InitSite, ...]) -> bool:
     """After the re-draw, the whole weight gets other values: torch's ``reset_parameters()``
     of the Embedding (it draws again and re-zeroes the padding row), or a copy of loaded
-    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). Known to come
-    after it later in the same function, assumed to from another one (order not known)."""
+    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). A copy counts
+    when it comes later in the function that re-draws (a load in another function is often
+    the other branch of ``if pretrained: load() else: init()``); a reset of the layer, which
+    only undoes a draw, also from another function."""
     def replaces(site: InitSite) -> bool:
         if site.target.index:
             return False
         if site.style == "reset":
-            return placed.layer.cls in api.RESET_REZEROES_PADDING
-        return site.func == "copy_" or site.style == "assign"
+            return placed.layer.cls in api.RESET_REZEROES_PADDING and all(
+                site.function != redraw.function or site.span.row > redraw.span.row
+                for redraw in redraws)
+        return (site.func == "copy_" or site.style == "assign") and all(
+            site.function == redraw.function and site.span.row > redraw.span.row
+            for redraw in redraws)
 
-    return any(replaces(site) and all(
-        site.function != redraw.function or site.span.row > redraw.span.row
-        for redraw in redraws) for site in sites)
+    return any(replaces(site) for site in sites)
 
 
 # --- INI206 ---------------------------------------------------------------------------------
