@@ -7,6 +7,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+from initlint.core import torch_api as api
 from initlint.extract.facts import (
     PARAM_WALKS,
     CallRef,
@@ -271,8 +272,9 @@ class InitCalls:
                 inner = {"self": bound["self"]}
                 inner.update(_bind_args(target, call.args, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
-            elif call.name == RESET:
-                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass)
+            elif call.name == RESET or call.name in api.WRITING_METHODS:
+                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass),
+                # ``self.load_state_dict(...)``: nn.Module's own
                 self._module_call(cls, fn, replace(call, receiver="self"), bound, applied,
                                   inherited=True)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",

@@ -46,10 +46,12 @@ def method_writes(index: ClassIndex, cls: str, method: str,
         return UNKNOWN_WRITES
     if own and index.method(klass, method) is not None:
         return None
+    if method != RESET:  # nn.Module's own (``load_state_dict``), or none
+        return UNKNOWN_WRITES if method in api.WRITING_METHODS else ()
     for ancestor in index.mro(klass):
         for base in ancestor.bases:
             if api.canonical(base).startswith(api.NN) and api.canonical(base) != api.MODULE_BASE:
-                return _torch_writes(api.canonical(base), method)
+                return api.TORCH_RESETS.get(api.canonical(base), UNKNOWN_WRITES)
     return UNKNOWN_WRITES if index.external_bases(klass) else ()
 
 
