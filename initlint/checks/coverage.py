@@ -213,7 +213,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if not redraws or writes.possible:
                 continue
             if (_rezeroed(project, effective, placed, writes.sites)
-                    or _replaced_after(placed, redraws, writes.sites)):
+                    or _replaced_after(project, cls, placed, redraws, writes.sites)):
                 continue
             site = redraws[0]
             key = (site.function, site.span.row)
@@ -259,26 +259,58 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
     return False
 
 
-def _replaced_after(placed: Placed, redraws: list[InitSite],
-                    sites: tuple[InitSite, ...]) -> bool:
+def _replaced_after(project: ProjectFacts, cls: ClassFacts, placed: Placed,
+                    redraws: list[InitSite], sites: tuple[InitSite, ...]) -> bool:
     """After the re-draw, the whole weight gets other values: torch's ``reset_parameters()``
     of the Embedding (it draws again and re-zeroes the padding row), or a copy of loaded
-    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). A copy counts
-    when it comes later in the function that re-draws (a load in another function is often
-    the other branch of ``if pretrained: load() else: init()``); a reset of the layer, which
-    only undoes a draw, also from another function."""
+    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). Where their
+    order is not known, a reset is taken to come after (it only undoes a draw), a copy not
+    (a load in another function is often the other branch of ``if pretrained:``)."""
     def replaces(site: InitSite) -> bool:
         if site.target.index:
             return False
         if site.style == "reset":
             return placed.layer.cls in api.RESET_REZEROES_PADDING and all(
-                site.function != redraw.function or site.span.row > redraw.span.row
-                for redraw in redraws)
+                _runs_after(project, cls, site, redraw, True) for redraw in redraws)
         return (site.func == "copy_" or site.style == "assign") and all(
-            site.function == redraw.function and site.span.row > redraw.span.row
-            for redraw in redraws)
+            _runs_after(project, cls, site, redraw, False) for redraw in redraws)
 
     return any(replaces(site) for site in sites)
+
+
+def _runs_after(project: ProjectFacts, cls: ClassFacts, later: InitSite, earlier: InitSite,
+                unknown: bool) -> bool:
+    """Does ``later`` run after ``earlier`` while ``cls`` is built? Compared in a function
+    that reaches both (one's own, or ``__init__``), at the rows of the sites or of the calls
+    that lead to them; ``unknown`` when no function shows their order."""
+    for place in dict.fromkeys((earlier.function, later.function, f"{cls.qualname}.__init__")):
+        a, b = _row_in(project, cls, later, place), _row_in(project, cls, earlier, place)
+        if a is not None and b is not None and a != b:
+            return a > b
+    return unknown
+
+
+def _row_in(project: ProjectFacts, cls: ClassFacts, site: InitSite, place: str,
+            depth: int = 3) -> int | None:
+    """The row in function ``place`` where ``site`` runs: its own, or the row of the call
+    (a method, a function, an ``apply`` callback, a few calls deep) that reaches it."""
+    if site.function == place:
+        return site.span.row
+    fn = project.functions.get(place)
+    if fn is None or depth == 0:
+        return None
+    for call in fn.calls:
+        if call.span is None:
+            continue
+        target = (project.method(cls, call.name) if call.kind == "self_method"
+                  and call.receiver == "self" else project.functions.get(call.name)
+                  if call.kind in ("function", "apply") else None)
+        if target is None and call.kind == "apply":
+            target = project.callback(cls, call.name)
+        if target is not None and _row_in(project, cls, site, target.qualname,
+                                          depth - 1) is not None:
+            return call.span.row
+    return None
 
 
 # --- INI206 ---------------------------------------------------------------------------------
