@@ -82,6 +82,22 @@ class EffectiveInit:
         return LayerInit(tuple(dict.fromkeys(sites)), possible)
 
 
+    def unknown_writers(self, placed: Placed, attr: str) -> list[Applied] | None:
+        """The model's own calls on modules that may write ``<layer>.<attr>`` ("maybe": a
+        load, code we cannot see), for a rule that can tell when they cannot run together
+        with a write it judges; None when anything else may write it too."""
+        if self.opaque or self.script_functions or self._inherited:
+            return None
+        out = []
+        for item in self.applied:
+            verdict = hits(self.tests, item, placed.path, placed.layer, attr, self.classes_at)
+            if verdict == "maybe":
+                if item.how not in ("method", "opaque"):
+                    return None
+                out.append(item)
+        return out
+
+
 def grad_enabled_functions(index: ClassIndex) -> dict[str, bool]:
     """Functions that model construction or module-level code runs, and whether some path
     reaches them with autograd enabled (True) or only under ``no_grad`` (False).
