@@ -3,6 +3,7 @@ its own construction, the containers that hold it and the scripts that run on it
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 from initlint.extract.facts import (
@@ -86,7 +87,11 @@ class EffectiveInit:
         """The model's own calls on modules that may write ``<layer>.<attr>`` ("maybe": a
         load, code we cannot see), for a rule that can tell when they cannot run together
         with a write it judges; None when anything else may write it too."""
-        if self.opaque or self.script_functions or self._inherited:
+        if self.opaque:
+            return None
+        outside = copy.copy(self)  # the containers and scripts alone
+        outside.applied, outside.opaque = [], []
+        if outside.writes(placed, attr).possible:
             return None
         out = []
         for item in self.applied:
