@@ -7,7 +7,6 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from initlint.core import torch_api as api
 from initlint.extract.facts import (
     PARAM_WALKS,
     CallRef,
@@ -272,9 +271,10 @@ class InitCalls:
                 inner = {"self": bound["self"]}
                 inner.update(_bind_args(target, call.args, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
-            elif call.name == RESET or call.name in api.WRITING_METHODS:
-                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass),
-                # ``self.load_state_dict(...)``: nn.Module's own
+            elif call.name == RESET:
+                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass);
+                # not ``self.load_state_dict(...)``: a model built to be loaded is judged on
+                # the construction that does not load (its fixes are withheld instead)
                 self._module_call(cls, fn, replace(call, receiver="self"), bound, applied,
                                   inherited=True)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",
@@ -420,8 +420,8 @@ class InitCalls:
             binding = next((b for b in reversed(fn.loops) if b.var == head
                             and b.source in _MODULE_WALKS), None)
             scope = _rebase(binding.receiver, bound) if binding is not None else None
-        if scope is None:
-            return
+        if scope is None or (scope == "" and binding is None and call.name != RESET):
+            return  # a load of the whole model: judged on the construction that does not load
         placed = self.trees.placed_by_path(cls)
         if binding is None:
             classes = [placed[scope].layer.cls if scope in placed
