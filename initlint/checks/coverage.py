@@ -9,7 +9,7 @@ from initlint.checks.base import FileContext, Rule, rule
 from initlint.checks.signal import layer_span, module_classes, site_in_file
 from initlint.core import torch_api as api
 from initlint.core.findings import Finding, Fix, Severity, Span
-from initlint.extract.facts import UNKNOWN, ClassFacts, InitSite, LayerFact
+from initlint.extract.facts import UNKNOWN, CallRef, ClassFacts, Condition, InitSite, LayerFact
 from initlint.fixes import coverage as fixes
 from initlint.semantic.effective import EffectiveInit, hits
 from initlint.semantic.evaluate import (
@@ -215,9 +215,11 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             writes = effective.writes(placed, "weight")
             redraws = [s for s in writes.sites if not s.target.index and s.style != "assign"
                        and describe(s)[0] in _REDRAWS]
-            if not redraws or writes.possible:
+            if not redraws or (writes.possible and not _only_exclusive_unknowns(
+                    project, cls, effective, placed, redraws)):
                 continue
-            if _rezeroed(project, effective, placed, writes.sites):
+            if (_rezeroed(project, effective, placed, writes.sites)
+                    or _replaced_after(project, cls, placed, redraws, writes.sites)):
                 continue
             site = redraws[0]
             key = (site.function, site.span.row)
@@ -259,6 +261,100 @@ def _rezeroed(project, effective: EffectiveInit, placed: Placed,
         if item.site.target.index and item.site.target.attr == "weight":
             return True
     return False
+
+
+def _replaced_after(project: ProjectFacts, cls: ClassFacts, placed: Placed,
+                    redraws: list[InitSite], sites: tuple[InitSite, ...]) -> bool:
+    """After the re-draw, the whole weight gets other values: torch's ``reset_parameters()``
+    of the Embedding (it draws again and re-zeroes the padding row), or a copy of loaded
+    ones (``weight.data.copy_(vectors)``: the padding row is what they hold). Where their
+    order is not known, a reset is taken to come after (it only undoes a draw), a copy not
+    (a load in another function is often the other branch of ``if pretrained:``)."""
+    def replaces(site: InitSite) -> bool:
+        if site.target.index:
+            return False
+        if site.style == "reset":
+            return placed.layer.cls in api.RESET_REZEROES_PADDING and all(
+                _runs_after(project, cls, site, redraw, True) for redraw in redraws)
+        return (site.func == "copy_" or site.style == "assign") and all(
+            _runs_after(project, cls, site, redraw, False) for redraw in redraws)
+
+    return any(replaces(site) for site in sites)
+
+
+def _only_exclusive_unknowns(project: ProjectFacts, cls: ClassFacts, effective: EffectiveInit,
+                             placed: Placed, redraws: list[InitSite]) -> bool:
+    """What may also write the weight (a load, code we cannot see) runs only where the re-draw
+    does not: ``if stage == "pretrain": self.apply(init) else: self.load_state_dict(...)``."""
+    items = effective.unknown_writers(placed, "weight")
+    if not items:
+        return False
+    return all(_exclusive(project, cls, item.site, redraw)
+               for item in items for redraw in redraws)
+
+
+def _exclusive(project: ProjectFacts, cls: ClassFacts, a: InitSite, b: InitSite) -> bool:
+    """``a`` and ``b`` are reached, in one function, under one test taken opposite ways."""
+    for place in dict.fromkeys((a.function, b.function, f"{cls.qualname}.__init__")):
+        tests_a, tests_b = _tests_in(project, cls, a, place), _tests_in(project, cls, b, place)
+        if tests_a is None or tests_b is None:
+            continue
+        return any(x.test == y.test and x.positive != y.positive
+                   for x in tests_a for y in tests_b)
+    return False
+
+
+def _tests_in(project: ProjectFacts, cls: ClassFacts, site: InitSite,
+              place: str) -> tuple[Condition, ...] | None:
+    """The tests in function ``place`` under which ``site`` runs: its own, or those of the
+    call there that reaches it."""
+    if site.function == place:
+        return site.conditions
+    call = _call_reaching(project, cls, site, place)
+    return call.conditions if call is not None else None
+
+
+def _runs_after(project: ProjectFacts, cls: ClassFacts, later: InitSite, earlier: InitSite,
+                unknown: bool) -> bool:
+    """Does ``later`` run after ``earlier`` while ``cls`` is built? Compared in a function
+    that reaches both (one's own, or ``__init__``), at the rows of the sites or of the calls
+    that lead to them; ``unknown`` when no function shows their order."""
+    for place in dict.fromkeys((earlier.function, later.function, f"{cls.qualname}.__init__")):
+        a, b = _row_in(project, cls, later, place), _row_in(project, cls, earlier, place)
+        if a is not None and b is not None and a != b:
+            return a > b
+    return unknown
+
+
+def _row_in(project: ProjectFacts, cls: ClassFacts, site: InitSite, place: str,
+            depth: int = 3) -> int | None:
+    """The row in function ``place`` where ``site`` runs: its own, or the row of the call
+    (a method, a function, an ``apply`` callback, a few calls deep) that reaches it."""
+    if site.function == place:
+        return site.span.row
+    call = _call_reaching(project, cls, site, place, depth)
+    return call.span.row if call is not None and call.span is not None else None
+
+
+def _call_reaching(project: ProjectFacts, cls: ClassFacts, site: InitSite, place: str,
+                   depth: int = 3) -> CallRef | None:
+    """The call in function ``place`` (a method, a function, an ``apply`` callback, a few
+    calls deep) that runs ``site``."""
+    fn = project.functions.get(place)
+    if fn is None or depth == 0:
+        return None
+    for call in fn.calls:
+        if call.span is None:
+            continue
+        target = (project.method(cls, call.name) if call.kind == "self_method"
+                  and call.receiver == "self" else project.functions.get(call.name)
+                  if call.kind in ("function", "apply") else None)
+        if target is None and call.kind == "apply":
+            target = project.callback(cls, call.name)
+        if target is not None and (target.qualname == site.function or _call_reaching(
+                project, cls, site, target.qualname, depth - 1) is not None):
+            return call
+    return None
 
 
 # --- INI206 ---------------------------------------------------------------------------------

@@ -122,7 +122,9 @@ def _runs(project, cls: ClassFacts, method: FunctionFacts) -> set[InitSite]:
     reaches them (its own loop, an ``apply`` of a helper, a static method...)."""
     call = CallRef("self_method", method.name, "self")
     sites, _ = project.sites_run_by(cls, call)
-    return {item.site for item in sites}
+    # a torch reset puts back PyTorch's default, and code we cannot see may do anything:
+    # neither is an init a model that skips the method misses
+    return {item.site for item in sites if item.how not in ("method", "opaque")}
 
 
 def _inherited_init_methods(project, cls: ClassFacts) -> list[tuple[FunctionFacts,

@@ -112,9 +112,16 @@ def _reached(project: ProjectFacts, cls: ClassFacts, param: ParamFact) -> bool:
         effective = project.effective(klass)
         own = Placed("", LayerFact("", klass.qualname, (), (), param.span), klass.qualname)
         writes = effective.writes(own, param.name)
-        if writes.sites or writes.possible:
+        if writes.possible or any(not _reset_before(site, cls, param) for site in writes.sites):
             return True
     return False
+
+
+def _reset_before(site: InitSite, cls: ClassFacts, param: ParamFact) -> bool:
+    """``self.reset_parameters()`` (torch's, drawing every parameter) called in ``__init__``
+    before the parameter exists: it draws the ones made so far, not this one."""
+    return (site.style == "reset" and site.function == f"{cls.qualname}.__init__"
+            and site.span.row < param.span.row)
 
 
 @rule("INI007", "uninitialized-parameter", E,

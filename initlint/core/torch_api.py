@@ -90,6 +90,30 @@ LAYERS: dict[str, LayerKind] = {
     NN + "PReLU": LayerKind("other", weight_ndim=1),
 }
 
+#: What torch's own ``reset_parameters()`` of a layer class writes (torch 2.13's source): the
+#: named parameters, or ``"*"``: every parameter ``self.parameters()`` yields, those a
+#: subclass added included (RNNBase and RNNCellBase draw U(±1/√hidden) over all of them;
+#: Linear and _ConvNd draw only weight and bias). torch's ``__init__`` runs it before a
+#: subclass's own ``__init__`` goes on, so only a later call reaches what the subclass adds.
+#: Embedding's also re-zeroes the padding row (``_fill_padding_idx_with_zero``).
+TORCH_RESETS: dict[str, tuple[str, ...]] = {
+    **{NN + c: ("weight", "bias") for c in (
+        "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "LazyConv1d",
+        "LazyConv2d", "LazyConv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+        "LazyBatchNorm2d", "LazyBatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
+        "InstanceNorm3d", "GroupNorm", "LayerNorm")},
+    **{NN + c: ("weight",) for c in ("Embedding", "EmbeddingBag", "RMSNorm", "PReLU")},
+    **{NN + c: ("*",) for c in ("LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell")},
+}
+#: Layer classes whose ``reset_parameters()`` re-zeroes the ``padding_idx`` row it drew.
+RESET_REZEROES_PADDING = frozenset({NN + "Embedding", NN + "EmbeddingBag"})
+#: Other methods of torch's modules that put values into their parameters, what values not
+#: known here (a checkpoint, MultiheadAttention's own reset, a lazy layer's first draw); the
+#: rest (``flatten_parameters``, ``to``, ``train``, ``requires_grad_``...) write none.
+WRITING_METHODS = frozenset({"load_state_dict", "_reset_parameters", "initialize_parameters",
+                             "_fill_padding_idx_with_zero", "_load_from_state_dict"})
+
 #: Layers whose default init is kaiming_uniform_(a=sqrt(5)): Var(w) = 1/(3·fan_in).
 WEIGHT_LAYER_FAMILIES = frozenset({"linear", "conv", "conv_transpose"})
 

@@ -133,8 +133,10 @@ class ParamFact:
 StepKind = Literal["module", "act", "opaque", "residual", "factor"]
 #: How an init site writes: a ``torch.nn.init`` function, an in-place tensor method, a
 #: deprecated alias, ``m.bias = nn.Parameter(...)`` replacing the parameter, or a function we
-#: cannot see into that is handed the parameter (``trunc_normal_(m.weight)``).
-SiteStyle = Literal["init", "inplace", "alias", "assign", "helper"]
+#: cannot see into that is handed the parameter (``trunc_normal_(m.weight)``). The linker
+#: adds two of its own for a call on a module: torch's ``reset_parameters`` ("reset") and a
+#: call it cannot see into that is handed a module or tensor ("opaque").
+SiteStyle = Literal["init", "inplace", "alias", "assign", "helper", "reset", "opaque"]
 #: What a loop walks: modules of a tree, direct children, a container (``iter``), an explicit
 #: list of ``self`` paths, or the tensors of a tree.
 WalkSource = Literal["modules", "named_modules", "children", "named_children", "iter", "list",

@@ -126,6 +126,11 @@ class LayerReader:
                         layers += found[0]
                         chains += found[1]
                         order += [(layer.name, index) for layer in found[0]]
+                    registered_param = self._registered_param(call, env)
+                    if registered_param is not None:
+                        params.append(replace(registered_param,
+                                              branched=not self._taken_by_default(stmt, sub,
+                                                                                  env)))
                     if func == "self.add_module" and len(call.args) == 2:
                         key = self.names.value(call.args[0], env)
                         name = key if isinstance(key, str) else "?"
@@ -162,6 +167,22 @@ class LayerReader:
         (a parameter may shadow an imported name)."""
         shadowed = frozenset(self.tainted)
         return from_ast(node, lambda n: self.names.resolver.qualify(n, shadowed))
+
+    def _registered_param(self, call: ast.Call, env: dict[str, Any]) -> ParamFact | None:
+        """``self.register_parameter("bias", nn.Parameter(...))`` and ``setattr(self, "w",
+        nn.Parameter(...))`` with a name we can read: the parameter ``self.<name> = ...``
+        would make."""
+        func = dotted(call.func)
+        if func == "self.register_parameter" and len(call.args) == 2:
+            name, value = call.args
+        elif func == "setattr" and len(call.args) == 3 and dotted(call.args[0]) == "self":
+            name, value = call.args[1], call.args[2]
+        else:
+            return None
+        key = self.names.value(name, env)
+        if not isinstance(key, str):
+            return None
+        return self.params.param_from_expr(key, value, env, self.rebound)
 
     def _run_assignment(self, stmt: ast.stmt, sub: ast.stmt, env: dict[str, Any]) -> None:
         """``with_bias = normalize is None`` / ``self.with_bias = bias``: the value the name

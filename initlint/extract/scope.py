@@ -85,6 +85,9 @@ class Scope:
     order: int = 0
     # the function's own parameters that hold tensors handed in (not self/cls)
     params: frozenset[str] = frozenset()
+    # locals bound to a tensor or module expression (``w = self.fc.weight``,
+    # ``data = p.data``): a write through the local is a write of what it names
+    aliases: dict[str, ast.expr] = field(default_factory=dict)
 
 
 

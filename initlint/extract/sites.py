@@ -132,19 +132,71 @@ class SiteReader:
 
     def param_assignment(self, stmt: ast.Assign, target_node: ast.expr,
                          scope: Scope) -> InitSite | None:
-        """``layer.bias = nn.Parameter(...)`` outside ``__init__`` replaces a parameter: a
-        write of it (style "assign") that coverage rules must see."""
-        if (scope.function.endswith(".__init__") or not isinstance(target_node, ast.Attribute)
-                or target_node.attr not in ("weight", "bias")):
+        """``layer.bias = nn.Parameter(...)`` replaces a parameter (in ``__init__``, of a
+        submodule: ``self.gate.bias = ...``), and ``p.data = ...`` its values: a write of it
+        (style "assign") that coverage rules must see."""
+        if not isinstance(target_node, ast.Attribute):
+            return None
+        if target_node.attr == "data":
+            return self._data_assignment(stmt, target_node, scope)
+        if target_node.attr not in ("weight", "bias"):
             return None
         target = self.target(target_node, scope)
         if not target.base or (target.base == "self" and not target.path):
             return None
+        if scope.function.endswith(".__init__") and target.base != "self":
+            return None  # a local layer being built: its parameter, not a write of ours
         span = self.pos.span(stmt)
         return InitSite("assign", "assign", target, (), span, span, scope.conditions,
                         scope.no_grad, scope.function, span, False,
                         indent=self.pos.indent(stmt.lineno),
                         bindings=_bindings(scope))
+
+    def _data_assignment(self, stmt: ast.Assign, target_node: ast.Attribute,
+                         scope: Scope) -> InitSite | None:
+        """``self.freq.data = torch.pow(...)``, ``p.data = ...``: the tensor's values are
+        replaced (style "assign", through ``.data``)."""
+        target = self.target(target_node, scope)
+        if not target.base or not (target.attr or target.base in scope.loops
+                                   or target.base in scope.params):
+            return None
+        if (scope.function.endswith(".__init__") and target.base != "self"
+                and target.base not in scope.loops):
+            return None  # a local layer being built
+        span = self.pos.span(stmt)
+        return InitSite("data", "assign", target, (), span, span, scope.conditions,
+                        scope.no_grad, scope.function, span, False,
+                        indent=self.pos.indent(stmt.lineno), bindings=_bindings(scope))
+
+    def registration(self, call: ast.Call, scope: Scope, stmt: ast.stmt) -> InitSite | None:
+        """``m.register_parameter("bias", nn.Parameter(...))`` and ``setattr(m, "bias",
+        nn.Parameter(...))`` replace a parameter as ``m.bias = nn.Parameter(...)`` does: a
+        write of it (style "assign"). ``self``'s own (``self.register_parameter(...)`` in
+        ``__init__``) are parameters the layer reader records; ``None`` writes nothing."""
+        func = call.func
+        if (isinstance(func, ast.Attribute) and func.attr == "register_parameter"
+                and len(call.args) == 2):
+            owner, name, value = func.value, call.args[0], call.args[1]
+        elif dotted(func) == "setattr" and len(call.args) == 3:
+            owner, name, value = call.args
+            if not (isinstance(value, ast.Call)
+                    and self.names.qualify(value.func, scope) == api.PARAMETER):
+                return None  # setattr of anything else: a module, a flag
+        else:
+            return None
+        attr = self.names.value(name, scope.env)
+        owner_name = dotted(owner) or ""
+        if (not isinstance(attr, str) or not owner_name or owner_name == "self"
+                or (isinstance(value, ast.Constant) and value.value is None)):
+            return None
+        if scope.function.endswith(".__init__") and not owner_name.startswith("self."):
+            return None  # a local layer being built
+        base, _, path = owner_name.partition(".")
+        target = Target(base, path, attr, text=f"{owner_name}.{attr}")
+        span = self.pos.span(stmt)
+        return InitSite("assign", "assign", target, (), span, span, scope.conditions,
+                        scope.no_grad, scope.function, span, False,
+                        indent=self.pos.indent(stmt.lineno), bindings=_bindings(scope))
 
     def augassign(self, stmt: ast.AugAssign, scope: Scope) -> InitSite | None:
         """``w *= 2``: an in-place write, as ``w.mul_(2)`` is."""
@@ -167,7 +219,12 @@ class SiteReader:
         via_data = index = reshaped = False
         copy = ""
         text = ast.unparse(node) if isinstance(node, ast.AST) else ""
+        hops = 0
         while True:
+            if isinstance(node, ast.Name) and node.id in scope.aliases and hops < 8:
+                node = scope.aliases[node.id]  # ``w = self.fc.weight``: what the local names
+                hops += 1
+                continue
             out = out_argument(node)
             if out is not None:  # ``torch.f(..., out=t)`` returns ``t``
                 node = out

@@ -192,6 +192,7 @@ class StatementReader:
             self._expressions(stmt.iter, scope, stmt)
             for name in names_in(stmt.target):
                 scope.defs.pop(name, None)
+                scope.aliases.pop(name, None)
             binding = self._loop_binding(stmt, scope)
             saved_loops = dict(scope.loops)
             if binding is not None:
@@ -253,6 +254,7 @@ class StatementReader:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
                 scope.defs[target.id] = self.expression(stmt.value, scope)
+            _track_aliases(scope, target, stmt.value)
             self._record(self.site_reader.param_assignment(stmt, target, scope))
             if isinstance(target, ast.Subscript):
                 self._record(self.site_reader.item_assignment(stmt, target, scope))
@@ -368,6 +370,9 @@ class StatementReader:
                 name = (qualified or dotted(call.func) or "out").rsplit(".", 1)[-1]
                 self._record(self.site_reader.init_site(call, name, "inplace", scope, stmt,
                                                         parent, target))
+        registered = self.site_reader.registration(call, scope, stmt)
+        if registered is not None:
+            self._record(registered)
         if isinstance(call.func, ast.Attribute):
             method = call.func.attr
             if method in api.INPLACE_INIT_METHODS:
@@ -526,6 +531,27 @@ def _builds(expr: Expr) -> bool:
             return False
         expr = func.args[0]
     return False
+
+
+def _track_aliases(scope: Scope, target: ast.expr, value: ast.expr) -> None:
+    """``w = self.fc.weight`` / ``data = p.data`` / ``w, b = fc.weight, fc.bias``: each local
+    names that tensor (or module) from now on; any other value ends its alias."""
+    if (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)):
+        for one, its in zip(target.elts, value.elts, strict=True):
+            _track_aliases(scope, one, its)
+        return
+    if not isinstance(target, ast.Name):
+        for name in names_in(target):
+            scope.aliases.pop(name, None)
+        return
+    node: ast.expr = value
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    if isinstance(node, ast.Name) and node is not value and node.id != target.id:
+        scope.aliases[target.id] = value
+    else:
+        scope.aliases.pop(target.id, None)
 
 
 def _unused_params(used: set[str], params: tuple[str, ...]) -> tuple[str, ...]:

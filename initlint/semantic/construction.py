@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,7 @@ from initlint.extract.facts import (
 from initlint.extract.values import ClassRef, Closure, ModuleVal, OneOf
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.evaluate import Evaluator
+from initlint.semantic.module_calls import RESET, UNKNOWN_WRITES, call_site, method_writes
 from initlint.semantic.records import WALK_SOURCES, Applied, How, PerModule
 from initlint.semantic.trees import ModuleTrees
 
@@ -395,6 +397,12 @@ class InitCalls:
                 inner: Bindings = {"self": bound["self"]}
                 inner.update(self._bind_args(target, call, bound, skip_self=True))
                 self._run(cls, target, inner, applied, opaque, visited, depth + 1)
+            elif call.name == RESET:
+                # ``self.reset_parameters()`` inherited from torch (an nn.LSTMCell subclass);
+                # not ``self.load_state_dict(...)``: a model built to be loaded is judged on
+                # the construction that does not load (its fixes are withheld instead)
+                self._module_call(cls, fn, replace(call, receiver="self"), bound, applied,
+                                  inherited=True)
             elif call.name not in ("__init__", "register_buffer", "register_parameter",
                                    "add_module", "apply") and self.index.framework_managed(cls):
                 opaque.append(f"self.{call.name}()")
@@ -406,7 +414,11 @@ class InitCalls:
                 return
             target, held = self._callback(cls, call, bound)
             if target is None:
-                opaque.append(f"apply({call.name or '?'})")
+                if receiver:  # code we cannot see, run on each module under the receiver
+                    self._unknown_on(fn, call, receiver, "",
+                                     LoopBinding("", "modules", receiver), applied)
+                else:
+                    opaque.append(f"apply({call.name or '?'})")
                 return
             self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
                                name_var=self._name_param(call, target), held=held)
@@ -420,8 +432,9 @@ class InitCalls:
             passes_model = "" in paths or (
                 bool(paths) and any(p in self.trees.placed_by_path(cls) for p in paths))
             if target is None:
-                if passes_model and not call.name.startswith(("torch.", "math.", "builtins")):
-                    opaque.append(f"{call.name}(...)")
+                if ((passes_model or call.walks)
+                        and not call.name.startswith(("torch.", "math.", "builtins"))):
+                    self._unknown_call(cls, fn, call, bound, applied, opaque)
                 return
             inner = self._bind_args(target, call, bound, skip_self=False)
             if (target.has_init_code or passes_model
@@ -443,8 +456,11 @@ class InitCalls:
                 if target is not None:
                     self._run(child_cls, target, {"self": path}, applied, opaque, visited,
                               depth + 1)
-            elif call.name in api.INIT_METHOD_NAMES:
-                opaque.append(f"{call.receiver}.{call.name}()")
+                    return
+            self._module_call(cls, fn, call, bound, applied)
+        elif call.kind == "method":
+            # ``m.reset_parameters()`` on each module a loop walks
+            self._module_call(cls, fn, call, bound, applied)
 
     def _follow_walk(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
                      bound: Bindings, applied: list[Applied], opaque: list[str],
@@ -461,7 +477,9 @@ class InitCalls:
             return True  # a walk of something else than this model
         target = self.index.functions.get(walk.callee)
         if target is None:
-            opaque.append(f"{walk.callee}({walk.alias})")
+            # code we cannot see, handed each module the loop walks (under the loop's tests)
+            self._unknown_on(fn, call, receiver, walk.alias,
+                             LoopBinding(walk.alias, walk.source, receiver), applied)
             return True
         self._run_callback(cls, target, receiver, applied, opaque, visited, depth + 1,
                            walk.var, call.conditions, walk.alias, walk.source)
@@ -507,16 +525,89 @@ class InitCalls:
                                        depth + 1)
                 elif target is None and var in call.args and not call.name.startswith(
                         ("torch.", "math.")):
-                    opaque.append(f"{call.name}({var})")
-            elif (call.kind == "method" and call.receiver == var and
+                    self._unknown_on(fn, call, receiver, var, binding, applied, extra, alias)
+            elif (call.kind == "method" and call.receiver.split(".")[0] == var and
                     call.name not in _READS):
-                opaque.append(f"{var}.{call.name}()")
+                self._module_call(cls, fn, call, {}, applied, (binding, receiver),
+                                  extra, alias)
             elif call.kind == "self_method" and fn.cls:
                 owner = self.index.classes.get(fn.cls)
                 target = self.index.method(owner, call.name) if owner else None
                 if target is not None and var in call.args:
                     self._run_callback(cls, target, receiver, applied, opaque, visited,
                                        depth + 1)
+
+    def _module_call(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
+                     bound: Bindings, applied: list[Applied],
+                     walked: tuple[LoopBinding, str] | None = None,
+                     extra: tuple[Condition, ...] = (), alias: str = "",
+                     inherited: bool = False) -> None:
+        """``<module>.<method>()`` on a module whose method the project does not define: on
+        the module at a path (``self.emb``, ``self``) or on each module a loop or callback
+        walks (``walked``: its binding and the walked path). What it writes is known per
+        module class (:func:`method_writes`), and unknown only for that module.
+        ``inherited``: the project defines no such method on the model past the caller's
+        class (``super().reset_parameters()``)."""
+        head = call.receiver.partition(".")[0]
+        binding: LoopBinding | None = None
+        scope: str | None
+        if walked is not None:
+            binding, scope = walked
+        elif head in bound:
+            scope = _rebase(call.receiver, bound)
+        else:
+            binding = next((b for b in reversed(fn.loops) if b.var == head
+                            and b.source in _MODULE_WALKS), None)
+            scope = _rebase(binding.receiver, bound) if binding is not None else None
+        if scope is None or (scope == "" and binding is None and call.name != RESET):
+            return  # a load of the whole model: judged on the construction that does not load
+        placed = self.trees.placed_by_path(cls)
+        if binding is None:
+            classes = [placed[scope].layer.cls if scope in placed
+                       else cls.qualname if not scope else ""]
+        else:
+            classes = [cls.qualname, *(p.layer.cls for p in placed.values())]
+        writes: dict[str, tuple[str, ...]] = {}
+        for name in dict.fromkeys(classes):
+            found = method_writes(self.index, name, call.name, own=not inherited)
+            if found is None and binding is None:
+                return  # the project's own method: run where the call is followed
+            writes[name] = UNKNOWN_WRITES if found is None else found
+        if not any(writes.values()):
+            return  # a method that writes no parameter (``flatten_parameters()``)
+        site = call_site(fn, call, call.receiver)
+        applied.append(Applied(site, scope, "method", binding, extra, alias,
+                               tuple(writes.items())))
+
+    def _unknown_on(self, fn: FunctionFacts, call: CallRef, receiver: str, var: str,
+                    binding: LoopBinding | None, applied: list[Applied],
+                    extra: tuple[Condition, ...] = (), alias: str = "") -> None:
+        """Code we cannot see, handed the module at ``receiver`` or (``binding``) each module
+        a walk of it yields as ``var``: unknown for what it was handed, nothing else."""
+        site = call_site(fn, call, var or receiver)
+        applied.append(Applied(site, receiver, "opaque", binding, extra, alias))
+
+    def _unknown_call(self, cls: ClassFacts, fn: FunctionFacts, call: CallRef,
+                      bound: Bindings, applied: list[Applied], opaque: list[str]) -> None:
+        """``fancy_init(self.encoder)``, a function we cannot see: unknown for each module or
+        tensor it is handed; handed the model itself, for all of it."""
+        walks = {b.var: b for b in call.walks}
+        for arg in call.args:
+            walk = walks.get(arg)
+            if walk is not None and (walk.source in PARAM_WALKS or walk.source in _MODULE_WALKS):
+                # ``for p in self.parameters(): fancy_init(p)``, ``for layer in self.blocks:
+                # fancy_init(layer)``: each tensor or module of the walk
+                scope = _rebase(walk.receiver, bound)
+                if scope is not None:
+                    applied.append(Applied(call_site(fn, call, arg), scope, "opaque", walk))
+                continue
+            path = _rebase(arg, bound) if arg else None
+            if path is None:
+                continue
+            if path == "":
+                opaque.append(f"{call.name}(...)")
+            elif path.rsplit(".", 1)[-1] not in ("weight", "bias"):  # those: a helper site
+                applied.append(Applied(call_site(fn, call, arg), path, "opaque", None))
 
     @cached_property
     def _sites_by_function(self) -> dict[str, list[InitSite]]:
@@ -629,6 +720,10 @@ class InitCalls:
 _READS = frozenset({"modules", "named_modules", "parameters", "named_parameters", "children",
                     "named_children", "buffers", "named_buffers", "size", "dim"})
 
+#: Loops whose variable is each module of a tree, or each member of a container or list.
+_MODULE_WALKS = frozenset({"modules", "named_modules", "children", "named_children", "iter",
+                           "list"})
+
 
 def _module_param(fn: FunctionFacts | None) -> str:
     """The parameter ``apply`` hands the module to: the first (``module`` in a
@@ -655,7 +750,7 @@ def _loop_container(fn: FunctionFacts, receiver: str, bound: Bindings) -> str | 
     return _rebase(loops[0].receiver, bound) if loops[0].receiver else None
 
 
-def _rebase(receiver: str, bound: Bindings) -> str | None:
+def _rebase(receiver: str, bound: Mapping[str, str | Held]) -> str | None:
     """Map ``self.decoder`` (or a bound parameter name) to a path under the model."""
     head, _, rest = receiver.partition(".")
     path = bound.get(head)

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from initlint.extract.facts import ClassFacts, FunctionFacts, InitSite, LayerFact, LoopBinding
+from initlint.extract.facts import (
+    PARAM_WALKS,
+    ClassFacts,
+    FunctionFacts,
+    InitSite,
+    LayerFact,
+    LoopBinding,
+)
 from initlint.extract.values import ModuleVal, ParamVal
 from initlint.semantic.classes import ClassIndex
 from initlint.semantic.construction import InitCalls
@@ -53,7 +60,18 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for item, prefix in [] if own_only else self._inherited:
+        if not own_only:
+            outside, maybe = self._outside_writes(placed, attr)
+            sites += outside
+            possible = possible or maybe
+        return LayerInit(tuple(dict.fromkeys(sites)), possible)
+
+    def _outside_writes(self, placed: Placed, attr: str) -> tuple[list[InitSite], bool]:
+        """The sites of the containers that hold the model and of the scripts that run on
+        it writing ``<layer>.<attr>``, and whether code there may write it too."""
+        sites: list[InitSite] = []
+        possible = False
+        for item, prefix in self._inherited:
             verdict = hits(self.tests, item, prefix + placed.path, placed.layer, attr,
                             {prefix + k if k else prefix[:-1]: v
                              for k, v in self.classes_at.items()})
@@ -61,7 +79,7 @@ class EffectiveInit:
                 sites.append(item.site)
             elif verdict == "maybe":
                 possible = True
-        for fn, walk in [] if own_only else self.script_functions:
+        for fn, walk in self.script_functions:
             outer = walk.call.conditions if walk.loop else ()
             if fn is None:
                 possible = True
@@ -74,7 +92,22 @@ class EffectiveInit:
                 if hits(self.tests, item, placed.path, placed.layer, attr,
                          self.classes_at) != "no":
                     possible = True
-        return LayerInit(tuple(dict.fromkeys(sites)), possible)
+        return sites, possible
+
+    def unknown_writers(self, placed: Placed, attr: str) -> list[Applied] | None:
+        """The model's own calls on modules that may write ``<layer>.<attr>`` ("maybe": a
+        load, code we cannot see), for a rule that can tell when they cannot run together
+        with a write it judges; None when anything else may write it too."""
+        if self.opaque or self._outside_writes(placed, attr)[1]:
+            return None
+        out = []
+        for item in self.applied:
+            verdict = hits(self.tests, item, placed.path, placed.layer, attr, self.classes_at)
+            if verdict == "maybe":
+                if item.how not in ("method", "opaque"):
+                    return None
+                out.append(item)
+        return out
 
     @cached_property
     def _direct(self) -> _DirectWrites:
@@ -112,6 +145,8 @@ class _DirectWrites:
         found = sorted((*self.by_layer.get((path, attr), ()),
                         *self.by_param.get(f"{path}.{attr}", ()), *self.rest))
         return [applied[i] for i in found]
+
+
 
 
 def grad_enabled_functions(index: ClassIndex) -> dict[str, bool]:
@@ -163,6 +198,8 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     scope = item.scope
     if item.how == "unknown":
         return "maybe"
+    if item.how in ("method", "opaque"):
+        return _module_call_hits(tests, item, path, layer, attr, classes_at)
     if (item.how in ("direct", "direct_param", "indexed") and site.conditions
             and tests.runs(site) is False):
         return "no"  # ``if self.bias_initializer is not None:`` with the default None
@@ -234,6 +271,80 @@ def hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str
     return _verdict(tests.on_module(site, var, layer.cls, layer, loops,
                                         item.extra, item.alias, _module_name(binding, rel)))
 
+
+
+def _module_call_hits(tests: SiteTests, item: Applied, path: str, layer: LayerFact, attr: str,
+                      classes_at: dict[str, str]) -> str:
+    """Does a call on a module (a method of it, code we cannot see handed it) write
+    ``<path>.<attr>``? It writes parameters of the module it runs on (the one at its scope,
+    or each one its binding walks): what the module class's method writes (``"*"``: all of
+    them, those of its submodules too), or, for code we cannot see, any of them: "maybe"."""
+    scope, binding = item.scope, item.binding
+    if binding is None:
+        if item.site.conditions and tests.runs(item.site) is False:
+            return "no"
+        if item.how == "opaque" and scope == (f"{path}.{attr}" if path else attr):
+            return "maybe"  # the tensor itself: ``fancy_init(self.proj)``
+        owners = [scope]
+    elif binding.source in PARAM_WALKS:
+        # code we cannot see handed each tensor of a walk: any under the walked module
+        return "maybe" if not scope or path == scope or path.startswith(scope + ".") else "no"
+    else:
+        parts = path.split(".") if path else []
+        owners = [".".join(parts[:n]) for n in range(len(parts), -1, -1)]
+    verdict = "no"
+    for owner in owners:
+        if owner and path != owner and not path.startswith(owner + "."):
+            continue  # the parameter is not under the module the call runs on
+        writes = _call_writes(item, owner, path, attr, layer, classes_at)
+        if writes == "no":
+            continue
+        runs = True if binding is None else _call_runs_on(tests, item, owner,
+                                                           layer if owner == path else None,
+                                                           classes_at)
+        if runs is False:
+            continue
+        if runs is True and writes == "yes":
+            return "yes"
+        verdict = "maybe"
+    return verdict
+
+
+def _call_writes(item: Applied, owner: str, path: str, attr: str, layer: LayerFact,
+                 classes_at: dict[str, str]) -> str:
+    """Does the call, run on the module at ``owner``, write ``<path>.<attr>`` (under it)?"""
+    if item.how == "opaque":
+        return "maybe"
+    cls = layer.cls if owner == path else classes_at.get(owner, "")
+    writes = dict(item.resets).get(cls, ("?",))
+    if "*" in writes:
+        return "yes"
+    if owner == path and attr in writes:
+        return "yes"
+    return "maybe" if "?" in writes else "no"
+
+
+def _call_runs_on(tests: SiteTests, item: Applied, owner: str, layer: LayerFact | None,
+                  classes_at: dict[str, str]) -> bool | None:
+    """Does a call on each module a walk yields run on the module at ``owner`` (under the
+    call's tests, evaluated on that module)?"""
+    binding, scope, site = item.binding, item.scope, item.site
+    assert binding is not None
+    if scope and owner != scope and not owner.startswith(scope + "."):
+        return False
+    rel = owner[len(scope) + 1:] if scope and owner != scope else "" if scope else owner
+    if site.target.path:
+        return None  # ``m.fc.reset_parameters()``: on a module below each walked one
+    if binding.source == "list":
+        return rel in binding.members
+    if binding.source in ("children", "named_children", "iter"):
+        if not rel or "." in rel:
+            return False
+    elif binding.source not in ("modules", "named_modules"):
+        return None
+    return tests.on_module(site, binding.var, classes_at.get(owner, "") if layer is None
+                           else layer.cls, layer, _loop_names(tests, site), item.extra,
+                           item.alias, _module_name(binding, rel))
 
 
 def _module_name(binding: LoopBinding | None, rel: str) -> tuple[str, str] | tuple[()]:

@@ -11,9 +11,12 @@ from initlint.extract.facts import CallRef, Condition, InitSite, LayerFact, Loop
 #: How a site lands on a model: on one path (``self.fc.weight``), on a tensor it is handed
 #: (``init_(self.fc.weight)``), on an indexed element (``self.layers[-1]``), on each module /
 #: child / parameter a walk yields, on the members of an explicit list, or on anything (a
-#: target we cannot follow).
+#: target we cannot follow); or a call on a module (the module at ``scope``, or each module
+#: its binding walks): a method of it ("method": torch's ``reset_parameters`` draws what
+#: ``torch_api.TORCH_RESETS`` says, per module class), or code we cannot see that is handed
+#: the module or one of its tensors ("opaque": unknown for what it was handed, only).
 How = Literal["direct", "direct_param", "indexed", "each_module", "each_child", "each_param",
-              "members", "unknown"]
+              "members", "unknown", "method", "opaque"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Applied:
     # ``alias`` (``for m in self.modules(): if isinstance(m, nn.Linear): self._init(m)``)
     extra: tuple[Condition, ...] = ()
     alias: str = ""
+    # "method": per module class it may run on, the parameters the method writes (see
+    # :func:`~initlint.semantic.module_calls.method_writes`: "*" every one, "?" not known)
+    resets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 #: Loops that hand each module of a tree to their body, and what each walks.

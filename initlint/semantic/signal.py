@@ -297,7 +297,9 @@ def _overwritten_in_order(sites: tuple[InitSite, ...]) -> bool:
 def describe(site: InitSite) -> tuple[str, Any, Any, Any, Any]:
     """(kind, gain, std, nonlinearity, a) of one init site."""
     name = api.DEPRECATED_ALIASES.get(site.func, site.func)
-    if site.style in ("helper", "assign"):
+    if site.style == "reset":  # torch's reset_parameters: the layer's default draw again
+        return ("default", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
+    if site.style in ("helper", "assign", "opaque"):
         return ("other", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN)
     if site.style == "inplace":
         kind = {"normal_": "normal", "uniform_": "uniform", "fill_": "constant",
