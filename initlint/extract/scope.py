@@ -98,6 +98,7 @@ class FileScope:
     def __init__(self, tree: ast.Module, module: str, resolver: Resolver):
         self.module = module
         self.resolver = resolver
+        self.registries = _registries(tree, resolver)  # before anything qualifies a name
         self.class_attrs: dict[str, dict[str, Any]] = {}
         self.deferred = False  # an AttrOf value was made: the linker must resolve it
         self.constants = self._module_constants(tree)
@@ -106,7 +107,19 @@ class FileScope:
         self.class_attrs = self._class_attributes(tree)
 
     def qualify(self, node: ast.AST, scope: Scope | None = None) -> str | None:
-        return self.resolver.qualify(node, scope.shadowed if scope else frozenset())
+        shadowed = scope.shadowed if scope else frozenset()
+        if isinstance(node, ast.Subscript):
+            return self._lookup(node, shadowed)
+        return self.resolver.qualify(node, shadowed)
+
+    def _lookup(self, node: ast.Subscript, shadowed: frozenset[str]) -> str | None:
+        """``INIT_FNS["normal_"]`` on a module-level table of functions or classes that
+        nothing changes: what the lookup evaluates to (a key we cannot fold: None)."""
+        if not isinstance(node.value, ast.Name) or node.value.id in shadowed:
+            return None
+        table = self.registries.get(node.value.id)
+        key = self.value(node.slice, self.constants) if table is not None else None
+        return table.get(key) if table is not None and isinstance(key, str) else None
 
     def _module_constants(self, tree: ast.Module) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -313,4 +326,53 @@ def _project_class(qualname: str | None) -> bool:
     if not qualname or "." not in qualname:
         return False
     return qualname.split(".", 1)[0] not in _LIBRARY_ROOTS
+
+
+#: Methods that change a dict in place: a table they are called on is not a registry.
+_MUTATORS = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__",
+                       "__delitem__", "__ior__"})
+
+
+def _registries(tree: ast.Module, resolver: Resolver) -> dict[str, dict[str, str]]:
+    """Module-level tables of globals by constant key (``INITS = {"xavier":
+    nn.init.xavier_uniform_}``, ``dict(normal_=nn.init.normal_)``) that the file never
+    changes, assigns twice or rebinds in a function: key → qualified name of each value."""
+    tables: dict[str, dict[str, str]] = {}
+    assigned: dict[str, int] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            continue
+        name = node.targets[0].id
+        assigned[name] = assigned.get(name, 0) + 1
+        pairs: list[tuple[ast.expr | None, ast.expr]] = []
+        value = node.value
+        if isinstance(value, ast.Dict):
+            pairs = list(zip(value.keys, value.values, strict=True))
+        elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+              and value.func.id == "dict" and not value.args):
+            pairs = [(ast.Constant(k.arg) if k.arg else None, k.value) for k in value.keywords]
+        table: dict[str, str] = {}
+        for key, item in pairs:
+            qualified = resolver.qualify(item)
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and qualified):
+                break
+            table[key.value] = qualified
+        else:
+            if pairs:
+                tables[name] = table
+    for each in ast.walk(tree):
+        changed: str | None = None
+        written = isinstance(each, ast.Subscript) and not isinstance(each.ctx, ast.Load)
+        mutated = isinstance(each, ast.Attribute) and each.attr in _MUTATORS
+        if (written or mutated) and isinstance(getattr(each, "value", None), ast.Name):
+            changed = each.value.id  # type: ignore[attr-defined]
+        elif isinstance(each, ast.AugAssign) and isinstance(each.target, ast.Name):
+            changed = each.target.id
+        elif isinstance(each, (ast.Global, ast.Nonlocal)):
+            for name in each.names:
+                tables.pop(name, None)
+        if changed is not None:
+            tables.pop(changed, None)
+    return {name: table for name, table in tables.items() if assigned.get(name) == 1}
 
