@@ -500,8 +500,8 @@ class StatementReader:
             return f"{scope.cls}.{node.attr}"
         if isinstance(node, ast.Name) and node.id in scope.nested:
             return scope.nested[node.id]
-        if isinstance(node, (ast.Name, ast.Attribute)):
-            return self.names.resolver.qualify(node, scope.shadowed) or ""
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            return self.names.qualify(node, scope) or ""  # a registry lookup too
         return ""
 
 
