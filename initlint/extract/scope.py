@@ -99,6 +99,7 @@ class FileScope:
         self.module = module
         self.resolver = resolver
         self.registries = _registries(tree, resolver)  # before anything qualifies a name
+        self.constants: dict[str, Any] = {}
         self.class_attrs: dict[str, dict[str, Any]] = {}
         self.deferred = False  # an AttrOf value was made: the linker must resolve it
         self.constants = self._module_constants(tree)
