@@ -213,8 +213,9 @@ def readme_command_flags() -> set[str]:
     """Every flag the README gives to initlint in a command line (code blocks and inline code
     that run initlint)."""
     flags: set[str] = set()
-    commands = [line for block in re.findall(r"```(?:bash|yaml)?\n(.*?)```", README, re.S)
-                for line in block.splitlines()]
+    # every fenced block pairs its own fences (a ```lua block must not shift the pairing)
+    commands = [line for info, block in re.findall(r"```([\w-]*)\n(.*?)```", README, re.S)
+                if info in ("", "bash", "yaml", "sh") for line in block.splitlines()]
     commands += re.findall(r"`([^`\n]*initlint [^`\n]*)`", README)
     for line in commands:
         at = line.find("initlint ")

@@ -491,3 +491,15 @@ class Net(nn.Module):
 
     assert saturated(tanh_fixed) < saturated(tanh) / 2  # fewer tanh units pinned at ±1
     assert last_std(tanh_fixed) > 0.2  # and the signal still carries
+
+
+def test_ini202_offers_no_move_of_a_call_under_a_test():
+    """Moving ``self.apply(init)`` out of ``if not pretrained:`` to the end of ``__init__``
+    would run it in every construction: the finding stays, without a fix; a call at the top
+    level of ``__init__`` keeps its move."""
+    branches = lint_paths([str(FIXTURES / "coverage" / "init_before_layers_branches.py")],
+                          Config(select=("INI202",))).findings
+    plain = lint_paths([str(FIXTURES / "coverage" / "init_before_layers.py")],
+                       Config(select=("INI202",))).findings
+    assert branches and all(f.fix is None for f in branches)
+    assert any(f.fix is not None for f in plain)

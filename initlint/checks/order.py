@@ -316,8 +316,9 @@ def init_before_layers(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 + ("Run the base's init again at the end of this `__init__`."
                    if call.receiver == "super" else
                    "Move the call to the end of `__init__`."),
-                None if call.receiver == "super" or call.walks or passes_reparam else
-                fixes.move_after_layers(ctx, cls, call.span, target),
+                # a call under a test moved past its block would run in every construction
+                None if call.receiver == "super" or call.walks or passes_reparam
+                or call.conditions else fixes.move_after_layers(ctx, cls, call.span, target),
                 subject=f"{cls.qualname}::{','.join(layer.name for layer in late)}")
 
 
