@@ -135,7 +135,7 @@ def name_filter_hits_norm(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
     for cls in module_classes(ctx):
         effective = project.effective(cls)
         for item in effective.applied:
-            if (item.how != "each_param" or not _in_file(ctx, item.site)
+            if (item.how != "each_param" or not site_in_file(ctx, item.site)
                     or item.site.style == "helper"):
                 continue
             site = item.site
@@ -191,9 +191,6 @@ def _first_norm_hit(project: ProjectFacts, effective: EffectiveInit,
     return None
 
 
-def _in_file(ctx: FileContext, site: InitSite) -> bool:
-    return site_in_file(ctx, site)
-
 
 # --- INI205 ---------------------------------------------------------------------------------
 
@@ -226,7 +223,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
             if key in reported:
                 continue
             reported.add(key)
-            span = site.span if _in_file(ctx, site) else layer_span(ctx, cls, placed.path)
+            span = site.span if site_in_file(ctx, site) else layer_span(ctx, cls, placed.path)
             yield rule.finding(
                 ctx, span,
                 f"`{cls.name}.{display_path(placed.path)}` is built with padding_idx={pad} "
@@ -237,7 +234,7 @@ def padding_idx_overwritten(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 "every padded position (summed position inputs, attention, logits). Add "
                 f"`module.weight.data[module.padding_idx].zero_()` after the draw (as "
                 "transformers' _init_weights does).",
-                fixes.rezero_padding(ctx, site) if _in_file(ctx, site) else None,
+                fixes.rezero_padding(ctx, site) if site_in_file(ctx, site) else None,
                 subject=f"{cls.qualname}::{placed.path}")
 
 

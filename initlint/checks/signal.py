@@ -244,8 +244,6 @@ def site_in_file(ctx: FileContext, site: InitSite) -> bool:
     return site in ctx.facts.sites
 
 
-_site_in_file = site_in_file
-
 
 def _unit(gain) -> bool:
     return gain is not UNKNOWN and isinstance(gain, (int, float)) and abs(gain - 1.0) < 0.05
@@ -271,7 +269,7 @@ def _ini102_finding(rule: Rule, ctx: FileContext, cls: ClassFacts, layers: list[
     log_total = _log_xavier_shrink(layers, run)
     total, per = exp_bounded(log_total), math.exp(log_total / len(layers))
     paths = tuple(layer.path for layer in layers)
-    in_file = _site_in_file(ctx, site)
+    in_file = site_in_file(ctx, site)
     span = site.span if in_file else layer_span(ctx, cls, layers[0].path)
     return rule.finding(
         ctx, span,
@@ -330,9 +328,9 @@ def gain_mismatch(rule: Rule, ctx: FileContext) -> Iterator[Finding]:
                 continue
             reported.add(key)
             message, why = problem
-            span = site.span if _site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
+            span = site.span if site_in_file(ctx, site) else layer_span(ctx, cls, layer.path)
             fix = (fixes.matching_gain(ctx, site, layer.act, layer.slope)
-                if _site_in_file(ctx, site) else None)
+                if site_in_file(ctx, site) else None)
             yield rule.finding(ctx, span,
                                f"{message} (`{cls.name}.{display_path(layer.path)}`)", why,
                                fix, subject=_subject(cls, (layer.path,)))

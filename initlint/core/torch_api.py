@@ -541,6 +541,11 @@ NORM_WEIGHT_START = 1.0
 #: ``set_grad_checkpointing``, ``gradient_checkpointing_enable``).
 NOT_WEIGHT_LOADERS = re.compile(r"checkpointing|grad_checkpoint")
 
+#: ``nn.Module`` methods that only read the module (walks, sizes): a callback calling them on
+#: its module writes nothing through them.
+MODULE_READ_METHODS = frozenset({"modules", "named_modules", "parameters", "named_parameters",
+                                 "children", "named_children", "buffers", "named_buffers",
+                                 "size", "dim"})
 #: ``nn.Module`` methods that return the module itself (``model = Net().to(device)`` is
 #: still that Net; ``apply`` too).
 MODULE_RETURNS_SELF = frozenset({"to", "cuda", "cpu", "train", "eval", "float", "half",

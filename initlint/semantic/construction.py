@@ -527,7 +527,7 @@ class InitCalls:
                         ("torch.", "math.")):
                     self._unknown_on(fn, call, receiver, var, binding, applied, extra, alias)
             elif (call.kind == "method" and call.receiver.split(".")[0] == var and
-                    call.name not in _READS):
+                    call.name not in api.MODULE_READ_METHODS):
                 self._module_call(cls, fn, call, {}, applied, (binding, receiver),
                                   extra, alias)
             elif call.kind == "self_method" and fn.cls:
@@ -715,10 +715,6 @@ class InitCalls:
         return out
 
 
-#: Module methods that only read the module (walks, sizes): a callback calling them on its
-#: module writes nothing through them.
-_READS = frozenset({"modules", "named_modules", "parameters", "named_parameters", "children",
-                    "named_children", "buffers", "named_buffers", "size", "dim"})
 
 #: Loops whose variable is each module of a tree, or each member of a container or list.
 _MODULE_WALKS = frozenset({"modules", "named_modules", "children", "named_children", "iter",
